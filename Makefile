@@ -1,0 +1,42 @@
+# blindar: the two commands are `make demo` and `make test`.
+SHELL := /bin/bash
+PY := .venv/bin/python
+export PYTHONUNBUFFERED := 1
+
+.PHONY: install up down demo test test-unit lint topics worker simulate clean
+
+install: .venv/.installed
+
+.venv/.installed: pyproject.toml
+	@deploy/local/python.sh
+	@touch $@
+
+up: install
+	@deploy/local/up.sh
+
+down:
+	@deploy/local/down.sh
+
+topics: up
+	@$(PY) -m monitor.cli topics
+
+worker: topics
+	@$(PY) -m monitor.cli worker
+
+simulate: up
+	@$(PY) -m monitor.cli simulate --rate 200
+
+demo: install
+	@deploy/local/demo.sh
+
+test: install
+	@deploy/local/test.sh
+
+test-unit: install
+	@$(PY) -m pytest tests/unit tests/detectors -q
+
+lint: install
+	@.venv/bin/ruff check monitor detectors tests
+
+clean: down
+	rm -rf .run

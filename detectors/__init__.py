@@ -1,0 +1,1 @@
+"""blindar detectors: pure detection logic, no Kafka, Faust or Redis imports."""

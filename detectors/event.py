@@ -1,0 +1,64 @@
+"""The normalized event (contract v1) that every detector reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ACTIONS = frozenset(
+    {
+        "interaction.start",
+        "interaction.end",
+        "record.view",
+        "record.search",
+        "record.update",
+        "record.export",
+        "report.export",
+        "file.download",
+        "print",
+        "pii.unmask",
+        "clipboard.copy",
+        "screen.capture",
+        "message.send",
+        "auth.login",
+        "auth.logout",
+    }
+)
+ACTOR_TYPES = frozenset({"agent", "supervisor", "admin", "service"})
+CLASSIFICATIONS = frozenset({"public", "internal", "pii", "pci", "phi"})
+SENSITIVE = frozenset({"pii", "pci", "phi"})
+DESTINATION_KINDS = frozenset({"email", "usb", "cloud", "printer", "clipboard", "screen", "api"})
+OUTCOMES = frozenset({"success", "failure"})
+
+
+@dataclass(slots=True, frozen=True)
+class Event:
+    """One validated interaction event; field names follow the contract (dots → underscores)."""
+
+    event_id: str
+    ts_ms: int
+    tenant: str
+    channel: str
+    actor_id: str
+    action: str
+    actor_type: str = "agent"
+    actor_team: str | None = None
+    actor_site: str | None = None
+    actor_tenants: tuple[str, ...] = ()
+    known_action: bool = True
+    resource_type: str | None = None
+    resource_id: str | None = None
+    resource_tenant: str | None = None
+    classification: str = "internal"
+    customer_id: str | None = None
+    interaction_id: str | None = None
+    records: int = 1
+    bytes: int = 0
+    source_ip: str | None = None
+    device_id: str | None = None
+    country: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    destination_kind: str | None = None
+    destination_domain: str | None = None
+    destination_external: bool | None = None
+    outcome: str = "success"

@@ -1,0 +1,1 @@
+"""blindar: real-time data-leak monitor for contact centers (the service)."""

@@ -1,0 +1,139 @@
+"""The `blindar` command: topics, worker, simulate, alerts tail, config check, wait."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from monitor.config import ConfigError
+from monitor.settings import Settings, SettingsError
+
+log = logging.getLogger("blindar")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = Settings.from_env()
+        return int(args.run(settings, args) or 0)
+    except (ConfigError, SettingsError) as exc:
+        print(f"blindar: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="blindar", description=__doc__)
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(
+        name: str, run: Callable[..., int | None], help_text: str
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(run=run)
+        return p
+
+    command("topics", cmd_topics, "create the channel, alert and dead-letter topics (idempotent)")
+    command("worker", cmd_worker, "run the detection worker (Faust)")
+    p = command("simulate", cmd_simulate, "produce realistic contact-center traffic")
+    p.add_argument("--rate", type=float, default=200.0, help="events per second (default 200)")
+    p.add_argument("--agents", type=int, default=300)
+    p.add_argument("--tenants", type=int, default=4)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="inject this leak scenario once (repeatable)",
+    )
+    p.add_argument("--scenario-delay", type=float, default=10.0, metavar="SECONDS")
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop after this long (default: run until interrupted)",
+    )
+    p = command("alerts", cmd_alerts, "follow the alerts topic")
+    p.add_argument("action", choices=["tail"])
+    p.add_argument("--tenant")
+    p.add_argument("--detector")
+    p.add_argument("--min-severity", type=int, default=1)
+    p.add_argument("--from-beginning", action="store_true")
+    p = command("config", cmd_config, "validate the channel and detector configuration")
+    p.add_argument("action", choices=["check"])
+    p = command("wait", cmd_wait, "wait until Kafka and Redis answer")
+    p.add_argument("--timeout", type=float, default=60.0)
+    return parser
+
+
+def cmd_topics(settings: Settings, _args: argparse.Namespace) -> int:
+    from monitor.topics import create_topics
+
+    created = create_topics(settings)
+    for name in created:
+        print(f"created {name}")
+    print(f"topics ready ({len(created)} created)")
+    return 0
+
+
+def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
+    from monitor.run import run_worker
+
+    return run_worker(settings)
+
+
+def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from monitor.simulate_cli import run_simulate
+
+    return run_simulate(settings, args)
+
+
+def cmd_alerts(settings: Settings, args: argparse.Namespace) -> int:
+    from monitor.tail import tail_alerts
+
+    return tail_alerts(settings, args.tenant, args.detector, args.min_severity, args.from_beginning)
+
+
+def cmd_config(settings: Settings, _args: argparse.Namespace) -> int:
+    from monitor.channels import load_channels
+    from monitor.config import load_detectors
+
+    registry = load_channels(settings.config_dir / "channels.yaml")
+    detectors = load_detectors(settings.config_dir / "detectors.yaml")
+    print(f"channels.yaml: ok ({len(registry.channels)} channels)")
+    print(f"detectors.yaml: ok ({', '.join(detectors.configs)} enabled)")
+    return 0
+
+
+def cmd_wait(settings: Settings, args: argparse.Namespace) -> int:
+    from confluent_kafka.admin import AdminClient
+    from redis import Redis
+
+    from monitor.kafka_io import client_config
+
+    deadline = time.monotonic() + args.timeout
+    admin = AdminClient(client_config(settings))
+    while True:
+        try:
+            admin.list_topics(timeout=2)
+            Redis.from_url(settings.redis_url, socket_connect_timeout=2).ping()
+            return 0
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                print(f"blindar: Kafka or Redis not ready: {type(exc).__name__}", file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

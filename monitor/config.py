@@ -1,0 +1,127 @@
+"""Detector configuration (deploy/config/detectors.yaml): load, validate, build detectors.
+
+Errors name the file, the exact key path and the reason, e.g.
+`detectors.yaml: detectors.bulk_export.window_minutes: must be a positive integer`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from detectors.base import Detector
+from detectors.catalog import CATALOG
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """The validated detector file: alert settings and one config object per enabled detector."""
+
+    suppression_minutes: int = 30
+    configs: dict[str, Any] = field(default_factory=dict)
+
+    def build(self, key_prefix: str = "") -> list[Detector]:
+        return [CATALOG[name][1](config, key_prefix) for name, config in self.configs.items()]
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file; a missing file or a syntax error becomes a ConfigError."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path.name}: cannot read: {exc.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path.name}: not valid YAML{where}") from None
+
+
+def load_detectors(path: Path) -> DetectorSettings:
+    """Load and validate detectors.yaml."""
+    doc = read_yaml(path) or {}
+    where = path.name
+    expect_keys(doc, {"alerts", "detectors"}, where, "")
+    alerts = doc.get("alerts") or {}
+    expect_keys(alerts, {"suppression_minutes"}, where, "alerts")
+    suppression = alerts.get("suppression_minutes", 30)
+    positive_int(suppression, where, "alerts.suppression_minutes")
+    sections = doc.get("detectors") or {}
+    if not isinstance(sections, dict):
+        raise ConfigError(f"{where}: detectors: must be a mapping of detector name to settings")
+    configs = {}
+    for name, section in sections.items():
+        if name not in CATALOG:
+            known = ", ".join(sorted(CATALOG))
+            raise ConfigError(f"{where}: detectors.{name}: unknown detector (known: {known})")
+        section = dict(section or {})
+        enabled = section.pop("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ConfigError(f"{where}: detectors.{name}.enabled: must be true or false")
+        config = build_dataclass(CATALOG[name][0], section, where, f"detectors.{name}")
+        if enabled:
+            configs[name] = config
+    return DetectorSettings(suppression_minutes=suppression, configs=configs)
+
+
+def expect_keys(doc: Any, allowed: set[str], where: str, path: str) -> None:
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{where}: {path or '(top level)'}: must be a mapping")
+    for key in doc:
+        if key not in allowed:
+            at = f"{path}.{key}" if path else str(key)
+            raise ConfigError(f"{where}: {at}: unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+def positive_int(value: Any, where: str, path: str) -> int:
+    if type(value) is not int or value <= 0:
+        raise ConfigError(f"{where}: {path}: must be a positive integer, got {value!r}")
+    return value
+
+
+def build_dataclass(cls: type, section: dict[str, Any], where: str, path: str) -> Any:
+    """Instantiate a config dataclass from a mapping, checking every key and type."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    expect_keys(section, names | {"enabled"}, where, path)
+    values = {
+        key: _convert(hints[key], value, where, f"{path}.{key}") for key, value in section.items()
+    }
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {path}: {exc}") from None
+
+
+def _convert(hint: Any, value: Any, where: str, path: str) -> Any:
+    origin = typing.get_origin(hint)
+    if hint is int:
+        return positive_int(value, where, path)
+    if hint is float:
+        if type(value) not in (int, float) or value <= 0:
+            raise ConfigError(f"{where}: {path}: must be a positive number, got {value!r}")
+        return float(value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: {path}: must be true or false")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: {path}: must be a string")
+        return value
+    if origin in (frozenset, tuple, list) or (isinstance(hint, types.GenericAlias) and origin):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: {path}: must be a list of strings")
+        return origin(value) if origin is not tuple else tuple(value)
+    raise ConfigError(f"{where}: {path}: unsupported setting type {hint!r}")

@@ -1,0 +1,288 @@
+"""Event contract v1: decode raw Kafka messages, validate them, normalize to `Event`.
+
+Nothing here raises on bad input: every message becomes events or `Rejection`s
+with a bounded reason code (for metrics) and a human-readable detail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from detectors.event import (
+    ACTIONS,
+    ACTOR_TYPES,
+    CLASSIFICATIONS,
+    DESTINATION_KINDS,
+    OUTCOMES,
+    Event,
+)
+
+MAX_MESSAGE_BYTES = 64 * 1024
+MAX_EVENT_ID = 128
+MAX_FUTURE_MS = 15 * 60 * 1000
+
+# Bounded set of reasons: the `reason` label of blindar_invalid_events_total.
+REASONS = (
+    "too_large",
+    "bad_encoding",
+    "not_json",
+    "not_object",
+    "missing_field",
+    "wrong_type",
+    "bad_value",
+    "future_timestamp",
+    "batch_too_large",
+    "processing_error",
+)
+
+
+class Invalid(Exception):
+    """One contract violation: a reason code and the detail that explains it."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+class Rejection:
+    """A message (or one element of a batch message) that goes to the dead-letter topic."""
+
+    __slots__ = ("detail", "index", "reason")
+
+    def __init__(self, reason: str, detail: str, index: int | None = None) -> None:
+        self.reason = reason
+        self.detail = detail
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"Rejection({self.reason!r}, {self.detail!r}, index={self.index})"
+
+
+Mapper = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def decode_message(
+    raw: bytes | None,
+    channel: str,
+    now_ms: int,
+    mapper: Mapper | None = None,
+    max_batch: int = 1000,
+) -> tuple[list[Event], list[Rejection]]:
+    """Decode one message: a JSON object (one event) or a JSON array of events."""
+    try:
+        doc = _load(raw)
+    except Invalid as exc:
+        return [], [Rejection(exc.reason, exc.detail)]
+    if isinstance(doc, dict):
+        try:
+            return [parse_event(doc, channel, now_ms, mapper)], []
+        except Invalid as exc:
+            return [], [Rejection(exc.reason, exc.detail)]
+    if isinstance(doc, list):
+        return _decode_batch(doc, channel, now_ms, mapper, max_batch)
+    return [], [Rejection("not_object", f"expected a JSON object, got {_json_type(doc)}")]
+
+
+def _decode_batch(
+    docs: list[Any], channel: str, now_ms: int, mapper: Mapper | None, max_batch: int
+) -> tuple[list[Event], list[Rejection]]:
+    if len(docs) > max_batch:
+        detail = f"batch of {len(docs)} events exceeds the maximum of {max_batch}"
+        return [], [Rejection("batch_too_large", detail)]
+    events: list[Event] = []
+    rejections: list[Rejection] = []
+    for index, doc in enumerate(docs):
+        if not isinstance(doc, dict):
+            detail = f"batch element: expected a JSON object, got {_json_type(doc)}"
+            rejections.append(Rejection("not_object", detail, index))
+            continue
+        try:
+            events.append(parse_event(doc, channel, now_ms, mapper))
+        except Invalid as exc:
+            rejections.append(Rejection(exc.reason, exc.detail, index))
+    return events, rejections
+
+
+def _load(raw: bytes | None) -> Any:
+    if raw is None:
+        raise Invalid("not_json", "empty message (null value)")
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise Invalid("too_large", f"{len(raw)} bytes exceeds the limit of {MAX_MESSAGE_BYTES}")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Invalid("bad_encoding", "message is not valid UTF-8") from None
+        raise Invalid("not_json", f"not valid JSON: {exc.msg}") from None
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def parse_event(
+    doc: dict[str, Any], channel: str, now_ms: int, mapper: Mapper | None = None
+) -> Event:
+    """Validate one decoded JSON object against contract v1 and build an `Event`."""
+    if mapper is not None:
+        try:
+            doc = mapper(doc)
+        except Invalid:
+            raise
+        except Exception as exc:  # a mapping must never crash the worker
+            raise Invalid("bad_value", f"channel mapping failed: {type(exc).__name__}") from None
+    actor = _obj(doc, "actor", required=True)
+    resource = _obj(doc, "resource")
+    source = _obj(doc, "source")
+    destination = _obj(doc, "destination")
+    event_id = _str(doc, "event_id", required=True)
+    if len(event_id) > MAX_EVENT_ID:
+        raise Invalid("bad_value", f"event_id: longer than {MAX_EVENT_ID} characters")
+    ts_ms = _timestamp(doc.get("ts"), now_ms)
+    action = _str(doc, "action", required=True)
+    resource_id = _str(resource, "resource.id")
+    if resource_id is None and action in _NEEDS_RESOURCE_ID:
+        raise Invalid("missing_field", f"resource.id: required for {action}")
+    tenant = _str(doc, "tenant", required=True)
+    return Event(
+        event_id=event_id,
+        ts_ms=ts_ms,
+        tenant=tenant,
+        channel=_str(doc, "channel") or channel,
+        actor_id=_str(actor, "actor.id", required=True),
+        actor_type=_enum(actor, "actor.type", ACTOR_TYPES) or "agent",
+        actor_team=_str(actor, "actor.team"),
+        actor_site=_str(actor, "actor.site"),
+        actor_tenants=_str_list(actor, "actor.tenants"),
+        action=action,
+        known_action=action in ACTIONS,
+        resource_type=_str(resource, "resource.type"),
+        resource_id=resource_id,
+        resource_tenant=_str(resource, "resource.tenant") or tenant,
+        classification=_enum(resource, "resource.classification", CLASSIFICATIONS) or "internal",
+        customer_id=_str(doc, "customer_id"),
+        interaction_id=_str(doc, "interaction_id"),
+        records=_count(doc, "records", 1),
+        bytes=_count(doc, "bytes", 0),
+        source_ip=_str(source, "source.ip"),
+        device_id=_str(source, "source.device_id"),
+        country=_str(source, "source.country"),
+        lat=_number(source, "source.lat"),
+        lon=_number(source, "source.lon"),
+        destination_kind=_enum(destination, "destination.kind", DESTINATION_KINDS),
+        destination_domain=_str(destination, "destination.domain"),
+        destination_external=_bool(destination, "destination.external"),
+        outcome=_enum(doc, "outcome", OUTCOMES) or "success",
+    )
+
+
+_NEEDS_RESOURCE_ID = frozenset({"record.view", "record.update", "pii.unmask"})
+_EMPTY: Mapping[str, Any] = {}
+
+
+def _leaf(path: str) -> str:
+    return path.rpartition(".")[2]
+
+
+def _obj(doc: Mapping[str, Any], key: str, required: bool = False) -> Mapping[str, Any]:
+    value = doc.get(key)
+    if value is None:
+        if required:
+            raise Invalid("missing_field", f"{key}: required")
+        return _EMPTY
+    if not isinstance(value, dict):
+        raise Invalid("wrong_type", f"{key}: expected an object, got {_json_type(value)}")
+    return value
+
+
+def _str(doc: Mapping[str, Any], path: str, required: bool = False) -> Any:
+    value = doc.get(_leaf(path))
+    if value is None:
+        if required:
+            raise Invalid("missing_field", f"{path}: required")
+        return None
+    if not isinstance(value, str):
+        raise Invalid("wrong_type", f"{path}: expected a string, got {_json_type(value)}")
+    if required and not value:
+        raise Invalid("missing_field", f"{path}: must not be empty")
+    return value
+
+
+def _enum(doc: Mapping[str, Any], path: str, allowed: frozenset[str]) -> str | None:
+    value = _str(doc, path)
+    if value is not None and value not in allowed:
+        raise Invalid("bad_value", f"{path}: {value!r} is not one of {sorted(allowed)}")
+    return value
+
+
+def _str_list(doc: Mapping[str, Any], path: str) -> tuple[str, ...]:
+    value = doc.get(_leaf(path))
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise Invalid("wrong_type", f"{path}: expected a list of strings")
+    return tuple(value)
+
+
+def _count(doc: Mapping[str, Any], path: str, default: int) -> int:
+    value = doc.get(path)
+    if value is None:
+        return default
+    if type(value) is not int:
+        raise Invalid("wrong_type", f"{path}: expected an integer, got {_json_type(value)}")
+    if value < 0:
+        raise Invalid("bad_value", f"{path}: must be >= 0")
+    return value
+
+
+def _number(doc: Mapping[str, Any], path: str) -> float | None:
+    value = doc.get(_leaf(path))
+    if value is None:
+        return None
+    if type(value) not in (int, float):
+        raise Invalid("wrong_type", f"{path}: expected a number, got {_json_type(value)}")
+    return float(value)
+
+
+def _bool(doc: Mapping[str, Any], path: str) -> bool | None:
+    value = doc.get(_leaf(path))
+    if value is None or isinstance(value, bool):
+        return value
+    raise Invalid("wrong_type", f"{path}: expected a boolean, got {_json_type(value)}")
+
+
+def _timestamp(value: Any, now_ms: int) -> int:
+    """`ts` as epoch milliseconds: an integer, or an RFC 3339 string with an offset."""
+    if value is None:
+        raise Invalid("missing_field", "ts: required")
+    if type(value) is int:
+        ts_ms = value
+    elif isinstance(value, str):
+        ts_ms = _rfc3339_ms(value)
+    else:
+        raise Invalid("wrong_type", f"ts: expected a string or an integer, got {_json_type(value)}")
+    if ts_ms > now_ms + MAX_FUTURE_MS:
+        raise Invalid("future_timestamp", "ts: more than 15 minutes in the future")
+    if ts_ms < 0:
+        raise Invalid("bad_value", "ts: before 1970")
+    return ts_ms
+
+
+def _rfc3339_ms(text: str) -> int:
+    if len(text) < 20 or text[10] not in "Tt ":
+        raise Invalid("bad_value", "ts: not an RFC 3339 timestamp")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise Invalid("bad_value", "ts: not an RFC 3339 timestamp") from None
+    if moment.tzinfo is None:
+        raise Invalid("bad_value", "ts: RFC 3339 timestamp needs an offset (Z or +hh:mm)")
+    return int(moment.timestamp() * 1000)

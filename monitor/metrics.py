@@ -1,0 +1,93 @@
+"""Prometheus metrics of every stage. Labels are bounded: never actor, customer or record ids."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
+REDIS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+
+EVENTS = Counter(
+    "blindar_events_total",
+    "Valid events processed, by channel and action",
+    ["channel", "action"],
+    registry=REGISTRY,
+)
+MESSAGES = Counter(
+    "blindar_messages_total",
+    "Kafka messages consumed, by channel",
+    ["channel"],
+    registry=REGISTRY,
+)
+INVALID = Counter(
+    "blindar_invalid_events_total",
+    "Messages or batch elements sent to the dead-letter topic",
+    ["channel", "reason"],
+    registry=REGISTRY,
+)
+FINDINGS = Counter(
+    "blindar_findings_total",
+    "Detector findings before suppression",
+    ["detector", "severity"],
+    registry=REGISTRY,
+)
+ALERTS = Counter(
+    "blindar_alerts_total",
+    "Alerts published (kind: new or update)",
+    ["detector", "severity", "kind"],
+    registry=REGISTRY,
+)
+BATCH_SIZE = Histogram(
+    "blindar_batch_size_events",
+    "Events per processed batch",
+    buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000, 50000),
+    registry=REGISTRY,
+)
+BATCH_SECONDS = Histogram(
+    "blindar_batch_duration_seconds",
+    "Time to process one batch end to end",
+    buckets=(*REDIS_BUCKETS, 5, 10),
+    registry=REGISTRY,
+)
+PROCESSING_LAG = Histogram(
+    "blindar_processing_lag_seconds",
+    "Event time to decision time",
+    ["channel"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+REDIS_SECONDS = Histogram(
+    "blindar_redis_roundtrip_seconds",
+    "Redis round-trip time per call",
+    ["call"],
+    buckets=REDIS_BUCKETS,
+    registry=REGISTRY,
+)
+REDIS_ERRORS = Counter(
+    "blindar_redis_errors_total",
+    "Failed Redis calls (retried)",
+    ["kind"],
+    registry=REGISTRY,
+)
+PRODUCE_ERRORS = Counter(
+    "blindar_produce_errors_total",
+    "Failed deliveries to output topics (retried)",
+    ["topic"],
+    registry=REGISTRY,
+)
+CONSUMER_LAG = Gauge(
+    "blindar_consumer_lag_messages",
+    "Messages behind the end of each input partition",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)
+LAST_EVENT = Gauge(
+    "blindar_channel_last_event_timestamp_seconds",
+    "Event time of the latest event per channel",
+    ["channel"],
+    registry=REGISTRY,
+)
+UP = Gauge("blindar_worker_up", "1 while the worker's stream is running", registry=REGISTRY)
+HEALTHY = Gauge("blindar_worker_healthy", "1 when /health reports ok", registry=REGISTRY)

@@ -1,0 +1,103 @@
+"""Process settings from environment variables, with safe local defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_DIR = REPO_ROOT / "deploy" / "config"
+DEV_PSEUDONYM_KEY = b"blindar-development-key-not-for-production"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected an integer, got {raw!r}") from None
+
+
+def _pseudonym_key(production: bool) -> bytes:
+    """The HMAC key for pseudonyms: BLINDAR_PSEUDONYM_KEY or the file in ..._KEY_FILE."""
+    path = os.environ.get("BLINDAR_PSEUDONYM_KEY_FILE")
+    if path:
+        try:
+            key = Path(path).read_bytes().strip()
+        except OSError as exc:
+            raise SettingsError(
+                f"BLINDAR_PSEUDONYM_KEY_FILE: cannot read: {exc.strerror}"
+            ) from None
+    else:
+        key = os.environ.get("BLINDAR_PSEUDONYM_KEY", "").encode()
+    if key:
+        if len(key) < 16:
+            raise SettingsError("BLINDAR_PSEUDONYM_KEY: must be at least 16 bytes")
+        return key
+    if production:
+        raise SettingsError(
+            "BLINDAR_PSEUDONYM_KEY or BLINDAR_PSEUDONYM_KEY_FILE must be set in production mode"
+        )
+    return DEV_PSEUDONYM_KEY
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where blindar connects and how it names things; read once at start-up."""
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+    namespace: str = ""
+    config_dir: Path = DEFAULT_CONFIG_DIR
+    production: bool = False
+    pseudonym_key: bytes = field(default=DEV_PSEUDONYM_KEY, repr=False)
+    group_id: str = "blindar"
+    batch_size: int = 2000
+    batch_within_s: float = 0.25
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        production = _env("BLINDAR_ENV", "development") == "production"
+        namespace = _env("BLINDAR_NAMESPACE", "")
+        return cls(
+            kafka_bootstrap=_env("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+            redis_url=_env("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            web_host=_env("BLINDAR_WEB_HOST", "127.0.0.1"),
+            web_port=_int_env("BLINDAR_WEB_PORT", 6066),
+            namespace=namespace,
+            config_dir=Path(_env("BLINDAR_CONFIG_DIR", str(DEFAULT_CONFIG_DIR))),
+            production=production,
+            pseudonym_key=_pseudonym_key(production),
+            group_id=_env("BLINDAR_GROUP_ID", f"{namespace}blindar"),
+            batch_size=_int_env("BLINDAR_BATCH_SIZE", 2000),
+            batch_within_s=_int_env("BLINDAR_BATCH_WITHIN_MS", 250) / 1000,
+        )
+
+    def topic(self, name: str) -> str:
+        """A topic name in this deployment's namespace (empty namespace: unchanged)."""
+        return f"{self.namespace}{name}"
+
+    @property
+    def alerts_topic(self) -> str:
+        return self.topic("dlp.alerts")
+
+    @property
+    def deadletter_topic(self) -> str:
+        return self.topic("dlp.deadletter")
+
+    @property
+    def redis_prefix(self) -> str:
+        return self.namespace
