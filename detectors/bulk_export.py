@@ -61,11 +61,15 @@ class BulkExport:
                 bucket = event.ts_ms // self.bucket_ms
                 plan.add_sum(key, bucket, event.event_id, event.records, event.ts_ms, self.ttl_ms)
         pending = ThresholdPending(self.config.threshold_records, self.describe)
+        width = self.window_ms // self.bucket_ms
+        lateness = self.config.lateness_minutes * MINUTE_MS // self.bucket_ms
         for (tenant, actor), group in groups.items():
-            hi = group.last_ts // self.bucket_ms
-            lo = (group.last_ts - self.window_ms) // self.bucket_ms + 1
-            keep_from = lo - self.config.lateness_minutes // self.config.bucket_minutes - 1
-            index = plan.sum_query(self.key(tenant, actor), lo, hi, keep_from)
+            end_lo = group.first_ts // self.bucket_ms
+            end_hi = group.last_ts // self.bucket_ms + width - 1
+            keep_from = min(end_lo - width, group.last_ts // self.bucket_ms - width - lateness)
+            index = plan.sum_query(
+                self.key(tenant, actor), end_lo, end_hi, width, keep_from, self.bucket_ms
+            )
             pending.add(index, tenant, actor, group)
         return pending
 

@@ -7,9 +7,12 @@ implements the same semantics in-process for unit tests and small replays.
 
 Operations (all keyed; every key carries a TTL so memory is bounded by active actors):
 - add_sum: add `amount` to bucket `bucket` of a bucketed counter, once per `member`
-  (the event id): a re-delivered event changes nothing.
+  (the event id): a re-delivered event changes nothing. Each counter has a floor:
+  buckets below it were dropped with their event ids, and events that old are ignored.
 - add_distinct: put `member` in a HyperLogLog (idempotent by nature).
-- sum_query: total of a counter's buckets in [lo, hi]; buckets before keep_from are dropped.
+- sum_query: the largest total of `width` consecutive buckets over windows ending in
+  [end_lo, end_hi] (so a late event is judged in every window that holds it);
+  the floor rises to keep_from, dropping older buckets and their event ids.
 - distinct_query: estimated distinct members across several HyperLogLogs.
 """
 
@@ -36,9 +39,11 @@ class Plan:
     def add_distinct(self, key: str, member: str, ttl_ms: int) -> None:
         self.ops.append(["D", key, member, ttl_ms])
 
-    def sum_query(self, key: str, lo: int, hi: int, keep_from: int) -> int:
-        """Queue a query of buckets [lo, hi], dropping those before keep_from; returns its index."""
-        self.queries.append(["S", key, lo, hi, keep_from])
+    def sum_query(
+        self, key: str, end_lo: int, end_hi: int, width: int, keep_from: int, bucket_ms: int
+    ) -> int:
+        """Queue a sliding-window maximum query; returns its index in the results."""
+        self.queries.append(["S", key, end_lo, end_hi, width, keep_from, bucket_ms])
         return len(self.queries) - 1
 
     def distinct_query(self, keys: list[str]) -> int:
@@ -58,9 +63,10 @@ class StateStore(Protocol):
 class MemoryState:
     """In-process store with the Redis store's semantics (exact distinct counts)."""
 
-    def __init__(self, clock: Any = time.time) -> None:
+    def __init__(self) -> None:
         self.sums: dict[str, dict[int, int]] = {}
         self.members: dict[str, dict[str, int]] = {}
+        self.floors: dict[str, int] = {}
         self.sets: dict[str, set[str]] = {}
 
     async def apply(self, plan: Plan) -> list[int]:
@@ -77,6 +83,8 @@ class MemoryState:
     def _add_sum(
         self, key: str, bucket: int, member: str, amount: int, ts_ms: int, _ttl: int
     ) -> None:
+        if bucket < self.floors.get(key, -1):
+            return
         seen = self.members.setdefault(key, {})
         if member in seen:
             return
@@ -86,9 +94,24 @@ class MemoryState:
 
     def _query(self, query: list[Any]) -> int:
         if query[0] == "S":
-            buckets = self.sums.get(query[1], {})
-            return sum(v for b, v in buckets.items() if query[2] <= b <= query[3])
+            return self._sum_query(*query[1:])
         union: set[str] = set()
         for key in query[1]:
             union |= self.sets.get(key, set())
         return len(union)
+
+    def _sum_query(
+        self, key: str, end_lo: int, end_hi: int, width: int, keep_from: int, bucket_ms: int
+    ) -> int:
+        buckets = self.sums.get(key, {})
+        if keep_from > self.floors.get(key, -1) and key in self.sums:
+            self.floors[key] = keep_from
+            for bucket in [b for b in buckets if b < keep_from]:
+                del buckets[bucket]
+            seen = self.members[key]
+            for member in [m for m, ts in seen.items() if ts < keep_from * bucket_ms]:
+                del seen[member]
+        return max(
+            sum(buckets.get(b, 0) for b in range(end - width + 1, end + 1))
+            for end in range(end_lo, end_hi + 1)
+        )

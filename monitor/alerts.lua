@@ -1,4 +1,5 @@
--- blindar alert suppression: one page per (detector, tenant, actor) per suppression window.
+-- blindar alert suppression: one page per (detector, tenant, actor) while it keeps repeating;
+-- a new page only after a whole suppression window without a repeat.
 -- ARGV[1] is a JSON list of findings: [key, uid, window_end_ms, observed, severity,
 -- suppression_ms, ttl_ms]. Returns, per finding, {decision, uid, count, first_seen_ms}
 -- where decision is "new" (page), "update" (publish, no page) or "dup" (nothing new).
@@ -11,8 +12,8 @@ local function num(x) return string.format('%d', x) end
 for i, f in ipairs(findings) do
   local key, uid, wend, observed, sev, supp, ttl = f[1], f[2], f[3], f[4], f[5], f[6], f[7]
   local rec = redis.call('HMGET', key, 'uid', 'first', 'last', 'count', 'reported', 'delivered', 'severity')
-  local first = tonumber(rec[2])
-  if not rec[1] or wend - first >= supp then
+  -- A new page only once the open alert has been quiet for a whole suppression window.
+  if not rec[1] or wend - tonumber(rec[3]) >= supp then
     redis.call('DEL', key)
     redis.call('HSET', key, 'uid', uid, 'first', num(wend), 'last', num(wend), 'count', 1,
       'reported', tostring(observed), 'delivered', 0, 'severity', sev)
@@ -23,6 +24,7 @@ for i, f in ipairs(findings) do
   elseif wend > tonumber(rec[3]) or observed > tonumber(rec[5]) then
     local count = redis.call('HINCRBY', key, 'count', 1)
     redis.call('HSET', key, 'last', num(math.max(wend, tonumber(rec[3]))))
+    redis.call('PEXPIRE', key, num(ttl))
     local grew = observed >= 2 * tonumber(rec[5]) or sev > tonumber(rec[7])
     if grew then
       redis.call('HSET', key, 'reported', tostring(observed), 'severity', sev)

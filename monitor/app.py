@@ -148,6 +148,8 @@ class Worker:
     async def _health_page(self, request: Any) -> web.Response:
         report = self.health.report()
         report["time"] = time.time()
+        report["ready"] = self.pipeline is not None
+        report["assigned_partitions"] = len(self.app.consumer.assignment()) if self.pipeline else 0
         status = 200 if self.health.ok or request.query.get("probe") == "live" else 503
         return web.Response(
             body=orjson.dumps(report), status=status, content_type="application/json"

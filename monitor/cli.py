@@ -57,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--scenario-delay", type=float, default=10.0, metavar="SECONDS")
     p.add_argument(
+        "--scenario-speed",
+        type=float,
+        default=30.0,
+        metavar="X",
+        help="play injected scenarios this many times faster than real time",
+    )
+    p.add_argument(
         "--duration",
         type=float,
         default=None,

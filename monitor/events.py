@@ -277,7 +277,7 @@ def _timestamp(value: Any, now_ms: int) -> int:
 
 
 def _rfc3339_ms(text: str) -> int:
-    if len(text) < 20 or text[10] not in "Tt ":
+    if len(text) < 16 or text[10] not in "Tt ":
         raise Invalid("bad_value", "ts: not an RFC 3339 timestamp")
     try:
         moment = datetime.fromisoformat(text)

@@ -1,0 +1,885 @@
+"""Synthetic contact-center traffic (event contract v1) with injectable leak scenarios.
+
+Normal agents work their shifts; scenarios add one leaking agent, labelled for backtests.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import time as clock
+from operator import itemgetter
+from pathlib import Path
+from random import Random
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+import orjson
+from confluent_kafka import Producer
+
+log = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+EventGen = Generator[Event, None, int]
+
+HOUR_MS = 3_600_000
+SHIFT_MS = 8 * HOUR_MS
+CUSTOMERS_PER_TENANT = 100_000
+RECORDS_PER_CUSTOMER = 3
+EXPORT_ACTIONS = ("record.export", "report.export", "file.download", "print")
+EXPORT_WEIGHTS = (35, 45, 12, 8)
+# Measured: one agent on shift sends about this many events per second.
+EVENTS_PER_AGENT_S = 0.02
+
+TENANT_CATALOG = (
+    ("acme-bank", "America/New_York"),
+    ("telco-one", "Europe/Madrid"),
+    ("shopmart", "America/Mexico_City"),
+    ("healthplus", "America/Chicago"),
+    ("insura-co", "Europe/London"),
+    ("travelgo", "America/Bogota"),
+    ("utilipower", "America/Los_Angeles"),
+    ("fintech-pay", "Asia/Manila"),
+)
+SHIFT_STARTS = (6, 7, 8, 9, 10, 12, 14, 16, 22)
+TEAM_KINDS: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {
+    "voice": (("voice", "ivr"), (85, 15)),
+    "chat": (("chat", "social"), (80, 20)),
+    "email": (("email", "sms", "social"), (60, 25, 15)),
+    "backoffice": (("backoffice",), (1,)),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A contact-center building: where agents sit and which network they use."""
+
+    name: str
+    country: str
+    lat: float
+    lon: float
+    octet: int
+
+
+SITES = (
+    Site("site-bogota", "CO", 4.711, -74.072, 11),
+    Site("site-manila", "PH", 14.599, 120.984, 12),
+    Site("site-madrid", "ES", 40.417, -3.704, 13),
+    Site("site-monterrey", "MX", 25.687, -100.316, 14),
+    Site("site-cebu", "PH", 10.316, 123.886, 15),
+)
+FAR_AWAY = (
+    ("RU", 55.756, 37.617),
+    ("NG", 6.524, 3.379),
+    ("VN", 10.823, 106.630),
+    ("RO", 44.426, 26.102),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """A BPO client whose customers the agents serve, with its time zone."""
+
+    name: str
+    tz: ZoneInfo
+    customers: int = CUSTOMERS_PER_TENANT
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    """A peer group: one tenant, one kind of work, one site, one shift."""
+
+    id: str
+    tenant: Tenant
+    kind: str
+    site: Site
+    shift_start: int
+    days_off: tuple[int, int]
+
+
+@dataclass(slots=True)
+class Agent:
+    """One simulated actor; `actor` is the contract's actor object, shared by its events."""
+
+    id: str
+    type: str
+    team: Team
+    tenants: tuple[Tenant, ...]
+    devices: tuple[str, ...]
+    ips: tuple[str, ...]
+    per_hour: float
+    actor: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def channel(self) -> str:
+        """The agent's main channel (used for logins and exports)."""
+        return TEAM_KINDS[self.team.kind][0][0]
+
+
+class Population:
+    """Agents spread over tenants, teams, sites and shifts, built from a seed."""
+
+    def __init__(self, seed: int, agents: int = 300, tenants: int = 4) -> None:
+        if not 1 <= tenants <= len(TENANT_CATALOG):
+            raise ValueError(f"tenants must be 1..{len(TENANT_CATALOG)}")
+        rng = Random(f"population/{seed}")
+        self.seed = seed
+        self.tenants = [Tenant(name, ZoneInfo(tz)) for name, tz in TENANT_CATALOG[:tenants]]
+        self.teams = _make_teams(rng, self.tenants, max(tenants, math.ceil(agents / 15)))
+        self.agents = [self._make_agent(rng, n) for n in range(agents)]
+        self.by_id = {agent.id: agent for agent in self.agents}
+
+    def _make_agent(self, rng: Random, n: int) -> Agent:
+        """One agent of team n mod teams; the first of each team is its supervisor."""
+        team = self.teams[n % len(self.teams)]
+        tenants = [team.tenant]
+        others = [t for t in self.tenants if t is not team.tenant]
+        if others and rng.random() < 0.1:
+            tenants.append(rng.choice(others))
+        count = rng.randint(1, 2)
+        agent = Agent(
+            id=f"agent-{n:04d}",
+            type="supervisor" if n < len(self.teams) else "agent",
+            team=team,
+            tenants=tuple(tenants),
+            devices=tuple(f"dev-{n:04d}-{c}" for c in "ab"[:count]),
+            ips=tuple(_desk_ip(team.site, n, k) for k in range(count)),
+            per_hour=rng.uniform(9.0, 16.0),
+        )
+        agent.actor = _actor_object(agent)
+        return agent
+
+    def shifts(self, agent: Agent, start_ms: int, end_ms: int) -> Iterator[tuple[int, int]]:
+        """The agent's (begin, end) shift windows in ms that overlap [start_ms, end_ms)."""
+        team = agent.team
+        tz = team.tenant.tz
+        day = datetime.fromtimestamp(start_ms / 1000, tz).date() - timedelta(days=1)
+        while True:
+            begin = int(datetime.combine(day, clock(team.shift_start), tz).timestamp() * 1000)
+            if begin >= end_ms:
+                return
+            if begin + SHIFT_MS > start_ms and day.weekday() not in team.days_off:
+                yield begin, begin + SHIFT_MS
+            day += timedelta(days=1)
+
+    def on_shift(self, agent: Agent, ts_ms: int) -> bool:
+        """Whether ts_ms falls inside one of the agent's shifts."""
+        return any(True for _ in self.shifts(agent, ts_ms, ts_ms + 1))
+
+    def roster(self) -> list[dict[str, Any]]:
+        """Per-agent facts (shift, time zone, devices) for configuring detectors."""
+        return [_roster_entry(agent) for agent in self.agents]
+
+
+def _make_teams(rng: Random, tenants: list[Tenant], count: int) -> list[Team]:
+    """Teams round-robin over tenants and kinds, each with a random site and shift."""
+    kinds = list(TEAM_KINDS)
+    teams = []
+    for n in range(count):
+        tenant = tenants[n % len(tenants)]
+        first_off = rng.randrange(7)
+        teams.append(
+            Team(
+                id=f"t-{tenant.name}-{n // len(tenants) + 1}",
+                tenant=tenant,
+                kind=kinds[(n // len(tenants)) % len(kinds)],
+                site=rng.choice(SITES),
+                shift_start=rng.choice(SHIFT_STARTS),
+                days_off=(first_off, (first_off + 1) % 7),
+            )
+        )
+    return teams
+
+
+def _desk_ip(site: Site, n: int, k: int) -> str:
+    """A private desk IP on the site's network, unique per agent and device."""
+    v = 2 * n + k
+    return f"10.{(site.octet + 16 * (v // 65024)) % 256}.{v // 254 % 256}.{v % 254 + 1}"
+
+
+def _actor_object(agent: Agent) -> dict[str, Any]:
+    """The contract's actor object for this agent."""
+    return {
+        "id": agent.id,
+        "type": agent.type,
+        "team": agent.team.id,
+        "site": agent.team.site.name,
+        "tenants": [t.name for t in agent.tenants],
+    }
+
+
+def _roster_entry(agent: Agent) -> dict[str, Any]:
+    """One row of Population.roster()."""
+    team = agent.team
+    return {
+        **agent.actor,
+        "tz": team.tenant.tz.key,
+        "shift_start_hour": team.shift_start,
+        "shift_hours": SHIFT_MS // HOUR_MS,
+        "days_off": list(team.days_off),
+        "devices": list(agent.devices),
+        "ips": list(agent.ips),
+        "country": team.site.country,
+    }
+
+
+def _event(
+    agent: Agent, ts: int, action: str, channel: str, tenant: str, source: dict, **fields: Any
+) -> Event:
+    """A contract-v1 event; event_id is filled in when the stream is numbered."""
+    event = {
+        "event_id": "",
+        "ts": ts,
+        "tenant": tenant,
+        "channel": channel,
+        "actor": agent.actor,
+        "action": action,
+        "source": source,
+    }
+    event.update(fields)
+    return event
+
+
+def _source(agent: Agent, rng: Random) -> dict[str, Any]:
+    """One of the agent's usual devices and IPs, at its site."""
+    k = rng.randrange(len(agent.devices))
+    site = agent.team.site
+    return {
+        "ip": agent.ips[k],
+        "device_id": agent.devices[k],
+        "country": site.country,
+        "lat": site.lat,
+        "lon": site.lon,
+    }
+
+
+def _record(tenant: Tenant, customer: int, k: int) -> dict[str, Any]:
+    """Record k of a customer: 0 and 1 hold pii, 2 holds card (pci) or health (phi) data."""
+    sensitive = "phi" if tenant.name.startswith("health") else "pci"
+    return {
+        "type": "customer_record",
+        "id": f"rec-{tenant.name}-{customer * RECORDS_PER_CUSTOMER + k}",
+        "tenant": tenant.name,
+        "classification": sensitive if k == 2 else "pii",
+    }
+
+
+def _pick_tenant(agent: Agent, rng: Random) -> Tenant:
+    """Mostly the primary tenant; agents on two tenants serve the second 30% of the time."""
+    if len(agent.tenants) > 1 and rng.random() < 0.3:
+        return agent.tenants[1]
+    return agent.tenants[0]
+
+
+def _touch_actions(rng: Random) -> list[str]:
+    """Record actions during one interaction: 2-6 touches, sometimes an unmask."""
+    actions = ["record.search" if rng.random() < 0.35 else "record.view"]
+    for _ in range(rng.randint(1, 5)):
+        actions.append("record.update" if rng.random() < 0.25 else "record.view")
+    if rng.random() < 0.15:
+        actions.insert(rng.randint(1, len(actions)), "pii.unmask")
+    return actions
+
+
+def _interaction(agent: Agent, rng: Random, t: int, dur: int, source: dict) -> list[Event]:
+    """interaction.start, record touches of that customer, interaction.end."""
+    tenant = _pick_tenant(agent, rng)
+    mix, weights = TEAM_KINDS[agent.team.kind]
+    channel = rng.choices(mix, weights)[0]
+    customer = rng.randrange(tenant.customers)
+    ctx = {"interaction_id": f"int-{agent.id}-{t}", "customer_id": f"cust-{tenant.name}-{customer}"}
+    events = [_event(agent, t, "interaction.start", channel, tenant.name, source, **ctx)]
+    actions = _touch_actions(rng)
+    offsets = sorted(int(rng.uniform(0.05, 0.95) * dur) for _ in actions)
+    for offset, action in zip(offsets, actions, strict=True):
+        k = rng.randrange(2) if action == "pii.unmask" else rng.choices((0, 1, 2), (5, 3, 2))[0]
+        resource = _record(tenant, customer, k)
+        events.append(
+            _event(
+                agent, t + offset, action, channel, tenant.name, source, resource=resource, **ctx
+            )
+        )
+    events.append(_event(agent, t + dur, "interaction.end", channel, tenant.name, source, **ctx))
+    return events
+
+
+def _export(agent: Agent, rng: Random, t: int, source: dict) -> Event:
+    """A small, ordinary export, download or print."""
+    tenant = _pick_tenant(agent, rng)
+    action = rng.choices(EXPORT_ACTIONS, EXPORT_WEIGHTS)[0]
+    fields: dict[str, Any]
+    if action == "record.export":
+        resource = {"type": "customer_record", "tenant": tenant.name, "classification": "pii"}
+        fields = {"resource": resource, "records": int(rng.triangular(1, 40, 2))}
+    elif action == "report.export":
+        resource = _report(tenant, rng.randrange(40), rng.choice(("internal", "pii")))
+        fields = {"resource": resource, "records": int(rng.triangular(1, 40, 5))}
+    elif action == "file.download":
+        fields = {"resource": _attachment(tenant, rng), "records": 1}
+    else:
+        resource = _record(tenant, rng.randrange(tenant.customers), 0)
+        printer = {"kind": "printer", "external": False}
+        fields = {"resource": resource, "records": rng.randint(1, 3), "destination": printer}
+    fields["bytes"] = fields["records"] * rng.randint(200, 2000)
+    return _event(agent, t, action, agent.channel, tenant.name, source, **fields)
+
+
+def _report(tenant: Tenant, n: int, classification: str) -> dict[str, Any]:
+    """A CRM report resource."""
+    return {
+        "type": "report",
+        "id": f"rpt-{tenant.name}-{n}",
+        "tenant": tenant.name,
+        "classification": classification,
+    }
+
+
+def _attachment(tenant: Tenant, rng: Random) -> dict[str, Any]:
+    """A call recording, chat transcript or email attachment."""
+    kind = rng.choice(("recording", "transcript", "attachment"))
+    return {
+        "type": kind,
+        "id": f"{kind[:3]}-{tenant.name}-{rng.randrange(10**7)}",
+        "tenant": tenant.name,
+        "classification": "pii",
+    }
+
+
+def _login(agent: Agent, rng: Random, t: int, source: dict) -> EventGen:
+    """auth.login, rarely after one to three failed attempts; returns the last ts."""
+    tenant = agent.tenants[0].name
+    if rng.random() < 0.03:
+        for _ in range(rng.randint(1, 3)):
+            yield _event(agent, t, "auth.login", agent.channel, tenant, source, outcome="failure")
+            t += rng.randint(5_000, 40_000)
+    yield _event(agent, t, "auth.login", agent.channel, tenant, source, outcome="success")
+    return t
+
+
+def _work(agent: Agent, rng: Random, last: int, until: float, source: dict) -> EventGen:
+    """Interactions after `last` that end by `until`; returns the ts of the last event."""
+    cycle = HOUR_MS / agent.per_hour
+    while True:
+        t = last + int(rng.uniform(0.1, 0.5) * cycle)
+        if rng.random() < 0.04:
+            t += rng.randint(300_000, 900_000)
+        dur = int(rng.uniform(0.5, 0.9) * cycle)
+        if t + dur > until:
+            return last
+        yield from _interaction(agent, rng, t, dur, source)
+        last = t + dur
+        if rng.random() < 0.03 and last + 60_000 <= until:
+            last += rng.randint(10_000, 60_000)
+            yield _export(agent, rng, last, source)
+
+
+def _shift(agent: Agent, rng: Random, begin: int, end: int, login: bool) -> EventGen:
+    """One shift: login (unless already logged in), interactions, logout."""
+    source = _source(agent, rng)
+    t = begin
+    if login:
+        t = yield from _login(agent, rng, begin + rng.randint(0, 300_000), source)
+    t = yield from _work(agent, rng, t, end, source)
+    t = max(t, end - rng.randint(0, 300_000))
+    tenant = agent.tenants[0].name
+    yield _event(agent, t, "auth.logout", agent.channel, tenant, source, outcome="success")
+    return t
+
+
+def _numbered(events: Iterator[Event], run_id: str) -> Iterator[Event]:
+    """Give every event a unique id: run id plus its position in the stream."""
+    for n, event in enumerate(events):
+        event["event_id"] = f"{run_id}-{n}"
+        yield event
+
+
+_by_ts = itemgetter("ts")
+
+
+class Simulator:
+    """Streams a population's normal traffic in event-time order."""
+
+    def __init__(self, population: Population, seed: int) -> None:
+        self.population = population
+        self.seed = seed
+
+    def events(self, start_ms: int, duration_s: float) -> Iterator[Event]:
+        """All agents' on-shift events in [start_ms, start_ms + duration_s), lazily."""
+        end_ms = start_ms + int(duration_s * 1000)
+        streams = [self._agent(agent, start_ms, end_ms) for agent in self.population.agents]
+        return _numbered(heapq.merge(*streams, key=_by_ts), f"sim{self.seed}-{start_ms}")
+
+    def always_on(self, start_ms: int, run_id: str) -> Iterator[Event]:
+        """Endless traffic ignoring shifts: every agent logs in near start_ms and keeps working."""
+        streams = [self._endless(agent, start_ms) for agent in self.population.agents]
+        return _numbered(heapq.merge(*streams, key=_by_ts), run_id)
+
+    def _agent(self, agent: Agent, start_ms: int, end_ms: int) -> Iterator[Event]:
+        """One agent's events in the window, shift after shift."""
+        for begin, end in self.population.shifts(agent, start_ms, end_ms):
+            rng = Random(f"{self.seed}/{agent.id}/{begin}")
+            for event in _shift(agent, rng, max(begin, start_ms), end, begin >= start_ms):
+                if event["ts"] >= end_ms:
+                    return
+                yield event
+
+    def _endless(self, agent: Agent, start_ms: int) -> Iterator[Event]:
+        """One agent working without end, its login staggered over the first minutes."""
+        rng = Random(f"{self.seed}/{agent.id}/live")
+        source = _source(agent, rng)
+        t = yield from _login(agent, rng, start_ms + rng.randint(0, 300_000), source)
+        yield from _work(agent, rng, t, math.inf, source)
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+class Injected(NamedTuple):
+    """A scenario's events (ids set, ts-sorted) and its ground-truth label."""
+
+    events: list[Event]
+    label: dict[str, Any]
+
+
+@dataclass
+class Leak:
+    """A scenario under construction: one agent's events relative to start_ms."""
+
+    agent: Agent
+    tenant: str
+    start_ms: int
+    source: dict[str, Any]
+    events: list[Event] = field(default_factory=list)
+
+    def add(self, offset_s: float, action: str, **fields: Any) -> None:
+        """Append an event offset_s seconds after the start, on the agent's main channel."""
+        ts = self.start_ms + int(offset_s * 1000)
+        channel = fields.pop("channel", self.agent.channel)
+        self.events.append(
+            _event(self.agent, ts, action, channel, self.tenant, self.source, **fields)
+        )
+
+
+Builder = Callable[[Population, Random, int], Leak]
+Scenario = Callable[[Population, Random, int], Injected]
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(detector: str) -> Callable[[Builder], Scenario]:
+    """Register a builder under its function name as a scenario for `detector`."""
+
+    def register(build: Builder) -> Scenario:
+        def run(population: Population, rng: Random, start_ms: int) -> Injected:
+            return _finish(build.__name__, detector, build(population, rng, start_ms))
+
+        functools.update_wrapper(run, build, assigned=("__module__", "__name__", "__doc__"))
+        SCENARIOS[build.__name__] = run
+        return run
+
+    return register
+
+
+def _finish(name: str, detector: str, leak: Leak) -> Injected:
+    """Sort the events, give them ids and write the label."""
+    events = sorted(leak.events, key=_by_ts)
+    for n, event in enumerate(events):
+        event["event_id"] = f"inj-{name}-{leak.start_ms}-{n}"
+    label = {
+        "scenario": name,
+        "detector": detector,
+        "tenant": leak.tenant,
+        "actor": leak.agent.id,
+        "start_ms": events[0]["ts"],
+        "end_ms": events[-1]["ts"],
+        "events": len(events),
+    }
+    return Injected(events, label)
+
+
+def _leak(population: Population, rng: Random, start_ms: int, on_shift: bool = True) -> Leak:
+    """A leak by a plain agent on (or off) shift for the hour from start_ms, on a usual device."""
+    agents = [a for a in population.agents if a.type == "agent"] or population.agents
+    fitting = [a for a in agents if _shift_state(population, a, start_ms) == on_shift]
+    starting = [a for a in agents if population.on_shift(a, start_ms) == on_shift]
+    agent = rng.choice(fitting or starting or agents)
+    return Leak(agent, agent.tenants[0].name, start_ms, _source(agent, rng))
+
+
+def _shift_state(population: Population, agent: Agent, start_ms: int) -> bool | None:
+    """True if on shift for the whole next hour, False if off for all of it, else None."""
+    states = {population.on_shift(agent, start_ms + k * 600_000) for k in range(7)}
+    return states.pop() if len(states) == 1 else None
+
+
+def _offsets(rng: Random, count: int, span_s: float) -> list[float]:
+    """count sorted offsets in [0, span_s), the first at 0."""
+    return [0.0, *sorted(rng.uniform(0, span_s) for _ in range(count - 1))]
+
+
+def _split(rng: Random, total: int, parts: int) -> list[int]:
+    """total split into `parts` positive integers."""
+    cuts = sorted(rng.sample(range(1, total), parts - 1))
+    return [b - a for a, b in zip([0, *cuts], [*cuts, total], strict=True)]
+
+
+def _tenant(population: Population, name: str) -> Tenant:
+    """The tenant object of that name."""
+    return next(t for t in population.tenants if t.name == name)
+
+
+def _views(
+    leak: Leak, tenant: Tenant, rng: Random, count: int, span_s: float, begin_s: float = 0.0
+) -> None:
+    """`count` record.view events of distinct random customers, no interaction."""
+    customers = rng.sample(range(tenant.customers), count)
+    for offset, customer in zip(_offsets(rng, count, span_s), customers, strict=True):
+        resource = _record(tenant, customer, rng.randrange(RECORDS_PER_CUSTOMER))
+        customer_id = f"cust-{tenant.name}-{customer}"
+        leak.add(begin_s + offset, "record.view", resource=resource, customer_id=customer_id)
+
+
+@scenario("bulk_export")
+def bulk_export(population: Population, rng: Random, start_ms: int) -> Leak:
+    """2,000-5,000 records leave in a few exports and downloads within 10 minutes."""
+    leak = _leak(population, rng, start_ms)
+    tenant = _tenant(population, leak.tenant)
+    parts = _split(rng, rng.randint(2000, 5000), rng.randint(3, 6))
+    for offset, records in zip(_offsets(rng, len(parts), 590), parts, strict=True):
+        action = rng.choice(EXPORT_ACTIONS[:3])
+        if action == "report.export":
+            resource = _report(tenant, rng.randrange(40), "pii")
+        elif action == "file.download":
+            resource = _attachment(tenant, rng)
+        else:
+            resource = {"type": "customer_record", "tenant": tenant.name, "classification": "pii"}
+        leak.add(offset, action, resource=resource, records=records, bytes=records * 700)
+    return leak
+
+
+@scenario("enumeration")
+def enumeration(population: Population, rng: Random, start_ms: int) -> Leak:
+    """~600 distinct customer records viewed one by one within 40 minutes, no interaction."""
+    leak = _leak(population, rng, start_ms)
+    span = rng.uniform(20, 40) * 60
+    _views(leak, _tenant(population, leak.tenant), rng, rng.randint(600, 700), span)
+    return leak
+
+
+@scenario("orphan_access")
+def orphan_access(population: Population, rng: Random, start_ms: int) -> Leak:
+    """12-20 views and unmasks of customers the agent has no interaction with, within 45 min."""
+    leak = _leak(population, rng, start_ms)
+    tenant = _tenant(population, leak.tenant)
+    count = rng.randint(12, 20)
+    for offset in _offsets(rng, count, 45 * 60):
+        customer = rng.randrange(tenant.customers)
+        action = "pii.unmask" if rng.random() < 0.3 else "record.view"
+        resource = _record(tenant, customer, rng.randrange(2))
+        leak.add(offset, action, resource=resource, customer_id=f"cust-{tenant.name}-{customer}")
+    return leak
+
+
+@scenario("cross_tenant")
+def cross_tenant(population: Population, rng: Random, start_ms: int) -> Leak:
+    """An agent of one tenant views 8-15 records of another tenant within 20 minutes."""
+    if len(population.tenants) < 2:
+        raise ValueError("cross_tenant needs a population with at least two tenants")
+    leak = _leak(population, rng, start_ms)
+    own = {t.name for t in leak.agent.tenants}
+    foreign = rng.choice([t for t in population.tenants if t.name not in own])
+    leak.tenant = foreign.name
+    _views(leak, foreign, rng, rng.randint(8, 15), 20 * 60)
+    return leak
+
+
+@scenario("exfil_sequence")
+def exfil_sequence(population: Population, rng: Random, start_ms: int) -> Leak:
+    """Card and pii views in a call, then an external email, a copy and a screenshot."""
+    leak = _leak(population, rng, start_ms)
+    tenant = _tenant(population, leak.tenant)
+    customer = rng.randrange(tenant.customers)
+    ctx = {"customer_id": f"cust-{tenant.name}-{customer}", "interaction_id": f"int-x-{start_ms}"}
+    leak.add(0, "interaction.start", channel="voice", **ctx)
+    for n, k in enumerate((0, 2, 1, 2)):
+        leak.add(20 + 25 * n, "record.view", resource=_record(tenant, customer, k), **ctx)
+    leak.add(130, "pii.unmask", resource=_record(tenant, customer, 0), **ctx)
+    leak.add(180, "interaction.end", channel="voice", **ctx)
+    card = _record(tenant, customer, 2)
+    domain = rng.choice(("gmail.com", "proton.me", "outlook.com"))
+    email = {"kind": "email", "domain": domain, "external": True}
+    leak.add(240, "clipboard.copy", resource=card, destination={"kind": "clipboard"})
+    leak.add(260, "screen.capture", resource=card, destination={"kind": "screen"})
+    leak.add(
+        rng.uniform(300, 480),
+        "message.send",
+        channel="email",
+        resource=card,
+        destination=email,
+        records=1,
+        bytes=rng.randint(2_000, 400_000),
+    )
+    return leak
+
+
+@scenario("unmask_rate")
+def unmask_rate(population: Population, rng: Random, start_ms: int) -> Leak:
+    """35-60 pii.unmask of different customers within 50 minutes."""
+    leak = _leak(population, rng, start_ms)
+    tenant = _tenant(population, leak.tenant)
+    count = rng.randint(35, 60)
+    customers = rng.sample(range(tenant.customers), count)
+    for offset, customer in zip(_offsets(rng, count, 50 * 60), customers, strict=True):
+        resource = _record(tenant, customer, rng.randrange(2))
+        leak.add(
+            offset, "pii.unmask", resource=resource, customer_id=f"cust-{tenant.name}-{customer}"
+        )
+    return leak
+
+
+@scenario("auth_failures")
+def auth_failures(population: Population, rng: Random, start_ms: int) -> Leak:
+    """12-20 failed logins on one agent's account within 4 minutes, then a success."""
+    leak = _leak(population, rng, start_ms)
+    offsets = _offsets(rng, rng.randint(12, 20), 240)
+    for offset in offsets:
+        leak.add(offset, "auth.login", outcome="failure")
+    leak.add(offsets[-1] + rng.uniform(10, 60), "auth.login", outcome="success")
+    return leak
+
+
+@scenario("new_device")
+def new_device(population: Population, rng: Random, start_ms: int) -> Leak:
+    """A login from an unknown device in a far country, then views and an export."""
+    leak = _leak(population, rng, start_ms)
+    country, lat, lon = rng.choice(FAR_AWAY)
+    octets = ".".join(str(rng.randint(1, 254)) for _ in range(3))
+    leak.source = {
+        "ip": f"185.{octets}",
+        "device_id": f"dev-x{rng.getrandbits(24):06x}",
+        "country": country,
+        "lat": lat,
+        "lon": lon,
+    }
+    leak.add(0, "auth.login", outcome="success")
+    tenant = _tenant(population, leak.tenant)
+    _views(leak, tenant, rng, rng.randint(6, 12), 15 * 60, begin_s=30)
+    resource = {"type": "customer_record", "tenant": tenant.name, "classification": "pii"}
+    leak.add(16 * 60, "record.export", resource=resource, records=25, bytes=25 * 700)
+    return leak
+
+
+@scenario("off_hours")
+def off_hours(population: Population, rng: Random, start_ms: int) -> Leak:
+    """An agent off shift logs in, browses 15-30 records, exports a few and logs out."""
+    leak = _leak(population, rng, start_ms, on_shift=False)
+    tenant = _tenant(population, leak.tenant)
+    leak.add(0, "auth.login", outcome="success")
+    _views(leak, tenant, rng, rng.randint(15, 30), 35 * 60, begin_s=20)
+    resource = {"type": "customer_record", "tenant": tenant.name, "classification": "pii"}
+    leak.add(36 * 60, "record.export", resource=resource, records=rng.randint(20, 40), bytes=20_000)
+    leak.add(38 * 60, "auth.logout", outcome="success")
+    return leak
+
+
+def inject(
+    population: Population, names: Iterable[str], seed: int, start_ms: int, duration_s: float
+) -> tuple[list[Event], list[dict[str, Any]]]:
+    """Run the named scenarios spread over the window; returns (ts-sorted events, labels)."""
+    names = list(names)
+    rng = Random(f"inject/{seed}")
+    events: list[Event] = []
+    labels = []
+    for n, name in enumerate(names):
+        at = start_ms + int(duration_s * 1000 * (n + rng.uniform(0.1, 0.5)) / len(names))
+        injected = SCENARIOS[name](population, rng, at)
+        events.extend(injected.events)
+        labels.append(injected.label)
+    return sorted(events, key=_by_ts), labels
+
+
+def merge(normal: Iterator[Event], injected: list[Event]) -> Iterator[Event]:
+    """Normal traffic and injected events in one ts-ordered stream."""
+    return heapq.merge(normal, sorted(injected, key=_by_ts), key=_by_ts)
+
+
+# ---------------------------------------------------------------- live mode and output
+
+
+class Pacer:
+    """Holds a loop to `rate` iterations per second of wall clock (None: no pacing)."""
+
+    def __init__(self, rate: float | None, stop: threading.Event | None = None) -> None:
+        if rate is not None and rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self.stop = stop
+        self.count = 0
+        self.start = time.monotonic()
+
+    def wait(self) -> None:
+        """Sleep until the next iteration is due."""
+        if self.rate is None:
+            return
+        self.count += 1
+        delay = self.start + self.count / self.rate - time.monotonic()
+        if delay > 0.001:
+            if self.stop is not None:
+                self.stop.wait(delay)
+            else:
+                time.sleep(delay)
+
+
+def agents_for_rate(rate: float) -> int:
+    """How many agents produce `rate` events/s at realistic per-agent speed."""
+    return max(1, math.ceil(rate / EVENTS_PER_AGENT_S))
+
+
+def _now_ms() -> int:
+    """Wall-clock time in epoch milliseconds."""
+    return int(time.time() * 1000)
+
+
+def _rebase(events: list[Event], start_ms: int, speed: float) -> list[Event]:
+    """Compress event offsets from start_ms by `speed` (ts stays sorted)."""
+    for event in events:
+        event["ts"] = start_ms + int((event["ts"] - start_ms) / speed)
+    return events
+
+
+def live(
+    population: Population,
+    seed: int,
+    rate: float,
+    scenarios: list[str],
+    scenario_delay_s: float,
+    scenario_speed: float = 1.0,
+    labels: list[dict[str, Any]] | None = None,
+) -> Iterator[Event]:
+    """Endless normal traffic stamped now at `rate` events/s; each scenario starts once after
+    scenario_delay_s, its events released when due (offsets / scenario_speed), labels appended."""
+    start = _now_ms()
+    if rate > 1.5 * len(population.agents) * EVENTS_PER_AGENT_S:
+        log.warning(
+            "live rate %.0f/s is above what %d agents do at realistic speed; per-agent "
+            "rates are compressed (use %d agents)",
+            rate,
+            len(population.agents),
+            agents_for_rate(rate),
+        )
+    sim = Simulator(population, seed)
+    normal = sim.always_on(start, f"live{seed}-{start}")
+    pending: list[tuple[int, str, Event]] = []
+    inject_at = start + int(scenario_delay_s * 1000)
+    todo = list(scenarios)
+    pacer = Pacer(rate)
+    for event in normal:
+        pacer.wait()
+        now = _now_ms()
+        if todo and now >= inject_at:
+            _schedule(population, seed, todo, now, scenario_speed, pending, labels)
+            todo = []
+        while pending and pending[0][0] <= now:
+            yield heapq.heappop(pending)[2]
+        event["ts"] = now
+        yield event
+
+
+def _schedule(
+    population: Population,
+    seed: int,
+    names: list[str],
+    now: int,
+    speed: float,
+    pending: list[tuple[int, str, Event]],
+    labels: list[dict[str, Any]] | None,
+) -> None:
+    """Build the scenarios starting now (1 ms apart, so ids stay unique) and queue their events."""
+    rng = Random(f"live/{seed}/{now}")
+    for n, name in enumerate(names):
+        injected = SCENARIOS[name](population, rng, now + n)
+        for event in _rebase(injected.events, now + n, speed):
+            heapq.heappush(pending, (event["ts"], event["event_id"], event))
+        injected.label.update(start_ms=injected.events[0]["ts"], end_ms=injected.events[-1]["ts"])
+        if labels is not None:
+            labels.append(injected.label)
+        log.info("scenario %s injected for %s", name, injected.label["actor"])
+
+
+class _Tally:
+    """Delivery results counted by the producer's callback."""
+
+    def __init__(self) -> None:
+        self.delivered = 0
+        self.failed = 0
+
+    def on_delivery(self, err: Any, _msg: Any) -> None:
+        """confluent-kafka delivery callback."""
+        if err is None:
+            self.delivered += 1
+            return
+        self.failed += 1
+        if self.failed == 1:
+            log.warning("delivery failed: %s", err)
+
+
+def _send(producer: Producer, topic: str, event: Event, tally: _Tally) -> None:
+    """Produce one event, polling while the local queue is full."""
+    key = event["actor"]["id"].encode()
+    value = orjson.dumps(event)
+    while True:
+        try:
+            producer.produce(topic, value=value, key=key, on_delivery=tally.on_delivery)
+            return
+        except BufferError:
+            producer.poll(0.05)
+
+
+def produce(
+    events: Iterable[Event],
+    config: dict[str, Any],
+    topic_for_channel: Callable[[str], str],
+    rate: float | None = None,
+    stop: threading.Event | None = None,
+    flush_timeout_s: float = 30.0,
+) -> int:
+    """Send events to Kafka (key actor id, one topic per channel); returns how many arrived."""
+    producer = Producer(config)
+    tally = _Tally()
+    pacer = Pacer(rate, stop)
+    sent = 0
+    for event in events:
+        if stop is not None and stop.is_set():
+            break
+        pacer.wait()
+        _send(producer, topic_for_channel(event["channel"]), event, tally)
+        sent += 1
+        if sent % 100 == 0:
+            producer.poll(0)
+    left = producer.flush(flush_timeout_s)
+    if left or tally.failed:
+        log.warning(
+            "produced %d events: %d failed, %d undelivered at exit", sent, tally.failed, left
+        )
+    return tally.delivered
+
+
+def write_jsonl(events: Iterable[Event], path: str | Path) -> int:
+    """Write events as JSON lines; returns how many were written."""
+    count = 0
+    with open(path, "wb") as out:
+        for event in events:
+            out.write(orjson.dumps(event) + b"\n")
+            count += 1
+    return count
+
+
+def write_labels(labels: Iterable[dict[str, Any]], path: str | Path) -> None:
+    """Write scenario labels as one JSON array."""
+    Path(path).write_bytes(orjson.dumps(list(labels), option=orjson.OPT_INDENT_2) + b"\n")

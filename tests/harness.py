@@ -1,0 +1,227 @@
+"""Test harness for the real local Kafka and Redis: isolated namespaces, a worker
+subprocess, producing and consuming helpers. Every wait is a wait-for-condition."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import orjson
+import redis
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from monitor.kafka_io import client_config
+from monitor.settings import REPO_ROOT, Settings
+from monitor.topics import create_topics
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(
+    check: Callable[[], Any], timeout: float = 60, interval: float = 0.1, what: str = "condition"
+) -> Any:
+    """Poll `check` until it returns a truthy value; fail with `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def isolated_settings(**overrides: Any) -> Settings:
+    """Settings with a fresh namespace (topics, Redis keys, consumer group) and a free web port."""
+    namespace = f"t{uuid.uuid4().hex[:10]}."
+    base = Settings.from_env()
+    return replace(
+        base, namespace=namespace, group_id=f"{namespace}blindar", web_port=free_port(), **overrides
+    )
+
+
+def worker_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "REDIS_URL": settings.redis_url,
+            "BLINDAR_NAMESPACE": settings.namespace,
+            "BLINDAR_GROUP_ID": settings.group_id,
+            "BLINDAR_WEB_PORT": str(settings.web_port),
+            "BLINDAR_CONFIG_DIR": str(settings.config_dir),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+class WorkerProcess:
+    """`blindar worker` as a real subprocess; its output goes to a log file."""
+
+    def __init__(self, settings: Settings, log_path: Path, extra_env: dict[str, str] | None = None):
+        self.settings = settings
+        self.log_path = log_path
+        self.extra_env = extra_env
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> WorkerProcess:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "worker"],
+            cwd=REPO_ROOT,
+            env=worker_env(self.settings, self.extra_env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.settings.web_port}{path}"
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(self.url(path), timeout=5) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+        except OSError:
+            return 0, b""
+
+    def health(self) -> dict[str, Any]:
+        status, body = self.get("/health?probe=live")
+        return orjson.loads(body) if status == 200 else {}
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        def ready() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"worker exited early:\n{self.log_tail()}")
+            return self.health().get("assigned_partitions", 0) > 0
+
+        wait_until(ready, timeout, 0.2, "worker to be assigned partitions")
+
+    def metric(self, name: str, **labels: str) -> float:
+        """Sum of a metric's samples whose labels include `labels` (0 if absent)."""
+        _, body = self.get("/metrics")
+        total = 0.0
+        for line in body.decode().splitlines():
+            if not line.startswith(name + "{") and not line.startswith(name + " "):
+                continue
+            if all(f'{k}="{v}"' in line for k, v in labels.items()):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        os.killpg(self.proc.pid, sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            return self.proc.wait(10)
+
+
+def produce(
+    settings: Settings,
+    channel: str,
+    events: Iterable[dict[str, Any] | bytes],
+    key: bytes | None = None,
+) -> int:
+    """Produce events (dicts are JSON-encoded, bytes sent as is) to a channel's topic."""
+    producer = Producer(client_config(settings, **{"linger.ms": 5}))
+    topic = settings.topic(f"interactions.{channel}")
+    count = 0
+    for event in events:
+        if isinstance(event, dict):
+            value = orjson.dumps(event)
+            msg_key = key or event.get("actor", {}).get("id", "").encode()
+        else:
+            value, msg_key = event, key
+        producer.produce(topic, value, msg_key)
+        producer.poll(0)
+        count += 1
+    assert producer.flush(30) == 0, "produce did not complete"
+    return count
+
+
+class TopicReader:
+    """Reads a whole topic from the beginning, accumulating everything seen so far."""
+
+    def __init__(self, settings: Settings, topic: str) -> None:
+        self.consumer = Consumer(
+            client_config(
+                settings,
+                **{
+                    "group.id": f"reader-{uuid.uuid4().hex[:8]}",
+                    "auto.offset.reset": "earliest",
+                    "enable.auto.commit": False,
+                },
+            )
+        )
+        meta = self.consumer.list_topics(topic, timeout=10).topics[topic]
+        self.consumer.assign([TopicPartition(topic, p) for p in meta.partitions])
+        self.messages: list[Any] = []
+
+    def poll(self, seconds: float = 0.5) -> list[Any]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            msgs = self.consumer.consume(500, 0.1)
+            self.messages.extend(m for m in msgs if not m.error())
+        return self.messages
+
+    def values(self) -> list[dict[str, Any]]:
+        return [orjson.loads(m.value()) for m in self.messages]
+
+    def wait_for(
+        self, count: int, timeout: float = 60, settle: float = 0.0
+    ) -> list[dict[str, Any]]:
+        """Wait until at least `count` messages arrived; then keep reading `settle` s more."""
+        wait_until(
+            lambda: len(self.poll(0.3)) >= count,
+            timeout,
+            what=f"{count} messages (have {len(self.messages)})",
+        )
+        if settle:
+            self.poll(settle)
+        return self.values()
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def provision(settings: Settings) -> None:
+    create_topics(settings)
+
+
+def redis_client(settings: Settings) -> redis.Redis:
+    return redis.Redis.from_url(settings.redis_url)
+
+
+def drop_namespace(settings: Settings) -> None:
+    """Delete the namespace's Redis keys (topics are left; they are cheap and unique)."""
+    client = redis_client(settings)
+    keys = list(client.scan_iter(match=f"{settings.redis_prefix}*", count=1000))
+    for start in range(0, len(keys), 500):
+        client.delete(*keys[start : start + 500])
