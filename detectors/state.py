@@ -18,7 +18,6 @@ Operations (all keyed; every key carries a TTL so memory is bounded by active ac
 
 from __future__ import annotations
 
-import time
 from typing import Any, Protocol
 
 

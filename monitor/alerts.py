@@ -144,7 +144,7 @@ class AlertEngine:
         """Alerts to publish for these findings (new pages and updates); duplicates dropped."""
         if not findings:
             return []
-        args = [self._args(f) for f in findings]
+        args = [self._args(f, now_ms) for f in findings]
         payload = orjson.dumps(args)
         decisions = await call_with_retry(self.health, "alerts", self._run, payload)
         alerts = []
@@ -166,7 +166,7 @@ class AlertEngine:
         if keys:
             await call_with_retry(self.health, "alerts", self._mark_delivered, keys)
 
-    def _args(self, f: Finding) -> list[Any]:
+    def _args(self, f: Finding, now_ms: int) -> list[Any]:
         window = f.window_end_ms // self.suppression_ms * self.suppression_ms
         uid = finding_uid(f.detector, f.tenant, f.actor, window)
         return [
@@ -177,6 +177,7 @@ class AlertEngine:
             f.severity,
             self.suppression_ms,
             2 * self.suppression_ms,
+            now_ms,
         ]
 
     async def _run(self, payload: bytes) -> list[Any]:

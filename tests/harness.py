@@ -166,6 +166,24 @@ def produce(
     return count
 
 
+def produce_events(settings: Settings, events: Iterable[dict[str, Any]]) -> int:
+    """Produce contract events in the given order, each to its channel's topic, keyed by actor."""
+    producer = Producer(client_config(settings, **{"linger.ms": 5}))
+    count = 0
+    for event in events:
+        topic = settings.topic(f"interactions.{event['channel']}")
+        while True:
+            try:
+                producer.produce(topic, orjson.dumps(event), event["actor"]["id"].encode())
+                break
+            except BufferError:
+                producer.poll(0.1)
+        producer.poll(0)
+        count += 1
+    assert producer.flush(30) == 0, "produce did not complete"
+    return count
+
+
 class TopicReader:
     """Reads a whole topic from the beginning, accumulating everything seen so far."""
 

@@ -2,7 +2,7 @@
 # Everything lives under the repository: downloads in .cache/, runtime state in .run/.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE="$ROOT/.cache"
-RUN="$ROOT/.run"
+RUN="${BLINDAR_LOCAL_RUN_DIR:-$ROOT/.run}"
 KAFKA_VERSION="$(sed -n 's#.*<kafka.version>\(.*\)</kafka.version>.*#\1#p' "$ROOT/deploy/local/kafka-pom.xml")"
 KAFKA_LIBS="$CACHE/kafka-$KAFKA_VERSION/libs"
 KAFKA_PORT="${BLINDAR_LOCAL_KAFKA_PORT:-9092}"

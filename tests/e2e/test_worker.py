@@ -11,7 +11,14 @@ import pytest
 
 from monitor.settings import Settings
 from monitor.simulate import Population, Simulator, inject, merge
-from tests.harness import TopicReader, WorkerProcess, produce, redis_client, wait_until
+from tests.harness import (
+    TopicReader,
+    WorkerProcess,
+    produce,
+    produce_events,
+    redis_client,
+    wait_until,
+)
 
 pytestmark = pytest.mark.services
 
@@ -111,12 +118,8 @@ def test_simulated_day_alerts_only_on_injected_leaks_and_resend_changes_nothing(
     )
     normal = Simulator(population, seed=11).events(start, 2 * 3600)
     events = list(merge(normal, injected))
-    by_channel: dict[str, list[dict]] = {}
-    for event in events:
-        by_channel.setdefault(event["channel"], []).append(event)
     alerts = TopicReader(settings, settings.alerts_topic)
-    for channel, batch in by_channel.items():
-        produce(settings, channel, batch)
+    produce_events(settings, events)  # in event-time order across channels, as agents act
     total = len(events)
     wait_until(
         lambda: worker.metric("blindar_events_total") >= total,
@@ -141,8 +144,7 @@ def test_simulated_day_alerts_only_on_injected_leaks_and_resend_changes_nothing(
     keys = sorted(client.scan_iter(match=f"{settings.redis_prefix}bulk_export:*:records"))
     before = {k: client.hgetall(k) for k in keys}
     pages_before = len([a for a in alerts.values() if a["type_uid"] == 200401])
-    for channel, batch in by_channel.items():
-        produce(settings, channel, batch)
+    produce_events(settings, events)
     wait_until(
         lambda: worker.metric("blindar_events_total") >= 2 * total,
         180,

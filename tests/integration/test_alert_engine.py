@@ -36,12 +36,16 @@ FINDING = Finding(
 )
 
 
-async def decide_all(settings: Settings, rounds: list[list[Finding]], confirm: bool = True):
+async def decide_all(
+    settings: Settings, rounds: list[list[Finding]], confirm: bool = True, now_ms: int | None = None
+):
     client = connect(settings.redis_url)
     engine = AlertEngine(client, Health(), Pseudonymizer(b"k" * 32), 30, settings.redis_prefix)
     out = []
     for findings in rounds:
-        alerts = await engine.decide(findings, T0)
+        # processing time follows event time, as in live operation, unless told otherwise
+        now = now_ms if now_ms is not None else findings[0].window_end_ms
+        alerts = await engine.decide(findings, now)
         if confirm:
             await engine.confirm(alerts)
         out.append([(a.kind, a.uid, a.count) for a in alerts])
@@ -65,6 +69,14 @@ def test_one_page_then_updates_then_a_new_page_after_quiet(settings: Settings) -
     assert rounds[3] == []  # nothing new at all
     [(kind, uid2, count)] = rounds[4]
     assert (kind, count) == ("new", 1) and uid2 != uid
+
+
+@pytest.mark.services
+def test_backlog_jump_in_event_time_does_not_page_again(settings: Settings) -> None:
+    jump = replace(FINDING, window_end_ms=T0 + 45 * MIN, observed=900, severity=4)
+    rounds = asyncio.run(decide_all(settings, [[FINDING], [jump]], now_ms=T0 + 1000))
+    assert rounds[0][0][0] == "new"
+    assert rounds[1] == [("update", rounds[0][0][1], 2)]
 
 
 @pytest.mark.services

@@ -44,7 +44,7 @@ def test_shipped_config_is_valid() -> None:
 def test_detector_config_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "detectors.yaml"
     path.write_text(text)
-    with pytest.raises(ConfigError, match="detectors.yaml: ") as err:
+    with pytest.raises(ConfigError, match=r"detectors\.yaml: ") as err:
         load_detectors(path)
     assert message in str(err.value)
 
