@@ -105,23 +105,22 @@ class Describe(Protocol):
 
 
 class ThresholdPending:
-    """Findings for every queried actor whose value reaches the threshold."""
+    """Findings for every queried actor whose value reaches its tenant's threshold."""
 
-    __slots__ = ("describe", "queries", "threshold")
+    __slots__ = ("describe", "queries")
 
-    def __init__(self, threshold: int, describe: Describe) -> None:
-        self.threshold = threshold
+    def __init__(self, describe: Describe) -> None:
         self.describe = describe
-        self.queries: list[tuple[int, str, str, ActorBatch]] = []
+        self.queries: list[tuple[int, int, str, str, ActorBatch]] = []
 
-    def add(self, index: int, tenant: str, actor: str, group: ActorBatch) -> None:
-        self.queries.append((index, tenant, actor, group))
+    def add(self, index: int, threshold: int, tenant: str, actor: str, group: ActorBatch) -> None:
+        self.queries.append((index, threshold, tenant, actor, group))
 
     def findings(self, results: Sequence[int]) -> list[Finding]:
         return [
             self.describe(tenant, actor, group, results[index])
-            for index, tenant, actor, group in self.queries
-            if results[index] >= self.threshold
+            for index, threshold, tenant, actor, group in self.queries
+            if results[index] >= threshold
         ]
 
 

@@ -21,6 +21,7 @@ from detectors.base import (
 )
 from detectors.event import Event
 from detectors.state import Plan
+from detectors.tuning import Tuning
 
 NAME = "bulk_export"
 
@@ -37,51 +38,66 @@ class BulkExportConfig:
         {"record.export", "report.export", "file.download", "print"}
     )
 
+    @property
+    def bucket_ms(self) -> int:
+        return self.bucket_minutes * MINUTE_MS
+
+    @property
+    def width(self) -> int:
+        """Buckets per window."""
+        return max(1, self.window_minutes // self.bucket_minutes)
+
+    @property
+    def ttl_ms(self) -> int:
+        return (self.window_minutes + self.lateness_minutes + self.bucket_minutes) * MINUTE_MS
+
 
 class BulkExport:
     """Sums exported records per actor over the window and fires at the threshold."""
 
     name = NAME
 
-    def __init__(self, config: BulkExportConfig, key_prefix: str = "") -> None:
-        self.config = config
+    def __init__(self, tuning: Tuning[BulkExportConfig], key_prefix: str = "") -> None:
+        self.tuning = tuning
         self.prefix = key_prefix
-        self.window_ms = config.window_minutes * MINUTE_MS
-        self.bucket_ms = config.bucket_minutes * MINUTE_MS
-        self.ttl_ms = self.window_ms + config.lateness_minutes * MINUTE_MS + self.bucket_ms
 
     def key(self, tenant: str, actor: str) -> str:
         return actor_key(self.prefix, NAME, tenant, actor, "records")
 
     def plan(self, events: Sequence[Event], plan: Plan) -> ThresholdPending:
-        groups = group_by_actor(events, self.config.actions)
         for event in events:
-            if event.action in self.config.actions and event.records > 0:
+            cfg = self.tuning.for_tenant(event.tenant)
+            if event.action in cfg.actions and event.records > 0:
                 key = self.key(event.tenant, event.actor_id)
-                bucket = event.ts_ms // self.bucket_ms
-                plan.add_sum(key, bucket, event.event_id, event.records, event.ts_ms, self.ttl_ms)
-        pending = ThresholdPending(self.config.threshold_records, self.describe)
-        width = self.window_ms // self.bucket_ms
-        lateness = self.config.lateness_minutes * MINUTE_MS // self.bucket_ms
-        for (tenant, actor), group in groups.items():
-            end_lo = group.first_ts // self.bucket_ms
-            end_hi = group.last_ts // self.bucket_ms + width - 1
-            keep_from = min(end_lo - width, group.last_ts // self.bucket_ms - width - lateness)
-            index = plan.sum_query(
-                self.key(tenant, actor), end_lo, end_hi, width, keep_from, self.bucket_ms
+                bucket = event.ts_ms // cfg.bucket_ms
+                plan.add_sum(key, bucket, event.event_id, event.records, event.ts_ms, cfg.ttl_ms)
+        pending = ThresholdPending(self.describe)
+        actions = self.tuning.default.actions.union(
+            *(c.actions for c in self.tuning.tenants.values())
+        )
+        for (tenant, actor), group in group_by_actor(events, actions).items():
+            cfg = self.tuning.for_tenant(tenant)
+            end_lo = group.first_ts // cfg.bucket_ms
+            end_hi = group.last_ts // cfg.bucket_ms + cfg.width - 1
+            lateness = cfg.lateness_minutes // cfg.bucket_minutes
+            keep_from = min(
+                end_lo - cfg.width, group.last_ts // cfg.bucket_ms - cfg.width - lateness
             )
-            pending.add(index, tenant, actor, group)
+            index = plan.sum_query(
+                self.key(tenant, actor), end_lo, end_hi, cfg.width, keep_from, cfg.bucket_ms
+            )
+            pending.add(index, cfg.threshold_records, tenant, actor, group)
         return pending
 
     def describe(self, tenant: str, actor: str, group: ActorBatch, total: int) -> Finding:
-        minutes = self.config.window_minutes
-        threshold = self.config.threshold_records
+        cfg = self.tuning.for_tenant(tenant)
+        minutes, threshold = cfg.window_minutes, cfg.threshold_records
         return window_finding(
             NAME,
             tenant,
             actor,
             group,
-            self.window_ms,
+            minutes * MINUTE_MS,
             total,
             threshold,
             title=f"Bulk export: {total} records in {minutes} min (threshold {threshold})",

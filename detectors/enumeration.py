@@ -21,6 +21,7 @@ from detectors.base import (
 )
 from detectors.event import Event
 from detectors.state import Plan
+from detectors.tuning import Tuning
 
 NAME = "enumeration"
 
@@ -37,49 +38,59 @@ class EnumerationConfig:
         {"record.view", "record.search", "record.update", "record.export", "pii.unmask"}
     )
 
+    @property
+    def bucket_ms(self) -> int:
+        return self.bucket_minutes * MINUTE_MS
+
+    @property
+    def ttl_ms(self) -> int:
+        return (self.window_minutes + self.lateness_minutes + self.bucket_minutes) * MINUTE_MS
+
 
 class Enumeration:
     """Counts distinct records per actor over the window and fires at the threshold."""
 
     name = NAME
 
-    def __init__(self, config: EnumerationConfig, key_prefix: str = "") -> None:
-        self.config = config
+    def __init__(self, tuning: Tuning[EnumerationConfig], key_prefix: str = "") -> None:
+        self.tuning = tuning
         self.prefix = key_prefix
-        self.window_ms = config.window_minutes * MINUTE_MS
-        self.bucket_ms = config.bucket_minutes * MINUTE_MS
-        self.ttl_ms = self.window_ms + config.lateness_minutes * MINUTE_MS + self.bucket_ms
 
     def key(self, tenant: str, actor: str, bucket: int) -> str:
         return actor_key(self.prefix, NAME, tenant, actor, f"records:{bucket}")
 
     def window_keys(self, tenant: str, actor: str, end_ms: int) -> list[str]:
-        hi = end_ms // self.bucket_ms
-        lo = (end_ms - self.window_ms) // self.bucket_ms + 1
+        cfg = self.tuning.for_tenant(tenant)
+        hi = end_ms // cfg.bucket_ms
+        lo = (end_ms - cfg.window_minutes * MINUTE_MS) // cfg.bucket_ms + 1
         return [self.key(tenant, actor, bucket) for bucket in range(lo, hi + 1)]
 
     def plan(self, events: Sequence[Event], plan: Plan) -> ThresholdPending:
-        actions = self.config.actions
-        groups = group_by_actor(events, actions)
         for event in events:
-            if event.action in actions and event.resource_id:
-                key = self.key(event.tenant, event.actor_id, event.ts_ms // self.bucket_ms)
-                plan.add_distinct(key, event.resource_id, self.ttl_ms)
-        pending = ThresholdPending(self.config.threshold_distinct, self.describe)
-        for (tenant, actor), group in groups.items():
+            cfg = self.tuning.for_tenant(event.tenant)
+            if event.action in cfg.actions and event.resource_id:
+                key = self.key(event.tenant, event.actor_id, event.ts_ms // cfg.bucket_ms)
+                plan.add_distinct(key, event.resource_id, cfg.ttl_ms)
+        pending = ThresholdPending(self.describe)
+        actions = self.tuning.default.actions.union(
+            *(c.actions for c in self.tuning.tenants.values())
+        )
+        for (tenant, actor), group in group_by_actor(events, actions).items():
             index = plan.distinct_query(self.window_keys(tenant, actor, group.last_ts))
-            pending.add(index, tenant, actor, group)
+            pending.add(
+                index, self.tuning.for_tenant(tenant).threshold_distinct, tenant, actor, group
+            )
         return pending
 
     def describe(self, tenant: str, actor: str, group: ActorBatch, distinct: int) -> Finding:
-        minutes = self.config.window_minutes
-        threshold = self.config.threshold_distinct
+        cfg = self.tuning.for_tenant(tenant)
+        minutes, threshold = cfg.window_minutes, cfg.threshold_distinct
         return window_finding(
             NAME,
             tenant,
             actor,
             group,
-            self.window_ms,
+            minutes * MINUTE_MS,
             distinct,
             threshold,
             title=f"Record enumeration: {distinct} distinct records in {minutes} min "

@@ -7,6 +7,7 @@ Errors name the file, the exact key path and the reason, e.g.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ import yaml
 
 from detectors.base import Detector
 from detectors.catalog import CATALOG
+from detectors.tuning import Allowlist, Tuning
 
 
 class ConfigError(ValueError):
@@ -28,10 +30,10 @@ class DetectorSettings:
     """The validated detector file: alert settings and one config object per enabled detector."""
 
     suppression_minutes: int = 30
-    configs: dict[str, Any] = field(default_factory=dict)
+    configs: dict[str, Tuning[Any]] = field(default_factory=dict)
 
     def build(self, key_prefix: str = "") -> list[Detector]:
-        return [CATALOG[name][1](config, key_prefix) for name, config in self.configs.items()]
+        return [CATALOG[name][1](tuning, key_prefix) for name, tuning in self.configs.items()]
 
 
 def read_yaml(path: Path) -> Any:
@@ -69,10 +71,49 @@ def load_detectors(path: Path) -> DetectorSettings:
         enabled = section.pop("enabled", True)
         if not isinstance(enabled, bool):
             raise ConfigError(f"{where}: detectors.{name}.enabled: must be true or false")
-        config = build_dataclass(CATALOG[name][0], section, where, f"detectors.{name}")
+        tuning = build_tuning(CATALOG[name][0], section, where, f"detectors.{name}")
         if enabled:
-            configs[name] = config
+            configs[name] = tuning
     return DetectorSettings(suppression_minutes=suppression, configs=configs)
+
+
+def build_tuning(cls: type, section: dict[str, Any], where: str, path: str) -> Tuning[Any]:
+    """A detector's default config, per-tenant overrides and allowlists from its section."""
+    allowlist = build_allowlist(section.pop("allowlist", None), where, f"{path}.allowlist")
+    tenants_section = section.pop("tenants", None) or {}
+    if not isinstance(tenants_section, dict):
+        raise ConfigError(f"{where}: {path}.tenants: must map tenant names to overrides")
+    default = build_dataclass(cls, section, where, path)
+    tenants, tenant_allowlists = {}, {}
+    for tenant, overrides in tenants_section.items():
+        at = f"{path}.tenants.{tenant}"
+        overrides = dict(overrides or {})
+        extra = overrides.pop("allowlist", None)
+        if extra is not None:
+            tenant_allowlists[str(tenant)] = build_allowlist(extra, where, f"{at}.allowlist")
+        tenants[str(tenant)] = build_dataclass(cls, {**section, **overrides}, where, at)
+    return Tuning(default, tenants, allowlist, tenant_allowlists)
+
+
+def build_allowlist(section: Any, where: str, path: str) -> Allowlist:
+    if section is None:
+        return Allowlist()
+    expect_keys(section, {"actors", "teams", "actor_patterns", "destination_domains"}, where, path)
+    lists = {
+        key: _convert(list[str], value, where, f"{path}.{key}") for key, value in section.items()
+    }
+    patterns = []
+    for i, text in enumerate(lists.get("actor_patterns", [])):
+        try:
+            patterns.append(re.compile(text))
+        except re.error as exc:
+            raise ConfigError(f"{where}: {path}.actor_patterns[{i}]: bad regex: {exc}") from None
+    return Allowlist(
+        actors=frozenset(lists.get("actors", [])),
+        teams=frozenset(lists.get("teams", [])),
+        actor_patterns=tuple(patterns),
+        destination_domains=frozenset(d.lower() for d in lists.get("destination_domains", [])),
+    )
 
 
 def expect_keys(doc: Any, allowed: set[str], where: str, path: str) -> None:
@@ -94,7 +135,7 @@ def build_dataclass(cls: type, section: dict[str, Any], where: str, path: str) -
     """Instantiate a config dataclass from a mapping, checking every key and type."""
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
-    expect_keys(section, names | {"enabled"}, where, path)
+    expect_keys(section, names, where, path)
     values = {
         key: _convert(hints[key], value, where, f"{path}.{key}") for key, value in section.items()
     }
@@ -123,5 +164,5 @@ def _convert(hint: Any, value: Any, where: str, path: str) -> Any:
     if origin in (frozenset, tuple, list) or (isinstance(hint, types.GenericAlias) and origin):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: {path}: must be a list of strings")
-        return origin(value) if origin is not tuple else tuple(value)
+        return origin(value)
     raise ConfigError(f"{where}: {path}: unsupported setting type {hint!r}")

@@ -49,6 +49,14 @@ class BatchResult:
     alerts: list[Alert] = field(default_factory=list)
 
 
+def allowlisted(detector: Detector, finding: Finding) -> bool:
+    """True when the finding's actor or team is on the detector's allowlist for the tenant."""
+    tuning = getattr(detector, "tuning", None)
+    if tuning is None:
+        return False
+    return tuning.allowlist_for(finding.tenant).allows_actor(finding.actor, finding.team)
+
+
 class Pipeline:
     """The detection pipeline for a set of channels."""
 
@@ -137,9 +145,14 @@ class Pipeline:
         if not events:
             return []
         plan = Plan()
-        pending = [detector.plan(events, plan) for detector in self.detectors]
+        pending = [(d, d.plan(events, plan)) for d in self.detectors]
         results = await self.state.apply(plan)
-        return [finding for p in pending for finding in p.findings(results)]
+        return [
+            finding
+            for detector, p in pending
+            for finding in p.findings(results)
+            if not allowlisted(detector, finding)
+        ]
 
     def publish(self, alerts: Sequence[Alert]) -> None:
         for alert in alerts:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from detectors.bulk_export import BulkExport, BulkExportConfig
 from detectors.state import MemoryState
+from detectors.tuning import Tuning
 from tests.detectors.helpers import MIN, T0, ev, run
 
-DETECTOR = BulkExport(BulkExportConfig(threshold_records=500, window_minutes=15))
+DETECTOR = BulkExport(Tuning(BulkExportConfig(threshold_records=500, window_minutes=15)))
 
 
 def test_fires_at_the_threshold_with_evidence() -> None:
@@ -74,6 +75,14 @@ def test_actors_are_counted_apart() -> None:
 
 def test_threshold_comes_from_config() -> None:
     state = MemoryState()
-    strict = BulkExport(BulkExportConfig(threshold_records=50))
+    strict = BulkExport(Tuning(BulkExportConfig(threshold_records=50)))
     [finding] = run(strict, state, [ev(1, "record.export", T0, records=60)])
     assert finding.threshold == 50
+
+
+def test_per_tenant_threshold() -> None:
+    tuned = BulkExport(
+        Tuning(BulkExportConfig(), tenants={"acme": BulkExportConfig(threshold_records=50)})
+    )
+    [finding] = run(tuned, MemoryState(), [ev(1, "record.export", T0, records=60)])
+    assert finding.threshold == 50 and finding.tenant == "acme"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from detectors.enumeration import Enumeration, EnumerationConfig
 from detectors.state import MemoryState
+from detectors.tuning import Tuning
 from tests.detectors.helpers import MIN, T0, ev, run
 
-DETECTOR = Enumeration(EnumerationConfig(threshold_distinct=300, window_minutes=60))
+DETECTOR = Enumeration(Tuning(EnumerationConfig(threshold_distinct=300, window_minutes=60)))
 
 
 def views(start: int, count: int, first: int = 0, step_ms: int = 1000, actor: str = "agent-1"):

@@ -126,23 +126,33 @@ def test_simulated_day_alerts_only_on_injected_leaks_and_resend_changes_nothing(
         180,
         what=f"{total} events processed",
     )
-    found = alerts.wait_for(len(labels), settle=2.0)
     expected = {(lab["detector"], lab["tenant"], lab["actor"]) for lab in labels}
-    got = [
-        (
-            a["finding_info"]["analytic"]["name"],
-            a["metadata"]["tenant_uid"],
-            a["actor"]["user"]["uid"],
-        )
-        for a in found
-        if a["type_uid"] == 200401
-    ]
-    assert sorted(got) == sorted(expected), "pages must be exactly the injected leaks"
+
+    def pages() -> list[tuple[str, str, str]]:
+        alerts.poll(0.3)
+        return [
+            (
+                a["finding_info"]["analytic"]["name"],
+                a["metadata"]["tenant_uid"],
+                a["actor"]["user"]["uid"],
+            )
+            for a in alerts.values()
+            if a["type_uid"] == 200401
+        ]
+
+    wait_until(lambda: len(pages()) >= len(expected), 60, what="one page per injected leak")
+    alerts.poll(2.0)
+    assert sorted(pages()) == sorted(expected), "pages must be exactly the injected leaks"
 
     # Re-send everything: idempotent state, no new page, counters unchanged.
     client = redis_client(settings)
     keys = sorted(client.scan_iter(match=f"{settings.redis_prefix}bulk_export:*:records"))
-    before = {k: client.hgetall(k) for k in keys}
+
+    def counters() -> dict[bytes, dict[bytes, bytes]]:
+        """Per-actor bucket counters (the internal `floor` mark may move)."""
+        return {k: {f: v for f, v in client.hgetall(k).items() if f != b"floor"} for k in keys}
+
+    before = counters()
     pages_before = len([a for a in alerts.values() if a["type_uid"] == 200401])
     produce_events(settings, events)
     wait_until(
@@ -151,7 +161,11 @@ def test_simulated_day_alerts_only_on_injected_leaks_and_resend_changes_nothing(
         what="re-sent events processed",
     )
     alerts.poll(2.0)
-    assert {k: client.hgetall(k) for k in keys} == before
+    after = counters()
+    # No bucket grew and none appeared; buckets behind the window may be collected.
+    for key, buckets in after.items():
+        assert all(before[key].get(b) == v for b, v in buckets.items()), key
+    assert sum(len(b) for b in after.values()) > 0
     assert len([a for a in alerts.values() if a["type_uid"] == 200401]) == pages_before
     assert worker.metric("blindar_alerts_total", kind="new") == len(expected)
     assert worker.metric("blindar_processing_lag_seconds_count") >= 2 * total

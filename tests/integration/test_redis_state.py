@@ -12,6 +12,7 @@ from detectors.bulk_export import BulkExport, BulkExportConfig
 from detectors.enumeration import Enumeration, EnumerationConfig
 from detectors.event import Event
 from detectors.state import MemoryState, Plan
+from detectors.tuning import Tuning
 from monitor.health import Health
 from monitor.settings import Settings
 from monitor.state import RedisState, connect
@@ -55,8 +56,8 @@ async def run_both(settings: Settings, batches: list[list[Event]]) -> tuple[list
     redis_state = RedisState(client, Health())
     memory = MemoryState()
     detectors = [
-        BulkExport(BulkExportConfig(threshold_records=10_000), settings.redis_prefix),
-        Enumeration(EnumerationConfig(threshold_distinct=10_000), settings.redis_prefix),
+        BulkExport(Tuning(BulkExportConfig(threshold_records=10_000)), settings.redis_prefix),
+        Enumeration(Tuning(EnumerationConfig(threshold_distinct=10_000)), settings.redis_prefix),
     ]
     got_redis, got_memory = [], []
     for batch in batches:

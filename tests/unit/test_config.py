@@ -16,8 +16,8 @@ def test_shipped_config_is_valid() -> None:
     assert registry.names() == ["voice", "chat", "email", "sms", "social", "ivr", "backoffice"]
     assert {c.topic for c in registry.channels} == {f"interactions.{n}" for n in registry.names()}
     detectors = load_detectors(DEFAULT_CONFIG_DIR / "detectors.yaml")
-    assert detectors.configs["bulk_export"].threshold_records == 500
-    assert detectors.configs["enumeration"].threshold_distinct == 300
+    assert detectors.configs["bulk_export"].default.threshold_records == 500
+    assert detectors.configs["enumeration"].default.threshold_distinct == 300
     assert detectors.suppression_minutes == 30
 
 
@@ -94,3 +94,49 @@ def test_settings_from_env_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BLINDAR_WEB_PORT", "eighty")
     with pytest.raises(SettingsError, match="BLINDAR_WEB_PORT"):
         Settings.from_env()
+
+
+def test_tenant_overrides_and_allowlists(tmp_path: Path) -> None:
+    path = tmp_path / "detectors.yaml"
+    path.write_text(
+        "detectors:\n"
+        "  bulk_export:\n"
+        "    threshold_records: 500\n"
+        "    allowlist: {actors: [svc-report], actor_patterns: ['^bot-'], teams: [t-ops]}\n"
+        "    tenants:\n"
+        "      acme: {threshold_records: 900, allowlist: {actors: [agent-1]}}\n"
+    )
+    tuning = load_detectors(path).configs["bulk_export"]
+    assert tuning.for_tenant("acme").threshold_records == 900
+    assert tuning.for_tenant("acme").window_minutes == 15  # inherited default
+    assert tuning.for_tenant("other").threshold_records == 500
+    assert tuning.allowlist_for("acme").allows_actor("agent-1", None)
+    assert not tuning.allowlist_for("other").allows_actor("agent-1", None)
+    assert tuning.allowlist_for("other").allows_actor("bot-7", None)
+    assert tuning.allowlist_for("other").allows_actor("agent-9", "t-ops")
+    assert not tuning.allowlist_for("other").allows_actor("agent-9", "t-sales")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "detectors:\n  bulk_export:\n    allowlist: {actor_patterns: ['(']}\n",
+            "detectors.bulk_export.allowlist.actor_patterns[0]: bad regex",
+        ),
+        (
+            "detectors:\n  bulk_export:\n    allowlist: {people: [a]}\n",
+            "detectors.bulk_export.allowlist.people: unknown key",
+        ),
+        (
+            "detectors:\n  bulk_export:\n    tenants: {acme: {window_minutes: -1}}\n",
+            "detectors.bulk_export.tenants.acme.window_minutes: must be a positive integer",
+        ),
+    ],
+)
+def test_tuning_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "detectors.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_detectors(path)
+    assert message in str(err.value)

@@ -1,0 +1,57 @@
+"""Per-tenant tuning of a detector: its config with tenant overrides, and allowlists."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+C = TypeVar("C")
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    """Who and where a detector never alerts on (service accounts, data-ops teams, …)."""
+
+    actors: frozenset[str] = frozenset()
+    teams: frozenset[str] = frozenset()
+    actor_patterns: tuple[re.Pattern[str], ...] = ()
+    destination_domains: frozenset[str] = frozenset()
+
+    def allows_actor(self, actor: str, team: str | None) -> bool:
+        if actor in self.actors or (team is not None and team in self.teams):
+            return True
+        return any(pattern.search(actor) for pattern in self.actor_patterns)
+
+    def allows_domain(self, domain: str | None) -> bool:
+        """True for an allowlisted domain or any subdomain of one."""
+        if not domain:
+            return False
+        domain = domain.lower().rstrip(".")
+        return any(domain == d or domain.endswith("." + d) for d in self.destination_domains)
+
+    def merged(self, other: Allowlist) -> Allowlist:
+        return Allowlist(
+            self.actors | other.actors,
+            self.teams | other.teams,
+            self.actor_patterns + other.actor_patterns,
+            self.destination_domains | other.destination_domains,
+        )
+
+
+@dataclass(frozen=True)
+class Tuning(Generic[C]):
+    """The default config, per-tenant configs (defaults with overrides) and allowlists."""
+
+    default: C
+    tenants: Mapping[str, C] = field(default_factory=dict)
+    allowlist: Allowlist = field(default_factory=Allowlist)
+    tenant_allowlists: Mapping[str, Allowlist] = field(default_factory=dict)
+
+    def for_tenant(self, tenant: str) -> C:
+        return self.tenants.get(tenant, self.default)
+
+    def allowlist_for(self, tenant: str) -> Allowlist:
+        extra = self.tenant_allowlists.get(tenant)
+        return self.allowlist.merged(extra) if extra else self.allowlist
