@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from importlib import resources
+from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
@@ -19,7 +20,15 @@ from monitor.health import Health
 
 log = logging.getLogger(__name__)
 
-STATE_SCRIPT = resources.files("monitor").joinpath("state.lua").read_text()
+
+def state_script() -> str:
+    """The state Lua script: prelude, every op family in monitor/lua/, then the main loop."""
+    folder = resources.files("monitor").joinpath("lua")
+    parts = sorted((p for p in folder.iterdir() if p.name.endswith(".lua")), key=lambda p: p.name)
+    return "\n".join(part.read_text() for part in parts)
+
+
+STATE_SCRIPT = state_script()
 RETRYABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 MAX_BACKOFF_S = 5.0
 
@@ -66,6 +75,15 @@ async def call_with_retry(health: Health, what: str, call, *args):  # type: igno
         return result
 
 
+def plain(value: Any) -> Any:
+    """A Lua reply as Python values: bytes become str, nested arrays become lists."""
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 class RedisState:
     """Applies a `Plan` with one EVALSHA; raises only on a script error (a bug, not an outage)."""
 
@@ -74,12 +92,12 @@ class RedisState:
         self.health = health
         self.script = client.register_script(STATE_SCRIPT)
 
-    async def apply(self, plan: Plan) -> list[int]:
+    async def apply(self, plan: Plan) -> list[Any]:
         if not plan:
             return []
         payload = orjson.dumps({"o": plan.ops, "q": plan.queries})
         result = await call_with_retry(self.health, "state", self._run, payload)
-        return [int(value) for value in result]
+        return [plain(value) for value in result]
 
     async def _run(self, payload: bytes) -> list[int]:
         try:

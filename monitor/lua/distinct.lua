@@ -1,0 +1,9 @@
+-- Distinct members in HyperLogLogs (detectors/state.py: add_distinct / distinct_query).
+OPS['D'] = function(op)
+  redis.call('PFADD', op[2], op[3])
+  redis.call('PEXPIRE', op[2], num(op[4]))
+end
+
+QUERIES['D'] = function(q)
+  return redis.call('PFCOUNT', unpack(q[2]))
+end
