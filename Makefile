@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install up down demo test test-unit lint topics worker simulate clean
+.PHONY: install up down demo test test-unit lint topics worker simulate clean bench
 
 install: .venv/.installed
 
@@ -40,3 +40,6 @@ lint: install
 
 clean: down
 	rm -rf .run
+
+bench: up
+	@$(PY) -m bench.run

@@ -73,6 +73,7 @@ class Pipeline:
     ) -> None:
         self.channels = channels
         self.mappers = {topic: channel.mapper() for topic, channel in channels.items()}
+        self.channel_names = frozenset(channel.name for channel in channels.values())
         self.detectors = list(detectors)
         self.state = state
         self.alert_engine = alerts
@@ -101,9 +102,10 @@ class Pipeline:
     def decode(self, messages: Sequence[Message], now_ms: int) -> tuple[list[Event], int]:
         events: list[Event] = []
         rejected = 0
+        per_channel: Counter[str] = Counter()
         for message in messages:
             channel = self.channel_of(message.topic)
-            metrics.MESSAGES.labels(channel=channel).inc()
+            per_channel[channel] += 1
             good, bad = decode_message(
                 message.value,
                 channel,
@@ -115,6 +117,8 @@ class Pipeline:
             for rejection in bad:
                 self.dead_letter(message, channel, rejection, now_ms)
             rejected += len(bad)
+        for channel, count in per_channel.items():
+            metrics.MESSAGES.labels(channel=channel).inc(count)
         return events, rejected
 
     def dead_letter(
@@ -179,13 +183,18 @@ class Pipeline:
         metrics.BATCH_SECONDS.observe(done - started)
         per_channel: Counter[tuple[str, str]] = Counter()
         latest: dict[str, int] = {}
-        lag = metrics.PROCESSING_LAG
+        lags: dict[str, list[float]] = {}
         for event in events:
-            per_channel[(event.channel, event.action if event.known_action else "other")] += 1
-            if event.ts_ms > latest.get(event.channel, 0):
-                latest[event.channel] = event.ts_ms
-            lag.labels(channel=event.channel).observe(max(0.0, done - event.ts_ms / 1000))
+            channel = event.channel if event.channel in self.channel_names else "other"
+            per_channel[(channel, event.action if event.known_action else "other")] += 1
+            if event.ts_ms > latest.get(channel, 0):
+                latest[channel] = event.ts_ms
+            lags.setdefault(channel, []).append(done - event.ts_ms / 1000)
         for (channel, action), count in per_channel.items():
             metrics.EVENTS.labels(channel=channel, action=action).inc(count)
         for channel, ts_ms in latest.items():
             metrics.LAST_EVENT.labels(channel=channel).set(ts_ms / 1000)
+        for channel, values in lags.items():
+            histogram = metrics.PROCESSING_LAG.labels(channel=channel)
+            for value in values:
+                histogram.observe(value if value > 0 else 0.0)

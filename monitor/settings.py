@@ -65,6 +65,7 @@ class Settings:
     production: bool = False
     pseudonym_key: bytes = field(default=DEV_PSEUDONYM_KEY, repr=False)
     group_id: str = "blindar"
+    redis_key_prefix: str | None = None
     batch_size: int = 2000
     batch_within_s: float = 0.25
 
@@ -82,6 +83,7 @@ class Settings:
             production=production,
             pseudonym_key=_pseudonym_key(production),
             group_id=_env("BLINDAR_GROUP_ID", f"{namespace}blindar"),
+            redis_key_prefix=os.environ.get("BLINDAR_REDIS_PREFIX"),
             batch_size=_int_env("BLINDAR_BATCH_SIZE", 2000),
             batch_within_s=_int_env("BLINDAR_BATCH_WITHIN_MS", 250) / 1000,
         )
@@ -100,4 +102,5 @@ class Settings:
 
     @property
     def redis_prefix(self) -> str:
-        return self.namespace
+        """Prefix of every Redis key: BLINDAR_REDIS_PREFIX, else the namespace."""
+        return self.namespace if self.redis_key_prefix is None else self.redis_key_prefix

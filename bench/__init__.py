@@ -1,0 +1,1 @@
+"""blindar benchmarks (`make bench`): figures printed, never asserted."""
