@@ -133,107 +133,139 @@ def parse_event(
 ) -> Event:
     """Validate one decoded JSON object against contract v1 and build an `Event`."""
     if mapper is not None:
-        try:
-            doc = mapper(doc)
-        except Invalid:
-            raise
-        except Exception as exc:  # a mapping must never crash the worker
-            raise Invalid("bad_value", f"channel mapping failed: {type(exc).__name__}") from None
-    actor = _obj(doc, "actor", required=True)
-    resource = _obj(doc, "resource")
-    source = _obj(doc, "source")
-    destination = _obj(doc, "destination")
-    event_id = _str(doc, "event_id", required=True)
+        doc = _mapped(doc, mapper)
+    get = doc.get
+    actor = _obj(get("actor"), "actor", required=True)
+    event_id = _req_str(get("event_id"), "event_id")
     if len(event_id) > MAX_EVENT_ID:
         raise Invalid("bad_value", f"event_id: longer than {MAX_EVENT_ID} characters")
-    ts_ms = _timestamp(doc.get("ts"), now_ms)
-    action = _str(doc, "action", required=True)
-    resource_id = _str(resource, "resource.id")
+    ts_ms = _timestamp(get("ts"), now_ms)
+    tenant = _req_str(get("tenant"), "tenant")
+    action = _req_str(get("action"), "action")
+    actor_id = _req_str(actor.get("id"), "actor.id")
+    resource = _obj(get("resource"), "resource")
+    resource_id = _str(resource.get("id"), "resource.id") if resource else None
     if resource_id is None and action in _NEEDS_RESOURCE_ID:
         raise Invalid("missing_field", f"resource.id: required for {action}")
-    tenant = _str(doc, "tenant", required=True)
+    fields: dict[str, Any] = {}
+    if len(actor) > 1:
+        _actor_fields(actor, fields)
+    if resource:
+        _resource_fields(resource, tenant, fields)
+    if len(doc) > 5:  # more than the five required fields
+        _optional_fields(doc, fields)
     return Event(
         event_id=event_id,
         ts_ms=ts_ms,
         tenant=tenant,
-        channel=_str(doc, "channel") or channel,
-        actor_id=_str(actor, "actor.id", required=True),
-        actor_type=_enum(actor, "actor.type", ACTOR_TYPES) or "agent",
-        actor_team=_str(actor, "actor.team"),
-        actor_site=_str(actor, "actor.site"),
-        actor_tenants=_str_list(actor, "actor.tenants"),
+        channel=_str(get("channel"), "channel") or channel,
+        actor_id=actor_id,
         action=action,
         known_action=action in ACTIONS,
-        resource_type=_str(resource, "resource.type"),
         resource_id=resource_id,
-        resource_tenant=_str(resource, "resource.tenant") or tenant,
-        classification=_enum(resource, "resource.classification", CLASSIFICATIONS) or "internal",
-        customer_id=_str(doc, "customer_id"),
-        interaction_id=_str(doc, "interaction_id"),
-        records=_count(doc, "records", 1),
-        bytes=_count(doc, "bytes", 0),
-        source_ip=_str(source, "source.ip"),
-        device_id=_str(source, "source.device_id"),
-        country=_str(source, "source.country"),
-        lat=_number(source, "source.lat"),
-        lon=_number(source, "source.lon"),
-        destination_kind=_enum(destination, "destination.kind", DESTINATION_KINDS),
-        destination_domain=_str(destination, "destination.domain"),
-        destination_external=_bool(destination, "destination.external"),
-        outcome=_enum(doc, "outcome", OUTCOMES) or "success",
+        resource_tenant=fields.pop("resource_tenant", None) or tenant,
+        **fields,
     )
+
+
+def _mapped(doc: dict[str, Any], mapper: Mapper) -> dict[str, Any]:
+    try:
+        return mapper(doc)
+    except Invalid:
+        raise
+    except Exception as exc:  # a mapping must never crash the worker
+        raise Invalid("bad_value", f"channel mapping failed: {type(exc).__name__}") from None
+
+
+def _actor_fields(actor: Mapping[str, Any], fields: dict[str, Any]) -> None:
+    kind = _enum(actor.get("type"), "actor.type", ACTOR_TYPES)
+    if kind is not None:
+        fields["actor_type"] = kind
+    fields["actor_team"] = _str(actor.get("team"), "actor.team")
+    fields["actor_site"] = _str(actor.get("site"), "actor.site")
+    fields["actor_tenants"] = _str_list(actor.get("tenants"), "actor.tenants")
+
+
+def _resource_fields(resource: Mapping[str, Any], tenant: str, fields: dict[str, Any]) -> None:
+    fields["resource_type"] = _str(resource.get("type"), "resource.type")
+    fields["resource_tenant"] = _str(resource.get("tenant"), "resource.tenant")
+    level = _enum(resource.get("classification"), "resource.classification", CLASSIFICATIONS)
+    if level is not None:
+        fields["classification"] = level
+
+
+def _optional_fields(doc: Mapping[str, Any], fields: dict[str, Any]) -> None:
+    get = doc.get
+    fields["customer_id"] = _str(get("customer_id"), "customer_id")
+    fields["interaction_id"] = _str(get("interaction_id"), "interaction_id")
+    fields["records"] = _count(get("records"), "records", 1)
+    fields["bytes"] = _count(get("bytes"), "bytes", 0)
+    outcome = _enum(get("outcome"), "outcome", OUTCOMES)
+    if outcome is not None:
+        fields["outcome"] = outcome
+    source = _obj(get("source"), "source")
+    if source:
+        fields["source_ip"] = _str(source.get("ip"), "source.ip")
+        fields["device_id"] = _str(source.get("device_id"), "source.device_id")
+        fields["country"] = _str(source.get("country"), "source.country")
+        fields["lat"] = _number(source.get("lat"), "source.lat")
+        fields["lon"] = _number(source.get("lon"), "source.lon")
+    destination = _obj(get("destination"), "destination")
+    if destination:
+        fields["destination_kind"] = _enum(
+            destination.get("kind"), "destination.kind", DESTINATION_KINDS
+        )
+        fields["destination_domain"] = _str(destination.get("domain"), "destination.domain")
+        fields["destination_external"] = _bool(destination.get("external"), "destination.external")
 
 
 _NEEDS_RESOURCE_ID = frozenset({"record.view", "record.update", "pii.unmask"})
 _EMPTY: Mapping[str, Any] = {}
 
 
-def _leaf(path: str) -> str:
-    return path.rpartition(".")[2]
-
-
-def _obj(doc: Mapping[str, Any], key: str, required: bool = False) -> Mapping[str, Any]:
-    value = doc.get(key)
-    if value is None:
-        if required:
-            raise Invalid("missing_field", f"{key}: required")
-        return _EMPTY
-    if not isinstance(value, dict):
-        raise Invalid("wrong_type", f"{key}: expected an object, got {_json_type(value)}")
-    return value
-
-
-def _str(doc: Mapping[str, Any], path: str, required: bool = False) -> Any:
-    value = doc.get(_leaf(path))
+def _obj(value: Any, path: str, required: bool = False) -> Mapping[str, Any]:
+    if type(value) is dict:
+        return value
     if value is None:
         if required:
             raise Invalid("missing_field", f"{path}: required")
+        return _EMPTY
+    raise Invalid("wrong_type", f"{path}: expected an object, got {_json_type(value)}")
+
+
+def _req_str(value: Any, path: str) -> str:
+    if type(value) is str and value:
+        return value
+    if value is None or value == "":
+        raise Invalid("missing_field", f"{path}: required")
+    raise Invalid("wrong_type", f"{path}: expected a string, got {_json_type(value)}")
+
+
+def _str(value: Any, path: str) -> Any:
+    if value is None or type(value) is str:
+        return value
+    raise Invalid("wrong_type", f"{path}: expected a string, got {_json_type(value)}")
+
+
+def _enum(value: Any, path: str, allowed: frozenset[str]) -> str | None:
+    if value is None:
         return None
-    if not isinstance(value, str):
+    if type(value) is not str:
         raise Invalid("wrong_type", f"{path}: expected a string, got {_json_type(value)}")
-    if required and not value:
-        raise Invalid("missing_field", f"{path}: must not be empty")
-    return value
-
-
-def _enum(doc: Mapping[str, Any], path: str, allowed: frozenset[str]) -> str | None:
-    value = _str(doc, path)
-    if value is not None and value not in allowed:
+    if value not in allowed:
         raise Invalid("bad_value", f"{path}: {value!r} is not one of {sorted(allowed)}")
     return value
 
 
-def _str_list(doc: Mapping[str, Any], path: str) -> tuple[str, ...]:
-    value = doc.get(_leaf(path))
+def _str_list(value: Any, path: str) -> tuple[str, ...]:
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+    if type(value) is not list or not all(type(item) is str for item in value):
         raise Invalid("wrong_type", f"{path}: expected a list of strings")
     return tuple(value)
 
 
-def _count(doc: Mapping[str, Any], path: str, default: int) -> int:
-    value = doc.get(path)
+def _count(value: Any, path: str, default: int) -> int:
     if value is None:
         return default
     if type(value) is not int:
@@ -243,8 +275,7 @@ def _count(doc: Mapping[str, Any], path: str, default: int) -> int:
     return value
 
 
-def _number(doc: Mapping[str, Any], path: str) -> float | None:
-    value = doc.get(_leaf(path))
+def _number(value: Any, path: str) -> float | None:
     if value is None:
         return None
     if type(value) not in (int, float):
@@ -252,9 +283,8 @@ def _number(doc: Mapping[str, Any], path: str) -> float | None:
     return float(value)
 
 
-def _bool(doc: Mapping[str, Any], path: str) -> bool | None:
-    value = doc.get(_leaf(path))
-    if value is None or isinstance(value, bool):
+def _bool(value: Any, path: str) -> bool | None:
+    if value is None or type(value) is bool:
         return value
     raise Invalid("wrong_type", f"{path}: expected a boolean, got {_json_type(value)}")
 

@@ -1,0 +1,64 @@
+"""Profile blindar's own per-batch work (decode, detectors, Redis, alerts) without Kafka or
+Faust: `python -m bench.pipeline_profile [EVENTS] [PER_MESSAGE]`. Prints events/s and the
+functions with the most own time."""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import pstats
+import sys
+import time
+import uuid
+from dataclasses import replace
+
+import orjson
+
+from bench.data import events
+from bench.peers import build_pipeline
+from monitor.channels import load_channels
+from monitor.pipeline import Message
+from monitor.settings import Settings
+
+
+def messages(n: int, per_message: int) -> list[Message]:
+    out, group, offset = [], [], 0
+    for event in events(n):
+        topic = f"interactions.{event['channel']}"
+        if per_message == 1:
+            out.append(Message(topic, 0, offset, None, orjson.dumps(event)))
+        else:
+            group.append(event)
+            if len(group) == per_message:
+                out.append(Message(topic, 0, offset, None, orjson.dumps(group)))
+                group = []
+        offset += 1
+    return out
+
+
+async def run(settings: Settings, batch: list[list[Message]]) -> float:
+    registry = load_channels(settings.config_dir / "channels.yaml")
+    pipeline = build_pipeline(settings, registry)
+    started = time.perf_counter()
+    for chunk in batch:
+        await pipeline.process(chunk)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+    per_message = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    settings = replace(Settings.from_env(), namespace=f"prof{uuid.uuid4().hex[:6]}.")
+    msgs = messages(n, per_message)
+    size = max(1, 2000 // per_message)
+    chunks = [msgs[i : i + size] for i in range(0, len(msgs), size)]
+    profiler = cProfile.Profile()
+    profiler.enable()
+    seconds = asyncio.run(run(settings, chunks))
+    profiler.disable()
+    print(f"{n} events, {per_message}/message: {n / seconds:,.0f} events/s in-process")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(18)
+
+
+if __name__ == "__main__":
+    main()
