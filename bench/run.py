@@ -8,6 +8,7 @@ writes the figures to .run/bench.json. BENCH_EVENTS sets N (default 1,000,000).
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 import urllib.request
 import uuid
@@ -201,10 +202,89 @@ def _quantile(cumulative: dict[float, float], q: float) -> float:
     return bounds[-1]
 
 
+def private_redis() -> tuple[subprocess.Popen[bytes], str]:
+    """A Redis of the benchmark's own (durable: AOF, fsync every second), so command counts
+    and memory are blindar's alone."""
+    port = free_port()
+    folder = OUT / f"bench-redis-{port}"
+    folder.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(folder),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+        ],
+        stdout=(folder / "redis.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    _wait(lambda: _pings(url), 30, 0.1)
+    return proc, url
+
+
+def _pings(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def memory_per_actor(settings: Settings, agents: int = 1000) -> dict[str, float]:
+    """Redis bytes per active actor after a simulated 8-hour shift, run in-process."""
+    import asyncio
+
+    from bench.pipeline_profile import run
+    from monitor.pipeline import Message
+    from monitor.simulate import Population, Simulator
+
+    prefix = f"{settings.namespace}mem."
+    scoped = replace(settings, redis_key_prefix=prefix)
+    population = Population(21, agents=agents, tenants=4)
+    start = int(time.time() * 1000) - 9 * 3_600_000
+    chunk: list[Message] = []
+    chunks: list[list[Message]] = []
+    actors: set[str] = set()
+    for offset, event in enumerate(Simulator(population, 21).events(start, 8 * 3600)):
+        actors.add(event["actor"]["id"])
+        chunk.append(
+            Message(f"interactions.{event['channel']}", 0, offset, None, orjson.dumps(event))
+        )
+        if len(chunk) == 2000:
+            chunks.append(chunk)
+            chunk = []
+    chunks.append(chunk)
+    asyncio.run(run(scoped, chunks))
+    used = redis_bytes(redis.Redis.from_url(settings.redis_url), prefix)
+    return {
+        "actors": len(actors),
+        "events": sum(map(len, chunks)),
+        "bytes_per_actor": used / max(1, len(actors)),
+    }
+
+
 def main() -> None:
     n = int(os.environ.get("BENCH_EVENTS", "1000000"))
     OUT.mkdir(exist_ok=True)
-    base = Settings.from_env()
+    redis_proc, redis_url = private_redis()
+    try:
+        run_all(n, replace(Settings.from_env(), redis_url=redis_url))
+    finally:
+        redis_proc.terminate()
+        redis_proc.wait(30)
+
+
+def run_all(n: int, base: Settings) -> None:
     tag = uuid.uuid4().hex[:6]
     single = replace(base, namespace=f"bench{tag}.")
     envelope = replace(base, namespace=f"bench{tag}env.")
