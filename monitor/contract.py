@@ -133,7 +133,13 @@ def json_schema() -> dict[str, Any]:
                 "required": ["action"],
             },
             "then": {
-                "properties": {"resource": {"type": "object", "required": ["id"]}},
+                "properties": {
+                    "resource": {
+                        "type": "object",
+                        "properties": {"id": {"type": "string"}},
+                        "required": ["id"],
+                    }
+                },
                 "required": ["resource"],
             },
         }
