@@ -67,6 +67,9 @@ class Worker:
             topic_disable_leader=True,
             topic_allow_declare=False,
             consumer_auto_offset_reset="earliest",
+            # Partitions added to a subscribed topic (or a subscribed topic created late)
+            # are seen on the next metadata refresh; faust's default is 5 minutes.
+            consumer_metadata_max_age_ms=30_000,
             broker_max_poll_records=s.batch_size,
             stream_buffer_maxsize=max(4096, 2 * s.batch_size),
             producer_acks=-1,

@@ -126,6 +126,12 @@ def test_new_channel_is_onboarded_while_the_worker_runs(
 
     # 1. The mapping file, checked against a good and a bad sample.
     shutil.copy(EXAMPLES / "crm-audit.yaml", settings.config_dir / "channels.d")
+    # The running worker reloads the registry by itself; the topic does not exist yet.
+    wait_until(
+        lambda: worker.metric("blindar_channel_reloads_total", result="ok") >= 1,
+        30,
+        what="the worker to reload its channels",
+    )
     good = blindar(
         settings,
         "channels",
