@@ -206,7 +206,7 @@ def test_new_channel_is_onboarded_while_the_worker_runs(
     alerts.close()
 
 
-def test_a_broken_channel_file_keeps_the_running_config(
+def test_a_broken_file_keeps_the_running_config_and_any_topic_name_works(
     onboarding: tuple[Settings, WorkerProcess],
 ) -> None:
     settings, worker = onboarding
@@ -232,3 +232,28 @@ def test_a_broken_channel_file_keeps_the_running_config(
     produce(settings, "voice", [event])
     wait_until(lambda: worker.metric("blindar_events_total", channel="voice") >= 1, 60)
     assert worker.health().get("ready") is True
+
+    # The file fixed, with a topic outside interactions.*: subscribed once it exists.
+    broken.write_text("topic: custom.crm-feed\npartitions: 2\n")
+    wait_until(
+        lambda: worker.metric("blindar_channel_reloads_total", result="ok") >= 1,
+        30,
+        what="the fixed file to load",
+    )
+    added = blindar(settings, "channels", "add", "crm-audit")
+    assert added.returncode == 0, added.stderr
+    producer = Producer(client_config(settings))
+    producer.produce(settings.topic("custom.crm-feed"), orjson.dumps({**event, "event_id": "c1"}))
+    assert producer.flush(30) == 0
+    wait_until(
+        lambda: worker.metric("blindar_events_total", channel="crm-audit") >= 1,
+        60,
+        what="an event from the custom topic",
+    )
+    # Removing the channel drops its topic from the subscription.
+    broken.unlink()
+    wait_until(
+        lambda: "removed ['" + settings.topic("custom.crm-feed") in worker.log_path.read_text(),
+        30,
+        what="the removed channel's topic to leave the subscription",
+    )

@@ -220,3 +220,19 @@ def test_metrics_parsing_sums_actions_per_channel() -> None:
         "# HELP blindar_events_total Valid events\n"
     )
     assert parse_metrics(text) == {("events", "crm-audit"): 7.0, ("last", "crm-audit"): 1.8e9}
+
+
+def test_docs_show_the_real_check_output(tmp_path: Path) -> None:
+    """docs/channels.md quotes `channels check` on the bad CRM sample; keep it true."""
+    directory = config_dir(tmp_path)
+    shutil.copy(EXAMPLES / "crm-audit.yaml", directory / "channels.d")
+    out = io.StringIO()
+    check_sample(
+        load(directory).by_name()["crm-audit"],
+        (EXAMPLES / "crm-audit.bad.jsonl").read_bytes(),
+        out,
+        NOW,
+    )
+    docs = (REPO_ROOT / "docs" / "channels.md").read_text()
+    for line in out.getvalue().splitlines():
+        assert line in docs, line
