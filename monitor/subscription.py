@@ -40,15 +40,23 @@ class TopicSubscription:
         return set(self.app.topics._topic_name_index)
 
     def update(self, wanted: Iterable[str]) -> bool:
-        """Make the agent consume exactly `wanted`; True when a re-subscription was asked."""
+        """Make the agent consume exactly `wanted`; True when a re-subscription was asked.
+
+        Also asks again when faust's subscription differs from the list (faust drops a
+        change flagged while the group is rebalancing).
+        """
         wanted = list(dict.fromkeys(wanted))
-        if set(wanted) == set(self.topics) and self.subscribed() >= set(wanted):
+        conductor = self.app.topics
+        if conductor._subscription_changed is None:  # initial subscription not done yet
+            self.topics[:] = wanted
+            return False
+        if set(wanted) == set(self.topics) == self.subscribed():
             return False
         added = sorted(set(wanted) - set(self.topics))
         removed = sorted(set(self.topics) - set(wanted))
         self.topics[:] = wanted
-        conductor = self.app.topics
         conductor._resubscribe_sleep_lock_seconds = RESUBSCRIBE_DELAY_S
         conductor._flag_changes()
-        log.info("re-subscribing: added %s removed %s", added or "-", removed or "-")
+        if added or removed:
+            log.info("re-subscribing: added %s removed %s", added or "-", removed or "-")
         return True
