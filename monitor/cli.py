@@ -121,7 +121,7 @@ def cmd_config(settings: Settings, _args: argparse.Namespace) -> int:
 
     registry = load_channels(settings.config_dir / "channels.yaml")
     detectors = load_detectors(settings.config_dir / "detectors.yaml")
-    print(f"channels.yaml: ok ({len(registry.channels)} channels)")
+    print(f"channels.yaml + channels.d: ok ({len(registry.channels)} channels)")
     print(f"detectors.yaml: ok ({', '.join(detectors.configs)} enabled)")
     return 0
 

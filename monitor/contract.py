@@ -17,7 +17,7 @@ from typing import Any
 from detectors.event import ACTIONS, ACTOR_TYPES, CLASSIFICATIONS, DESTINATION_KINDS, OUTCOMES
 
 VERSION = "1"
-SCHEMA_ID = "https://blindar.dev/schemas/event/v1.json"
+SCHEMA_ID = "urn:blindar:event:v1"
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_EVENT_ID = 128
 MAX_FUTURE_MS = 15 * 60 * 1000
