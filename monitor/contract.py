@@ -114,7 +114,8 @@ def json_schema() -> dict[str, Any]:
     root["description"] = (
         f"One JSON object per Kafka message (or a JSON array of them), UTF-8, at most "
         f"{MAX_MESSAGE_BYTES} bytes, keyed by actor id. Also checked outside this schema: "
-        "ts at most 15 minutes in the future. Unknown properties are ignored."
+        "ts is a real calendar date and at most 15 minutes in the future. Unknown "
+        "properties are ignored."
     )
     for name in OBJECTS:
         root["properties"][name] = _object(f"{name} fields")

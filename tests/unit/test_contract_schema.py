@@ -145,3 +145,18 @@ def test_published_schema_is_current(capsys: pytest.CaptureFixture[str]) -> None
     assert SCHEMA_FILE.read_text() == generated, (
         "docs/event-schema.json is stale: run `make schema`"
     )
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [base(ts="2026-13-45T10:00:00Z"), base(ts=NOW + 16 * 60 * 1000)],
+    ids=["impossible-date", "future"],
+)
+def test_documented_gaps_schema_passes_validator_rejects(doc: dict[str, Any]) -> None:
+    """What JSON Schema cannot say (calendar validity, 'not in the future') is in its
+    description and enforced by the validator only."""
+    assert list(VALIDATOR.iter_errors(doc)) == []
+    assert not validator_accepts(doc)
+    assert (
+        "real calendar date and at most 15 minutes in the future" in (json_schema()["description"])
+    )
