@@ -9,6 +9,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -25,6 +27,7 @@ from tests.harness import (
     TopicReader,
     WorkerProcess,
     drop_namespace,
+    free_port,
     isolated_settings,
     produce,
     provision,
@@ -257,3 +260,78 @@ def test_a_broken_file_keeps_the_running_config_and_any_topic_name_works(
         30,
         what="the removed channel's topic to leave the subscription",
     )
+
+
+@pytest.fixture
+def prometheus(onboarding: tuple[Settings, WorkerProcess], tmp_path: Path) -> Iterator[str]:
+    """A private Prometheus scraping the worker every second; yields its base URL."""
+    _, worker = onboarding
+    port = free_port()
+    config = tmp_path / "prometheus.yml"
+    target = f"127.0.0.1:{worker.settings.web_port}"
+    config.write_text(
+        "global: {scrape_interval: 1s}\n"
+        f"scrape_configs:\n  - job_name: blindar\n    static_configs: [{{targets: ['{target}']}}]\n"
+    )
+    log = (tmp_path / "prometheus.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            "prometheus",
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: http_json(f"{url}/-/ready") is not None, 60, 0.3, "Prometheus")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def http_json(url: str) -> dict | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            body = resp.read()
+    except OSError:
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return {}
+
+
+def test_prometheus_lists_the_new_channel_for_dashboards(
+    onboarding: tuple[Settings, WorkerProcess], prometheus: str
+) -> None:
+    """Dashboards take channels from label_values(blindar_events_total, channel) and
+    aggregate `by (channel)`: a new channel shows up there with no dashboard edit."""
+    settings, worker = onboarding
+    shutil.copy(EXAMPLES / "crm-audit.yaml", settings.config_dir / "channels.d")
+    assert blindar(settings, "channels", "add", "crm-audit").returncode == 0
+    produce(
+        settings,
+        "crm-audit",
+        [crm_line(n, "VW", 1) | {"object": {"id": f"A-{n}"}} for n in range(5)],
+        key=b"jdoe",
+    )
+    wait_until(lambda: worker.metric("blindar_events_total", channel="crm-audit") >= 5, 90)
+
+    query = urllib.parse.urlencode({"match[]": "blindar_events_total"})
+    labels = f"{prometheus}/api/v1/label/channel/values?{query}"
+    wait_until(
+        lambda: "crm-audit" in ((http_json(labels) or {}).get("data") or []),
+        60,
+        0.5,
+        "crm-audit among Prometheus channel label values",
+    )
+    panel = urllib.parse.urlencode(
+        {"query": 'sum by (channel) (blindar_events_total{channel=~".*"})'}
+    )
+    result = (http_json(f"{prometheus}/api/v1/query?{panel}") or {})["data"]["result"]
+    by_channel = {r["metric"]["channel"]: float(r["value"][1]) for r in result}
+    assert by_channel["crm-audit"] == 5
