@@ -160,3 +160,52 @@ def test_documented_gaps_schema_passes_validator_rejects(doc: dict[str, Any]) ->
     assert (
         "real calendar date and at most 15 minutes in the future" in (json_schema()["description"])
     )
+
+
+def with_value(path: str, value: Any) -> dict[str, Any]:
+    doc = base(action="record.export", resource=DROP)
+    parent, _, leaf = path.rpartition(".")
+    node = doc.setdefault(parent, {}) if parent else doc
+    if value is DROP:
+        node.pop(leaf, None)
+    else:
+        node[leaf] = value
+    return doc
+
+
+def table_cases() -> list[tuple[str, Any, str | None]]:
+    """(path, value, expected reason or None for valid) derived from the contract table."""
+    wrong = {"string": 12, "integer": "1", "number": "1.5", "boolean": "yes", "strings": "a"}
+    good = {"string": "x", "integer": 3, "number": 1.5, "boolean": True, "strings": ["a"]}
+    cases: list[tuple[str, Any, str | None]] = []
+    for f in FIELDS:
+        if f.kind == "timestamp":
+            continue  # covered by the hand-written corpus above
+        cases.append((f.path, wrong[f.kind], "wrong_type"))
+        cases.append((f.path, DROP, "missing_field" if f.required else None))
+        value = sorted(f.enum)[0] if f.enum else good[f.kind]
+        cases.append((f.path, value, None))
+        if f.enum is not None:
+            cases.append((f.path, "not-in-enum", "bad_value"))
+        if f.max_length is not None:
+            cases.append((f.path, "x" * (f.max_length + 1), "bad_value"))
+        if f.minimum is not None:
+            cases.append((f.path, f.minimum - 1, "bad_value"))
+        if f.maximum is not None:
+            cases.append((f.path, f.maximum + 1, "bad_value"))
+    return cases
+
+
+@pytest.mark.parametrize(("path", "value", "reason"), table_cases())
+def test_validator_and_schema_enforce_every_rule_of_the_table(
+    path: str, value: Any, reason: str | None
+) -> None:
+    doc = with_value(path, value)
+    schema_ok = not list(VALIDATOR.iter_errors(doc))
+    try:
+        parse_event(doc, "voice", NOW)
+        got = None
+    except Invalid as exc:
+        got = exc.reason
+    assert got == reason
+    assert schema_ok == (reason is None)
