@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install up down demo test test-unit lint topics worker simulate clean bench
+.PHONY: install up down demo test test-unit lint topics worker simulate clean bench schema
 
 install: .venv/.installed
 
@@ -34,6 +34,9 @@ test: install
 
 test-unit: install
 	@$(PY) -m pytest tests/unit tests/detectors -q
+
+schema: install
+	@$(PY) -m monitor.cli schema > docs/event-schema.json
 
 lint: install
 	@.venv/bin/ruff check monitor detectors tests

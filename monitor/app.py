@@ -19,17 +19,20 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitor import metrics
 from monitor.alerts import AlertEngine
+from monitor.channel_reload import ChannelWatcher
 from monitor.channels import Registry, load_channels
 from monitor.config import DetectorSettings, load_detectors
 from monitor.health import Health
-from monitor.kafka_io import OutputProducer
+from monitor.kafka_io import OutputProducer, topic_partitions
 from monitor.pipeline import Message, Pipeline
 from monitor.pseudonym import Pseudonymizer
 from monitor.safety import process_safely
 from monitor.settings import Settings
 from monitor.state import RedisState, connect, redact_url
+from monitor.subscription import TopicSubscription
 
 log = logging.getLogger("blindar.worker")
+CHANNEL_RELOAD_S = 2.0
 
 
 class Worker:
@@ -42,6 +45,7 @@ class Worker:
         self.health = Health()
         self.offsets: dict[tuple[str, int], int] = {}
         self.pipeline: Pipeline | None = None
+        self.watcher = ChannelWatcher(settings.config_dir, registry)
         self.app = self._make_app()
 
     @classmethod
@@ -63,16 +67,20 @@ class Worker:
             topic_disable_leader=True,
             topic_allow_declare=False,
             consumer_auto_offset_reset="earliest",
+            # Partitions added to a subscribed topic (or a subscribed topic created late)
+            # are seen on the next metadata refresh; faust's default is 5 minutes.
+            consumer_metadata_max_age_ms=30_000,
             broker_max_poll_records=s.batch_size,
             stream_buffer_maxsize=max(4096, 2 * s.batch_size),
             producer_acks=-1,
         )
-        topics = list(self.registry.by_topic(s.namespace))
-        source = app.topic(*topics, value_type=bytes, key_type=bytes)
+        self.subscription = TopicSubscription(app, self.registry.by_topic(s.namespace))
+        source = self.subscription.source(value_type=bytes, key_type=bytes)
         app.agent(source, name="blindar-detect", concurrency=1)(self._agent)
         app.page("/metrics")(self._metrics_page)
         app.page("/health")(self._health_page)
         app.timer(5.0)(self._update_lag)
+        app.timer(CHANNEL_RELOAD_S)(self._reload_channels)
         app.task(self._on_startup)
         return app
 
@@ -139,6 +147,30 @@ class Worker:
                 max(lag, 0)
             )
         metrics.HEALTHY.set(1 if self.health.ok else 0)
+
+    async def _reload_channels(self, app: faust.App) -> None:
+        """Pick up added, changed and removed channels without a restart."""
+        try:
+            await self._apply_channel_changes()
+        except Exception:  # a timer that raises would stop the worker
+            log.exception("channel reload failed; will retry")
+
+    async def _apply_channel_changes(self) -> None:
+        namespace = self.settings.namespace
+        registry = self.watcher.poll()
+        if registry is not None:
+            self.registry = registry
+            if self.pipeline is not None:
+                self.pipeline.set_channels(registry.by_topic(namespace))
+        wanted = list(self.registry.by_topic(namespace))
+        current = set(self.subscription.topics)
+        pending = [t for t in wanted if t not in current]
+        existing: set[str] = set()
+        if pending:  # subscribe to a new topic once it exists (never auto-create it)
+            loop = asyncio.get_running_loop()
+            found = await loop.run_in_executor(None, topic_partitions, self.settings, pending)
+            existing = set(found)
+        self.subscription.update([t for t in wanted if t in current or t in existing])
 
     async def _metrics_page(self, request: Any) -> web.Response:
         return web.Response(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
 
+from monitor.channels_cli import add_channel_commands
 from monitor.config import ConfigError
 from monitor.settings import Settings, SettingsError
 
@@ -78,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from-beginning", action="store_true")
     p = command("config", cmd_config, "validate the channel and detector configuration")
     p.add_argument("action", choices=["check"])
+    command("schema", cmd_schema, "print the event contract v1 as JSON Schema")
+    add_channel_commands(sub)
     p = command("wait", cmd_wait, "wait until Kafka and Redis answer")
     p.add_argument("--timeout", type=float, default=60.0)
     return parser
@@ -117,8 +121,15 @@ def cmd_config(settings: Settings, _args: argparse.Namespace) -> int:
 
     registry = load_channels(settings.config_dir / "channels.yaml")
     detectors = load_detectors(settings.config_dir / "detectors.yaml")
-    print(f"channels.yaml: ok ({len(registry.channels)} channels)")
+    print(f"channels.yaml + channels.d: ok ({len(registry.channels)} channels)")
     print(f"detectors.yaml: ok ({', '.join(detectors.configs)} enabled)")
+    return 0
+
+
+def cmd_schema(_settings: Settings, _args: argparse.Namespace) -> int:
+    from monitor.contract import json_schema
+
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
     return 0
 
 

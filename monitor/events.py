@@ -20,10 +20,15 @@ from detectors.event import (
     OUTCOMES,
     Event,
 )
-
-MAX_MESSAGE_BYTES = 64 * 1024
-MAX_EVENT_ID = 128
-MAX_FUTURE_MS = 15 * 60 * 1000
+from monitor.contract import (
+    LATITUDE,
+    LONGITUDE,
+    MAX_EVENT_ID,
+    MAX_FUTURE_MS,
+    MAX_MESSAGE_BYTES,
+    NEEDS_RESOURCE_ID,
+    RFC3339_RE,
+)
 
 # Bounded set of reasons: the `reason` label of blindar_invalid_events_total.
 REASONS = (
@@ -208,8 +213,8 @@ def _optional_fields(doc: Mapping[str, Any], fields: dict[str, Any]) -> None:
         fields["source_ip"] = _str(source.get("ip"), "source.ip")
         fields["device_id"] = _str(source.get("device_id"), "source.device_id")
         fields["country"] = _str(source.get("country"), "source.country")
-        fields["lat"] = _number(source.get("lat"), "source.lat")
-        fields["lon"] = _number(source.get("lon"), "source.lon")
+        fields["lat"] = _number(source.get("lat"), "source.lat", LATITUDE)
+        fields["lon"] = _number(source.get("lon"), "source.lon", LONGITUDE)
     destination = _obj(get("destination"), "destination")
     if destination:
         fields["destination_kind"] = _enum(
@@ -219,7 +224,7 @@ def _optional_fields(doc: Mapping[str, Any], fields: dict[str, Any]) -> None:
         fields["destination_external"] = _bool(destination.get("external"), "destination.external")
 
 
-_NEEDS_RESOURCE_ID = frozenset({"record.view", "record.update", "pii.unmask"})
+_NEEDS_RESOURCE_ID = NEEDS_RESOURCE_ID
 _EMPTY: Mapping[str, Any] = {}
 
 
@@ -269,17 +274,26 @@ def _count(value: Any, path: str, default: int) -> int:
     if value is None:
         return default
     if type(value) is not int:
-        raise Invalid("wrong_type", f"{path}: expected an integer, got {_json_type(value)}")
+        value = _integral(value, path)
     if value < 0:
         raise Invalid("bad_value", f"{path}: must be >= 0")
     return value
 
 
-def _number(value: Any, path: str) -> float | None:
+def _integral(value: Any, path: str) -> int:
+    """A float with no fractional part is an integer (as in JSON Schema)."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    raise Invalid("wrong_type", f"{path}: expected an integer, got {_json_type(value)}")
+
+
+def _number(value: Any, path: str, limits: tuple[float, float]) -> float | None:
     if value is None:
         return None
     if type(value) not in (int, float):
         raise Invalid("wrong_type", f"{path}: expected a number, got {_json_type(value)}")
+    if not limits[0] <= value <= limits[1]:
+        raise Invalid("bad_value", f"{path}: must be between {limits[0]:g} and {limits[1]:g}")
     return float(value)
 
 
@@ -297,6 +311,8 @@ def _timestamp(value: Any, now_ms: int) -> int:
         ts_ms = value
     elif isinstance(value, str):
         ts_ms = _rfc3339_ms(value)
+    elif type(value) is float and value.is_integer():
+        ts_ms = int(value)
     else:
         raise Invalid("wrong_type", f"ts: expected a string or an integer, got {_json_type(value)}")
     if ts_ms > now_ms + MAX_FUTURE_MS:
@@ -307,12 +323,10 @@ def _timestamp(value: Any, now_ms: int) -> int:
 
 
 def _rfc3339_ms(text: str) -> int:
-    if len(text) < 16 or text[10] not in "Tt ":
-        raise Invalid("bad_value", "ts: not an RFC 3339 timestamp")
+    if RFC3339_RE.match(text) is None:
+        raise Invalid("bad_value", "ts: not an RFC 3339 timestamp with seconds and offset")
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise Invalid("bad_value", "ts: not an RFC 3339 timestamp") from None
-    if moment.tzinfo is None:
-        raise Invalid("bad_value", "ts: RFC 3339 timestamp needs an offset (Z or +hh:mm)")
     return int(moment.timestamp() * 1000)

@@ -59,6 +59,19 @@ def ensure_topics(
     return created
 
 
+def topic_partitions(
+    settings: Settings, topics: Iterable[str], timeout_s: float = 10
+) -> dict[str, int]:
+    """Partition count of each of `topics` that exists in Kafka."""
+    wanted = set(topics)
+    metadata = AdminClient(client_config(settings)).list_topics(timeout=timeout_s)
+    return {
+        name: len(meta.partitions)
+        for name, meta in metadata.topics.items()
+        if name in wanted and meta.error is None
+    }
+
+
 Record = tuple[str, bytes | None, bytes, list[tuple[str, bytes]] | None]
 
 

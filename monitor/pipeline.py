@@ -71,9 +71,7 @@ class Pipeline:
         deadletter_topic: str,
         max_batch_elements: int = 1000,
     ) -> None:
-        self.channels = channels
-        self.mappers = {topic: channel.mapper() for topic, channel in channels.items()}
-        self.channel_names = frozenset(channel.name for channel in channels.values())
+        self.set_channels(channels)
         self.detectors = list(detectors)
         self.state = state
         self.alert_engine = alerts
@@ -82,9 +80,19 @@ class Pipeline:
         self.deadletter_topic = deadletter_topic
         self.max_batch_elements = max_batch_elements
 
+    def set_channels(self, channels: dict[str, Channel]) -> None:
+        """Use this channel registry (by topic) from the next batch on (live reload)."""
+        self.mappers = {topic: channel.mapper() for topic, channel in channels.items()}
+        self.channel_names = frozenset(channel.name for channel in channels.values())
+        self.channels = channels
+
     def channel_of(self, topic: str) -> str:
+        """The registered channel of a topic; "other" keeps metric labels bounded."""
         channel = self.channels.get(topic)
-        return channel.name if channel else topic.rpartition(".")[2]
+        return channel.name if channel else "other"
+
+    def label(self, channel: str) -> str:
+        return channel if channel in self.channel_names else "other"
 
     async def process(self, messages: Sequence[Message]) -> BatchResult:
         started = time.time()
@@ -185,7 +193,7 @@ class Pipeline:
         latest: dict[str, int] = {}
         lags: dict[str, list[float]] = {}
         for event in events:
-            channel = event.channel if event.channel in self.channel_names else "other"
+            channel = self.label(event.channel)
             per_channel[(channel, event.action if event.known_action else "other")] += 1
             if event.ts_ms > latest.get(channel, 0):
                 latest[channel] = event.ts_ms

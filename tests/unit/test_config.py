@@ -59,8 +59,8 @@ def test_disabled_detector_is_not_built(tmp_path: Path) -> None:
     ("text", "message"),
     [
         (
-            "channels:\n  crm:\n    mapping: {user: actor.idd}\n",
-            "channels.crm.mapping.user: unknown contract field 'actor.idd'",
+            "channels:\n  crm:\n    mapping: {actor.idd: user}\n",
+            "channels.crm.mapping.actor.idd: unknown contract field 'actor.idd'",
         ),
         ("channels:\n  crm:\n    partitions: 0\n", "channels.crm.partitions: must be a positive"),
         ("channels: {}\n", "channels: must be a non-empty mapping"),

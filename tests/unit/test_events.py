@@ -128,12 +128,12 @@ def test_batch_over_the_maximum_is_rejected_whole() -> None:
 def test_channel_mapping_reshapes_a_foreign_event() -> None:
     mapper = make_mapper(
         {
-            "id": "event_id",
-            "at": "ts",
-            "org": "tenant",
-            "user.login": "actor.id",
-            "op": "action",
-            "rec.key": "resource.id",
+            "event_id": "id",
+            "ts": "at",
+            "tenant": "org",
+            "actor.id": "user.login",
+            "action": "op",
+            "resource.id": "rec.key",
         }
     )
     foreign = {

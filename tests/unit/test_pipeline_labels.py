@@ -1,0 +1,41 @@
+"""The `channel` metric label stays bounded: registered channel names or "other"."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import generate_latest
+
+from detectors.event import Event
+from monitor import metrics
+from monitor.channels import Channel
+from monitor.pipeline import Pipeline
+
+
+def pipeline(*channels: Channel) -> Pipeline:
+    by_topic = {f"ns.{c.topic}": c for c in channels}
+    return Pipeline(by_topic, [], None, None, None, "ns.dlp.alerts", "ns.dlp.deadletter")  # type: ignore[arg-type]
+
+
+def event(channel: str) -> Event:
+    return Event("e", int(time.time() * 1000), "acme", channel, "agent-1", "record.view")
+
+
+def test_unregistered_channel_names_are_counted_as_other() -> None:
+    p = pipeline(Channel("crm-audit", "interactions.crm-audit"))
+    assert p.channel_of("ns.interactions.crm-audit") == "crm-audit"
+    assert p.channel_of("ns.interactions.unknown-feed") == "other"
+    other = metrics.EVENTS.labels(channel="other", action="record.view")._value.get()
+    p.observe([event("crm-audit"), event("customer-typed-anything-7f3a")], [], time.time())
+    assert metrics.EVENTS.labels(channel="other", action="record.view")._value.get() == other + 1
+    assert b"customer-typed-anything" not in generate_latest(metrics.REGISTRY)
+
+
+def test_reloaded_channels_become_labels() -> None:
+    p = pipeline(Channel("voice", "interactions.voice"))
+    assert p.label("chat-webhook") == "other"
+    p.set_channels(
+        {"ns.interactions.chat-webhook": Channel("chat-webhook", "interactions.chat-webhook")}
+    )
+    assert p.label("chat-webhook") == "chat-webhook" and p.label("voice") == "other"
+    assert p.channel_of("ns.interactions.chat-webhook") == "chat-webhook"
