@@ -27,6 +27,7 @@ from monitor.pipeline import Message, Pipeline
 from monitor.pseudonym import Pseudonymizer
 from monitor.safety import process_safely
 from monitor.settings import Settings
+from monitor.sinks import AlertDelivery, SinkSettings, build_delivery
 from monitor.state import RedisState, connect, redact_url
 
 log = logging.getLogger("blindar.worker")
@@ -42,6 +43,7 @@ class Worker:
         self.health = Health()
         self.offsets: dict[tuple[str, int], int] = {}
         self.pipeline: Pipeline | None = None
+        self.sink_settings = SinkSettings.from_env()  # errors surface before Faust starts
         self.app = self._make_app()
 
     @classmethod
@@ -96,6 +98,7 @@ class Worker:
             OutputProducer(s),
             s.alerts_topic,
             s.deadletter_topic,
+            delivery=self._start_delivery(),
         )
         log.info(
             "blindar worker: kafka=%s redis=%s detectors=%s channels=%s",
@@ -105,6 +108,13 @@ class Worker:
             self.registry.names(),
         )
         metrics.UP.set(1)
+
+    def _start_delivery(self) -> AlertDelivery | None:
+        delivery = build_delivery(self.sink_settings, self.detector_settings.suppression_minutes)
+        if delivery is not None:
+            delivery.start()
+            log.info("alert sinks: %s", [q.sink.name for q in delivery.queues])
+        return delivery
 
     async def _agent(self, stream: faust.Stream) -> None:
         async for batch in stream.take_events(
