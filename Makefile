@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install up down demo test test-unit lint topics worker simulate clean
+.PHONY: install up down demo test test-unit lint topics worker simulate clean dashboards
 
 install: .venv/.installed
 
@@ -34,6 +34,9 @@ test: install
 
 test-unit: install
 	@$(PY) -m pytest tests/unit tests/detectors -q
+
+dashboards: install
+	@$(PY) deploy/grafana/dashboards.py deploy/grafana/dashboards
 
 lint: install
 	@.venv/bin/ruff check monitor detectors tests

@@ -107,6 +107,8 @@ class Worker:
             [d.name for d in detectors],
             self.registry.names(),
         )
+        for topic in (s.alerts_topic, s.deadletter_topic):
+            metrics.PRODUCE_ERRORS.labels(topic=topic)  # export 0 before the first error
         metrics.UP.set(1)
 
     def _start_delivery(self) -> AlertDelivery | None:
