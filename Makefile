@@ -36,7 +36,7 @@ test-unit: install
 	@$(PY) -m pytest tests/unit tests/detectors -q
 
 dashboards: install
-	@$(PY) deploy/grafana/dashboards.py deploy/grafana/dashboards
+	@$(PY) -W ignore::DeprecationWarning deploy/grafana/dashboards.py deploy/grafana/dashboards
 
 lint: install
 	@.venv/bin/ruff check monitor detectors tests

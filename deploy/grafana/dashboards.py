@@ -1,7 +1,9 @@
 """blindar's Grafana dashboards as code (grafana-foundation-sdk, pinned in pyproject).
 
 `make dashboards` writes deploy/grafana/dashboards/*.json; the committed JSON is what
-Grafana provisions, and a test checks it matches this file. Queries use only
+Grafana provisions, and a test checks it matches this file. It is the classic dashboard
+JSON model (the SDK's v2 schema warnings are silenced by the make target), which file
+provisioning loads in every current Grafana. Queries use only
 blindar's own metrics (monitor/metrics.py) and bounded labels.
 """
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from tests.dashboards import GRAFANA, committed, generator, panel_queries
+
+pytestmark = pytest.mark.filterwarnings("ignore:Prefer using dashboardv2:DeprecationWarning")
 
 
 def test_committed_dashboards_are_current(tmp_path) -> None:  # type: ignore[no-untyped-def]
