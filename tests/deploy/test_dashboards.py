@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -10,7 +12,7 @@ from tests.dashboards import GRAFANA, committed, generator, panel_queries
 pytestmark = pytest.mark.filterwarnings("ignore:Prefer using dashboardv2:DeprecationWarning")
 
 
-def test_committed_dashboards_are_current(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_committed_dashboards_are_current(tmp_path: Path) -> None:
     written = generator().write(tmp_path)
     assert {p.name for p in written} == set(committed())
     for path in written:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from prometheus_client import Counter
 
 from monitor import metrics
 from monitor.sinks.alertmanager import AlertmanagerSink
@@ -16,11 +20,11 @@ from tests.servers import Alertmanager, Receiver, running
 from tests.sinks_helpers import SECRET, alert, finding
 
 
-def value(counter, sink: str) -> float:  # type: ignore[no-untyped-def]
+def value(counter: Counter, sink: str) -> float:
     return counter.labels(sink=sink)._value.get()
 
 
-async def until(check, timeout: float = 30, what: str = "condition"):  # type: ignore[no-untyped-def]
+async def until(check: Callable[[], Any], timeout: float = 30, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     while not (result := check()):
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
