@@ -7,7 +7,8 @@ re-posts it on every tick with `endsAt` = last repeat + suppression window. Any
 finding for the same (detector, tenant, actor) counts as a repeat, also the ones the
 alert engine suppresses. Once a whole window passes without one, the alert is posted
 with `endsAt` = now: resolved. Should the worker stop, Alertmanager still resolves
-the alert at the last `endsAt` it was given.
+the alert at the last `endsAt` it was given; should the actor's partition move to
+another worker, that worker sees the suppressed repeats and keeps the alert firing.
 """
 
 from __future__ import annotations
@@ -40,8 +41,7 @@ def rfc3339(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
 
 
-def labels_for(alert: Alert) -> dict[str, str]:
-    f = alert.finding
+def labels_for(f: Finding) -> dict[str, str]:
     return {
         "alertname": f.detector,
         "severity": SEVERITY_NAMES[f.severity].lower(),
@@ -67,6 +67,20 @@ def annotations_for(alert: Alert, runbook_base_url: str) -> dict[str, str]:
     }
 
 
+def adopted_annotations(f: Finding, runbook_base_url: str) -> dict[str, str]:
+    """Annotations for an open alert raised by another worker (no OCSF document here)."""
+    evidence = {**f.evidence, "observed": f.observed, "threshold": f.threshold}
+    return {
+        "summary": f.title,
+        "description": (
+            f"{f.detector} for actor {f.actor} in tenant {f.tenant}: observed {f.observed} "
+            f"(threshold {f.threshold}); still going, first raised by another worker"
+        ),
+        "evidence": orjson.dumps(evidence, option=orjson.OPT_SORT_KEYS).decode(),
+        "runbook_url": f"{runbook_base_url.rstrip('/')}/{f.detector}.md",
+    }
+
+
 class AlertmanagerSink:
     """Keeps the set of firing alerts and turns it into Alertmanager API v2 posts."""
 
@@ -81,15 +95,29 @@ class AlertmanagerSink:
     def bodies(
         self, alerts: Sequence[Alert], findings: Sequence[Finding], now_ms: int
     ) -> list[bytes]:
+        posts: list[dict[str, Any]] = []
+        alerted = {(a.finding.detector, a.finding.tenant, a.finding.actor) for a in alerts}
         for finding in findings:
-            known = self.active.get((finding.detector, finding.tenant, finding.actor))
+            key = (finding.detector, finding.tenant, finding.actor)
+            known = self.active.get(key)
             if known is not None:
                 known.last_seen_ms = now_ms
-        posts: list[dict[str, Any]] = []
+            elif key not in alerted:
+                # A finding without an alert is a suppressed repeat of an open alert that
+                # this worker did not raise (the actor's partition moved here, or the worker
+                # restarted): keep it firing from here.
+                known = Active(
+                    labels_for(finding),
+                    adopted_annotations(finding, self.runbook_base_url),
+                    now_ms,
+                    now_ms,
+                )
+                self.active[key] = known
+                posts.append(self._post(known, ends_ms=now_ms + self.window_ms))
         for alert in alerts:
             f = alert.finding
             key = (f.detector, f.tenant, f.actor)
-            labels = labels_for(alert)
+            labels = labels_for(f)
             old = self.active.get(key)
             if old is not None and old.labels != labels:  # severity changed: close the old one
                 posts.append(self._post(old, ends_ms=now_ms))

@@ -71,8 +71,9 @@ def test_alertmanager_findings_of_other_actors_do_not_refresh() -> None:
     sink = AlertmanagerSink("http://am", WINDOW, "docs/runbooks")
     sink.bodies([alert(finding())], [finding()], NOW)
     sink.bodies([], [finding(actor="agent-8")], NOW + 59_000)
-    [resolved] = posts(sink.due(NOW + 60_000))
-    assert resolved["endsAt"] == "2026-05-28T20:29:20.000+00:00"
+    by_actor = {p["labels"]["actor"]: p for p in posts(sink.due(NOW + 60_000))}
+    assert by_actor["agent-7"]["endsAt"] == "2026-05-28T20:29:20.000+00:00"  # resolved now
+    assert set(sink.active) == {("bulk_export", "acme", "agent-8")}
 
 
 def test_webhook_body_is_the_ocsf_document_and_signature_verifies() -> None:
@@ -110,3 +111,15 @@ def test_settings_off_by_default_and_webhook_needs_a_secret(
     settings = SinkSettings.from_env()
     assert settings.enabled and settings.retries == 2 and settings.webhook_secret == SECRET
     assert SECRET.decode() not in repr(settings)
+
+
+def test_alertmanager_adopts_an_open_alert_raised_by_another_worker() -> None:
+    sink = AlertmanagerSink("http://am", WINDOW, "docs/runbooks")
+    # A finding with no alert in its batch: the engine suppressed it as a repeat.
+    [post] = posts(sink.bodies([], [finding(actor="agent-9")], NOW))
+    assert post["labels"]["actor"] == "agent-9" and post["labels"]["alertname"] == "bulk_export"
+    assert post["endsAt"] == "2026-05-28T20:29:20.000+00:00"
+    assert "another worker" in post["annotations"]["description"]
+    assert json.loads(post["annotations"]["evidence"])["observed"] == 600
+    # Once known, further repeats only refresh it.
+    assert sink.bodies([], [finding(actor="agent-9")], NOW + 1_000) == []
