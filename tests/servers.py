@@ -11,7 +11,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -168,7 +168,7 @@ class Alertmanager(Daemon):
 class Prometheus(Daemon):
     """`prometheus` scraping `targets` every second, with its own TSDB directory."""
 
-    def __init__(self, workdir: Path, targets: list[str], rule_files: list[Path] = ()) -> None:
+    def __init__(self, workdir: Path, targets: list[str], rule_files: Sequence[Path] = ()) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -188,6 +188,11 @@ class Prometheus(Daemon):
             workdir / "prometheus.log",
             f"{self.base}/-/ready",
         )
+
+    def rules(self) -> list[dict[str, Any]]:
+        status, body = http_get(f"{self.base}/api/v1/rules")
+        assert status == 200, body
+        return [r for g in json.loads(body)["data"]["groups"] for r in g["rules"]]
 
     def query(self, expr: str) -> list[dict[str, Any]]:
         status, body = http_get(f"{self.base}/api/v1/query?query={urllib.parse.quote(expr)}")

@@ -3,6 +3,7 @@ simulator sends traffic with injected leaks and a few invalid messages."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from tests.servers import Alertmanager, Prometheus, Receiver, running
 from tests.sinks_helpers import SECRET
 
 pytestmark = pytest.mark.services
+RULES = REPO_ROOT / "deploy" / "prometheus" / "rules.yml"
 
 
 def has_data(result: list[dict]) -> bool:
@@ -54,7 +56,7 @@ def test_every_panel_query_returns_data(
         "BLINDAR_WEBHOOK_SECRET": SECRET.decode(),
     }
     worker = WorkerProcess(settings, tmp_path / "worker.log", env).start()
-    prometheus = Prometheus(tmp_path / "prom", [f"127.0.0.1:{settings.web_port}"])
+    prometheus = Prometheus(tmp_path / "prom", [f"127.0.0.1:{settings.web_port}"], [RULES])
     queries = [q for board in committed().values() for q in panel_queries(board)]
     try:
         with running(am), running(prometheus):
@@ -80,6 +82,20 @@ def test_every_panel_query_returns_data(
             except AssertionError:
                 raise AssertionError(f"panels without data: {missing}") from None
             assert len(queries) >= 20
+            # The health rules run against the same real series: every metric they name
+            # exists, and every rule evaluates without error.
+            names = set(re.findall(r"\bblindar_[a-z_]+", RULES.read_text()))
+            absent = [n for n in names if not prometheus.query(f'count({{__name__="{n}"}})')]
+            assert not absent, f"rules name metrics the worker does not export: {absent}"
+
+            def evaluated() -> list[dict]:
+                rules = prometheus.rules()
+                done = all(r["lastEvaluation"] > "0001-01-01T00:00:00Z" for r in rules)
+                return rules if rules and done else []
+
+            rules = wait_until(evaluated, 30, what="every rule evaluated")
+            assert len(rules) == 9
+            assert {r["health"] for r in rules} == {"ok"}, [r for r in rules if r["health"] != "ok"]
             assert prometheus.query('sum(blindar_alerts_total{kind="new"})')[0]["value"][1] != "0"
     finally:
         worker.stop()
