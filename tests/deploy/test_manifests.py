@@ -146,3 +146,19 @@ def test_sink_variables_are_documented_in_the_readme() -> None:
     for name in blindar_env_names():
         if name.startswith(("BLINDAR_ALERTMANAGER", "BLINDAR_WEBHOOK", "BLINDAR_DELIVERY")):
             assert name in readme, f"{name} not documented"
+
+
+def test_the_image_install_includes_every_package() -> None:
+    """The Dockerfile runs a regular (not editable) `pip install .`: only the packages
+    pyproject lists get into the image, so every package directory must be listed."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(REPO_ROOT).parts)
+        for top in ("monitor", "detectors")
+        for init in (REPO_ROOT / top).rglob("__init__.py")
+    }
+    assert found <= listed, f"not installed in the image: {found - listed}"
