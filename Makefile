@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install up down demo test test-unit lint topics worker simulate clean dashboards
+.PHONY: install up down demo test test-unit lint topics worker simulate clean dashboards observability
 
 install: .venv/.installed
 
@@ -34,6 +34,9 @@ test: install
 
 test-unit: install
 	@$(PY) -m pytest tests/unit tests/detectors -q
+
+observability:
+	@deploy/local/observability.sh
 
 dashboards: install
 	@$(PY) -W ignore::DeprecationWarning deploy/grafana/dashboards.py deploy/grafana/dashboards
