@@ -42,7 +42,7 @@ dashboards: install
 	@$(PY) -W ignore::DeprecationWarning deploy/grafana/dashboards.py deploy/grafana/dashboards
 
 lint: install
-	@.venv/bin/ruff check monitor detectors tests
+	@.venv/bin/ruff check monitor detectors tests deploy/grafana
 
 clean: down
 	rm -rf .run

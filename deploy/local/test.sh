@@ -4,6 +4,6 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
-.venv/bin/ruff check monitor detectors tests
+.venv/bin/ruff check monitor detectors tests deploy/grafana
 deploy/local/up.sh
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

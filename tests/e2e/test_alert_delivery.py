@@ -46,7 +46,7 @@ def exports(actor: str, start: int, count: int, records: int) -> list[dict]:
 
 
 @pytest.fixture
-def started(tmp_path: Path) -> Iterator[list[WorkerProcess]]:
+def started() -> Iterator[list[WorkerProcess]]:
     procs: list[WorkerProcess] = []
     yield procs
     for proc in procs:
