@@ -33,6 +33,11 @@ MAX_BACKOFF_S = 30.0
 class DeliveryError(Exception):
     """The endpoint answered with a status that is not 2xx."""
 
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        # A client error other than timeout or rate limit will not succeed on retry.
+        self.retryable = not (400 <= status < 500 and status not in (408, 429))
+
 
 def uids_of(body: bytes) -> list[str]:
     """Alert uids a request body carries (for logs): OCSF document or Alertmanager list."""
@@ -80,11 +85,27 @@ class SinkQueue:
                 )
         self.depth.set(self.queue.qsize())
 
+    def offer(self, alerts: Sequence[Alert], findings: Sequence[Finding], now_ms: int) -> None:
+        """Queue this batch's requests; a failure here is logged and counted, never raised."""
+        try:
+            bodies = self.sink.bodies(alerts, findings, now_ms)
+        except Exception:
+            metrics.DELIVERY_FAILURES.labels(sink=self.sink.name).inc()
+            log.exception("%s: could not build requests for %d alerts", self.sink.name, len(alerts))
+            return
+        self.enqueue(bodies)
+
     async def run(self, session: aiohttp.ClientSession) -> None:
         while True:
             body = await self.queue.get()
             self.depth.set(self.queue.qsize())
-            await self.deliver(session, body)
+            try:
+                await self.deliver(session, body)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug must not stop this sink's deliveries for good
+                metrics.DELIVERY_FAILURES.labels(sink=self.sink.name).inc()
+                log.exception("%s: delivery of alerts %s failed", self.sink.name, uids_of(body))
 
     async def deliver(self, session: aiohttp.ClientSession, body: bytes) -> bool:
         """Post with retries; False (logged, counted) once every attempt failed."""
@@ -96,14 +117,15 @@ class SinkQueue:
                 await self._post(session, body)
             except (aiohttp.ClientError, TimeoutError, DeliveryError) as exc:
                 reason = str(exc) if isinstance(exc, DeliveryError) else type(exc).__name__
-                if attempt == attempts:
+                final = isinstance(exc, DeliveryError) and not exc.retryable
+                if attempt == attempts or final:
                     metrics.DELIVERY_FAILURES.labels(sink=name).inc()
                     log.error(
                         "%s: giving up on alerts %s after %d attempts (%s); "
                         "they stay on dlp.alerts",
                         name,
                         uids_of(body),
-                        attempts,
+                        attempt,
                         reason,
                     )
                     return False
@@ -122,7 +144,7 @@ class SinkQueue:
         async with session.post(self.sink.url, data=body, headers=self.sink.headers(body)) as resp:
             await resp.read()
             if resp.status >= 300:
-                raise DeliveryError(f"HTTP {resp.status}")
+                raise DeliveryError(resp.status)
 
 
 class AlertDelivery:
@@ -137,11 +159,14 @@ class AlertDelivery:
     def submit(self, alerts: Sequence[Alert], findings: Sequence[Finding], now_ms: int) -> None:
         """Queue what this batch owes each sink (called after the alerts are on dlp.alerts)."""
         for q in self.queues:
-            q.enqueue(q.sink.bodies(alerts, findings, now_ms))
+            q.offer(alerts, findings, now_ms)
 
     def tick(self, now_ms: int) -> None:
         for q in self.queues:
-            q.enqueue(q.sink.due(now_ms))
+            try:
+                q.enqueue(q.sink.due(now_ms))
+            except Exception:
+                log.exception("%s: periodic re-post failed", q.sink.name)
 
     def start(self) -> None:
         timeout = aiohttp.ClientTimeout(total=self.settings.timeout_s)

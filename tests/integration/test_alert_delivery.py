@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from prometheus_client import Counter
 
 from monitor import metrics
@@ -146,3 +147,44 @@ def test_dead_endpoint_is_retried_counted_and_never_blocks_submit() -> None:
     assert failed == 3
     assert value(metrics.DELIVERY_RETRIES, sink.name) == 2 * failed
     assert value(metrics.DELIVERED, sink.name) == 0
+
+
+@pytest.mark.parametrize(("status", "attempts"), [(400, 1), (503, 3), (429, 3)])
+def test_client_errors_are_not_retried_server_errors_are(status: int, attempts: int) -> None:
+    refusing = Receiver(status=status)
+    settings = SinkSettings(
+        webhook_url=refusing.url("/hook"), webhook_secret=SECRET, retries=2, backoff_s=0.05
+    )
+    sink = WebhookSink(settings.webhook_url, SECRET)
+    sink.name = f"webhook-{status}-test"
+
+    async def scenario() -> None:
+        delivery = AlertDelivery([sink], settings)
+        delivery.start()
+        try:
+            a = alert(finding())
+            delivery.submit([a], [a.finding], now_ms())
+            await until(lambda: value(metrics.DELIVERY_FAILURES, sink.name) == 1, what="give up")
+        finally:
+            await delivery.stop()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        refusing.close()
+    assert len(refusing.received("/hook")) == attempts
+    assert value(metrics.DELIVERY_RETRIES, sink.name) == attempts - 1
+
+
+def test_a_failing_sink_never_raises_into_the_stream() -> None:
+    class BrokenSink(WebhookSink):
+        name = "broken-test"
+
+        def bodies(self, *args: Any) -> list[bytes]:
+            raise RuntimeError("bug in a sink")
+
+    settings = SinkSettings(webhook_url="http://127.0.0.1:1/", webhook_secret=SECRET)
+    delivery = AlertDelivery([BrokenSink(settings.webhook_url, SECRET)], settings)
+    a = alert(finding())
+    delivery.submit([a], [a.finding], now_ms())  # logged and counted, not raised
+    assert value(metrics.DELIVERY_FAILURES, "broken-test") == 1
