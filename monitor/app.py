@@ -44,6 +44,7 @@ class Worker:
         self.offsets: dict[tuple[str, int], int] = {}
         self.pipeline: Pipeline | None = None
         self.sink_settings = SinkSettings.from_env()  # errors surface before Faust starts
+        self.delivery: AlertDelivery | None = None
         self.app = self._make_app()
 
     @classmethod
@@ -76,6 +77,7 @@ class Worker:
         app.page("/health")(self._health_page)
         app.timer(5.0)(self._update_lag)
         app.task(self._on_startup)
+        app.on_before_shutdown.connect(self._on_shutdown)
         return app
 
     async def _on_startup(self) -> None:
@@ -116,7 +118,12 @@ class Worker:
         if delivery is not None:
             delivery.start()
             log.info("alert sinks: %s", [q.sink.name for q in delivery.queues])
+        self.delivery = delivery
         return delivery
+
+    async def _on_shutdown(self, app: faust.App, **_: Any) -> None:
+        if self.delivery is not None:
+            await self.delivery.stop()
 
     async def _agent(self, stream: faust.Stream) -> None:
         async for batch in stream.take_events(

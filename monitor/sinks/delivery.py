@@ -175,6 +175,13 @@ class AlertDelivery:
         self.tasks.append(asyncio.create_task(self._ticker()))
 
     async def stop(self) -> None:
+        for q in self.queues:
+            if not q.queue.empty():
+                log.warning(
+                    "%s: stopping with %d requests not delivered; their alerts are on dlp.alerts",
+                    q.sink.name,
+                    q.queue.qsize(),
+                )
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
