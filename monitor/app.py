@@ -111,6 +111,9 @@ class Worker:
         )
         for topic in (s.alerts_topic, s.deadletter_topic):
             metrics.PRODUCE_ERRORS.labels(topic=topic)  # export 0 before the first error
+        started = time.time()
+        for channel in self.registry.names():  # a channel that never sends is silent too
+            metrics.LAST_EVENT.labels(channel=channel).set(started)
         metrics.UP.set(1)
 
     def _start_delivery(self) -> AlertDelivery | None:

@@ -85,7 +85,7 @@ CONSUMER_LAG = Gauge(
 )
 LAST_EVENT = Gauge(
     "blindar_channel_last_event_timestamp_seconds",
-    "Event time of the latest event per channel",
+    "Event time of the latest event per channel (the worker's start until its first event)",
     ["channel"],
     registry=REGISTRY,
 )

@@ -148,6 +148,12 @@ def test_hanging_webhook_and_dead_alertmanager_do_not_hold_the_stream(
         wait_until(
             lambda: worker.metric("blindar_events_total") == 12, 30, what="all events counted"
         )
+        # Channels that sent nothing still export a last-event time (the worker's start),
+        # so a channel that never sends trips BlindarChannelSilent.
+        for channel in ("voice", "chat", "ivr"):
+            assert (
+                worker.metric("blindar_channel_last_event_timestamp_seconds", channel=channel) > 0
+            )
         assert len(hanging.received("/hook")) == 1, "first request still in flight"
         assert worker.metric("blindar_alert_deliveries_total", sink="webhook") == 0
         wait_until(
