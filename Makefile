@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install up down demo test test-unit lint topics worker simulate clean bench schema
+.PHONY: install up down demo test test-unit lint topics worker simulate clean bench schema dashboards observability k8s-config
 
 install: .venv/.installed
 
@@ -38,11 +38,20 @@ test-unit: install
 schema: install
 	@$(PY) -m monitor.cli schema > docs/event-schema.json
 
+observability:
+	@deploy/local/observability.sh
+
+dashboards: install
+	@$(PY) -W ignore::DeprecationWarning deploy/grafana/dashboards.py deploy/grafana/dashboards
+
 lint: install
-	@.venv/bin/ruff check monitor detectors tests
+	@.venv/bin/ruff check .
 
 clean: down
 	rm -rf .run
 
 bench: up
 	@$(PY) -m bench.run
+
+k8s-config: install
+	@$(PY) deploy/k8s/render_config.py

@@ -127,13 +127,13 @@ class AlertEngine:
         client: aioredis.Redis,
         health: Health,
         pseudonymize: Pseudonymizer,
-        suppression_minutes: int = 30,
+        suppression_minutes: float = 30,
         key_prefix: str = "",
     ) -> None:
         self.client = client
         self.health = health
         self.pseudonymize = pseudonymize
-        self.suppression_ms = suppression_minutes * 60_000
+        self.suppression_ms = int(suppression_minutes * 60_000)
         self.prefix = key_prefix
         self.script = client.register_script(ALERT_SCRIPT)
 

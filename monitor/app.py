@@ -28,6 +28,7 @@ from monitor.pipeline import Message, Pipeline
 from monitor.pseudonym import Pseudonymizer
 from monitor.safety import process_safely
 from monitor.settings import Settings
+from monitor.sinks import AlertDelivery, SinkSettings, build_delivery
 from monitor.state import RedisState, connect, redact_url
 from monitor.subscription import TopicSubscription
 
@@ -46,6 +47,8 @@ class Worker:
         self.offsets: dict[tuple[str, int], int] = {}
         self.pipeline: Pipeline | None = None
         self.watcher = ChannelWatcher(settings.config_dir, registry)
+        self.sink_settings = SinkSettings.from_env()  # errors surface before Faust starts
+        self.delivery: AlertDelivery | None = None
         self.app = self._make_app()
 
     @classmethod
@@ -82,6 +85,7 @@ class Worker:
         app.timer(5.0)(self._update_lag)
         app.timer(CHANNEL_RELOAD_S)(self._reload_channels)
         app.task(self._on_startup)
+        app.on_before_shutdown.connect(self._on_shutdown)
         return app
 
     async def _on_startup(self) -> None:
@@ -104,6 +108,7 @@ class Worker:
             OutputProducer(s),
             s.alerts_topic,
             s.deadletter_topic,
+            delivery=self._start_delivery(),
         )
         log.info(
             "blindar worker: kafka=%s redis=%s detectors=%s channels=%s",
@@ -112,7 +117,24 @@ class Worker:
             [d.name for d in detectors],
             self.registry.names(),
         )
+        for topic in (s.alerts_topic, s.deadletter_topic):
+            metrics.PRODUCE_ERRORS.labels(topic=topic)  # export 0 before the first error
+        started = time.time()
+        for channel in self.registry.names():  # a channel that never sends is silent too
+            metrics.LAST_EVENT.labels(channel=channel).set(started)
         metrics.UP.set(1)
+
+    def _start_delivery(self) -> AlertDelivery | None:
+        delivery = build_delivery(self.sink_settings, self.detector_settings.suppression_minutes)
+        if delivery is not None:
+            delivery.start()
+            log.info("alert sinks: %s", [q.sink.name for q in delivery.queues])
+        self.delivery = delivery
+        return delivery
+
+    async def _on_shutdown(self, app: faust.App, **_: Any) -> None:
+        if self.delivery is not None:
+            await self.delivery.stop()
 
     async def _agent(self, stream: faust.Stream) -> None:
         async for batch in stream.take_events(

@@ -29,7 +29,7 @@ class ConfigError(ValueError):
 class DetectorSettings:
     """The validated detector file: alert settings and one config object per enabled detector."""
 
-    suppression_minutes: int = 30
+    suppression_minutes: float = 30
     configs: dict[str, Tuning[Any]] = field(default_factory=dict)
 
     def build(self, key_prefix: str = "") -> list[Detector]:
@@ -58,7 +58,10 @@ def load_detectors(path: Path) -> DetectorSettings:
     alerts = doc.get("alerts") or {}
     expect_keys(alerts, {"suppression_minutes"}, where, "alerts")
     suppression = alerts.get("suppression_minutes", 30)
-    positive_int(suppression, where, "alerts.suppression_minutes")
+    if type(suppression) not in (int, float) or suppression <= 0:  # fractions: short test windows
+        raise ConfigError(
+            f"{where}: alerts.suppression_minutes: must be a positive number, got {suppression!r}"
+        )
     sections = doc.get("detectors") or {}
     if not isinstance(sections, dict):
         raise ConfigError(f"{where}: detectors: must be a mapping of detector name to settings")

@@ -110,7 +110,7 @@ CONSUMER_LAG = Gauge(
 )
 LAST_EVENT = Gauge(
     "blindar_channel_last_event_timestamp_seconds",
-    "Event time of the latest event per channel",
+    "Event time of the latest event per channel (the worker's start until its first event)",
     ["channel"],
     registry=REGISTRY,
 )
@@ -122,3 +122,44 @@ CHANNEL_RELOADS = Counter(
     ["result"],
     registry=REGISTRY,
 )
+
+# Alert delivery to the optional sinks (label `sink`: alertmanager, webhook).
+DELIVERY_QUEUE = Gauge(
+    "blindar_alert_delivery_queue_depth",
+    "Requests waiting to be posted, per sink",
+    ["sink"],
+    registry=REGISTRY,
+)
+DELIVERED = Counter(
+    "blindar_alert_deliveries_total",
+    "Requests a sink accepted (2xx)",
+    ["sink"],
+    registry=REGISTRY,
+)
+DELIVERY_RETRIES = Counter(
+    "blindar_alert_delivery_retries_total",
+    "Failed attempts that were retried",
+    ["sink"],
+    registry=REGISTRY,
+)
+DELIVERY_FAILURES = Counter(
+    "blindar_alert_delivery_failures_total",
+    "Requests given up after every retry (the alerts stay on dlp.alerts)",
+    ["sink"],
+    registry=REGISTRY,
+)
+DELIVERY_DROPPED = Counter(
+    "blindar_alert_delivery_dropped_total",
+    "Requests not queued because the sink's queue was full (the alerts stay on dlp.alerts)",
+    ["sink"],
+    registry=REGISTRY,
+)
+ALERTMANAGER_ACTIVE = Gauge(
+    "blindar_alertmanager_active_alerts",
+    "Alerts this worker keeps firing in Alertmanager",
+    registry=REGISTRY,
+)
+
+# Error kinds that exist before the first error, so rates and panels show 0, not nothing.
+for _kind in ("ConnectionError", "TimeoutError", "script"):
+    REDIS_ERRORS.labels(kind=_kind)

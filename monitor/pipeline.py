@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -24,6 +25,9 @@ from monitor.alerts import Alert, AlertEngine
 from monitor.channels import Channel
 from monitor.events import Rejection, decode_message
 from monitor.kafka_io import OutputProducer
+
+if TYPE_CHECKING:
+    from monitor.sinks import AlertDelivery
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +74,7 @@ class Pipeline:
         alerts_topic: str,
         deadletter_topic: str,
         max_batch_elements: int = 1000,
+        delivery: AlertDelivery | None = None,
     ) -> None:
         self.set_channels(channels)
         self.detectors = list(detectors)
@@ -79,6 +84,7 @@ class Pipeline:
         self.alerts_topic = alerts_topic
         self.deadletter_topic = deadletter_topic
         self.max_batch_elements = max_batch_elements
+        self.delivery = delivery  # optional sinks, fed after dlp.alerts acked; never awaited
 
     def set_channels(self, channels: dict[str, Channel]) -> None:
         """Use this channel registry (by topic) from the next batch on (live reload)."""
@@ -104,6 +110,8 @@ class Pipeline:
         if self.output is not None:
             await self.output.drain()
         await self.alert_engine.confirm(alerts)
+        if self.delivery is not None:
+            self.delivery.submit(alerts, findings, now_ms)
         self.observe(events, alerts, started)
         return BatchResult(len(events), rejected, findings, alerts)
 

@@ -2,7 +2,7 @@
 # Stops what up.sh started, by pid file, and nothing else.
 set -uo pipefail
 source "$(dirname "$0")/common.sh"
-for name in kafka redis; do
+for name in kafka redis prometheus alertmanager; do
   pidfile="$RUN/$name.pid"
   if alive "$pidfile"; then
     pid="$(cat "$pidfile")"

@@ -4,6 +4,7 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
-.venv/bin/ruff check monitor detectors tests
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
 deploy/local/up.sh
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
