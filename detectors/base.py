@@ -84,6 +84,12 @@ class ActorBatch:
         self.channels.add(event.channel)
 
 
+def tuned_actions(tuning: Any) -> frozenset[str]:
+    """Every action a detector's config names, for the default and for any tenant."""
+    actions: frozenset[str] = tuning.default.actions
+    return actions.union(*(config.actions for config in tuning.tenants.values()))
+
+
 def group_by_actor(
     events: Sequence[Event], wanted: frozenset[str]
 ) -> dict[tuple[str, str], ActorBatch]:

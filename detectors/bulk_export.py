@@ -17,8 +17,10 @@ from detectors.base import (
     ThresholdPending,
     actor_key,
     group_by_actor,
+    tuned_actions,
     window_finding,
 )
+from detectors.batch import as_batch
 from detectors.event import Event
 from detectors.state import Plan
 from detectors.tuning import Tuning
@@ -65,17 +67,16 @@ class BulkExport:
         return actor_key(self.prefix, NAME, tenant, actor, "records")
 
     def plan(self, events: Sequence[Event], plan: Plan) -> ThresholdPending:
-        for event in events:
+        actions = tuned_actions(self.tuning)
+        relevant = as_batch(events).having(actions)
+        for event in relevant:
             cfg = self.tuning.for_tenant(event.tenant)
             if event.action in cfg.actions and event.records > 0:
                 key = self.key(event.tenant, event.actor_id)
                 bucket = event.ts_ms // cfg.bucket_ms
                 plan.add_sum(key, bucket, event.event_id, event.records, event.ts_ms, cfg.ttl_ms)
         pending = ThresholdPending(self.describe)
-        actions = self.tuning.default.actions.union(
-            *(c.actions for c in self.tuning.tenants.values())
-        )
-        for (tenant, actor), group in group_by_actor(events, actions).items():
+        for (tenant, actor), group in group_by_actor(relevant, actions).items():
             cfg = self.tuning.for_tenant(tenant)
             end_lo = group.first_ts // cfg.bucket_ms
             end_hi = group.last_ts // cfg.bucket_ms + cfg.width - 1

@@ -17,8 +17,10 @@ from detectors.base import (
     ThresholdPending,
     actor_key,
     group_by_actor,
+    tuned_actions,
     window_finding,
 )
+from detectors.batch import as_batch
 from detectors.event import Event
 from detectors.state import Plan
 from detectors.tuning import Tuning
@@ -66,16 +68,15 @@ class Enumeration:
         return [self.key(tenant, actor, bucket) for bucket in range(lo, hi + 1)]
 
     def plan(self, events: Sequence[Event], plan: Plan) -> ThresholdPending:
-        for event in events:
+        actions = tuned_actions(self.tuning)
+        relevant = as_batch(events).having(actions)
+        for event in relevant:
             cfg = self.tuning.for_tenant(event.tenant)
             if event.action in cfg.actions and event.resource_id:
                 key = self.key(event.tenant, event.actor_id, event.ts_ms // cfg.bucket_ms)
                 plan.add_distinct(key, event.resource_id, cfg.ttl_ms)
         pending = ThresholdPending(self.describe)
-        actions = self.tuning.default.actions.union(
-            *(c.actions for c in self.tuning.tenants.values())
-        )
-        for (tenant, actor), group in group_by_actor(events, actions).items():
+        for (tenant, actor), group in group_by_actor(relevant, actions).items():
             index = plan.distinct_query(self.window_keys(tenant, actor, group.last_ts))
             pending.add(
                 index, self.tuning.for_tenant(tenant).threshold_distinct, tenant, actor, group

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from detectors.base import Detector, Finding
+from detectors.batch import as_batch
 from detectors.event import Event
 from detectors.state import Plan, StateStore
 from monitor import metrics
@@ -165,7 +166,8 @@ class Pipeline:
         if not events:
             return []
         plan = Plan()
-        pending = [(d, d.plan(events, plan)) for d in self.detectors]
+        batch = as_batch(events)
+        pending = [(d, d.plan(batch, plan)) for d in self.detectors]
         results = await self.state.apply(plan)
         return [
             finding

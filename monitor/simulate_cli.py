@@ -34,7 +34,9 @@ def run_simulate(settings: Settings, args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if args.duration:
-        threading.Timer(args.duration, stop.set).start()
+        timer = threading.Timer(args.duration, stop.set)
+        timer.daemon = True  # SIGTERM before the duration ends must not wait for it
+        timer.start()
     log.info(
         "simulating %d agents over %d tenants at %.0f events/s%s",
         agents,
