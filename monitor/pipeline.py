@@ -11,7 +11,7 @@ import base64
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import orjson
@@ -26,6 +26,11 @@ from monitor.events import Rejection, decode_message
 from monitor.kafka_io import OutputProducer
 
 log = logging.getLogger(__name__)
+
+# "Now" in epoch ms for a batch's decisions, given its valid events. The worker uses the
+# wall clock; replay passes an event-time clock so suppression and alert times follow the
+# file. Contract checks (a timestamp too far in the future) always use the wall clock.
+Clock = Callable[[Sequence[Event]], int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +50,7 @@ class BatchResult:
 
     events: int = 0
     rejected: int = 0
+    rejected_by_reason: Counter[str] = field(default_factory=Counter)
     findings: list[Finding] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
 
@@ -70,6 +76,7 @@ class Pipeline:
         alerts_topic: str,
         deadletter_topic: str,
         max_batch_elements: int = 1000,
+        clock: Clock | None = None,
     ) -> None:
         self.channels = channels
         self.mappers = {topic: channel.mapper() for topic, channel in channels.items()}
@@ -80,6 +87,7 @@ class Pipeline:
         self.alerts_topic = alerts_topic
         self.deadletter_topic = deadletter_topic
         self.max_batch_elements = max_batch_elements
+        self.clock = clock
 
     def channel_of(self, topic: str) -> str:
         channel = self.channels.get(topic)
@@ -87,20 +95,21 @@ class Pipeline:
 
     async def process(self, messages: Sequence[Message]) -> BatchResult:
         started = time.time()
-        now_ms = int(started * 1000)
-        events, rejected = self.decode(messages, now_ms)
+        wall_ms = int(started * 1000)
+        events, rejected = self.decode(messages, wall_ms)
+        now_ms = wall_ms if self.clock is None else self.clock(events)
         findings = await self.detect(events)
         alerts = await self.alert_engine.decide(findings, now_ms)
         self.publish(alerts)
         if self.output is not None:
             await self.output.drain()
         await self.alert_engine.confirm(alerts)
-        self.observe(events, alerts, started)
-        return BatchResult(len(events), rejected, findings, alerts)
+        self.observe(events, started, now_ms)
+        return BatchResult(len(events), sum(rejected.values()), rejected, findings, alerts)
 
-    def decode(self, messages: Sequence[Message], now_ms: int) -> tuple[list[Event], int]:
+    def decode(self, messages: Sequence[Message], now_ms: int) -> tuple[list[Event], Counter[str]]:
         events: list[Event] = []
-        rejected = 0
+        rejected: Counter[str] = Counter()
         for message in messages:
             channel = self.channel_of(message.topic)
             metrics.MESSAGES.labels(channel=channel).inc()
@@ -114,7 +123,7 @@ class Pipeline:
             events.extend(good)
             for rejection in bad:
                 self.dead_letter(message, channel, rejection, now_ms)
-            rejected += len(bad)
+                rejected[rejection.reason] += 1
         return events, rejected
 
     def dead_letter(
@@ -173,8 +182,10 @@ class Pipeline:
             if self.output is not None:
                 self.output.send(self.alerts_topic, alert.key, orjson.dumps(alert.document))
 
-    def observe(self, events: Sequence[Event], alerts: Sequence[Alert], started: float) -> None:
+    def observe(self, events: Sequence[Event], started: float, now_ms: int) -> None:
+        """Batch metrics; the processing lag is event time to decision on the pipeline's clock."""
         done = time.time()
+        decided = now_ms / 1000 + (done - started)
         metrics.BATCH_SIZE.observe(len(events))
         metrics.BATCH_SECONDS.observe(done - started)
         per_channel: Counter[tuple[str, str]] = Counter()
@@ -184,7 +195,7 @@ class Pipeline:
             per_channel[(event.channel, event.action if event.known_action else "other")] += 1
             if event.ts_ms > latest.get(event.channel, 0):
                 latest[event.channel] = event.ts_ms
-            lag.labels(channel=event.channel).observe(max(0.0, done - event.ts_ms / 1000))
+            lag.labels(channel=event.channel).observe(max(0.0, decided - event.ts_ms / 1000))
         for (channel, action), count in per_channel.items():
             metrics.EVENTS.labels(channel=channel, action=action).inc(count)
         for channel, ts_ms in latest.items():
