@@ -122,6 +122,7 @@ class ReplayReport:
     first_ms: int | None = None
     last_ms: int | None = None
     measure_from_ms: int | None = None
+    actors: int = 0
     agent_days: float = 0.0
     keys_dropped: int = 0
 
@@ -215,6 +216,7 @@ class ReplayOptions:
     pseudonym_key: bytes = b""
     channel: Channel | None = None
     progress: bool = True
+    namespace: str | None = None  # key prefix; default: a fresh one per run
 
 
 def batches(stream: IO[bytes], size: int, topic: str) -> Iterator[tuple[list[Message], int]]:
@@ -240,7 +242,7 @@ async def replay_file(
 ) -> ReplayReport:
     """Replay one file through the detectors on scratch Redis; the namespace is dropped after."""
     client = connect(scratch_url(options.redis_url, options.redis_db))
-    namespace = scratch_namespace()
+    namespace = options.namespace or scratch_namespace()
     try:
         report = await _run(Path(path), client, namespace, detector_settings, options)
     finally:
@@ -295,6 +297,7 @@ async def _run(
         progress.close()
     report.first_ms, report.last_ms = clock.first_ms, clock.now_ms or None
     report.measure_from_ms = clock.measure_from_ms
+    report.actors = len(clock.measured_actors)
     report.agent_days = clock.measured_agent_days
     return report
 
@@ -322,7 +325,8 @@ def summary_text(report: ReplayReport) -> str:
         f"{sum(report.rejected.values()):,} invalid in {report.seconds:.1f}s "
         f"({report.events_per_s:,.0f} events/s)",
         f"event time {iso(report.first_ms)} .. {iso(report.last_ms)}; "
-        f"scored from {iso(report.measure_from_ms)}: {report.agent_days:,.1f} agent-days",
+        f"scored from {iso(report.measure_from_ms)}: {report.actors:,} actors, "
+        f"{report.agent_days:,.1f} agent-days",
     ]
     for reason, count in report.rejected.most_common():
         lines.append(f"  invalid {reason}: {count:,}")
@@ -379,6 +383,7 @@ def report_json(report: ReplayReport, scores: dict[str, Any] | None) -> dict[str
         "first_ms": report.first_ms,
         "last_ms": report.last_ms,
         "measure_from_ms": report.measure_from_ms,
+        "actors": report.actors,
         "agent_days": report.agent_days,
         "pages": {
             d: sum(1 for p in report.scored_pages() if p.detector == d) for d in report.detectors

@@ -470,6 +470,7 @@ class Leak:
 Builder = Callable[[Population, Random, int], Leak]
 Scenario = Callable[[Population, Random, int], Injected]
 SCENARIOS: dict[str, Scenario] = {}
+SCENARIO_DETECTORS: dict[str, str] = {}  # scenario name -> the detector it is labelled for
 
 
 def scenario(detector: str) -> Callable[[Builder], Scenario]:
@@ -481,6 +482,7 @@ def scenario(detector: str) -> Callable[[Builder], Scenario]:
 
         functools.update_wrapper(run, build, assigned=("__module__", "__name__", "__doc__"))
         SCENARIOS[build.__name__] = run
+        SCENARIO_DETECTORS[build.__name__] = detector
         return run
 
     return register
