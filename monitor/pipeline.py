@@ -190,12 +190,15 @@ class Pipeline:
         metrics.BATCH_SECONDS.observe(done - started)
         per_channel: Counter[tuple[str, str]] = Counter()
         latest: dict[str, int] = {}
-        lag = metrics.PROCESSING_LAG
+        lag: dict[str, metrics.Histogram] = {}
         for event in events:
             per_channel[(event.channel, event.action if event.known_action else "other")] += 1
             if event.ts_ms > latest.get(event.channel, 0):
                 latest[event.channel] = event.ts_ms
-            lag.labels(channel=event.channel).observe(max(0.0, decided - event.ts_ms / 1000))
+            child = lag.get(event.channel)
+            if child is None:
+                child = lag[event.channel] = metrics.PROCESSING_LAG.labels(channel=event.channel)
+            child.observe(max(0.0, decided - event.ts_ms / 1000))
         for (channel, action), count in per_channel.items():
             metrics.EVENTS.labels(channel=channel, action=action).inc(count)
         for channel, ts_ms in latest.items():
