@@ -92,19 +92,24 @@ def replay(url: str, path: Path, namespace: str, warmup_days: float = 0.0) -> Re
 
 @pytest.fixture(scope="module")
 def scenario_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Six hours of 120 agents with one of every registered scenario."""
-    return simulate(tmp_path_factory.mktemp("scenarios"), 120, 6, sorted(SCENARIOS))
+    """Six hours of 120 agents with one of every registered scenario, after WARMUP_DAYS."""
+    folder = tmp_path_factory.mktemp("scenarios")
+    return simulate(folder, 120, 6, sorted(SCENARIOS), warmup_days=WARMUP_DAYS)
 
 
 @pytest.fixture(scope="module")
 def backtest(redis_url: str, scenario_files: tuple[Path, Path]) -> Backtest:
     path, labels_path = scenario_files
     namespace = scratch_namespace()
-    report = replay(redis_url, path, namespace)
+    report = replay(redis_url, path, namespace, warmup_days=WARMUP_DAYS)
     assert report.keys_dropped > 0, "the replay kept state in Redis"
     assert scratch_keys(redis_url, namespace) == [], "scratch keys left behind"
-    labels = read_labels(labels_path)
-    return Backtest(report, labels, score(report.detectors, labels, report.pages))
+    labels = report.scored_labels(read_labels(labels_path))
+    return Backtest(report, labels, score(report.detectors, labels, report.scored_pages()))
+
+
+def test_every_catalog_detector_has_a_scenario() -> None:
+    assert set(CATALOG) <= set(SCENARIO_DETECTORS.values()), "detectors without a scenario"
 
 
 def test_replay_finds_every_catalog_scenario_and_nothing_else(backtest: Backtest) -> None:
@@ -125,7 +130,7 @@ def test_replay_finds_every_catalog_scenario_and_nothing_else(backtest: Backtest
 def test_detector_fires_on_its_own_scenario(backtest: Backtest, name: str) -> None:
     detector = SCENARIO_DETECTORS[name]
     (label,) = [lab for lab in backtest.labels if lab.scenario == name]
-    pages = [p for p in backtest.report.pages if p.matches(label, 5 * 60_000)]
+    pages = [p for p in backtest.report.scored_pages() if p.matches(label, 5 * 60_000)]
     assert pages, f"{detector} did not page on scenario {name} ({label.tenant}/{label.actor})"
     assert all(p.detector == detector for p in pages)
 
@@ -141,7 +146,7 @@ def test_replay_command_prints_progress_findings_and_backtest(
     monkeypatch.setenv("REDIS_URL", redis_url)
     out_json = tmp_path / "figures.json"
     argv = ["replay", str(path), "--labels", str(labels_path), "--json", str(out_json)]
-    assert main([*argv, "--batch", "500"]) == 0
+    assert main([*argv, "--batch", "500", "--warmup-days", str(WARMUP_DAYS)]) == 0
     out, err = capsys.readouterr()
     assert "replay [" in err and "100.0%" in err and "events/s" in err
     assert "replayed" in out and "events/s)" in out
