@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 import orjson
@@ -57,7 +58,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     if not args.file.is_file():
-        raise ConfigError(f"{args.file}: no such file")
+        print(f"blindar replay: {args.file}: no such file", file=sys.stderr)
+        return 2
     detector_settings = load_detectors(args.detectors or settings.config_dir / "detectors.yaml")
     channel = None
     if args.channel:

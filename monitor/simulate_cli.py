@@ -78,11 +78,15 @@ def write_period(args: argparse.Namespace) -> int:
     every registered scenario), after optional warm-up days of normal traffic only."""
     hours = args.hours if args.hours is not None else 24 * args.days
     warmup_s = args.warmup_days * 86_400
-    names = [] if args.normal_only else (args.scenario or sorted(SCENARIOS))
+    names = [] if args.normal_only else (args.scenario or sorted(SCENARIOS)) * args.each
     start = _start_ms(args.start, warmup_s + hours * 3600)
     population = Population(args.seed, agents=args.agents or FILE_AGENTS, tenants=args.tenants)
-    events, labels = period(population, args.seed, start, hours * 3600, names, warmup_s)
     began = time.monotonic()
+    try:
+        events, labels = period(population, args.seed, start, hours * 3600, names, warmup_s)
+    except ValueError as exc:  # a scenario that cannot run on this population
+        log.error("%s", exc)
+        return 2
     count = write_jsonl(events, args.out)
     if args.labels:
         write_labels(labels, args.labels)
@@ -103,13 +107,13 @@ def write_period(args: argparse.Namespace) -> int:
 
 def _start_ms(text: str | None, span_s: float) -> int:
     """--start as epoch ms (an ISO date or date-time, UTC unless it says otherwise); default:
-    the midnight UTC that ends the period at or before today's midnight, so no event is in the
-    future."""
+    a midnight UTC such that the period ends a day before today's midnight, so that no event
+    (scenarios may run past the period's end) is in the future."""
     if text:
         moment = datetime.fromisoformat(text)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         return int(moment.timestamp() * 1000)
     today = datetime.combine(date.today(), datetime.min.time(), UTC)
-    days = int(-(-span_s // 86_400))
+    days = int(-(-span_s // 86_400)) + 1
     return int((today - timedelta(days=days)).timestamp() * 1000)
