@@ -181,6 +181,35 @@ def test_replay_counts_invalid_lines_by_reason(redis_url: str, tmp_path: Path) -
     assert len(report.rejected) >= 2, report.rejected
 
 
+def test_suppression_follows_event_time(redis_url: str, tmp_path: Path) -> None:
+    """Two bulk exports two hours apart in event time, replayed within a second of wall time:
+    two pages (a wall clock would keep the second inside the suppression window); a repeat
+    ten minutes after the first does not page."""
+    hour = 3_600_000
+
+    def export(n: int, ts: int) -> bytes:
+        event = {
+            "event_id": f"x-{n}",
+            "ts": ts,
+            "tenant": "acme",
+            "actor": {"id": "a1"},
+            "action": "record.export",
+            "records": 800,
+            "channel": "backoffice",
+        }
+        return orjson.dumps(event)
+
+    path = tmp_path / "exports.jsonl"
+    stamps = [START, START + hour // 6, START + 2 * hour]
+    path.write_bytes(b"\n".join(export(n, ts) for n, ts in enumerate(stamps)))
+    options = ReplayOptions(redis_url=redis_url, batch_size=1, progress=False)
+    settings = load_detectors(DEFAULT_CONFIG_DIR / "detectors.yaml")
+    report = asyncio.run(replay_file(path, settings, options))
+    pages = [p for p in report.pages if p.detector == "bulk_export"]
+    assert [p.window_end_ms for p in pages] == [stamps[0], stamps[2]]
+    assert report.by_actor[("bulk_export", "acme", "a1")].findings == 3
+
+
 # ---------------------------------------------------------------- false alerts
 
 
