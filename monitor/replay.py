@@ -37,7 +37,6 @@ from monitor.state import RedisState, connect
 log = logging.getLogger("blindar.replay")
 
 REPLAY_TOPIC = "replay"
-DEFAULT_REDIS_DB = 15
 
 
 def scratch_url(url: str, db: int) -> str:
@@ -210,7 +209,7 @@ class ReplayOptions:
     """How to run one replay."""
 
     redis_url: str
-    redis_db: int = DEFAULT_REDIS_DB
+    redis_db: int  # the scratch logical database
     batch_size: int = 2000
     warmup_days: float = 0.0
     pseudonym_key: bytes = b""

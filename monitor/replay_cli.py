@@ -7,21 +7,10 @@ import logging
 import sys
 from pathlib import Path
 
-import orjson
-
-from monitor.channels import load_channels
-from monitor.config import ConfigError, load_detectors
-from monitor.replay import (
-    DEFAULT_REDIS_DB,
-    ReplayOptions,
-    backtest,
-    findings_text,
-    report_json,
-    run_replay,
-    summary_text,
-)
-from monitor.scoring import read_labels
 from monitor.settings import Settings
+
+# A logical database deployments do not use by default; keys are namespaced per run anyway.
+DEFAULT_REDIS_DB = 15
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -57,6 +46,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
+    import orjson
+
+    from monitor.channels import load_channels
+    from monitor.config import ConfigError, load_detectors
+    from monitor.replay import (
+        ReplayOptions,
+        backtest,
+        findings_text,
+        report_json,
+        run_replay,
+        summary_text,
+    )
+    from monitor.scoring import read_labels
+
     if not args.file.is_file():
         print(f"blindar replay: {args.file}: no such file", file=sys.stderr)
         return 2

@@ -202,7 +202,7 @@ def test_suppression_follows_event_time(redis_url: str, tmp_path: Path) -> None:
     path = tmp_path / "exports.jsonl"
     stamps = [START, START + hour // 6, START + 2 * hour]
     path.write_bytes(b"\n".join(export(n, ts) for n, ts in enumerate(stamps)))
-    options = ReplayOptions(redis_url=redis_url, batch_size=1, progress=False)
+    options = ReplayOptions(redis_url, SCRATCH_DB, batch_size=1, progress=False)
     settings = load_detectors(DEFAULT_CONFIG_DIR / "detectors.yaml")
     report = asyncio.run(replay_file(path, settings, options))
     pages = [p for p in report.pages if p.detector == "bulk_export"]
