@@ -1,4 +1,4 @@
-"""The `blindar` command: topics, worker, simulate, alerts tail, config check, wait."""
+"""The `blindar` command: topics, worker, simulate, replay, alerts tail, config check, wait."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from monitor.channels_cli import add_channel_commands
 from monitor.config import ConfigError
@@ -47,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("worker", cmd_worker, "run the detection worker (Faust)")
     p = command("simulate", cmd_simulate, "produce realistic contact-center traffic")
     p.add_argument("--rate", type=float, default=200.0, help="events per second (default 200)")
-    p.add_argument("--agents", type=int, default=300)
+    p.add_argument("--agents", type=int, help="default 300 live, 500 with --out")
     p.add_argument("--tenants", type=int, default=4)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument(
@@ -72,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="stop after this long (default: run until interrupted)",
     )
+    add_period_arguments(p)
+    p = command("replay", cmd_replay, "run the detectors over a JSON-lines file in event time")
+    add_replay_arguments(p)
     p = command("alerts", cmd_alerts, "follow the alerts topic")
     p.add_argument("action", choices=["tail"])
     p.add_argument("--tenant")
@@ -107,6 +111,30 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.simulate_cli import run_simulate
 
     return run_simulate(settings, args)
+
+
+def add_period_arguments(p: argparse.ArgumentParser) -> None:
+    """`simulate --out`: write a simulated period to files instead of producing to Kafka."""
+    p.add_argument("--out", type=Path, metavar="EVENTS.jsonl", help="write a period to this file")
+    p.add_argument("--labels", type=Path, metavar="LABELS.jsonl", help="scenario labels file")
+    p.add_argument("--days", type=float, default=1.0, help="period length (default 1)")
+    p.add_argument("--hours", type=float, help="period length in hours (overrides --days)")
+    p.add_argument("--warmup-days", type=float, default=0.0, help="normal days before it")
+    p.add_argument("--start", metavar="ISO", help="first day (default: ends a day ago)")
+    p.add_argument("--normal-only", action="store_true", help="inject no scenario")
+    p.add_argument("--each", type=int, default=1, metavar="N", help="inject each scenario N times")
+
+
+def add_replay_arguments(p: argparse.ArgumentParser) -> None:
+    from monitor.replay_cli import add_arguments
+
+    add_arguments(p)
+
+
+def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
+    from monitor.replay_cli import run
+
+    return run(settings, args)
 
 
 def cmd_alerts(settings: Settings, args: argparse.Namespace) -> int:

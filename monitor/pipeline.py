@@ -11,7 +11,7 @@ import base64
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# "Now" in epoch ms for a batch's decisions, given its valid events. The worker uses the
+# wall clock; replay passes an event-time clock so suppression and alert times follow the
+# file. Contract checks (a timestamp too far in the future) always use the wall clock.
+Clock = Callable[[Sequence[Event]], int]
+
 
 @dataclass(frozen=True, slots=True)
 class Message:
@@ -50,6 +55,7 @@ class BatchResult:
 
     events: int = 0
     rejected: int = 0
+    rejected_by_reason: Counter[str] = field(default_factory=Counter)
     findings: list[Finding] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
 
@@ -76,6 +82,7 @@ class Pipeline:
         deadletter_topic: str,
         max_batch_elements: int = 1000,
         delivery: AlertDelivery | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.set_channels(channels)
         self.detectors = list(detectors)
@@ -85,6 +92,7 @@ class Pipeline:
         self.alerts_topic = alerts_topic
         self.deadletter_topic = deadletter_topic
         self.max_batch_elements = max_batch_elements
+        self.clock = clock
         self.delivery = delivery  # optional sinks, fed after dlp.alerts acked; never awaited
 
     def set_channels(self, channels: dict[str, Channel]) -> None:
@@ -103,8 +111,9 @@ class Pipeline:
 
     async def process(self, messages: Sequence[Message]) -> BatchResult:
         started = time.time()
-        now_ms = int(started * 1000)
-        events, rejected = self.decode(messages, now_ms)
+        wall_ms = int(started * 1000)
+        events, rejected = self.decode(messages, wall_ms)
+        now_ms = wall_ms if self.clock is None else self.clock(events)
         findings = await self.detect(events)
         alerts = await self.alert_engine.decide(findings, now_ms)
         self.publish(alerts)
@@ -113,12 +122,12 @@ class Pipeline:
         await self.alert_engine.confirm(alerts)
         if self.delivery is not None:
             self.delivery.submit(alerts, findings, now_ms)
-        self.observe(events, alerts, started)
-        return BatchResult(len(events), rejected, findings, alerts)
+        self.observe(events, started, now_ms)
+        return BatchResult(len(events), sum(rejected.values()), rejected, findings, alerts)
 
-    def decode(self, messages: Sequence[Message], now_ms: int) -> tuple[list[Event], int]:
+    def decode(self, messages: Sequence[Message], now_ms: int) -> tuple[list[Event], Counter[str]]:
         events: list[Event] = []
-        rejected = 0
+        rejected: Counter[str] = Counter()
         per_channel: Counter[str] = Counter()
         for message in messages:
             channel = self.channel_of(message.topic)
@@ -133,7 +142,7 @@ class Pipeline:
             events.extend(good)
             for rejection in bad:
                 self.dead_letter(message, channel, rejection, now_ms)
-            rejected += len(bad)
+                rejected[rejection.reason] += 1
         for channel, count in per_channel.items():
             metrics.MESSAGES.labels(channel=channel).inc(count)
         return events, rejected
@@ -195,24 +204,25 @@ class Pipeline:
             if self.output is not None:
                 self.output.send(self.alerts_topic, alert.key, orjson.dumps(alert.document))
 
-    def observe(self, events: Sequence[Event], alerts: Sequence[Alert], started: float) -> None:
+    def observe(self, events: Sequence[Event], started: float, now_ms: int) -> None:
+        """Batch metrics; the processing lag is event time to decision on the pipeline's clock."""
         done = time.time()
+        decided = now_ms / 1000 + (done - started)
         metrics.BATCH_SIZE.observe(len(events))
         metrics.BATCH_SECONDS.observe(done - started)
         per_channel: Counter[tuple[str, str]] = Counter()
         latest: dict[str, int] = {}
-        lags: dict[str, list[float]] = {}
+        lag: dict[str, metrics.Histogram] = {}
         for event in events:
             channel = self.label(event.channel)
             per_channel[(channel, event.action if event.known_action else "other")] += 1
             if event.ts_ms > latest.get(channel, 0):
                 latest[channel] = event.ts_ms
-            lags.setdefault(channel, []).append(done - event.ts_ms / 1000)
+            child = lag.get(channel)
+            if child is None:
+                child = lag[channel] = metrics.PROCESSING_LAG.labels(channel=channel)
+            child.observe(max(0.0, decided - event.ts_ms / 1000))
         for (channel, action), count in per_channel.items():
             metrics.EVENTS.labels(channel=channel, action=action).inc(count)
         for channel, ts_ms in latest.items():
             metrics.LAST_EVENT.labels(channel=channel).set(ts_ms / 1000)
-        for channel, values in lags.items():
-            histogram = metrics.PROCESSING_LAG.labels(channel=channel)
-            for value in values:
-                histogram.observe(value if value > 0 else 0.0)

@@ -470,6 +470,7 @@ class Leak:
 Builder = Callable[[Population, Random, int], Leak]
 Scenario = Callable[[Population, Random, int], Injected]
 SCENARIOS: dict[str, Scenario] = {}
+SCENARIO_DETECTORS: dict[str, str] = {}  # scenario name -> the detector it is labelled for
 
 
 def scenario(detector: str) -> Callable[[Builder], Scenario]:
@@ -481,6 +482,7 @@ def scenario(detector: str) -> Callable[[Builder], Scenario]:
 
         functools.update_wrapper(run, build, assigned=("__module__", "__name__", "__doc__"))
         SCENARIOS[build.__name__] = run
+        SCENARIO_DETECTORS[build.__name__] = detector
         return run
 
     return register
@@ -881,5 +883,22 @@ def write_jsonl(events: Iterable[Event], path: str | Path) -> int:
 
 
 def write_labels(labels: Iterable[dict[str, Any]], path: str | Path) -> None:
-    """Write scenario labels as one JSON array."""
-    Path(path).write_bytes(orjson.dumps(list(labels), option=orjson.OPT_INDENT_2) + b"\n")
+    """Write scenario labels as JSON lines, one label per line."""
+    Path(path).write_bytes(b"".join(orjson.dumps(label) + b"\n" for label in labels))
+
+
+def period(
+    population: Population,
+    seed: int,
+    start_ms: int,
+    duration_s: float,
+    scenarios: Iterable[str],
+    warmup_s: float = 0.0,
+) -> tuple[Iterator[Event], list[dict[str, Any]]]:
+    """Normal traffic from start_ms for warmup_s + duration_s, with the scenarios injected
+    after the warm-up; returns (lazy ts-ordered events, labels)."""
+    normal = Simulator(population, seed).events(start_ms, warmup_s + duration_s)
+    injected, labels = inject(
+        population, scenarios, seed, start_ms + int(warmup_s * 1000), duration_s
+    )
+    return merge(normal, injected), labels

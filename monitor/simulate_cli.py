@@ -6,10 +6,24 @@ import argparse
 import logging
 import signal
 import threading
+import time
+from datetime import UTC, date, datetime, timedelta
 
 from monitor.kafka_io import client_config
 from monitor.settings import Settings
-from monitor.simulate import SCENARIOS, Population, agents_for_rate, live, produce
+from monitor.simulate import (
+    SCENARIOS,
+    Population,
+    agents_for_rate,
+    live,
+    period,
+    produce,
+    write_jsonl,
+    write_labels,
+)
+
+FILE_AGENTS = 500
+LIVE_AGENTS = 300
 
 log = logging.getLogger("blindar.simulate")
 
@@ -19,7 +33,9 @@ def run_simulate(settings: Settings, args: argparse.Namespace) -> int:
     if unknown:
         log.error("unknown scenario %s (known: %s)", unknown, ", ".join(sorted(SCENARIOS)))
         return 2
-    agents = max(args.agents, agents_for_rate(args.rate))
+    if args.out:
+        return write_period(args)
+    agents = max(args.agents or LIVE_AGENTS, agents_for_rate(args.rate))
     population = Population(args.seed, agents=agents, tenants=args.tenants)
     labels: list[dict[str, object]] = []
     events = live(
@@ -57,3 +73,49 @@ def run_simulate(settings: Settings, args: argparse.Namespace) -> int:
 
 def _topic_for(settings: Settings):  # type: ignore[no-untyped-def]
     return lambda channel: settings.topic(f"interactions.{channel}")
+
+
+def write_period(args: argparse.Namespace) -> int:
+    """A simulated period to files: normal traffic plus labelled scenarios (default: one of
+    every registered scenario), after optional warm-up days of normal traffic only."""
+    hours = args.hours if args.hours is not None else 24 * args.days
+    warmup_s = args.warmup_days * 86_400
+    names = [] if args.normal_only else (args.scenario or sorted(SCENARIOS)) * args.each
+    start = _start_ms(args.start, warmup_s + hours * 3600)
+    population = Population(args.seed, agents=args.agents or FILE_AGENTS, tenants=args.tenants)
+    began = time.monotonic()
+    try:
+        events, labels = period(population, args.seed, start, hours * 3600, names, warmup_s)
+    except ValueError as exc:  # a scenario that cannot run on this population
+        log.error("%s", exc)
+        return 2
+    count = write_jsonl(events, args.out)
+    if args.labels:
+        write_labels(labels, args.labels)
+    log.info(
+        "wrote %d events (%d agents, %d tenants, %s .. +%.1f h) to %s in %.1fs; %d labels%s",
+        count,
+        len(population.agents),
+        len(population.tenants),
+        datetime.fromtimestamp(start / 1000, UTC).isoformat(),
+        warmup_s / 3600 + hours,
+        args.out,
+        time.monotonic() - began,
+        len(labels),
+        f" to {args.labels}" if args.labels else "",
+    )
+    return 0
+
+
+def _start_ms(text: str | None, span_s: float) -> int:
+    """--start as epoch ms (an ISO date or date-time, UTC unless it says otherwise); default:
+    a midnight UTC such that the period ends a day before today's midnight, so that no event
+    (scenarios may run past the period's end) is in the future."""
+    if text:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return int(moment.timestamp() * 1000)
+    today = datetime.combine(date.today(), datetime.min.time(), UTC)
+    days = int(-(-span_s // 86_400)) + 1
+    return int((today - timedelta(days=days)).timestamp() * 1000)

@@ -26,7 +26,10 @@ def test_unregistered_channel_names_are_counted_as_other() -> None:
     assert p.channel_of("ns.interactions.crm-audit") == "crm-audit"
     assert p.channel_of("ns.interactions.unknown-feed") == "other"
     other = metrics.EVENTS.labels(channel="other", action="record.view")._value.get()
-    p.observe([event("crm-audit"), event("customer-typed-anything-7f3a")], [], time.time())
+    started = time.time()
+    p.observe(
+        [event("crm-audit"), event("customer-typed-anything-7f3a")], started, int(started * 1000)
+    )
     assert metrics.EVENTS.labels(channel="other", action="record.view")._value.get() == other + 1
     assert b"customer-typed-anything" not in generate_latest(metrics.REGISTRY)
 

@@ -440,5 +440,6 @@ def test_write_files(population: Population, tmp_path: Path) -> None:
     assert write_jsonl(events, path) == len(events)
     lines = path.read_bytes().splitlines()
     assert [orjson.loads(line) for line in lines] == events
-    write_labels(labels, tmp_path / "labels.json")
-    assert orjson.loads((tmp_path / "labels.json").read_bytes()) == labels
+    write_labels(labels, tmp_path / "labels.jsonl")
+    lines = (tmp_path / "labels.jsonl").read_bytes().splitlines()
+    assert [orjson.loads(line) for line in lines] == labels

@@ -1,0 +1,243 @@
+"""Replay and backtest through the real Redis (scratch db + namespace), generic over the catalog.
+
+- a small simulated file with one of every scenario: every scenario whose detector is in the
+  catalog is found, no page on normal traffic, the printed report, keys dropped after;
+- the issue's false-alert requirement: a simulated day of normal traffic of 500 agents (after
+  WARMUP_DAYS of normal traffic the detectors may need) raises fewer than 1 false alert per
+  1,000 agent-days for each detector of the catalog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import pytest
+import redis
+
+from detectors.catalog import CATALOG
+from monitor.cli import main
+from monitor.config import load_detectors
+from monitor.replay import ReplayOptions, ReplayReport, replay_file, scratch_namespace, scratch_url
+from monitor.scoring import DetectorScore, Label, read_labels, score
+from monitor.settings import DEFAULT_CONFIG_DIR, Settings
+from monitor.simulate import (
+    SCENARIO_DETECTORS,
+    SCENARIOS,
+    Population,
+    period,
+    write_jsonl,
+    write_labels,
+)
+
+START = 1_780_000_000_000 // 86_400_000 * 86_400_000  # a midnight UTC in the past
+SCRATCH_DB = 15
+# Days of normal traffic replayed before the measured day (for detectors with a warm-up).
+WARMUP_DAYS = float(os.environ.get("BLINDAR_TEST_WARMUP_DAYS", "0"))
+# Agents work five days a week: 750 on the roster put more than 500 to work on one day.
+FALSE_ALERT_AGENTS = 750
+IN_CATALOG = sorted(name for name, det in SCENARIO_DETECTORS.items() if det in CATALOG)
+
+
+@dataclass
+class Backtest:
+    report: ReplayReport
+    labels: list[Label]
+    scores: dict[str, DetectorScore]
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> str:
+    url = Settings.from_env().redis_url
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:  # pragma: no cover - environment problem, reported plainly
+        pytest.fail(f"Redis not reachable ({exc}); run `make up` or `make test`")
+    return url
+
+
+def scratch_keys(url: str, namespace: str) -> list[bytes]:
+    client = redis.Redis.from_url(scratch_url(url, SCRATCH_DB))
+    return list(client.scan_iter(match=f"{namespace}*", count=1000))
+
+
+def simulate(
+    folder: Path, agents: int, hours: float, scenarios: list[str], warmup_days: float = 0.0
+) -> tuple[Path, Path]:
+    population = Population(11, agents=agents, tenants=4)
+    events, labels = period(population, 11, START, hours * 3600, scenarios, warmup_days * 86_400)
+    path, labels_path = folder / "events.jsonl", folder / "labels.jsonl"
+    write_jsonl(events, path)
+    write_labels(labels, labels_path)
+    return path, labels_path
+
+
+def replay(url: str, path: Path, namespace: str, warmup_days: float = 0.0) -> ReplayReport:
+    options = ReplayOptions(
+        redis_url=url,
+        redis_db=SCRATCH_DB,
+        warmup_days=warmup_days,
+        namespace=namespace,
+        progress=False,
+    )
+    settings = load_detectors(DEFAULT_CONFIG_DIR / "detectors.yaml")
+    return asyncio.run(replay_file(path, settings, options))
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+@pytest.fixture(scope="module")
+def scenario_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Six hours of 120 agents with one of every registered scenario, after WARMUP_DAYS."""
+    folder = tmp_path_factory.mktemp("scenarios")
+    return simulate(folder, 120, 6, sorted(SCENARIOS), warmup_days=WARMUP_DAYS)
+
+
+@pytest.fixture(scope="module")
+def backtest(redis_url: str, scenario_files: tuple[Path, Path]) -> Backtest:
+    path, labels_path = scenario_files
+    namespace = scratch_namespace()
+    report = replay(redis_url, path, namespace, warmup_days=WARMUP_DAYS)
+    assert report.keys_dropped > 0, "the replay kept state in Redis"
+    assert scratch_keys(redis_url, namespace) == [], "scratch keys left behind"
+    labels = report.scored_labels(read_labels(labels_path))
+    return Backtest(report, labels, score(report.detectors, labels, report.scored_pages()))
+
+
+def test_every_catalog_detector_has_a_scenario() -> None:
+    assert set(CATALOG) <= set(SCENARIO_DETECTORS.values()), "detectors without a scenario"
+
+
+def test_replay_finds_every_catalog_scenario_and_nothing_else(backtest: Backtest) -> None:
+    report = backtest.report
+    assert report.events == report.lines > 5_000
+    assert not report.rejected
+    assert sorted(report.detectors) == sorted(CATALOG)
+    for name, s in backtest.scores.items():
+        assert s.labels == sum(1 for n in IN_CATALOG if SCENARIO_DETECTORS[n] == name)
+        assert s.recall == 1.0, f"{name} missed {s.missed}"
+        # No page on normal traffic; a page on another scenario's leaking actor is
+        # counted apart (one leak often looks like several kinds of trouble).
+        assert s.fp - s.fp_on_scenarios == 0, f"{name}: {s.fp} false positives"
+        print(f"{name}: labels={s.labels} pages={s.pages} tp={s.tp} fp={s.fp}")
+
+
+@pytest.mark.parametrize("name", IN_CATALOG)
+def test_detector_fires_on_its_own_scenario(backtest: Backtest, name: str) -> None:
+    detector = SCENARIO_DETECTORS[name]
+    (label,) = [lab for lab in backtest.labels if lab.scenario == name]
+    pages = [p for p in backtest.report.scored_pages() if p.matches(label, 5 * 60_000)]
+    assert pages, f"{detector} did not page on scenario {name} ({label.tenant}/{label.actor})"
+    assert all(p.detector == detector for p in pages)
+
+
+def test_replay_command_prints_progress_findings_and_backtest(
+    redis_url: str,
+    scenario_files: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path, labels_path = scenario_files
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    out_json = tmp_path / "figures.json"
+    argv = ["replay", str(path), "--labels", str(labels_path), "--json", str(out_json)]
+    assert main([*argv, "--batch", "500", "--warmup-days", str(WARMUP_DAYS)]) == 0
+    out, err = capsys.readouterr()
+    assert "replay [" in err and "100.0%" in err and "events/s" in err
+    assert "replayed" in out and "events/s)" in out
+    for name in CATALOG:
+        assert f"\n{name}: " in f"\n{out}"
+        row = next(line for line in out.splitlines() if line.startswith(f"{name} "))
+        assert row.split()[7:9] == ["1.00", "1.00"] or row.split()[1] == "0", row
+    assert "labels for detectors that did not run" in out or len(IN_CATALOG) == len(SCENARIOS)
+    figures = orjson.loads(out_json.read_bytes())
+    assert figures["events"] > 5_000
+    for name in CATALOG:
+        assert figures["backtest"]["detectors"][name]["fn"] == 0
+
+
+def test_replay_counts_invalid_lines_by_reason(redis_url: str, tmp_path: Path) -> None:
+    good = {
+        "event_id": "e-1",
+        "ts": START,
+        "tenant": "acme",
+        "actor": {"id": "a1"},
+        "action": "record.view",
+        "resource": {"id": "r1"},
+        "channel": "chat",
+    }
+    path = tmp_path / "mixed.jsonl"
+    lines = [orjson.dumps(good), b"{not json", orjson.dumps({"event_id": "e-2"}), b'"text"']
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    report = replay(redis_url, path, scratch_namespace())
+    assert report.lines == 4
+    assert report.events == 1
+    assert sum(report.rejected.values()) == 3
+    assert len(report.rejected) >= 2, report.rejected
+
+
+def test_suppression_follows_event_time(redis_url: str, tmp_path: Path) -> None:
+    """Two bulk exports two hours apart in event time, replayed within a second of wall time:
+    two pages (a wall clock would keep the second inside the suppression window); a repeat
+    ten minutes after the first does not page."""
+    hour = 3_600_000
+
+    def export(n: int, ts: int) -> bytes:
+        event = {
+            "event_id": f"x-{n}",
+            "ts": ts,
+            "tenant": "acme",
+            "actor": {"id": "a1"},
+            "action": "record.export",
+            "records": 800,
+            "channel": "backoffice",
+        }
+        return orjson.dumps(event)
+
+    path = tmp_path / "exports.jsonl"
+    stamps = [START, START + hour // 6, START + 2 * hour]
+    path.write_bytes(b"\n".join(export(n, ts) for n, ts in enumerate(stamps)))
+    options = ReplayOptions(redis_url, SCRATCH_DB, batch_size=1, progress=False)
+    settings = load_detectors(DEFAULT_CONFIG_DIR / "detectors.yaml")
+    report = asyncio.run(replay_file(path, settings, options))
+    pages = [p for p in report.pages if p.detector == "bulk_export"]
+    assert [p.window_end_ms for p in pages] == [stamps[0], stamps[2]]
+    assert report.by_actor[("bulk_export", "acme", "a1")].findings == 3
+
+
+# ---------------------------------------------------------------- false alerts
+
+
+@pytest.fixture(scope="module")
+def normal_day(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> ReplayReport:
+    """WARMUP_DAYS plus one day of normal traffic of >= 500 working agents, scored on the
+    last day."""
+    folder = tmp_path_factory.mktemp("normal")
+    path, _ = simulate(folder, FALSE_ALERT_AGENTS, 24, [], warmup_days=WARMUP_DAYS)
+    namespace = scratch_namespace()
+    report = replay(redis_url, path, namespace, warmup_days=WARMUP_DAYS)
+    assert scratch_keys(redis_url, namespace) == []
+    print(
+        f"\nnormal day: {report.events:,} events, {report.actors} actors, "
+        f"{report.agent_days:.0f} agent-days scored, "
+        f"{report.events_per_s:,.0f} events/s"
+    )
+    return report
+
+
+@pytest.mark.parametrize("detector", sorted(CATALOG))
+def test_normal_day_raises_under_one_false_alert_per_1000_agent_days(
+    normal_day: ReplayReport, detector: str
+) -> None:
+    assert normal_day.actors >= 500, "fewer than 500 agents at work on the measured day"
+    assert normal_day.agent_days >= 490, "less than a day of 500 agents"
+    pages = [p for p in normal_day.scored_pages() if p.detector == detector]
+    rate = 1000 * len(pages) / normal_day.agent_days
+    print(f"{detector}: {len(pages)} pages, {rate:.2f} false alerts per 1,000 agent-days")
+    # 500 agent-days: a single page would already be 2 per 1,000.
+    assert pages == [], f"{detector}: {rate:.2f} false alerts per 1,000 agent-days: {pages[:5]}"
