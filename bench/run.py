@@ -21,7 +21,7 @@ import redis
 from bench import data, limit, procs
 from monitor.channels import load_channels
 from monitor.settings import REPO_ROOT, Settings
-from tests.harness import free_port
+from tests.harness import delete_topics, free_port
 
 OUT = REPO_ROOT / ".run"
 
@@ -277,15 +277,17 @@ def main() -> None:
     n = int(os.environ.get("BENCH_EVENTS", "1000000"))
     OUT.mkdir(exist_ok=True)
     redis_proc, redis_url = private_redis()
+    tag = uuid.uuid4().hex[:6]
+    base = replace(Settings.from_env(), redis_url=redis_url)
     try:
-        run_all(n, replace(Settings.from_env(), redis_url=redis_url))
+        run_all(n, base, tag)
     finally:
         redis_proc.terminate()
         redis_proc.wait(30)
+        delete_topics(base, f"bench{tag}")  # partitions hold broker file handles
 
 
-def run_all(n: int, base: Settings) -> None:
-    tag = uuid.uuid4().hex[:6]
+def run_all(n: int, base: Settings, tag: str) -> None:
     single = replace(base, namespace=f"bench{tag}.")
     envelope = replace(base, namespace=f"bench{tag}env.")
     print(f"blindar benchmark: {n} events, namespace bench{tag}.", flush=True)

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 import redis
 from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from monitor.kafka_io import client_config
 from monitor.settings import REPO_ROOT, Settings
@@ -238,8 +239,21 @@ def redis_client(settings: Settings) -> redis.Redis:
 
 
 def drop_namespace(settings: Settings) -> None:
-    """Delete the namespace's Redis keys (topics are left; they are cheap and unique)."""
+    """Delete the namespace's Redis keys and topics (every partition holds open files in
+    the broker: a long test run that left its topics would exhaust them)."""
     client = redis_client(settings)
     keys = list(client.scan_iter(match=f"{settings.redis_prefix}*", count=1000))
     for start in range(0, len(keys), 500):
         client.delete(*keys[start : start + 500])
+    delete_topics(settings, settings.namespace)
+
+
+def delete_topics(settings: Settings, prefix: str) -> None:
+    """Delete every topic whose name starts with `prefix` (a test namespace)."""
+    if not prefix:
+        raise ValueError("refusing to delete topics without a namespace prefix")
+    admin = AdminClient(client_config(settings))
+    names = [t for t in admin.list_topics(timeout=10).topics if t.startswith(prefix)]
+    if names:
+        for future in admin.delete_topics(names, operation_timeout=30).values():
+            future.result()

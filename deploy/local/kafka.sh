@@ -17,6 +17,8 @@ if [[ ! -f "$dir/data/meta.properties" ]]; then
   java -cp "$cp_arg" kafka.tools.StorageTool format -t "$cluster_id" \
     -c "$dir/server.properties" >"$dir/format.log" 2>&1
 fi
+# Every partition keeps several files open: give the broker room (tests create many topics).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 log "starting kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (log: .run/kafka/server.log)"
 setsid nohup java -Xms256m -Xmx${BLINDAR_LOCAL_KAFKA_HEAP:-1g} -XX:+UseG1GC \
   -Dlog4j2.configurationFile="$dir/log4j2.yaml" -Dkafka.logs.dir="$dir" \
