@@ -32,6 +32,28 @@ class Finding:
     sample_records: tuple[str, ...] = ()  # raw record ids: the service pseudonymizes them
 
 
+class SlidingWindow:
+    """Mixin for a config with `window_minutes`, `bucket_minutes` and `lateness_minutes`."""
+
+    window_minutes: int
+    bucket_minutes: int
+    lateness_minutes: int
+
+    @property
+    def bucket_ms(self) -> int:
+        return self.bucket_minutes * MINUTE_MS
+
+    @property
+    def width(self) -> int:
+        """Buckets per window."""
+        return max(1, self.window_minutes // self.bucket_minutes)
+
+    @property
+    def ttl_ms(self) -> int:
+        """How long a bucket must live: the window, late events, one bucket of slack."""
+        return (self.window_minutes + self.lateness_minutes + self.bucket_minutes) * MINUTE_MS
+
+
 class Pending(Protocol):
     """A detector's half-done work on one batch: turns query results into findings."""
 

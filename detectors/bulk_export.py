@@ -14,6 +14,7 @@ from detectors.base import (
     MINUTE_MS,
     ActorBatch,
     Finding,
+    SlidingWindow,
     ThresholdPending,
     actor_key,
     group_by_actor,
@@ -29,7 +30,7 @@ NAME = "bulk_export"
 
 
 @dataclass(frozen=True)
-class BulkExportConfig:
+class BulkExportConfig(SlidingWindow):
     """Thresholds for bulk_export (deploy/config/detectors.yaml → bulk_export)."""
 
     threshold_records: int = 500
@@ -39,19 +40,6 @@ class BulkExportConfig:
     actions: frozenset[str] = frozenset(
         {"record.export", "report.export", "file.download", "print"}
     )
-
-    @property
-    def bucket_ms(self) -> int:
-        return self.bucket_minutes * MINUTE_MS
-
-    @property
-    def width(self) -> int:
-        """Buckets per window."""
-        return max(1, self.window_minutes // self.bucket_minutes)
-
-    @property
-    def ttl_ms(self) -> int:
-        return (self.window_minutes + self.lateness_minutes + self.bucket_minutes) * MINUTE_MS
 
 
 class BulkExport:

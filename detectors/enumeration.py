@@ -14,6 +14,7 @@ from detectors.base import (
     MINUTE_MS,
     ActorBatch,
     Finding,
+    SlidingWindow,
     ThresholdPending,
     actor_key,
     group_by_actor,
@@ -29,7 +30,7 @@ NAME = "enumeration"
 
 
 @dataclass(frozen=True)
-class EnumerationConfig:
+class EnumerationConfig(SlidingWindow):
     """Thresholds for enumeration (deploy/config/detectors.yaml → enumeration)."""
 
     threshold_distinct: int = 300
@@ -39,14 +40,6 @@ class EnumerationConfig:
     actions: frozenset[str] = frozenset(
         {"record.view", "record.search", "record.update", "record.export", "pii.unmask"}
     )
-
-    @property
-    def bucket_ms(self) -> int:
-        return self.bucket_minutes * MINUTE_MS
-
-    @property
-    def ttl_ms(self) -> int:
-        return (self.window_minutes + self.lateness_minutes + self.bucket_minutes) * MINUTE_MS
 
 
 class Enumeration:
