@@ -101,7 +101,7 @@ class ChannelSilence:
         items = [[channel.name, silence_ms(channel, cfg, now_ms)] for channel in channels]
         ttl = cfg.remember_days * DAY_MS
         index = plan.query("BC", self.key, "p", now_ms, cfg.silence_ms, items, ttl)
-        return SilencePending(cfg, index, "p", now_ms)
+        return SilencePending(cfg, index, "p", now_ms, {name: ms for name, ms in items})
 
 
 def silence_ms(channel: Any, cfg: ChannelSilenceConfig, now_ms: int) -> int:
@@ -117,39 +117,49 @@ def silence_ms(channel: Any, cfg: ChannelSilenceConfig, now_ms: int) -> int:
 
 class SilencePending:
     def __init__(
-        self, cfg: ChannelSilenceConfig, index: int | None, mode: str, now_ms: int = 0
+        self,
+        cfg: ChannelSilenceConfig,
+        index: int | None,
+        mode: str,
+        now_ms: int = 0,
+        silence: dict[str, int] | None = None,
     ) -> None:
         self.cfg = cfg
         self.index = index
         self.mode = mode
         self.now_ms = now_ms
+        self.silence = silence or {}
 
     def findings(self, results: Sequence[Any]) -> list[Finding]:
         if self.index is None:
             return []
         flat = results[self.index]
-        return [
-            describe(self.cfg, str(flat[i]), int(flat[i + 1]), self.now_ms, self.mode)
-            for i in range(0, len(flat), 2)
-        ]
+        out = []
+        for i in range(0, len(flat), 2):
+            channel, last = str(flat[i]), int(flat[i + 1])
+            limit = self.silence.get(channel) or self.cfg.silence_ms
+            out.append(describe(self.cfg, channel, last, self.now_ms, self.mode, limit / MINUTE_MS))
+        return out
 
 
-def describe(cfg: ChannelSilenceConfig, channel: str, last: int, now: int, mode: str) -> Finding:
+def describe(
+    cfg: ChannelSilenceConfig, channel: str, last: int, now: int, mode: str, limit: float
+) -> Finding:
     silent_minutes = round((now - last) / MINUTE_MS, 1)
     return Finding(
         detector=NAME,
         tenant=cfg.tenant,
         actor=f"channel:{channel}",
-        severity=severity_for(silent_minutes, cfg.silence_minutes),
+        severity=severity_for(silent_minutes, limit),
         title=f"Channel {channel} silent for {silent_minutes} min: the monitor is blind there",
         window_start_ms=last,
         window_end_ms=now,
         observed=silent_minutes,
-        threshold=cfg.silence_minutes,
+        threshold=limit,
         evidence={
             "channel": channel,
             "silent_minutes": silent_minutes,
-            "silence_minutes": cfg.silence_minutes,
+            "silence_minutes": limit,
             "last_seen_ms": last,
             "clock": "event_time" if mode == "e" else "wall_clock",
             "rule": "silence",

@@ -10,7 +10,7 @@ keyed by event id, or "keep the newest" values.
   latest start, end keeps the latest end.
 - BP op / BO query: views waiting for their grace period; the query judges those at or
   before `cutoff` against the interactions, records orphans (by event id) and returns
-  the largest orphan count of any window ending at a newly found orphan.
+  the largest orphan count of any window ending or starting at a newly found orphan.
 - BN query: first-seen check of several members (device, IP, country) with warm-up, cap
   and TTL; answers 0 known, 1 new during warm-up, 2 new after warm-up.
 - BL query: swap the actor's last located point for a newer one; answers the old one.
@@ -99,10 +99,11 @@ def _judge_orphans(state: MemoryState, q: list[Any]) -> list[Any]:
 
 def _best_window(orphans: dict[str, int], found: list[tuple[int, str]], window_ms: int) -> list:
     best, best_end = 0, 0
-    for ts, _ in found:
-        count = len(_range(orphans, ts - window_ms, ts))
-        if count > best:
-            best, best_end = count, ts
+    for ts, _ in found:  # windows ending and starting at each new orphan
+        for lo, hi in ((ts - window_ms, ts), (ts, ts + window_ms)):
+            count = len(_range(orphans, lo, hi))
+            if count > best:
+                best, best_end = count, hi
     return [best, best_end, *[member for _, member in found[:5]]]
 
 

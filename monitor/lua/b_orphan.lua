@@ -49,8 +49,10 @@ do
     redis.call('PEXPIRE', orphkey, num(ttl))
     local best, best_end = 0, 0
     for _, f in ipairs(found) do
-      local count = redis.call('ZCOUNT', orphkey, num(f[1] - window), num(f[1]))
-      if count > best then best, best_end = count, f[1] end
+      for _, hi in ipairs({f[1], f[1] + window}) do
+        local count = redis.call('ZCOUNT', orphkey, num(hi - window), num(hi))
+        if count > best then best, best_end = count, hi end
+      end
     end
     local out = {best, best_end}
     for i = 1, math.min(5, #found) do out[#out + 1] = found[i][2] end
