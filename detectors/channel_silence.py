@@ -12,8 +12,8 @@ Two clocks:
   from when it was first watched. Per-channel last-seen lives in the shared state, and a
   silence episode is claimed there once, so several workers raise one page.
 - event time (replay, tests): each batch's latest event time is the clock; channels seen
-  before (and `channels` from config) are judged against it. Once `tick` has been called
-  the detector judges by the tick only.
+  before (and `channels` from config, and channels given to `watch`) are judged against
+  it. Once `tick` has been called the detector judges by the tick only.
 
 A channel's own `silence_minutes` and quiet hours (`is_quiet(ts_ms)`), when the channel
 registry provides them, override the default; in quiet hours the channel is not judged.
@@ -71,6 +71,12 @@ class ChannelSilence:
         self.prefix = key_prefix
         self.clock = clock
         self.live = False
+        self.watched: list[Any] = []
+
+    def watch(self, channels: Sequence[Any]) -> None:
+        """Registered channels (objects with `name`, optionally `silence_minutes` and
+        `is_quiet(ts_ms)`): their periods and quiet hours apply in event time too."""
+        self.watched = list(channels)
 
     @property
     def key(self) -> str:
@@ -90,13 +96,15 @@ class ChannelSilence:
             return SilencePending(cfg, None, "e")
         clock = max(latest.values())
         items = [[name, cfg.silence_ms] for name in sorted(cfg.channels)]
+        items += [[c.name, silence_ms(c, cfg, clock)] for c in self.watched]
         index = plan.query("BC", self.key, "e", clock, cfg.silence_ms, items, ttl)
-        return SilencePending(cfg, index, "e", clock)
+        return SilencePending(cfg, index, "e", clock, {name: ms for name, ms in items})
 
     def tick(self, now_ms: int, channels: Sequence[Any], plan: Plan) -> SilencePending:
         """Judge registered channels (objects with `name`, optionally `silence_minutes` and
         `is_quiet(ts_ms)`) against the wall clock; the worker calls this periodically."""
         self.live = True
+        self.watched = list(channels)
         cfg = self.tuning.default
         items = [[channel.name, silence_ms(channel, cfg, now_ms)] for channel in channels]
         ttl = cfg.remember_days * DAY_MS

@@ -86,3 +86,10 @@ def test_channel_silence_minutes_and_quiet_hours() -> None:
     assert [f.actor for f in found] == ["channel:voice"]
     [sms] = tick(d, state, T0 + 61 * MIN, channels)
     assert sms.actor == "channel:sms" and sms.severity == 3
+
+
+def test_watched_channels_quiet_hours_apply_in_event_time() -> None:
+    d, state = detector(), MemoryState()
+    d.watch([Chan("chat", quiet=True)])
+    run(d, state, [on("voice", 1, T0), on("chat", 2, T0)])
+    assert run(d, state, [on("voice", 3, T0 + 30 * MIN)]) == []
