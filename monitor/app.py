@@ -30,6 +30,7 @@ from monitor.settings import Settings
 from monitor.state import RedisState, connect, redact_url
 
 log = logging.getLogger("blindar.worker")
+TICK_S = 5.0  # how often detectors that judge silence (channel_silence) check the wall clock
 
 
 class Worker:
@@ -73,6 +74,7 @@ class Worker:
         app.page("/metrics")(self._metrics_page)
         app.page("/health")(self._health_page)
         app.timer(5.0)(self._update_lag)
+        app.timer(TICK_S)(self._tick)
         app.task(self._on_startup)
         return app
 
@@ -104,6 +106,7 @@ class Worker:
             [d.name for d in detectors],
             self.registry.names(),
         )
+        await self._tick(self.app)  # before the first batch: silence is judged by the clock
         metrics.UP.set(1)
 
     async def _agent(self, stream: faust.Stream) -> None:
@@ -126,6 +129,15 @@ class Worker:
             for m in messages:
                 self.offsets[(m.topic, m.partition)] = m.offset
             metrics.HEALTHY.set(1 if self.health.ok else 0)
+
+    async def _tick(self, app: faust.App) -> None:
+        """Let detectors judge what did not arrive (a silent channel sends no batch)."""
+        if self.pipeline is None:
+            return
+        try:
+            await self.pipeline.tick(int(time.time() * 1000), self.registry.channels)
+        except Exception:  # never let the timer die; the next tick retries
+            log.exception("periodic detector check failed")
 
     async def _update_lag(self, app: faust.App) -> None:
         consumer = app.consumer
