@@ -174,3 +174,31 @@ def test_context_state_keys_expire(settings: Settings) -> None:
     keys = list(client.scan_iter(match=f"{settings.redis_prefix}*"))
     assert len(keys) > 20
     assert all(0 < client.pttl(k) <= 91 * 86_400_000 for k in keys)
+
+
+def test_two_workers_ticking_on_redis_raise_one_silence_finding(settings: Settings) -> None:
+    async def ticks() -> list:
+        client = connect(settings.redis_url)
+        store = RedisState(client, Health())
+        clock = [T0]
+        workers = [
+            ChannelSilence(Tuning(ChannelSilenceConfig()), settings.redis_prefix, lambda: clock[0])
+            for _ in range(2)
+        ]
+        channels = [Named("voice"), Named("sms")]
+        found = []
+        for now in (T0, T0 + 11 * MIN, T0 + 12 * MIN):
+            clock[0] = now
+            for worker in workers:
+                if now == T0 + 11 * MIN and worker is workers[0]:
+                    plan = Plan()  # voice keeps sending, through the first worker
+                    worker.plan([Event("v-1", now, "acme", "voice", "a-1", "auth.login")], plan)
+                    await store.apply(plan)
+                plan = Plan()
+                pending = worker.tick(now, channels, plan)
+                found += pending.findings(await store.apply(plan))
+        await client.aclose()
+        return found
+
+    found = asyncio.run(ticks())
+    assert [f.actor for f in found] == ["channel:sms"]
