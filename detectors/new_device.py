@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from detectors.base import Finding, severity_for
 from detectors.event import Event
@@ -70,11 +71,11 @@ class FirstSeenPending:
         self.tuning = tuning
         self.queries: list[FirstSeenQuery] = []
 
-    def findings(self, results: Sequence[object]) -> list[Finding]:
+    def findings(self, results: Sequence[Any]) -> list[Finding]:
         out = []
         for query in self.queries:
             statuses = results[query.index]
-            new = [s for s, status in zip(query.sightings, statuses, strict=True) if status == 2]  # type: ignore[call-overload]
+            new = [s for s, status in zip(query.sightings, statuses, strict=True) if status == 2]
             if new:
                 out.append(describe(self.tuning.for_tenant(query.sightings[0].event.tenant), new))
         return out

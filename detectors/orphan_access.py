@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from detectors.base import MINUTE_MS, ActorBatch, Finding, actor_key, severity_for
 from detectors.context_state import SEP
@@ -111,10 +112,10 @@ class OrphanPending:
         self.detector = detector
         self.queries: list[tuple[int, str, str, ActorBatch]] = []
 
-    def findings(self, results: Sequence[object]) -> list[Finding]:
+    def findings(self, results: Sequence[Any]) -> list[Finding]:
         out = []
         for index, tenant, actor, group in self.queries:
-            count, end, *members = results[index]  # type: ignore[misc]
+            count, end, *members = results[index]
             cfg = self.detector.tuning.for_tenant(tenant)
             if int(count) >= cfg.threshold_views:
                 out.append(describe(cfg, tenant, actor, group, int(count), int(end), members))
