@@ -202,3 +202,42 @@ def test_two_workers_ticking_on_redis_raise_one_silence_finding(settings: Settin
 
     found = asyncio.run(ticks())
     assert [f.actor for f in found] == ["channel:sms"]
+
+
+def test_orphan_grace_on_redis_a_late_voice_start_covers_backoffice_views(
+    settings: Settings,
+) -> None:
+    """The views are processed first (backoffice topic), their interaction.start a batch
+    later (voice topic): no orphan. The same views without a start are orphans."""
+
+    def event(n: int, action: str, ts: int, channel: str, customer: str) -> Event:
+        return Event(
+            f"g-{n}",
+            ts,
+            "acme",
+            channel,
+            "agent-9",
+            action,
+            customer_id=customer,
+            resource_id=f"rec-{customer}" if action == "record.view" else None,
+        )
+
+    async def scenario(with_start: bool) -> list:
+        client = connect(settings.redis_url)
+        store = RedisState(client, Health())
+        prefix = f"{settings.redis_prefix}{'s' if with_start else 'n'}:"
+        detector = OrphanAccess(Tuning(OrphanAccessConfig()), prefix)
+        views = [event(i, "record.view", T0 + MIN + i, "backoffice", f"c{i}") for i in range(6)]
+        starts = [event(10 + i, "interaction.start", T0, "voice", f"c{i}") for i in range(6)]
+        later = [event(99, "auth.logout", T0 + 20 * MIN, "backoffice", "c0")]
+        found = []
+        for batch in (views, starts if with_start else [], later):
+            plan = Plan()
+            pending = detector.plan(batch, plan)
+            found += pending.findings(await store.apply(plan))
+        await client.aclose()
+        return found
+
+    assert asyncio.run(scenario(with_start=True)) == []
+    [finding] = asyncio.run(scenario(with_start=False))
+    assert finding.observed == 6 and set(finding.sample_records) <= {f"rec-c{i}" for i in range(6)}
