@@ -43,6 +43,8 @@ class Worker:
         self.health = Health()
         self.offsets: dict[tuple[str, int], int] = {}
         self.pipeline: Pipeline | None = None
+        # Batches and periodic checks share the output producer: one at a time.
+        self.busy = asyncio.Lock()
         self.app = self._make_app()
 
     @classmethod
@@ -125,7 +127,8 @@ class Worker:
                 )
                 for e in batch
             ]
-            await process_safely(self.pipeline, messages, self.health)
+            async with self.busy:
+                await process_safely(self.pipeline, messages, self.health)
             for m in messages:
                 self.offsets[(m.topic, m.partition)] = m.offset
             metrics.HEALTHY.set(1 if self.health.ok else 0)
@@ -135,7 +138,8 @@ class Worker:
         if self.pipeline is None:
             return
         try:
-            await self.pipeline.tick(int(time.time() * 1000), self.registry.channels)
+            async with self.busy:
+                await self.pipeline.tick(int(time.time() * 1000), self.registry.channels)
         except Exception:  # never let the timer die; the next tick retries
             log.exception("periodic detector check failed")
 
