@@ -5,10 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from detectors.bulk_export import BulkExport, BulkExportConfig
+from detectors.channel_silence import ChannelSilence, ChannelSilenceConfig
+from detectors.cross_tenant import CrossTenant, CrossTenantConfig
 from detectors.enumeration import Enumeration, EnumerationConfig
+from detectors.exfil_sequence import ExfilSequence, ExfilSequenceConfig
+from detectors.new_device import NewDevice, NewDeviceConfig
+from detectors.orphan_access import OrphanAccess, OrphanAccessConfig
+from detectors.unusual_location import UnusualLocation, UnusualLocationConfig
 
 # name -> (config dataclass, detector class taking (config, key_prefix))
 CATALOG: dict[str, tuple[type, Any]] = {
     "bulk_export": (BulkExportConfig, BulkExport),
     "enumeration": (EnumerationConfig, Enumeration),
+    "orphan_access": (OrphanAccessConfig, OrphanAccess),
+    "new_device": (NewDeviceConfig, NewDevice),
+    "unusual_location": (UnusualLocationConfig, UnusualLocation),
+    "cross_tenant": (CrossTenantConfig, CrossTenant),
+    "exfil_sequence": (ExfilSequenceConfig, ExfilSequence),
+    "channel_silence": (ChannelSilenceConfig, ChannelSilence),
 }

@@ -34,6 +34,7 @@ from monitor.subscription import TopicSubscription
 
 log = logging.getLogger("blindar.worker")
 CHANNEL_RELOAD_S = 2.0
+TICK_S = 5.0  # how often detectors that judge silence (channel_silence) check the wall clock
 
 
 class Worker:
@@ -49,6 +50,8 @@ class Worker:
         self.watcher = ChannelWatcher(settings.config_dir, registry)
         self.sink_settings = SinkSettings.from_env()  # errors surface before Faust starts
         self.delivery: AlertDelivery | None = None
+        # Batches and periodic checks share the output producer: one at a time.
+        self.busy = asyncio.Lock()
         self.app = self._make_app()
 
     @classmethod
@@ -84,6 +87,7 @@ class Worker:
         app.page("/health")(self._health_page)
         app.timer(5.0)(self._update_lag)
         app.timer(CHANNEL_RELOAD_S)(self._reload_channels)
+        app.timer(TICK_S)(self._tick)
         app.task(self._on_startup)
         app.on_before_shutdown.connect(self._on_shutdown)
         return app
@@ -122,6 +126,7 @@ class Worker:
         started = time.time()
         for channel in self.registry.names():  # a channel that never sends is silent too
             metrics.LAST_EVENT.labels(channel=channel).set(started)
+        await self._tick(self.app)  # before the first batch: silence is judged by the clock
         metrics.UP.set(1)
 
     def _start_delivery(self) -> AlertDelivery | None:
@@ -152,10 +157,21 @@ class Worker:
                 )
                 for e in batch
             ]
-            await process_safely(self.pipeline, messages, self.health)
+            async with self.busy:
+                await process_safely(self.pipeline, messages, self.health)
             for m in messages:
                 self.offsets[(m.topic, m.partition)] = m.offset
             metrics.HEALTHY.set(1 if self.health.ok else 0)
+
+    async def _tick(self, app: faust.App) -> None:
+        """Let detectors judge what did not arrive (a silent channel sends no batch)."""
+        if self.pipeline is None:
+            return
+        try:
+            async with self.busy:
+                await self.pipeline.tick(int(time.time() * 1000), self.registry.channels)
+        except Exception:  # never let the timer die; the next tick retries
+            log.exception("periodic detector check failed")
 
     async def _update_lag(self, app: faust.App) -> None:
         consumer = app.consumer

@@ -185,6 +185,26 @@ class Pipeline:
             if not allowlisted(detector, finding)
         ]
 
+    async def tick(self, now_ms: int, channels: Sequence[Channel]) -> list[Alert]:
+        """Periodic check for detectors that judge the absence of events (channel_silence):
+        they plan against the wall clock, then findings go through the alert engine."""
+        plan = Plan()
+        pending = [
+            (d, d.tick(now_ms, channels, plan)) for d in self.detectors if hasattr(d, "tick")
+        ]
+        if not plan:
+            return []
+        results = await self.state.apply(plan)
+        findings = [f for d, p in pending for f in p.findings(results) if not allowlisted(d, f)]
+        alerts = await self.alert_engine.decide(findings, now_ms)
+        self.publish(alerts)
+        if self.output is not None:
+            await self.output.drain()
+        await self.alert_engine.confirm(alerts)
+        if self.delivery is not None:
+            self.delivery.submit(alerts, findings, now_ms)
+        return alerts
+
     def publish(self, alerts: Sequence[Alert]) -> None:
         for alert in alerts:
             metrics.ALERTS.labels(

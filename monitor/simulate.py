@@ -677,6 +677,23 @@ def new_device(population: Population, rng: Random, start_ms: int) -> Leak:
     return leak
 
 
+@scenario("unusual_location")
+def unusual_location(population: Population, rng: Random, start_ms: int) -> Leak:
+    """The agent's own device works from a far country minutes after the agent was at its
+    site (shared or phished credentials behind a VPN): impossible travel, then searches."""
+    leak = _leak(population, rng, start_ms)
+    site = dict(leak.source)
+    search = {"type": "customer_record", "tenant": leak.tenant, "classification": "pii"}
+    leak.add(0, "record.search", resource=search)
+    country, lat, lon = rng.choice(FAR_AWAY)
+    leak.source = {**site, "ip": f"185.{rng.randint(1, 254)}.{rng.randint(1, 254)}.9"}
+    leak.source.update(country=country, lat=lat, lon=lon)
+    leak.add(rng.uniform(300, 900), "auth.login", outcome="success")
+    for n in range(rng.randint(3, 6)):
+        leak.add(960 + 60 * n, "record.search", resource=search)
+    return leak
+
+
 @scenario("off_hours")
 def off_hours(population: Population, rng: Random, start_ms: int) -> Leak:
     """An agent off shift logs in, browses 15-30 records, exports a few and logs out."""

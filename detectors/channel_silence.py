@@ -1,0 +1,176 @@
+"""channel_silence: a registered channel sends nothing for `silence_minutes`.
+
+When a channel's producer breaks (a connector down, a credential expired, a topic
+renamed) the monitor goes blind on that channel and leaks there go unseen; nobody
+notices because no alert is what a quiet day looks like too. This detector pages once
+per silence episode.
+
+Two clocks:
+- live (the worker): a periodic `tick(now_ms, channels)` judges every registered channel
+  against the wall clock and the later of its last event time and last processing time,
+  so a backlog being worked off is not silence. A channel that never sent anything counts
+  from when it was first watched. Per-channel last-seen lives in the shared state, and a
+  silence episode is claimed there once, so several workers raise one page.
+- event time (replay, tests): each batch's latest event time is the clock; channels seen
+  before (and `channels` from config, and channels given to `watch`) are judged against
+  it. Once `tick` has been called the detector judges by the tick only.
+
+A channel's own `silence_minutes` and quiet hours (`is_quiet(ts_ms)`), when the channel
+registry provides them, override the default; in quiet hours the channel is not judged.
+The finding's actor is `channel:<name>` and its tenant the configured `tenant` ("*":
+the monitor itself, not a client).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from detectors import context_state  # noqa: F401  (registers the BC state family)
+from detectors.base import MINUTE_MS, Finding, severity_for
+from detectors.event import Event
+from detectors.state import Plan
+from detectors.tuning import Tuning
+
+NAME = "channel_silence"
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class ChannelSilenceConfig:
+    """Settings for channel_silence (deploy/config/detectors.yaml → channel_silence)."""
+
+    silence_minutes: float = 10.0
+    remember_days: int = 7
+    tenant: str = "*"
+    channels: frozenset[str] = frozenset()
+
+    @property
+    def silence_ms(self) -> int:
+        return int(self.silence_minutes * MINUTE_MS)
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class ChannelSilence:
+    """Keeps each channel's last-seen times and reports channels gone quiet."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        tuning: Tuning[ChannelSilenceConfig],
+        key_prefix: str = "",
+        clock: Callable[[], int] = wall_clock_ms,
+    ) -> None:
+        self.tuning = tuning
+        self.prefix = key_prefix
+        self.clock = clock
+        self.live = False
+        self.watched: list[Any] = []
+
+    def watch(self, channels: Sequence[Any]) -> None:
+        """Registered channels (objects with `name`, optionally `silence_minutes` and
+        `is_quiet(ts_ms)`): their periods and quiet hours apply in event time too."""
+        self.watched = list(channels)
+
+    @property
+    def key(self) -> str:
+        return f"{self.prefix}{NAME}:{{channels}}:seen"
+
+    def plan(self, events: Sequence[Event], plan: Plan) -> SilencePending:
+        cfg = self.tuning.default
+        latest: dict[str, int] = {}
+        for event in events:
+            if event.ts_ms > latest.get(event.channel, -1):
+                latest[event.channel] = event.ts_ms
+        now = self.clock()
+        ttl = cfg.remember_days * DAY_MS
+        for channel, ts in latest.items():
+            plan.op("BC", self.key, channel, ts, now, ttl)
+        if self.live or not latest:
+            return SilencePending(cfg, None, "e")
+        clock = max(latest.values())
+        items = [[name, cfg.silence_ms] for name in sorted(cfg.channels)]
+        items += [[c.name, silence_ms(c, cfg, clock)] for c in self.watched]
+        index = plan.query("BC", self.key, "e", clock, cfg.silence_ms, items, ttl)
+        return SilencePending(cfg, index, "e", clock, {name: ms for name, ms in items})
+
+    def tick(self, now_ms: int, channels: Sequence[Any], plan: Plan) -> SilencePending:
+        """Judge registered channels (objects with `name`, optionally `silence_minutes` and
+        `is_quiet(ts_ms)`) against the wall clock; the worker calls this periodically."""
+        self.live = True
+        self.watched = list(channels)
+        cfg = self.tuning.default
+        items = [[channel.name, silence_ms(channel, cfg, now_ms)] for channel in channels]
+        ttl = cfg.remember_days * DAY_MS
+        index = plan.query("BC", self.key, "p", now_ms, cfg.silence_ms, items, ttl)
+        return SilencePending(cfg, index, "p", now_ms, {name: ms for name, ms in items})
+
+
+def silence_ms(channel: Any, cfg: ChannelSilenceConfig, now_ms: int) -> int:
+    """The channel's silence period in ms; 0 (not judged) during its quiet hours."""
+    is_quiet = getattr(channel, "is_quiet", None)
+    if callable(is_quiet) and is_quiet(now_ms):
+        return 0
+    minutes = getattr(channel, "silence_minutes", None)
+    if isinstance(minutes, int | float) and minutes > 0:
+        return int(minutes * MINUTE_MS)
+    return cfg.silence_ms
+
+
+class SilencePending:
+    def __init__(
+        self,
+        cfg: ChannelSilenceConfig,
+        index: int | None,
+        mode: str,
+        now_ms: int = 0,
+        silence: dict[str, int] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.index = index
+        self.mode = mode
+        self.now_ms = now_ms
+        self.silence = silence or {}
+
+    def findings(self, results: Sequence[Any]) -> list[Finding]:
+        if self.index is None:
+            return []
+        flat = results[self.index]
+        out = []
+        for i in range(0, len(flat), 2):
+            channel, last = str(flat[i]), int(flat[i + 1])
+            limit = self.silence.get(channel) or self.cfg.silence_ms
+            out.append(describe(self.cfg, channel, last, self.now_ms, self.mode, limit / MINUTE_MS))
+        return out
+
+
+def describe(
+    cfg: ChannelSilenceConfig, channel: str, last: int, now: int, mode: str, limit: float
+) -> Finding:
+    silent_minutes = round((now - last) / MINUTE_MS, 1)
+    return Finding(
+        detector=NAME,
+        tenant=cfg.tenant,
+        actor=f"channel:{channel}",
+        severity=severity_for(silent_minutes, limit),
+        title=f"Channel {channel} silent for {silent_minutes} min: the monitor is blind there",
+        window_start_ms=last,
+        window_end_ms=now,
+        observed=silent_minutes,
+        threshold=limit,
+        evidence={
+            "channel": channel,
+            "silent_minutes": silent_minutes,
+            "silence_minutes": limit,
+            "last_seen_ms": last,
+            "clock": "event_time" if mode == "e" else "wall_clock",
+            "rule": "silence",
+        },
+        channels=(channel,),
+    )

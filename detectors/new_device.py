@@ -1,0 +1,110 @@
+"""new_device: an actor past warm-up shows up on a device or IP never seen for them.
+
+Stolen agent credentials used from an attacker's laptop, or an agent logging in from
+a personal machine to copy data out, first show as a device or address the account
+has never used. An actor's first devices are learned during a warm-up period (an
+actor's very first device is not news); after it, a new device or IP is a finding.
+First-seen sets are bounded per actor (`max_per_actor`, least recently seen dropped)
+and forget values not seen for `remember_days`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from detectors.base import Finding, severity_for
+from detectors.event import Event
+from detectors.state import Plan
+from detectors.tuning import Tuning
+from detectors.whereabouts import FirstSeenQuery, Sighting, plan_first_seen, sightings_by_actor
+
+NAME = "new_device"
+KINDS = frozenset({"device", "ip"})
+
+
+@dataclass(frozen=True)
+class NewDeviceConfig:
+    """Settings for new_device (deploy/config/detectors.yaml → new_device)."""
+
+    warmup_hours: int = 168
+    remember_days: int = 90
+    max_per_actor: int = 50
+    attributes: frozenset[str] = frozenset({"device", "ip"})
+
+
+class NewDevice:
+    """Checks each actor's devices and IPs of the batch against their first-seen set."""
+
+    name = NAME
+
+    def __init__(self, tuning: Tuning[NewDeviceConfig], key_prefix: str = "") -> None:
+        self.tuning = tuning
+        self.prefix = key_prefix
+
+    def plan(self, events: Sequence[Event], plan: Plan) -> FirstSeenPending:
+        pending = FirstSeenPending(self.tuning)
+        for actor, seen in sightings_by_actor(events, KINDS).items():
+            # State is per actor across tenants; settings follow the tenant of its first event.
+            cfg = self.tuning.for_tenant(seen[0].event.tenant)
+            sightings = [s for s in seen if s.kind in cfg.attributes]
+            if not sightings:
+                continue
+            pending.queries.append(
+                plan_first_seen(
+                    plan,
+                    self.prefix,
+                    NAME,
+                    actor,
+                    sightings,
+                    cfg.warmup_hours,
+                    cfg.max_per_actor,
+                    cfg.remember_days,
+                )
+            )
+        return pending
+
+
+class FirstSeenPending:
+    def __init__(self, tuning: Tuning[NewDeviceConfig]) -> None:
+        self.tuning = tuning
+        self.queries: list[FirstSeenQuery] = []
+
+    def findings(self, results: Sequence[Any]) -> list[Finding]:
+        out = []
+        for query in self.queries:
+            statuses = results[query.index]
+            new = [s for s, status in zip(query.sightings, statuses, strict=True) if status == 2]
+            if new:
+                out.append(describe(self.tuning.for_tenant(query.sightings[0].event.tenant), new))
+        return out
+
+
+def describe(cfg: NewDeviceConfig, new: list[Sighting]) -> Finding:
+    first = min(new, key=lambda s: s.event.ts_ms).event
+    kinds = sorted({s.kind for s in new})
+    evidence: dict[str, object] = {
+        "new_attributes": kinds,
+        "new_values": len(new),
+        "warmup_hours": cfg.warmup_hours,
+        "threshold_new_values": 1,
+        "rule": "first_seen_after_warmup",
+    }
+    for s in new:
+        evidence.setdefault(f"new_{s.kind}", s.value)
+    return Finding(
+        detector=NAME,
+        tenant=first.tenant,
+        actor=first.actor_id,
+        severity=severity_for(len(new), 1),
+        title=f"New {' and '.join(kinds)} for an established actor",
+        window_start_ms=first.ts_ms,
+        window_end_ms=max(s.event.ts_ms for s in new),
+        observed=len(new),
+        threshold=1,
+        evidence=evidence,
+        sample_event_ids=tuple(dict.fromkeys(s.event.event_id for s in new)),
+        channels=tuple(sorted({s.event.channel for s in new})),
+        team=first.actor_team,
+    )

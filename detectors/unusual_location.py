@@ -1,0 +1,224 @@
+"""unusual_location: an actor past warm-up appears in a new country, or travels impossibly.
+
+A session from a country the agent has never worked from, or two located events too
+far apart for the time between them (faster than `max_speed_kmh`, or a change of
+country within `country_change_minutes` when coordinates are missing), means the
+account is used by someone else — shared or phished credentials, the usual first
+step before a contact-center account is used to pull customer data.
+
+Consecutive located events of an actor are compared in event time: the last point is
+kept per actor, the batch's points are chained after it. Distances under
+`min_distance_km` are ignored (GPS and geo-IP jitter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+from detectors.base import MINUTE_MS, Finding, actor_key, severity_for
+from detectors.event import Event
+from detectors.state import Plan
+from detectors.tuning import Tuning
+from detectors.whereabouts import (
+    DAY_MS,
+    FirstSeenQuery,
+    Point,
+    distance_km,
+    plan_first_seen,
+    sightings_by_actor,
+)
+
+NAME = "unusual_location"
+HOUR_MS = 60 * MINUTE_MS
+
+
+@dataclass(frozen=True)
+class UnusualLocationConfig:
+    """Settings for unusual_location (deploy/config/detectors.yaml → unusual_location)."""
+
+    warmup_hours: int = 168
+    remember_days: int = 90
+    max_per_actor: int = 20
+    max_speed_kmh: float = 900.0
+    min_distance_km: float = 100.0
+    country_change_minutes: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Travel:
+    """The most implausible hop between two consecutive located events."""
+
+    before: Point
+    after: Point
+    km: float | None
+    hours: float
+
+
+class UnusualLocation:
+    """New countries after warm-up, and impossible travel between consecutive events."""
+
+    name = NAME
+
+    def __init__(self, tuning: Tuning[UnusualLocationConfig], key_prefix: str = "") -> None:
+        self.tuning = tuning
+        self.prefix = key_prefix
+
+    def plan(self, events: Sequence[Event], plan: Plan) -> LocationPending:
+        pending = LocationPending(self.tuning)
+        for actor, sightings in sightings_by_actor(events, frozenset({"country"})).items():
+            cfg = self.tuning.for_tenant(sightings[0].event.tenant)
+            pending.countries.append(
+                plan_first_seen(
+                    plan,
+                    self.prefix,
+                    NAME,
+                    actor,
+                    sightings,
+                    cfg.warmup_hours,
+                    cfg.max_per_actor,
+                    cfg.remember_days,
+                )
+            )
+        for (tenant, actor), located in located_by_actor(events).items():
+            cfg = self.tuning.for_tenant(tenant)
+            last = located[-1][1]
+            index = plan.query(
+                "BL",
+                actor_key(self.prefix, NAME, "*", actor, "last"),
+                last.ts_ms,
+                last.encode(),
+                cfg.remember_days * DAY_MS,
+            )
+            pending.travels.append((index, located))
+        return pending
+
+
+def located_by_actor(events: Sequence[Event]) -> dict[tuple[str, str], list[tuple[Event, Point]]]:
+    """Per actor (keyed with the tenant of its first located event), its located events
+    in event-time order."""
+    out: dict[str, list[tuple[Event, Point]]] = {}
+    for event in events:
+        point = Point.of(event)
+        if point is not None:
+            out.setdefault(event.actor_id, []).append((event, point))
+    result = {}
+    for actor, located in out.items():
+        located.sort(key=lambda pair: pair[1].ts_ms)
+        result[(located[0][0].tenant, actor)] = located
+    return result
+
+
+def worst_hop(
+    cfg: UnusualLocationConfig, previous: Point | None, points: list[Point]
+) -> tuple[Travel, float] | None:
+    """The hop with the highest speed (or the quickest country change) past the limits,
+    with its severity ratio; None when every hop is plausible."""
+    chain = ([previous] if previous else []) + points
+    worst: tuple[Travel, float] | None = None
+    for before, after in pairwise(chain):
+        hours = max(abs(after.ts_ms - before.ts_ms), 1000) / HOUR_MS
+        km = distance_km(before, after)
+        ratio = 0.0
+        if km is not None:
+            if km >= cfg.min_distance_km:
+                ratio = km / hours / cfg.max_speed_kmh
+        elif before.country and after.country and before.country != after.country:
+            ratio = cfg.country_change_minutes / max(hours * 60, 1.0)
+        if ratio > 1.0 and (worst is None or ratio > worst[1]):
+            worst = (Travel(before, after, km, hours), ratio)
+    return worst
+
+
+class LocationPending:
+    def __init__(self, tuning: Tuning[UnusualLocationConfig]) -> None:
+        self.tuning = tuning
+        self.countries: list[FirstSeenQuery] = []
+        self.travels: list[tuple[int, list[tuple[Event, Point]]]] = []
+
+    def findings(self, results: Sequence[Any]) -> list[Finding]:
+        out = []
+        for query in self.countries:
+            for sighting, status in zip(query.sightings, results[query.index], strict=True):
+                if status == 2:
+                    out.append(
+                        new_country(self.tuning.for_tenant(sighting.event.tenant), sighting.event)
+                    )
+        for index, located in self.travels:
+            event = located[0][0]
+            cfg = self.tuning.for_tenant(event.tenant)
+            previous = Point.decode(results[index]) if results[index] else None
+            hop = worst_hop(cfg, previous, [p for _, p in located])
+            if hop is not None:
+                out.append(impossible_travel(cfg, event, hop[0], hop[1], located))
+        return out
+
+
+def new_country(cfg: UnusualLocationConfig, event: Event) -> Finding:
+    return Finding(
+        detector=NAME,
+        tenant=event.tenant,
+        actor=event.actor_id,
+        severity=3,
+        title=f"First activity from country {event.country} for an established actor",
+        window_start_ms=event.ts_ms,
+        window_end_ms=event.ts_ms,
+        observed=1,
+        threshold=1,
+        evidence={
+            "rule": "new_country",
+            "country": event.country,
+            "warmup_hours": cfg.warmup_hours,
+        },
+        sample_event_ids=(event.event_id,),
+        channels=(event.channel,),
+        team=event.actor_team,
+    )
+
+
+def impossible_travel(
+    cfg: UnusualLocationConfig,
+    event: Event,
+    travel: Travel,
+    ratio: float,
+    located: list[tuple[Event, Point]],
+) -> Finding:
+    minutes = round(travel.hours * 60, 1)
+    evidence: dict[str, Any] = {
+        "rule": "impossible_travel",
+        "from_country": travel.before.country,
+        "to_country": travel.after.country,
+        "minutes_between": minutes,
+    }
+    if travel.km is not None:
+        speed = travel.km / travel.hours
+        evidence |= {
+            "distance_km": round(travel.km),
+            "speed_kmh": round(speed),
+            "max_speed_kmh": cfg.max_speed_kmh,
+        }
+        observed, threshold = round(speed), cfg.max_speed_kmh
+        title = f"Impossible travel: {round(travel.km)} km in {minutes} min"
+    else:
+        evidence["country_change_minutes"] = cfg.country_change_minutes
+        observed, threshold = minutes, cfg.country_change_minutes
+        hop = f"{travel.before.country} to {travel.after.country}"
+        title = f"Impossible travel: country {hop} in {minutes} min"
+    ids = tuple(p.event_id for p in (travel.before, travel.after) if p.event_id)
+    return Finding(
+        detector=NAME,
+        tenant=event.tenant,
+        actor=event.actor_id,
+        severity=severity_for(ratio, 1.0),
+        title=title,
+        window_start_ms=min(travel.before.ts_ms, travel.after.ts_ms),
+        window_end_ms=max(travel.before.ts_ms, travel.after.ts_ms),
+        observed=observed,
+        threshold=threshold,
+        evidence=evidence,
+        sample_event_ids=ids,
+        channels=tuple(sorted({e.channel for e, _ in located})),
+        team=event.actor_team,
+    )

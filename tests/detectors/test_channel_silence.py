@@ -1,0 +1,95 @@
+"""channel_silence on the in-process state: event-time judging (replay) and ticks (worker)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from detectors.channel_silence import ChannelSilence, ChannelSilenceConfig
+from detectors.event import Event
+from detectors.state import MemoryState, Plan
+from detectors.tuning import Tuning
+from tests.detectors.helpers import MIN, T0, run
+
+
+def on(channel: str, n: int, ts: int) -> Event:
+    return Event(f"e-{n}", ts, "acme", channel, "agent-1", "record.search")
+
+
+def detector(now: list[int] | None = None, **overrides: object) -> ChannelSilence:
+    clock = (lambda: now[0]) if now else (lambda: T0)
+    return ChannelSilence(Tuning(ChannelSilenceConfig(**overrides)), "t:", clock)  # type: ignore[arg-type]
+
+
+@dataclass
+class Chan:
+    name: str
+    silence_minutes: float | None = None
+    quiet: bool = False
+
+    def is_quiet(self, ts_ms: int) -> bool:
+        return self.quiet
+
+
+def tick(d: ChannelSilence, state: MemoryState, now: int, channels: list) -> list:
+    plan = Plan()
+    pending = d.tick(now, channels, plan)
+    return pending.findings(state.apply_now(plan))
+
+
+def test_event_time_silence_fires_once_per_episode() -> None:
+    d, state = detector(), MemoryState()
+    assert run(d, state, [on("voice", 1, T0), on("chat", 2, T0)]) == []
+    assert run(d, state, [on("voice", 3, T0 + 9 * MIN)]) == []
+    [finding] = run(d, state, [on("voice", 4, T0 + 10 * MIN)])
+    assert finding.actor == "channel:chat" and finding.tenant == "*"
+    assert finding.evidence["silent_minutes"] == 10 and finding.severity == 3
+    assert run(d, state, [on("voice", 5, T0 + 30 * MIN)]) == []  # same episode: no repeat
+    assert run(d, state, [on("chat", 6, T0 + 31 * MIN)]) == []  # back
+    [again] = run(d, state, [on("voice", 7, T0 + 45 * MIN)])
+    assert again.actor == "channel:chat" and again.window_start_ms == T0 + 31 * MIN
+
+
+def test_live_ticks_watch_registered_channels_never_seen() -> None:
+    d, state = detector(), MemoryState()
+    channels = [Chan("voice"), Chan("sms")]
+    assert tick(d, state, T0, channels) == []
+    assert run(d, state, [on("voice", 1, T0 + 5 * MIN)]) == []  # live: no event-time judging
+    [finding] = tick(d, state, T0 + 10 * MIN, channels)
+    assert finding.actor == "channel:sms" and finding.evidence["clock"] == "wall_clock"
+    assert tick(d, state, T0 + 12 * MIN, channels) == []
+
+
+def test_processing_a_backlog_is_not_silence() -> None:
+    now = [T0 + 60 * MIN]
+    d, state = detector(now), MemoryState()
+    channels = [Chan("voice")]
+    tick(d, state, now[0], channels)
+    run(d, state, [on("voice", 1, T0)])  # an hour-old event processed now
+    assert tick(d, state, now[0] + 5 * MIN, channels) == []
+
+
+def test_two_workers_raise_one_finding() -> None:
+    state = MemoryState()
+    a, b = detector(), detector()
+    channels = [Chan("sms")]
+    tick(a, state, T0, channels)
+    tick(b, state, T0, channels)
+    found = tick(a, state, T0 + 11 * MIN, channels) + tick(b, state, T0 + 11 * MIN, channels)
+    assert len(found) == 1
+
+
+def test_channel_silence_minutes_and_quiet_hours() -> None:
+    d, state = detector(), MemoryState()
+    channels = [Chan("sms", silence_minutes=60), Chan("ivr", quiet=True), Chan("voice")]
+    tick(d, state, T0, channels)
+    found = tick(d, state, T0 + 30 * MIN, channels)
+    assert [f.actor for f in found] == ["channel:voice"]
+    [sms] = tick(d, state, T0 + 61 * MIN, channels)
+    assert sms.actor == "channel:sms" and sms.severity == 3
+
+
+def test_watched_channels_quiet_hours_apply_in_event_time() -> None:
+    d, state = detector(), MemoryState()
+    d.watch([Chan("chat", quiet=True)])
+    run(d, state, [on("voice", 1, T0), on("chat", 2, T0)])
+    assert run(d, state, [on("voice", 3, T0 + 30 * MIN)]) == []

@@ -1,0 +1,81 @@
+"""new_device on the in-process state: first-seen devices and IPs after warm-up."""
+
+from __future__ import annotations
+
+from detectors.new_device import NewDevice, NewDeviceConfig
+from detectors.state import MemoryState
+from detectors.tuning import Tuning
+from tests.detectors.helpers import MIN, T0, ev, run
+
+HOUR = 60 * MIN
+
+
+def detector(**overrides: object) -> NewDevice:
+    return NewDevice(Tuning(NewDeviceConfig(**overrides)), "t:")  # type: ignore[arg-type]
+
+
+def login(n: int, ts: int, device: str = "dev-a", ip: str = "10.0.0.1", actor: str = "agent-1"):
+    return ev(n, "auth.login", ts, actor=actor, device_id=device, source_ip=ip)
+
+
+def test_the_first_devices_of_an_actor_are_not_news() -> None:
+    d, state = detector(warmup_hours=24), MemoryState()
+    assert run(d, state, [login(1, T0)]) == []
+    assert run(d, state, [login(2, T0 + HOUR, device="dev-b", ip="10.0.0.2")]) == []
+    assert run(d, state, [login(3, T0 + 48 * HOUR)]) == []
+    assert run(d, state, [login(4, T0 + 49 * HOUR, device="dev-b", ip="10.0.0.2")]) == []
+
+
+def test_a_new_device_after_warm_up_fires() -> None:
+    d, state = detector(warmup_hours=24), MemoryState()
+    run(d, state, [login(1, T0)])
+    [finding] = run(d, state, [login(2, T0 + 30 * HOUR, device="dev-x")])
+    assert finding.detector == "new_device" and finding.actor == "agent-1"
+    assert finding.evidence["new_attributes"] == ["device"]
+    assert finding.evidence["new_device"] == "dev-x"
+    assert finding.severity == 3 and finding.sample_event_ids == ("e-2",)
+
+
+def test_a_new_device_and_ip_together_rank_higher() -> None:
+    d, state = detector(warmup_hours=24), MemoryState()
+    run(d, state, [login(1, T0)])
+    [finding] = run(d, state, [login(2, T0 + 30 * HOUR, device="dev-x", ip="185.1.2.3")])
+    assert finding.observed == 2 and finding.severity == 4
+    assert finding.evidence["new_attributes"] == ["device", "ip"]
+
+
+def test_a_repeat_of_the_new_device_does_not_fire_again() -> None:
+    d, state = detector(warmup_hours=24), MemoryState()
+    run(d, state, [login(1, T0)])
+    batch = [
+        login(2, T0 + 30 * HOUR, device="dev-x"),
+        login(3, T0 + 30 * HOUR + MIN, device="dev-x"),
+    ]
+    assert len(run(d, state, batch)) == 1
+    assert run(d, state, batch) == []  # re-delivered: already known
+
+
+def test_first_seen_sets_are_bounded_per_actor() -> None:
+    d, state = (
+        detector(warmup_hours=1, max_per_actor=3, attributes=frozenset({"device"})),
+        MemoryState(),
+    )
+    run(d, state, [login(i, T0 + i * MIN, device=f"dev-{i}") for i in range(10)])
+    [key] = [k for k in state.data if k.endswith(":seen")]
+    assert len(state.data[key]) == 3
+    # the oldest was forgotten, so it is new again
+    assert run(d, state, [login(20, T0 + 2 * HOUR, device="dev-0")]) != []
+
+
+def test_values_unseen_for_remember_days_are_forgotten() -> None:
+    d, state = detector(warmup_hours=1, remember_days=1), MemoryState()
+    run(d, state, [login(1, T0)])
+    assert run(d, state, [login(2, T0 + 3 * HOUR)]) == []
+    assert run(d, state, [login(3, T0 + 60 * HOUR)]) != []
+
+
+def test_per_tenant_warm_up_override() -> None:
+    tuning = Tuning(NewDeviceConfig(warmup_hours=24), {"acme": NewDeviceConfig(warmup_hours=100)})
+    d, state = NewDevice(tuning, "t:"), MemoryState()
+    run(d, state, [login(1, T0)])
+    assert run(d, state, [login(2, T0 + 30 * HOUR, device="dev-x")]) == []
