@@ -216,6 +216,7 @@ class ReplayOptions:
     channel: Channel | None = None
     progress: bool = True
     namespace: str | None = None  # key prefix; default: a fresh one per run
+    channels: Sequence[Channel] = ()  # registered channels: silence periods, quiet hours
 
 
 def batches(stream: IO[bytes], size: int, topic: str) -> Iterator[tuple[list[Message], int]]:
@@ -261,6 +262,10 @@ async def _run(
 ) -> ReplayReport:
     health = Health()
     detectors = detector_settings.build(namespace)
+    for detector in detectors:
+        watch = getattr(detector, "watch", None)  # channel_silence judges registered channels
+        if watch is not None and options.channels:
+            watch(options.channels)
     engine = AlertEngine(
         client,
         health,

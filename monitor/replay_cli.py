@@ -65,8 +65,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     detector_settings = load_detectors(args.detectors or settings.config_dir / "detectors.yaml")
     channel = None
+    registry = load_channels(settings.config_dir / "channels.yaml")
     if args.channel:
-        registry = load_channels(settings.config_dir / "channels.yaml")
         found = [c for c in registry.channels if c.name == args.channel]
         if not found:
             raise ConfigError(f"--channel {args.channel}: not in channels.yaml")
@@ -81,6 +81,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         pseudonym_key=settings.pseudonym_key,
         channel=channel,
         progress=not args.no_progress,
+        channels=registry.channels,
     )
     report = run_replay(args.file, detector_settings, options)
     print(summary_text(report))
