@@ -35,6 +35,13 @@ for _, op in ipairs(doc.o) do
   end
 end
 
+-- The state marker (doc.m): missing means Redis lost its data since the worker started.
+local lost = 0
+if doc.m and redis.call('EXISTS', doc.m) == 0 then
+  redis.call('SET', doc.m, doc.t)
+  lost = 1
+end
+
 local out = {}
 for i, q in ipairs(doc.q) do
   if q[1] == 'S' then
@@ -68,4 +75,5 @@ for i, q in ipairs(doc.q) do
     out[i] = redis.call('PFCOUNT', unpack(q[2]))
   end
 end
+if doc.m then out[#out + 1] = lost end
 return out
