@@ -10,10 +10,13 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from confluent_kafka.admin import AdminClient
 
+from monitor.kafka_io import client_config
 from monitor.settings import Settings
 from tests.faults.servers import KafkaServer, RedisServer
 from tests.faults.workload import (
@@ -24,7 +27,7 @@ from tests.faults.workload import (
     produce_stream,
     wait_all_committed,
 )
-from tests.harness import TopicReader, WorkerProcess, wait_until
+from tests.harness import TopicReader, WorkerProcess, free_port, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(240)]
 
@@ -97,9 +100,10 @@ def test_redis_down_15s_worker_waits_and_acks_nothing(
     assert worker.metric("blindar_redis_errors_total") > 0
 
     private_redis.start()
+    outage_s = time.monotonic() - down_at
     outcome = check_all(private, work, alerts)
     wait_until(lambda: worker.health().get("status") == "ok", 30, what="/health ok again")
-    report("redis down 15s", outcome, outage_s=time.monotonic() - down_at)
+    report("redis down 15s", outcome, outage_s=outage_s)
     worker.stop()
 
 
@@ -150,21 +154,26 @@ def test_broker_restart_mid_stream(
     worker.stop()
 
 
+def group_members(settings: Settings) -> dict[str, int]:
+    """The broker's view of the worker group: member id -> number of partitions assigned."""
+    admin = AdminClient(client_config(settings))
+    future = admin.describe_consumer_groups([settings.group_id])[settings.group_id]
+    group = future.result(timeout=10)
+    return {m.member_id: len(m.assignment.topic_partitions) for m in group.members}
+
+
 def test_two_workers_one_killed_partitions_move(private: Settings, tmp_path: Path) -> None:
     work = build(seed=6)
     alerts = TopicReader(private, private.alerts_topic)
     first = start_worker(private, tmp_path / "first.log")
-    second = start_worker(private, tmp_path / "second.log")
+    total = first.health()["assigned_partitions"]
+    second = start_worker(replace(private, web_port=free_port()), tmp_path / "second.log")
     wait_until(
-        lambda: (
-            first.health().get("assigned_partitions", 0) > 0
-            and second.health().get("assigned_partitions", 0) > 0
-            and first.health()["assigned_partitions"] + second.health()["assigned_partitions"] >= 7
-        ),
-        60,
-        what="partitions shared by both workers",
+        lambda: sorted(group_members(private).values()) == sorted([total // 2, total - total // 2]),
+        90,
+        1.0,
+        "both workers in the group, partitions split",
     )
-    total = first.health()["assigned_partitions"] + second.health()["assigned_partitions"]
     producer = in_background(private, work.stream)
     third = len(work.events) // 3
     wait_until(
@@ -174,12 +183,14 @@ def test_two_workers_one_killed_partitions_move(private: Settings, tmp_path: Pat
         60,
         what="a third done",
     )
+    assert first.metric("blindar_events_total") > 0 and second.metric("blindar_events_total") > 0
     first.stop(signal.SIGKILL)
     producer.join(60)
     wait_until(
-        lambda: second.health().get("assigned_partitions", 0) == total,
+        lambda: list(group_members(private).values()) == [total],
         60,
-        what="the survivor to own every partition",
+        1.0,
+        "the survivor to own every partition",
     )
     outcome = check_all(private, work, alerts)
     report("one of two workers killed", outcome, partitions=total)

@@ -33,9 +33,9 @@ BUCKET_MS = MINUTE_MS
 KEPT_BUCKETS = 20
 
 
-def malformed(n: int, good: dict[str, Any]) -> bytes:
+def malformed(n: int, good: dict[str, Any], run: int = 0) -> bytes:
     """The n-th malformed message: many kinds, each payload unique (so it can be found)."""
-    tag = f"bad-{n}"
+    tag = f"bad-{run}-{n}"
     kinds = [
         lambda: b"{broken " + tag.encode(),
         lambda: b"\xc3\x28\xa0" + tag.encode(),
@@ -78,7 +78,7 @@ def build(seed: int, agents: int = 100, invalid_every: int = 10) -> Workload:
         key = event["actor"]["id"].encode()
         work.stream.append((event["channel"], key, orjson.dumps(event)))
         if invalid_every and i % invalid_every == invalid_every - 1:
-            raw = malformed(next(bad), event)
+            raw = malformed(next(bad), event, seed)
             work.invalid.append((event["channel"], key, raw))
             work.stream.append((event["channel"], key, raw))
     return work
