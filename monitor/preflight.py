@@ -32,6 +32,7 @@ def check_kafka(settings: Settings, timeout_s: float = 10) -> None:
     # Unreachable brokers are waited for by the worker; only refused credentials are fatal.
     with contextlib.suppress(Exception):
         admin.list_topics(timeout=timeout_s)
+    admin.poll(1)  # error callbacks are served here
     for error in errors:
         reason = FATAL_KAFKA.get(error.code())
         if reason:

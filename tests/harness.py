@@ -98,8 +98,12 @@ class WorkerProcess:
         import urllib.error
         import urllib.request
 
+        request = urllib.request.Request(self.url(path))
+        token = (self.extra_env or {}).get("BLINDAR_WEB_TOKEN")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
         try:
-            with urllib.request.urlopen(self.url(path), timeout=5) as resp:
+            with urllib.request.urlopen(request, timeout=5) as resp:
                 return resp.status, resp.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()

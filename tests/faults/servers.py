@@ -189,7 +189,14 @@ class RedisServer:
     caller configures one.
     """
 
-    def __init__(self, root: Path, extra: list[str] | None = None, tls_port: int = 0) -> None:
+    def __init__(
+        self,
+        root: Path,
+        extra: list[str] | None = None,
+        tls_port: int = 0,
+        admin_auth: tuple[str, str] | None = None,
+    ) -> None:
+        self.admin_auth = admin_auth
         self.dir = root
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -239,8 +246,15 @@ class RedisServer:
             return False
 
     def admin(self) -> redis.Redis:
-        """A client that bypasses ACLs (the `default` user, plain TCP)."""
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=2)
+        """A plain-TCP client as `admin_auth` (default: the `default` user)."""
+        user, password = self.admin_auth or (None, None)
+        return redis.Redis(
+            host="127.0.0.1",
+            port=self.port,
+            username=user,
+            password=password,
+            socket_connect_timeout=2,
+        )
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         _stop(self.proc, sig, 30)
