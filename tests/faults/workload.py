@@ -46,8 +46,10 @@ def malformed(n: int, good: dict[str, Any], run: int = 0) -> bytes:
         lambda: orjson.dumps({**good, "event_id": tag, "ts": "yesterday"}),
         lambda: orjson.dumps({**good, "event_id": tag, "ts": good["ts"] + 7_200_000}),
         lambda: orjson.dumps({k: v for k, v in good.items() if k != "actor"} | {"x": tag}),
-        lambda: orjson.dumps({**good, "event_id": tag, "pad": "x" * 70_000}),
+        lambda: orjson.dumps({**good, "event_id": tag, "actor": {"id": [tag]}}),
     ]
+    if n % 100 == 9:  # over 64 KiB: rarer, they are heavy
+        return orjson.dumps({**good, "event_id": tag, "pad": "x" * 70_000})
     return kinds[n % len(kinds)]()
 
 
