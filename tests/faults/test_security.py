@@ -56,7 +56,9 @@ def secure_redis(tmp_path_factory: pytest.TempPathFactory, tls: Keystore) -> Ite
             "--tls-ca-cert-file", str(tls.ca),
             "--tls-auth-clients", "no",
             "--user", "default", "off",
-            "--user", "blindar", "on", f">{REDIS_PASSWORD}", "~*", "&*", "+@all",
+            # The least-privilege ACL docs/operations.md recommends.
+            "--user", "blindar", "on", f">{REDIS_PASSWORD}", "~*", "-@all",
+            "+@read", "+@write", "+@scripting", "+@connection",
         ],
         tls_port=tls_port,
         admin_auth=("blindar", REDIS_PASSWORD),
