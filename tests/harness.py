@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 import redis
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from monitor.kafka_io import client_config
 from monitor.settings import REPO_ROOT, Settings
@@ -203,7 +203,8 @@ class TopicReader:
             )
         )
         meta = self.consumer.list_topics(topic, timeout=10).topics[topic]
-        self.consumer.assign([TopicPartition(topic, p) for p in meta.partitions])
+        # Explicit beginning: no committed-offset lookup, which a fresh broker can stall.
+        self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in meta.partitions])
         self.messages: list[Any] = []
 
     def poll(self, seconds: float = 0.5) -> list[Any]:
