@@ -17,10 +17,10 @@ from monitor.state import RedisState, connect
 pytestmark = pytest.mark.services
 
 
-def plan(n: int) -> Plan:
+def plan(prefix: str, n: int) -> Plan:
     p = Plan()
-    p.add_sum("{p}k", 1, f"e{n}", 5, 60_000, 600_000)
-    p.sum_query("{p}k", 1, 1, 1, 0, 60_000)
+    p.add_sum(f"{prefix}{{t:a}}:k", 1, f"e{n}", 5, 60_000, 600_000)
+    p.sum_query(f"{prefix}{{t:a}}:k", 1, 1, 1, 0, 60_000)
     return p
 
 
@@ -36,12 +36,12 @@ def test_missing_marker_is_reported_once_and_restored(
         marker = f"{settings.redis_prefix}blindar:state-marker"
         state = RedisState(client, Health(), marker=marker)
         await state.start()
-        answers = [await state.apply(plan(1))]
+        answers = [await state.apply(plan(settings.redis_prefix, 1))]
         before = lost_total()
         await client.delete(marker)  # what a Redis that came back empty looks like
-        answers.append(await state.apply(plan(2)))
+        answers.append(await state.apply(plan(settings.redis_prefix, 2)))
         assert lost_total() == before + 1
-        answers.append(await state.apply(plan(3)))
+        answers.append(await state.apply(plan(settings.redis_prefix, 3)))
         assert lost_total() == before + 1, "reported once, then the marker is back"
         assert await client.exists(marker) == 1
         await client.aclose()
