@@ -40,9 +40,7 @@ def check_kafka(settings: Settings, timeout_s: float = 10) -> None:
 
 
 def check_redis(settings: Settings) -> None:
-    options = settings.redis_auth.client_options()
-    if not settings.redis_url.startswith("rediss://"):
-        options.pop("ssl_ca_certs", None)
+    options = settings.redis_auth.client_options(settings.redis_url)
     client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5, **options)
     where = redact_url(settings.redis_url)
     try:

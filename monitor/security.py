@@ -159,13 +159,13 @@ class RedisAuth:
             ca_file=_readable("REDIS_TLS_CA_FILE"),
         )
 
-    def client_options(self) -> dict[str, Any]:
-        """redis-py keyword arguments (they override credentials in the URL)."""
+    def client_options(self, url: str) -> dict[str, Any]:
+        """redis-py keyword arguments for `url` (they override credentials in the URL)."""
         options: dict[str, Any] = {}
         if self.username:
             options["username"] = self.username
         if self.password:
             options["password"] = self.password
-        if self.ca_file:
+        if self.ca_file and url.startswith("rediss://"):
             options["ssl_ca_certs"] = self.ca_file
         return options

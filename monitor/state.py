@@ -27,9 +27,7 @@ MAX_BACKOFF_S = 5.0
 
 def connect(url: str, auth: RedisAuth | None = None) -> aioredis.Redis:
     """An asyncio Redis client for `url` (redis:// or rediss://), with sane timeouts."""
-    options = (auth or RedisAuth()).client_options()
-    if not url.startswith("rediss://"):
-        options.pop("ssl_ca_certs", None)
+    options = (auth or RedisAuth()).client_options(url)
     return aioredis.Redis.from_url(
         url,
         socket_timeout=10,

@@ -50,7 +50,7 @@ def test_settings_repr_holds_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BLINDAR_PSEUDONYM_KEY", SECRET + "-pseudonym")
     settings = Settings.from_env()
     assert SECRET not in repr(settings)
-    assert RedisAuth.from_env().client_options()["password"] == SECRET + "r"
+    assert RedisAuth.from_env().client_options("redis://x")["password"] == SECRET + "r"
     assert settings.web_token == SECRET + "w"
 
 
