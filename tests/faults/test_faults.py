@@ -54,7 +54,9 @@ def report(name: str, outcome: Outcome, **extra: float) -> None:
     print(
         f"\n[{name}] events={outcome.events} pages={outcome.pages} "
         f"page_messages={outcome.page_messages} sums_compared={outcome.sums_compared} "
-        f"invalid={outcome.invalid} dead_letters={outcome.dead_letters} {extras}"
+        f"export_ids_compared={outcome.ids_compared} "
+        f"invalid={outcome.invalid} dead_letters={outcome.dead_letters} "
+        f"dead_letter_offsets={outcome.letter_positions} {extras}"
     )
 
 
@@ -103,6 +105,7 @@ def test_redis_down_15s_worker_waits_and_acks_nothing(
     outage_s = time.monotonic() - down_at
     outcome = check_all(private, work, alerts)
     wait_until(lambda: worker.health().get("status") == "ok", 30, what="/health ok again")
+    assert outcome.dead_letters == outcome.invalid, "an outage re-processes nothing"
     report("redis down 15s", outcome, outage_s=outage_s)
     worker.stop()
 
@@ -130,6 +133,7 @@ def test_redis_back_empty_is_reported_and_state_rebuilds(
     )
     assert worker.proc is not None and worker.proc.poll() is None, "worker keeps running"
     assert worker.metric("blindar_redis_state_lost_total") == 1
+    assert outcome.dead_letters == outcome.invalid
     assert "redis state lost" in worker.log_path.read_text()
     report("redis back empty", outcome)
     worker.stop()

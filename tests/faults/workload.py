@@ -40,7 +40,7 @@ def malformed(n: int, good: dict[str, Any], run: int = 0) -> bytes:
         lambda: b"{broken " + tag.encode(),
         lambda: b"\xc3\x28\xa0" + tag.encode(),
         lambda: orjson.dumps([tag]) + b"]",
-        lambda: orjson.dumps(n),
+        lambda: orjson.dumps(tag),  # a JSON string: not an object
         lambda: orjson.dumps({**good, "event_id": tag, "tenant": None}),
         lambda: orjson.dumps({**good, "event_id": tag, "records": "many"}),
         lambda: orjson.dumps({**good, "event_id": tag, "ts": "yesterday"}),
@@ -161,13 +161,13 @@ def true_ids(events: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, in
     return ids
 
 
-def check_counters(settings: Settings, events: list[dict[str, Any]]) -> int:
+def check_counters(settings: Settings, events: list[dict[str, Any]]) -> tuple[int, int]:
     """Redis bulk_export sums and event ids equal the truth in every kept bucket.
 
-    Returns how many (actor, bucket) sums were compared.
+    Returns how many (actor, bucket) sums and how many event ids were compared.
     """
     client = redis_client(settings)
-    compared = 0
+    compared = compared_ids = 0
     ids = true_ids(events)
     for (tenant, actor), buckets in true_sums(events).items():
         key = f"{settings.redis_prefix}bulk_export:{{{tenant}:{actor}}}:records"
@@ -182,7 +182,8 @@ def check_counters(settings: Settings, events: list[dict[str, Any]]) -> int:
         members = {m.decode() for m in client.zrangebyscore(key + ":ids", low * BUCKET_MS, "+inf")}
         assert members == {i for i, b in ids[(tenant, actor)].items() if b >= low}
         compared += len(want)
-    return compared
+        compared_ids += len(members)
+    return compared, compared_ids
 
 
 def page_uids(alerts: list[dict[str, Any]]) -> dict[tuple[str, str, str], set[str]]:
@@ -204,8 +205,10 @@ class Outcome:
     pages: int
     page_messages: int
     sums_compared: int
+    ids_compared: int
     dead_letters: int
     invalid: int
+    letter_positions: int  # distinct input offsets: more than `invalid` = duplicated input
 
 
 def check_all(
@@ -226,11 +229,18 @@ def check_all(
     pages = page_uids(found)
     assert set(pages) == work.expected_pages, f"pages {sorted(pages)} != injected leaks"
     assert all(len(uids) == 1 for uids in pages.values()), f"one uid per leak: {pages}"
-    sums = check_counters(settings, work.events)
+    sums, ids = check_counters(settings, work.events)
     dead = TopicReader(settings, settings.deadletter_topic)
     letters = dead.wait_for(len(work.invalid), timeout=60, settle=1.0)
     dead.close()
     lettered = Counter(base64.b64decode(d["value_b64"]) for d in letters if d["value_b64"])
+    # Where each letter came from: a re-processed message repeats its position.
+    wanted_b64 = {base64.b64encode(raw).decode() for _, _, raw in work.invalid}
+    positions = {
+        (d["topic"], d["partition"], d["offset"], d["batch_index"])
+        for d in letters
+        if d["value_b64"] in wanted_b64
+    }
     wanted = {raw for _, _, raw in work.invalid}
     assert wanted <= set(lettered), "every malformed message is dead-lettered"
     assert set(lettered) <= wanted | earlier_invalid, "nothing else is dead-lettered"
@@ -239,6 +249,8 @@ def check_all(
         pages=len(pages),
         page_messages=sum(1 for a in found if a["type_uid"] == 200401),
         sums_compared=sums,
+        ids_compared=ids,
         dead_letters=sum(n for raw, n in lettered.items() if raw in wanted),
+        letter_positions=len(positions),
         invalid=len(wanted),
     )
