@@ -186,6 +186,42 @@ def check_counters(settings: Settings, events: list[dict[str, Any]]) -> tuple[in
     return compared, compared_ids
 
 
+ENUMERATION_ACTIONS = {
+    "record.view",
+    "record.search",
+    "record.update",
+    "record.export",
+    "pii.unmask",
+}
+ENUMERATION_BUCKET_MS = 5 * MINUTE_MS
+
+
+def check_distincts(settings: Settings, events: list[dict[str, Any]]) -> tuple[int, int]:
+    """Every enumeration HyperLogLog holds exactly the true records of its bucket.
+
+    A reference HLL of the true members is built next to each one: HLL registers depend
+    only on the set added, so equal estimates mean no record was lost (re-adds change
+    nothing by design). Returns (HLLs compared, records in them).
+    """
+    truth: dict[str, set[str]] = defaultdict(set)
+    for e in events:
+        record = (e.get("resource") or {}).get("id")
+        if e["action"] in ENUMERATION_ACTIONS and record:
+            bucket = e["ts"] // ENUMERATION_BUCKET_MS
+            key = f"{e['tenant']}:{e['actor']['id']}}}:records:{bucket}"
+            truth[key].add(record)
+    client = redis_client(settings)
+    prefix = settings.redis_prefix
+    for tail, members in truth.items():
+        real = f"{prefix}enumeration:{{{tail}"
+        reference = f"{prefix}reference:{{{tail}"
+        client.pfadd(reference, *members)
+        got, want = client.pfcount(real), client.pfcount(reference)
+        client.delete(reference)
+        assert got == want, f"{real}: {got} distinct records, truth {want}"
+    return len(truth), sum(len(m) for m in truth.values())
+
+
 def page_uids(alerts: list[dict[str, Any]]) -> dict[tuple[str, str, str], set[str]]:
     pages: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     for a in alerts:
@@ -206,6 +242,8 @@ class Outcome:
     page_messages: int
     sums_compared: int
     ids_compared: int
+    hlls_compared: int
+    records_compared: int
     dead_letters: int
     invalid: int
     letter_positions: int  # distinct input offsets: more than `invalid` = duplicated input
@@ -230,6 +268,7 @@ def check_all(
     assert set(pages) == work.expected_pages, f"pages {sorted(pages)} != injected leaks"
     assert all(len(uids) == 1 for uids in pages.values()), f"one uid per leak: {pages}"
     sums, ids = check_counters(settings, work.events)
+    hlls, records = check_distincts(settings, work.events)
     dead = TopicReader(settings, settings.deadletter_topic)
     letters = dead.wait_for(len(work.invalid), timeout=60, settle=1.0)
     dead.close()
@@ -249,6 +288,8 @@ def check_all(
         pages=len(pages),
         page_messages=sum(1 for a in found if a["type_uid"] == 200401),
         sums_compared=sums,
+        hlls_compared=hlls,
+        records_compared=records,
         ids_compared=ids,
         dead_letters=sum(n for raw, n in lettered.items() if raw in wanted),
         letter_positions=len(positions),
