@@ -13,7 +13,6 @@ import base64
 import os
 import signal
 import subprocess
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import redis
 from confluent_kafka.admin import AdminClient
 
 from monitor.settings import REPO_ROOT
+from tests.faults.tls import Keystore
 from tests.harness import free_port, wait_until
 
 KAFKA_VERSION = "4.4.0"
@@ -55,11 +55,11 @@ class SaslUser:
 class KafkaServer:
     """A single-node KRaft broker+controller on free loopback ports.
 
-    `secure` (a `tls.Keystore`) adds a SASL_SSL listener on `secure_port` with the
+    `secure` (a throwaway-CA keystore) adds a SASL_SSL listener on `secure_port` with the
     SCRAM-SHA-512 user `user`; the PLAINTEXT listener stays for the test's own admin use.
     """
 
-    def __init__(self, root: Path, secure: object | None = None, user: SaslUser | None = None):
+    def __init__(self, root: Path, secure: Keystore | None = None, user: SaslUser | None = None):
         ensure_kafka_jars()
         self.dir = root
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -105,8 +105,8 @@ class KafkaServer:
             )
             text += (
                 "sasl.enabled.mechanisms=SCRAM-SHA-512\n"
-                f"ssl.keystore.location={ks.keystore}\n"  # type: ignore[attr-defined]
-                f"ssl.keystore.password={ks.password}\n"  # type: ignore[attr-defined]
+                f"ssl.keystore.location={ks.keystore}\n"
+                f"ssl.keystore.password={ks.password}\n"
                 "ssl.keystore.type=PKCS12\n"
                 "ssl.client.auth=none\n"
                 "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config="
@@ -265,17 +265,3 @@ class RedisServer:
         for path in self.dir.rglob("*"):
             if path.is_file() and path.name != "redis.log":
                 path.unlink()
-
-
-def wait_port_closed(port: int, timeout: float = 30) -> None:
-    import socket
-
-    def closed() -> bool:
-        with socket.socket() as sock:
-            return sock.connect_ex(("127.0.0.1", port)) != 0
-
-    wait_until(closed, timeout, 0.2, f"port {port} to close")
-
-
-def elapsed(since: float) -> float:
-    return time.monotonic() - since
