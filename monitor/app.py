@@ -8,6 +8,7 @@ after its effects are durable; no exception ever escapes the agent loop.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 from typing import Any
@@ -35,6 +36,12 @@ from monitor.subscription import TopicSubscription
 log = logging.getLogger("blindar.worker")
 CHANNEL_RELOAD_S = 2.0
 TICK_S = 5.0  # how often detectors that judge silence (channel_silence) check the wall clock
+
+
+def unauthorized() -> web.Response:
+    return web.Response(
+        status=401, text="bearer token required\n", headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
 class Worker:
@@ -79,6 +86,9 @@ class Worker:
             broker_max_poll_records=s.batch_size,
             stream_buffer_maxsize=max(4096, 2 * s.batch_size),
             producer_acks=-1,
+            broker_session_timeout=s.session_timeout_s,
+            broker_heartbeat_interval=min(3.0, s.session_timeout_s / 3),
+            **s.kafka_security.faust_options(),
         )
         self.subscription = TopicSubscription(app, self.registry.by_topic(s.namespace))
         source = self.subscription.source(value_type=bytes, key_type=bytes)
@@ -94,8 +104,10 @@ class Worker:
 
     async def _on_startup(self) -> None:
         s = self.settings
-        client = connect(s.redis_url)
+        client = connect(s.redis_url, s.redis_auth)
         prefix = s.redis_prefix
+        state = RedisState(client, self.health, marker=f"{prefix}blindar:state-marker")
+        await state.start()
         detectors = self.detector_settings.build(prefix)
         engine = AlertEngine(
             client,
@@ -107,7 +119,7 @@ class Worker:
         self.pipeline = Pipeline(
             self.registry.by_topic(s.namespace),
             detectors,
-            RedisState(client, self.health),
+            state,
             engine,
             OutputProducer(s),
             s.alerts_topic,
@@ -210,12 +222,23 @@ class Worker:
             existing = set(found)
         self.subscription.update([t for t in wanted if t in current or t in existing])
 
+    def _authorized(self, request: Any) -> bool:
+        token = self.settings.web_token
+        if not token:
+            return True
+        given = request.headers.get("Authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
     async def _metrics_page(self, request: Any) -> web.Response:
+        if not self._authorized(request):
+            return unauthorized()
         return web.Response(
             body=generate_latest(metrics.REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
 
     async def _health_page(self, request: Any) -> web.Response:
+        if not self._authorized(request):
+            return unauthorized()
         report = self.health.report()
         report["time"] = time.time()
         report["ready"] = self.pipeline is not None

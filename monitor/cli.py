@@ -172,7 +172,8 @@ def cmd_wait(settings: Settings, args: argparse.Namespace) -> int:
     while True:
         try:
             admin.list_topics(timeout=2)
-            Redis.from_url(settings.redis_url, socket_connect_timeout=2).ping()
+            auth = settings.redis_auth.client_options(settings.redis_url)
+            Redis.from_url(settings.redis_url, socket_connect_timeout=2, **auth).ping()
             return 0
         except Exception as exc:
             if time.monotonic() > deadline:

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 def client_config(settings: Settings, **extra: Any) -> dict[str, Any]:
     """librdkafka settings shared by every confluent-kafka client of this deployment."""
     config: dict[str, Any] = {"bootstrap.servers": settings.kafka_bootstrap}
+    config.update(settings.kafka_security.librdkafka())
     config.update(extra)
     return config
 

@@ -96,6 +96,11 @@ REDIS_ERRORS = Counter(
     ["kind"],
     registry=REGISTRY,
 )
+REDIS_STATE_LOST = Counter(
+    "blindar_redis_state_lost_total",
+    "Times the worker found Redis had lost its state (restarted empty, failover without data)",
+    registry=REGISTRY,
+)
 PRODUCE_ERRORS = Counter(
     "blindar_produce_errors_total",
     "Failed deliveries to output topics (retried)",

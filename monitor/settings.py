@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from monitor.security import KafkaSecurity, RedisAuth, SecurityError, secret_from_env
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_DIR = REPO_ROOT / "deploy" / "config"
 DEV_PSEUDONYM_KEY = b"blindar-development-key-not-for-production"
@@ -13,6 +15,13 @@ DEV_PSEUDONYM_KEY = b"blindar-development-key-not-for-production"
 
 class SettingsError(ValueError):
     """A setting is missing or invalid; the message names the variable."""
+
+
+def _security() -> tuple[KafkaSecurity, RedisAuth, str]:
+    try:
+        return KafkaSecurity.from_env(), RedisAuth.from_env(), secret_from_env("BLINDAR_WEB_TOKEN")
+    except SecurityError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def _env(name: str, default: str) -> str:
@@ -68,11 +77,17 @@ class Settings:
     redis_key_prefix: str | None = None
     batch_size: int = 2000
     batch_within_s: float = 0.25
+    kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
+    redis_auth: RedisAuth = field(default_factory=RedisAuth)
+    session_timeout_s: float = 60.0
+    # Bearer token required by /metrics and /health when set (BLINDAR_WEB_TOKEN[_FILE]).
+    web_token: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls) -> Settings:
         production = _env("BLINDAR_ENV", "development") == "production"
         namespace = _env("BLINDAR_NAMESPACE", "")
+        kafka_security, redis_auth, web_token = _security()
         return cls(
             kafka_bootstrap=_env("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
             redis_url=_env("REDIS_URL", "redis://127.0.0.1:6379/0"),
@@ -86,6 +101,10 @@ class Settings:
             redis_key_prefix=os.environ.get("BLINDAR_REDIS_PREFIX"),
             batch_size=_int_env("BLINDAR_BATCH_SIZE", 2000),
             batch_within_s=_int_env("BLINDAR_BATCH_WITHIN_MS", 250) / 1000,
+            kafka_security=kafka_security,
+            redis_auth=redis_auth,
+            session_timeout_s=_int_env("BLINDAR_KAFKA_SESSION_TIMEOUT_MS", 60_000) / 1000,
+            web_token=web_token,
         )
 
     def topic(self, name: str) -> str:

@@ -17,6 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from detectors.state import Plan
 from monitor import metrics
 from monitor.health import Health
+from monitor.security import RedisAuth
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +34,16 @@ RETRYABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 MAX_BACKOFF_S = 5.0
 
 
-def connect(url: str) -> aioredis.Redis:
+def connect(url: str, auth: RedisAuth | None = None) -> aioredis.Redis:
     """An asyncio Redis client for `url` (redis:// or rediss://), with sane timeouts."""
+    options = (auth or RedisAuth()).client_options(url)
     return aioredis.Redis.from_url(
         url,
         socket_timeout=10,
         socket_connect_timeout=5,
         health_check_interval=30,
         max_connections=16,
+        **options,
     )
 
 
@@ -85,19 +88,49 @@ def plain(value: Any) -> Any:
 
 
 class RedisState:
-    """Applies a `Plan` with one EVALSHA; raises only on a script error (a bug, not an outage)."""
+    """Applies a `Plan` with one EVALSHA; raises only on a script error (a bug, not an outage).
 
-    def __init__(self, client: aioredis.Redis, health: Health) -> None:
+    With a `marker` key, every call also checks that the key still exists: a Redis that
+    restarted empty, or a failover to a replica that lost writes, has lost the detector
+    windows too. The script puts the marker back, and this logs it and counts it in
+    `blindar_redis_state_lost_total`; windows rebuild from the events that follow.
+    """
+
+    def __init__(self, client: aioredis.Redis, health: Health, marker: str | None = None) -> None:
         self.client = client
         self.health = health
+        self.marker = marker
+        self.token = str(int(time.time() * 1000))
         self.script = client.register_script(STATE_SCRIPT)
+
+    async def start(self) -> None:
+        """Write the marker (kept if another worker already did)."""
+        if self.marker:
+            await call_with_retry(self.health, "marker", self._set_marker)
+
+    async def _set_marker(self) -> None:
+        await self.client.set(self.marker, self.token, nx=True)
 
     async def apply(self, plan: Plan) -> list[Any]:
         if not plan:
             return []
-        payload = orjson.dumps({"o": plan.ops, "q": plan.queries})
-        result = await call_with_retry(self.health, "state", self._run, payload)
-        return [plain(value) for value in result]
+        doc: dict[str, object] = {"o": plan.ops, "q": plan.queries}
+        if self.marker:
+            doc.update(m=self.marker, t=self.token)
+        result = await call_with_retry(self.health, "state", self._run, orjson.dumps(doc))
+        answers = [plain(value) for value in result]
+        if self.marker and answers.pop() == 1:
+            self.state_lost()
+        return answers
+
+    def state_lost(self) -> None:
+        metrics.REDIS_STATE_LOST.inc()
+        log.error(
+            "redis state lost: marker %s was missing (Redis restarted empty or failed over to "
+            "a replica without the data); detector windows and alert suppression restart "
+            "from the events that follow",
+            self.marker,
+        )
 
     async def _run(self, payload: bytes) -> list[int]:
         try:

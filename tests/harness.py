@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 import redis
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from monitor.kafka_io import client_config
@@ -99,8 +99,12 @@ class WorkerProcess:
         import urllib.error
         import urllib.request
 
+        request = urllib.request.Request(self.url(path))
+        token = (self.extra_env or {}).get("BLINDAR_WEB_TOKEN")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
         try:
-            with urllib.request.urlopen(self.url(path), timeout=5) as resp:
+            with urllib.request.urlopen(request, timeout=5) as resp:
                 return resp.status, resp.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
@@ -200,7 +204,8 @@ class TopicReader:
             )
         )
         meta = self.consumer.list_topics(topic, timeout=10).topics[topic]
-        self.consumer.assign([TopicPartition(topic, p) for p in meta.partitions])
+        # Explicit beginning: no committed-offset lookup, which a fresh broker can stall.
+        self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in meta.partitions])
         self.messages: list[Any] = []
 
     def poll(self, seconds: float = 0.5) -> list[Any]:

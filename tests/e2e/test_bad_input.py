@@ -1,0 +1,67 @@
+"""10,000 malformed messages of many kinds interleaved with valid events: every valid
+event takes effect, every malformed one is dead-lettered exactly once, the counts are
+exact and the worker keeps up (every input offset committed)."""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+
+import orjson
+import pytest
+
+from monitor.settings import Settings
+from tests.faults.workload import (
+    build,
+    check_counters,
+    malformed,
+    produce_stream,
+    wait_all_committed,
+)
+from tests.harness import TopicReader, WorkerProcess, wait_until
+
+pytestmark = [pytest.mark.services, pytest.mark.timeout(240)]
+MALFORMED = 10_000
+
+
+def test_ten_thousand_malformed_messages_among_valid_events(
+    settings: Settings, worker: WorkerProcess
+) -> None:
+    work = build(seed=21, agents=60, invalid_every=0)
+    stream: list[tuple[str, bytes, bytes]] = []
+    bad: list[bytes] = []
+    per_event = MALFORMED // len(work.events) + 1
+    for channel, key, value in work.stream:
+        stream.append((channel, key, value))
+        template = orjson.loads(value)
+        for _ in range(per_event):
+            if len(bad) == MALFORMED:
+                break
+            raw = malformed(len(bad), template, 21)
+            if len(bad) % 997 == 0:  # a batch envelope over the element limit
+                raw = orjson.dumps([{"n": len(bad)}] * 1001)
+            bad.append(raw)
+            stream.append((channel, key, raw))
+    assert len(bad) == MALFORMED
+
+    dead = TopicReader(settings, settings.deadletter_topic)
+    produce_stream(settings, stream)
+    wait_all_committed(settings, timeout=180)
+    letters = dead.wait_for(MALFORMED, timeout=60, settle=2.0)
+
+    assert len(letters) == MALFORMED
+    values = Counter(base64.b64decode(d["value_b64"]) for d in letters)
+    assert set(values) == set(bad) and max(values.values()) == 1
+    reasons = Counter(d["reason"] for d in letters)
+    assert len(reasons) >= 8, reasons
+    wait_until(
+        lambda: worker.metric("blindar_events_total") == len(work.events),
+        30,
+        what="every valid event counted once",
+    )
+    assert worker.metric("blindar_invalid_events_total") == MALFORMED
+    for reason, count in reasons.items():
+        assert worker.metric("blindar_invalid_events_total", reason=reason) == count
+    sums, _ = check_counters(settings, work.events)
+    print(f"\n[bad input] valid={len(work.events)} malformed={MALFORMED} reasons={dict(reasons)}")
+    assert sums > 0
