@@ -1,0 +1,150 @@
+-- Baseline families (detectors/baseline_state.py): AH window history with team samples,
+-- AC team cumulative of per-day distinct counts, AO hour-of-week activity profile.
+-- Medians and MADs are returned ×100 as integers (Lua numbers in replies are truncated).
+local function a_median(sorted)
+  local n = #sorted
+  local m = math.floor(n / 2)
+  if n % 2 == 1 then return sorted[m + 1] end
+  return (sorted[m] + sorted[m + 1]) / 2
+end
+
+local function a_robust(values)
+  local n = #values
+  if n == 0 then return 0, 0, 0 end
+  table.sort(values)
+  local md = a_median(values)
+  local dev = {}
+  for i = 1, n do dev[i] = math.abs(values[i] - md) end
+  table.sort(dev)
+  return n, math.floor(md * 100), math.floor(a_median(dev) * 100)
+end
+
+-- AH: per-actor counts per tumbling window, guarded by event id; windows below the
+-- floor are closed history (only windows with activity exist).
+local ah_floors = {}
+local function ah_floor(key)
+  local f = ah_floors[key]
+  if f == nil then
+    f = tonumber(redis.call('HGET', key, 'floor') or '-1')
+    ah_floors[key] = f
+  end
+  return f
+end
+
+OPS['AH'] = function(op)
+  local key, window, member, amount, ts, ttl = op[2], op[3], op[4], op[5], op[6], op[7]
+  if window < ah_floor(key) then return end
+  local ids = key .. ':ids'
+  if redis.call('ZADD', ids, 'NX', num(ts), member) == 1 then
+    redis.call('HINCRBY', key, num(window), num(amount))
+  end
+  redis.call('PEXPIRE', key, num(ttl))
+  redis.call('PEXPIRE', ids, num(ttl))
+end
+
+local function ah_close(key, windows, old, floor, team, team_cap, window_ms, ttl)
+  local closing = {}
+  for w, _ in pairs(windows) do
+    if w >= old and w < floor then closing[#closing + 1] = w end
+  end
+  table.sort(closing)
+  if team ~= '' and #closing > 0 then
+    for _, w in ipairs(closing) do redis.call('LPUSH', team, num(windows[w])) end
+    redis.call('LTRIM', team, 0, team_cap - 1)
+    redis.call('PEXPIRE', team, num(ttl))
+  end
+  redis.call('HSET', key, 'floor', num(floor))
+  ah_floors[key] = floor
+  redis.call('ZREMRANGEBYSCORE', key .. ':ids', '-inf', '(' .. num(floor * window_ms))
+end
+
+QUERIES['AH'] = function(q)
+  local key, lo, hi, floor, window_ms = q[2], q[3], q[4], q[5], q[6]
+  local cap, judge_from, team, team_cap, ttl = q[7], q[8], q[9], q[10], q[11]
+  if redis.call('EXISTS', key) == 0 then return {0, 0, 0, 0, 0, 0, 0} end
+  local fields = redis.call('HGETALL', key)
+  local windows = {}
+  for j = 1, #fields, 2 do
+    local w = tonumber(fields[j])
+    if w ~= nil then windows[w] = tonumber(fields[j + 1]) end
+  end
+  local old = ah_floor(key)
+  if floor > old then ah_close(key, windows, old, floor, team, team_cap, window_ms, ttl) end
+  local closed = {}
+  for w, _ in pairs(windows) do
+    if w < ah_floors[key] then closed[#closed + 1] = w end
+  end
+  table.sort(closed)
+  local extra = #closed - cap
+  for i = 1, extra do
+    redis.call('HDEL', key, num(closed[i]))
+    windows[closed[i]] = nil
+  end
+  local current = 0
+  for w = lo, hi do
+    local c = windows[w] or 0
+    if c > current then current = c end
+  end
+  if current < judge_from then return {current, 0, 0, 0, 0, 0, 0} end
+  local hist = {}
+  for i = math.max(1, extra + 1), #closed do hist[#hist + 1] = windows[closed[i]] end
+  local n, m, d = a_robust(hist)
+  local tn, tm, td = 0, 0, 0
+  if team ~= '' then
+    local vals = {}
+    for i, v in ipairs(redis.call('LRANGE', team, 0, -1)) do vals[i] = tonumber(v) end
+    tn, tm, td = a_robust(vals)
+  end
+  return {current, n, m, d, tn, tm, td}
+end
+
+-- AC: an actor's sum of per-day distinct counts (HyperLogLogs), kept in the team's
+-- hash as "day:sum" per actor; returns the sum and the robust stats of fresh peers.
+QUERIES['AC'] = function(q)
+  local day_keys, team, actor, day, fresh, ttl = q[2], q[3], q[4], q[5], q[6], q[7]
+  local total = 0
+  for _, k in ipairs(day_keys) do total = total + redis.call('PFCOUNT', k) end
+  local fields = redis.call('HGETALL', team)
+  local peers = {}
+  for j = 1, #fields, 2 do
+    local d, v = string.match(fields[j + 1], '^(-?%d+):(%d+)$')
+    if tonumber(d) < day - fresh then
+      redis.call('HDEL', team, fields[j])
+    elseif fields[j] ~= actor then
+      peers[#peers + 1] = tonumber(v)
+    end
+  end
+  redis.call('HSET', team, actor, num(day) .. ':' .. num(total))
+  redis.call('PEXPIRE', team, num(ttl))
+  local n, m, d = a_robust(peers)
+  return {total, n, m, d}
+end
+
+-- AO: hour-of-week profile; per field a count of days ('c') and the last day counted ('l').
+local function ao_mark(key, field, day)
+  local last = tonumber(redis.call('HGET', key, 'l' .. field) or '-1')
+  if day > last then
+    redis.call('HINCRBY', key, 'c' .. field, 1)
+    redis.call('HSET', key, 'l' .. field, num(day))
+  end
+end
+
+OPS['AO'] = function(op)
+  local key, hour, day, ttl = op[2], op[3], op[4], op[5]
+  ao_mark(key, 'd', day)
+  ao_mark(key, num(hour), day)
+  redis.call('PEXPIRE', key, num(ttl))
+end
+
+QUERIES['AO'] = function(q)
+  local key, hours, day = q[2], q[3], q[4]
+  local function before(field)
+    local v = redis.call('HMGET', key, 'c' .. field, 'l' .. field)
+    local c = tonumber(v[1] or '0')
+    if tonumber(v[2] or '-1') == day then c = c - 1 end
+    return c
+  end
+  local out = {before('d')}
+  for _, h in ipairs(hours) do out[#out + 1] = before(num(h)) end
+  return out
+end
