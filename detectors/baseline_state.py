@@ -5,13 +5,15 @@ Three op families, each with a `Plan` helper here, an in-process handler for
 
 - AH (window history): counts per tumbling window of one actor, guarded by event id
   like the `S` family. Windows below the floor are closed: they no longer change and
-  form the actor's history (only windows with activity are stored, so idle windows do
-  not pull the median down: the baseline describes the actor at work). The query raises
-  the floor, pushes newly closed windows into the team's sample (a capped list), trims
-  the history to `cap` windows and returns the largest open-window count in [lo, hi]
+  their counts move to the actor's history, a list capped at `cap` (only windows with
+  activity exist, so idle windows do not pull the median down: the baseline describes
+  the actor at work), and to the team's sample (a list capped at `team_cap`). The query
+  raises the floor (closing windows) and returns the largest open-window count in [lo, hi]
   and, when that count reaches `judge_from`, the robust statistics of the actor's
   history and of the team sample (median and MAD x100 as integers, since Lua replies
   truncate numbers).
+- AD (distinct members): many members into one HyperLogLog in one PFADD, read with the
+  `D` family's queries or by AC.
 - AC (team cumulative): sums the distinct-record counts of an actor's per-day
   HyperLogLogs, records that sum in the team's hash (one field per actor, with the day)
   and returns the sum and the robust statistics of the other actors of the team seen
@@ -67,6 +69,11 @@ def cumulative_query(
     return plan.query("AC", day_keys, team_key, actor, day, fresh_days, ttl)
 
 
+def add_members(plan: Plan, key: str, members: list[str], ttl_ms: int) -> None:
+    """Add several members to one HyperLogLog (family AD: one PFADD per key and batch)."""
+    plan.op("AD", key, members, ttl_ms)
+
+
 def add_hour(plan: Plan, key: str, hour_of_week: int, day: int, ttl_ms: int) -> None:
     """Mark the actor active at `hour_of_week` on local day number `day`."""
     plan.op("AO", key, hour_of_week, day, ttl_ms)
@@ -101,7 +108,7 @@ def robust(values: list[int]) -> list[int]:
 @memory_op("AH")
 def _add_window(state: MemoryState, op: list[Any]) -> None:
     _, key, window, member, amount, ts_ms, _ttl = op
-    slot = state.data.setdefault(key, {"floor": -1, "windows": {}, "ids": {}})
+    slot = state.data.setdefault(key, {"floor": -1, "windows": {}, "ids": {}, "history": []})
     if window < slot["floor"] or member in slot["ids"]:
         return
     slot["ids"][member] = ts_ms
@@ -116,24 +123,25 @@ def _window_query(state: MemoryState, query: list[Any]) -> list[int]:
         return [0, 0, 0, 0, 0, 0, 0]
     windows: dict[int, int] = slot["windows"]
     if floor > slot["floor"]:
-        closing = sorted(w for w in windows if slot["floor"] <= w < floor)
-        if team_key:
-            sample = state.data.setdefault(team_key, [])
-            for w in closing:
-                sample.insert(0, windows[w])
-            del sample[team_cap:]
+        sample = state.data.setdefault(team_key, []) if team_key else []
+        for w in sorted(w for w in windows if w < floor):
+            slot["history"].insert(0, windows[w])
+            sample.insert(0, windows.pop(w))
+        del slot["history"][cap:]
+        del sample[team_cap:]
         slot["floor"] = floor
         for member in [m for m, ts in slot["ids"].items() if ts < floor * window_ms]:
             del slot["ids"][member]
-    closed = sorted(w for w in windows if w < slot["floor"])
-    for w in closed[: max(0, len(closed) - cap)]:
-        del windows[w]
     current = max((windows.get(w, 0) for w in range(lo, hi + 1)), default=0)
     if current < judge_from:
         return [current, 0, 0, 0, 0, 0, 0]
-    history = [windows[w] for w in closed[-cap:]]
     team = list(state.data.get(team_key, [])) if team_key else []
-    return [current, *robust(history), *robust(team)]
+    return [current, *robust(slot["history"]), *robust(team)]
+
+
+@memory_op("AD")
+def _add_members(state: MemoryState, op: list[Any]) -> None:
+    state.sets.setdefault(op[1], set()).update(op[2])
 
 
 @memory_query("AC")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from detectors.base import MINUTE_MS, ActorBatch, Finding, actor_key, group_by_actor, severity_for
-from detectors.baseline_state import Stats, cumulative_query
+from detectors.baseline_state import Stats, add_members, cumulative_query
 from detectors.event import Event
 from detectors.state import Plan
 from detectors.tuning import Tuning
@@ -91,6 +91,7 @@ class CumulativeAccess:
             for key, group in group_by_actor(events, self.actions).items()
             if not self.tuning.allowlist_for(key[0]).allows_actor(key[1], group.team)
         }
+        members: dict[tuple[str, str, int], set[str]] = {}
         for event in events:
             cfg = self.tuning.for_tenant(event.tenant)
             if (
@@ -98,8 +99,11 @@ class CumulativeAccess:
                 and event.action in cfg.actions
                 and (event.tenant, event.actor_id) in groups
             ):
-                key = self.day_key(event.tenant, event.actor_id, event.ts_ms // DAY_MS)
-                plan.add_distinct(key, event.resource_id, cfg.ttl_ms)
+                day = (event.tenant, event.actor_id, event.ts_ms // DAY_MS)
+                members.setdefault(day, set()).add(event.resource_id)
+        for (tenant, actor, day), records in members.items():
+            key = self.day_key(tenant, actor, day)
+            add_members(plan, key, sorted(records), self.tuning.for_tenant(tenant).ttl_ms)
         pending = CumulativePending(self)
         for (tenant, actor), group in groups.items():
             cfg = self.tuning.for_tenant(tenant)

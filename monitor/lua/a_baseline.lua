@@ -19,8 +19,9 @@ local function a_robust(values)
   return n, math.floor(md * 100), math.floor(a_median(dev) * 100)
 end
 
--- AH: per-actor counts per tumbling window, guarded by event id; windows below the
--- floor are closed history (only windows with activity exist).
+-- AH: per-actor counts per open tumbling window (a hash), guarded by event id; windows
+-- below the floor are closed and their counts kept in a capped list (only windows with
+-- activity exist, so idle windows are not in the history).
 local ah_floors = {}
 local function ah_floor(key)
   local f = ah_floors[key]
@@ -31,6 +32,15 @@ local function ah_floor(key)
   return f
 end
 
+-- A key's TTL is refreshed once per call, not once per event.
+local a_expired = {}
+local function a_expire(key, ttl)
+  if not a_expired[key] then
+    redis.call('PEXPIRE', key, num(ttl))
+    a_expired[key] = true
+  end
+end
+
 OPS['AH'] = function(op)
   local key, window, member, amount, ts, ttl = op[2], op[3], op[4], op[5], op[6], op[7]
   if window < ah_floor(key) then return end
@@ -38,24 +48,48 @@ OPS['AH'] = function(op)
   if redis.call('ZADD', ids, 'NX', num(ts), member) == 1 then
     redis.call('HINCRBY', key, num(window), num(amount))
   end
-  redis.call('PEXPIRE', key, num(ttl))
-  redis.call('PEXPIRE', ids, num(ttl))
+  a_expire(key, ttl)
+  a_expire(ids, ttl)
 end
 
-local function ah_close(key, windows, old, floor, team, team_cap, window_ms, ttl)
+-- AD: many members into one HyperLogLog (one PFADD per key and batch).
+OPS['AD'] = function(op)
+  redis.call('PFADD', op[2], unpack(op[3]))
+  a_expire(op[2], op[4])
+end
+
+-- Closing windows below the new floor: their counts move, oldest first, from the open
+-- hash to the actor's capped history list and the team's capped sample list.
+local function ah_close(key, windows, floor, cap, team, team_cap, window_ms, ttl)
   local closing = {}
   for w, _ in pairs(windows) do
-    if w >= old and w < floor then closing[#closing + 1] = w end
+    if w < floor then closing[#closing + 1] = w end
   end
   table.sort(closing)
-  if team ~= '' and #closing > 0 then
-    for _, w in ipairs(closing) do redis.call('LPUSH', team, num(windows[w])) end
-    redis.call('LTRIM', team, 0, team_cap - 1)
-    redis.call('PEXPIRE', team, num(ttl))
+  if #closing > 0 then
+    local hist = key .. ':h'
+    for _, w in ipairs(closing) do
+      redis.call('LPUSH', hist, num(windows[w]))
+      if team ~= '' then redis.call('LPUSH', team, num(windows[w])) end
+      redis.call('HDEL', key, num(w))
+      windows[w] = nil
+    end
+    redis.call('LTRIM', hist, 0, cap - 1)
+    redis.call('PEXPIRE', hist, num(ttl))
+    if team ~= '' then
+      redis.call('LTRIM', team, 0, team_cap - 1)
+      redis.call('PEXPIRE', team, num(ttl))
+    end
   end
   redis.call('HSET', key, 'floor', num(floor))
   ah_floors[key] = floor
   redis.call('ZREMRANGEBYSCORE', key .. ':ids', '-inf', '(' .. num(floor * window_ms))
+end
+
+local function a_list_stats(key)
+  local vals = {}
+  for i, v in ipairs(redis.call('LRANGE', key, 0, -1)) do vals[i] = tonumber(v) end
+  return a_robust(vals)
 end
 
 QUERIES['AH'] = function(q)
@@ -68,17 +102,8 @@ QUERIES['AH'] = function(q)
     local w = tonumber(fields[j])
     if w ~= nil then windows[w] = tonumber(fields[j + 1]) end
   end
-  local old = ah_floor(key)
-  if floor > old then ah_close(key, windows, old, floor, team, team_cap, window_ms, ttl) end
-  local closed = {}
-  for w, _ in pairs(windows) do
-    if w < ah_floors[key] then closed[#closed + 1] = w end
-  end
-  table.sort(closed)
-  local extra = #closed - cap
-  for i = 1, extra do
-    redis.call('HDEL', key, num(closed[i]))
-    windows[closed[i]] = nil
+  if floor > ah_floor(key) then
+    ah_close(key, windows, floor, cap, team, team_cap, window_ms, ttl)
   end
   local current = 0
   for w = lo, hi do
@@ -86,15 +111,9 @@ QUERIES['AH'] = function(q)
     if c > current then current = c end
   end
   if current < judge_from then return {current, 0, 0, 0, 0, 0, 0} end
-  local hist = {}
-  for i = math.max(1, extra + 1), #closed do hist[#hist + 1] = windows[closed[i]] end
-  local n, m, d = a_robust(hist)
+  local n, m, d = a_list_stats(key .. ':h')
   local tn, tm, td = 0, 0, 0
-  if team ~= '' then
-    local vals = {}
-    for i, v in ipairs(redis.call('LRANGE', team, 0, -1)) do vals[i] = tonumber(v) end
-    tn, tm, td = a_robust(vals)
-  end
+  if team ~= '' then tn, tm, td = a_list_stats(team) end
   return {current, n, m, d, tn, tm, td}
 end
 
