@@ -87,7 +87,7 @@ class AuthFailures:
 
     def plan(self, events: Sequence[Event], plan: Plan) -> AuthPending:
         failures: dict[tuple[str, str], ActorBatch] = {}
-        successes: dict[tuple[str, str], ActorBatch] = {}
+        successes: dict[tuple[str, str, int], ActorBatch] = {}  # judged one by one
         for event in events:
             if event.action != "auth.login" or self.allowed(event):
                 continue
@@ -102,7 +102,7 @@ class AuthFailures:
                     plan.add_sum(key, bucket, event.event_id, 1, event.ts_ms, cfg.ttl_ms)
                     remember(failures, event, subject)
             else:
-                remember(successes, event, event.actor_id)
+                remember(successes, event, event.actor_id, event.ts_ms)
         pending = AuthPending(self)
         for (tenant, subject), group in failures.items():
             cfg = self.tuning.for_tenant(tenant)
@@ -111,7 +111,7 @@ class AuthFailures:
             pending.checks.append(
                 Check(index, "failure_burst", cfg.threshold_failures, tenant, subject, group)
             )
-        for (tenant, actor), group in successes.items():
+        for (tenant, actor, _), group in successes.items():
             cfg = self.tuning.for_tenant(tenant)
             end = group.last_ts // cfg.bucket_ms
             index = self.window_query(plan, tenant, actor, group, group.last_ts, end)
@@ -179,8 +179,9 @@ class AuthFailures:
         )
 
 
-def remember(groups: dict[tuple[str, str], ActorBatch], event: Event, subject: str) -> None:
-    group = groups.get((event.tenant, subject))
+def remember(groups: dict, event: Event, *subject: object) -> None:
+    key = (event.tenant, *subject)
+    group = groups.get(key)
     if group is None:
-        group = groups[(event.tenant, subject)] = ActorBatch(event)
+        group = groups[key] = ActorBatch(event)
     group.add(event)

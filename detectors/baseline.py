@@ -76,7 +76,13 @@ def judge(cfg: WindowBaselineConfig, observed: int, actor: Stats, team: Stats) -
 
 class Describe(Protocol):
     def __call__(
-        self, tenant: str, actor: str, group: ActorBatch, observed: int, verdict: Verdict
+        self,
+        tenant: str,
+        actor: str,
+        group: ActorBatch,
+        observed: int,
+        verdict: Verdict,
+        window_start_ms: int,
     ) -> Finding: ...
 
 
@@ -98,7 +104,8 @@ class BaselinePending:
                 self.tuning.for_tenant(tenant), reply[0], Stats.of(reply, 1), Stats.of(reply, 4)
             )
             if verdict is not None:
-                out.append(self.describe(tenant, actor, group, reply[0], verdict))
+                at = reply[7] * self.tuning.for_tenant(tenant).window_minutes * MINUTE_MS
+                out.append(self.describe(tenant, actor, group, reply[0], verdict, at))
         return out
 
 
@@ -159,7 +166,13 @@ class WindowBaseline:
         )
 
     def describe(
-        self, tenant: str, actor: str, group: ActorBatch, observed: int, verdict: Verdict
+        self,
+        tenant: str,
+        actor: str,
+        group: ActorBatch,
+        observed: int,
+        verdict: Verdict,
+        window_start_ms: int,
     ) -> Finding:
         raise NotImplementedError
 
@@ -202,16 +215,18 @@ def window_baseline_finding(
     group: ActorBatch,
     observed: int,
     verdict: Verdict,
+    window_start_ms: int,
     title: str,
 ) -> Finding:
+    """A finding about the window (start given) whose count crossed the verdict's rule."""
     return Finding(
         detector=name,
         tenant=tenant,
         actor=actor,
         severity=severity_for(observed, verdict.threshold),
         title=title,
-        window_start_ms=group.last_ts - cfg.window_minutes * MINUTE_MS,
-        window_end_ms=group.last_ts,
+        window_start_ms=window_start_ms,
+        window_end_ms=window_start_ms + cfg.window_minutes * MINUTE_MS,
         observed=observed,
         threshold=round(verdict.threshold, 2),
         evidence=baseline_evidence(cfg, observed, verdict),

@@ -19,9 +19,10 @@ Three op families, each with a `Plan` helper here, an in-process handler for
   and returns the sum and the robust statistics of the other actors of the team seen
   within `fresh_days`.
 - AO (hour-of-week profile): per actor, on how many distinct days each hour of the
-  week was active, and on how many days the actor was active at all (a day counts once;
-  days only move forward, so a late event of an older day adds nothing). The query
-  excludes the current day, so today's activity never vouches for itself.
+  week was active (a day counts once; days only move forward, so a late event of an
+  older day adds nothing), and the first day the actor was seen. The query returns how
+  many days the profile spans and the counts, excluding the current day, so today's
+  activity never vouches for itself.
 
 Keys are TTL-bounded: memory grows with active actors and teams only.
 """
@@ -56,7 +57,8 @@ def window_query(
     team_cap: int,
     ttl_ms: int,
 ) -> int:
-    """Max count of windows [lo, hi] + history stats; the reply is a list of 7 ints."""
+    """Reply [max count of windows lo..hi, actor n, median x100, MAD x100, team n, median x100,
+    MAD x100, window of the max]."""
     return plan.query(
         "AH", key, lo, hi, floor, window_ms, cap, judge_from, team_key, team_cap, ttl_ms
     )
@@ -80,7 +82,7 @@ def add_hour(plan: Plan, key: str, hour_of_week: int, day: int, ttl_ms: int) -> 
 
 
 def profile_query(plan: Plan, key: str, hours: list[int], day: int) -> int:
-    """Reply [active days before `day`, days each of `hours` was active before `day`...]."""
+    """Reply [days since first seen, days each of `hours` was active before `day`...]."""
     return plan.query("AO", key, hours, day)
 
 
@@ -120,8 +122,12 @@ def _window_query(state: MemoryState, query: list[Any]) -> list[int]:
     _, key, lo, hi, floor, window_ms, cap, judge_from, team_key, team_cap, _ttl = query
     slot = state.data.get(key)
     if slot is None:
-        return [0, 0, 0, 0, 0, 0, 0]
+        return [0, 0, 0, 0, 0, 0, 0, lo]
     windows: dict[int, int] = slot["windows"]
+    current, at = 0, lo
+    for w in range(lo, hi + 1):
+        if windows.get(w, 0) > current:
+            current, at = windows[w], w
     if floor > slot["floor"]:
         sample = state.data.setdefault(team_key, []) if team_key else []
         for w in sorted(w for w in windows if w < floor):
@@ -132,11 +138,10 @@ def _window_query(state: MemoryState, query: list[Any]) -> list[int]:
         slot["floor"] = floor
         for member in [m for m, ts in slot["ids"].items() if ts < floor * window_ms]:
             del slot["ids"][member]
-    current = max((windows.get(w, 0) for w in range(lo, hi + 1)), default=0)
     if current < judge_from:
-        return [current, 0, 0, 0, 0, 0, 0]
+        return [current, 0, 0, 0, 0, 0, 0, at]
     team = list(state.data.get(team_key, [])) if team_key else []
-    return [current, *robust(slot["history"]), *robust(team)]
+    return [current, *robust(slot["history"]), *robust(team), at]
 
 
 @memory_op("AD")
@@ -160,10 +165,10 @@ def _cumulative_query(state: MemoryState, query: list[Any]) -> list[int]:
 def _add_hour(state: MemoryState, op: list[Any]) -> None:
     _, key, hour, day, _ttl = op
     profile = state.data.setdefault(key, {})
-    for field in ("days", hour):
-        count, last = profile.get(field, (0, -1))
-        if day > last:  # days only move forward: a late event of an older day adds nothing
-            profile[field] = (count + 1, day)
+    profile["first"] = min(profile.get("first", day), day)
+    count, last = profile.get(hour, (0, -1))
+    if day > last:  # days only move forward: a late event of an older day adds nothing
+        profile[hour] = (count + 1, day)
 
 
 @memory_query("AO")
@@ -171,11 +176,11 @@ def _profile_query(state: MemoryState, query: list[Any]) -> list[int]:
     _, key, hours, day = query
     profile = state.data.get(key, {})
 
-    def before(field: Any) -> int:
-        count, last = profile.get(field, (0, -1))
+    def before(hour: int) -> int:
+        count, last = profile.get(hour, (0, -1))
         return count - 1 if last == day else count
 
-    return [before("days"), *(before(h) for h in hours)]
+    return [day - profile["first"] if "first" in profile else 0, *(before(h) for h in hours)]
 
 
 MAD_TO_SIGMA = 1.4826  # a normal distribution's sigma is 1.4826 x its MAD

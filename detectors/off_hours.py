@@ -5,9 +5,9 @@ on a day off is how an insider works unobserved, or how a stolen session is used
 Two sources tell when an actor works: a configured shift (roster file, in the roster's
 or the tenant's time zone, widened by a grace period), or, for actors not on the roster,
 a learned hour-of-week profile (on how many days each local hour of the week was active,
-once the actor has `profile_min_days` active days). An actor with neither is never
-judged: no shift is guessed. Fires once `min_events` events fall outside within the
-window (roster), or within one clock hour the profile has never seen, nor the hour
+once the profile spans `profile_min_days` days: two weeks give every hour two chances).
+An actor with neither is never judged: no shift is guessed. Fires once `min_events` events
+fall outside within the window (roster), or within one clock hour the profile has never seen, nor the hour
 before or after (learned).
 """
 
@@ -41,7 +41,7 @@ class OffHoursConfig:
     bucket_minutes: int = 5
     lateness_minutes: int = 5
     learn_profile: bool = True
-    profile_min_days: int = 10
+    profile_min_days: int = 14
     profile_days: int = 56
 
     def __post_init__(self) -> None:
@@ -214,7 +214,7 @@ class OffHours:
             evidence = {
                 "timezone": cfg.timezone,
                 "hour_of_week": item.hours[1],
-                "profile_active_days": days,
+                "profile_span_days": days,
                 "days_active_at_this_hour": 0,
             }
             title = f"Off-hours activity: {observed} events at an hour of the week never worked"

@@ -44,11 +44,19 @@ class UnmaskRate(WindowBaseline):
     name = NAME
 
     def describe(
-        self, tenant: str, actor: str, group: ActorBatch, observed: int, verdict: Verdict
+        self,
+        tenant: str,
+        actor: str,
+        group: ActorBatch,
+        observed: int,
+        verdict: Verdict,
+        window_start_ms: int,
     ) -> Finding:
         cfg = self.tuning.for_tenant(tenant)
         title = (
             f"Unmask rate: {observed} pii.unmask in {cfg.window_minutes} min "
             f"({verdict.rule.replace('_', ' ')} {verdict.threshold:.0f})"
         )
-        return window_baseline_finding(NAME, cfg, tenant, actor, group, observed, verdict, title)
+        return window_baseline_finding(
+            NAME, cfg, tenant, actor, group, observed, verdict, window_start_ms, title
+        )

@@ -95,26 +95,27 @@ end
 QUERIES['AH'] = function(q)
   local key, lo, hi, floor, window_ms = q[2], q[3], q[4], q[5], q[6]
   local cap, judge_from, team, team_cap, ttl = q[7], q[8], q[9], q[10], q[11]
-  if redis.call('EXISTS', key) == 0 then return {0, 0, 0, 0, 0, 0, 0} end
+  if redis.call('EXISTS', key) == 0 then return {0, 0, 0, 0, 0, 0, 0, lo} end
   local fields = redis.call('HGETALL', key)
   local windows = {}
   for j = 1, #fields, 2 do
     local w = tonumber(fields[j])
     if w ~= nil then windows[w] = tonumber(fields[j + 1]) end
   end
+  -- judged before closing: a batch spanning several windows judges every one it touched
+  local current, at = 0, lo
+  for w = lo, hi do
+    local c = windows[w] or 0
+    if c > current then current, at = c, w end
+  end
   if floor > ah_floor(key) then
     ah_close(key, windows, floor, cap, team, team_cap, window_ms, ttl)
   end
-  local current = 0
-  for w = lo, hi do
-    local c = windows[w] or 0
-    if c > current then current = c end
-  end
-  if current < judge_from then return {current, 0, 0, 0, 0, 0, 0} end
+  if current < judge_from then return {current, 0, 0, 0, 0, 0, 0, at} end
   local n, m, d = a_list_stats(key .. ':h')
   local tn, tm, td = 0, 0, 0
   if team ~= '' then tn, tm, td = a_list_stats(team) end
-  return {current, n, m, d, tn, tm, td}
+  return {current, n, m, d, tn, tm, td, at}
 end
 
 -- AC: an actor's sum of per-day distinct counts (HyperLogLogs), kept in the team's
@@ -139,7 +140,8 @@ QUERIES['AC'] = function(q)
   return {total, n, m, d}
 end
 
--- AO: hour-of-week profile; per field a count of days ('c') and the last day counted ('l').
+-- AO: hour-of-week profile; per hour a count of days ('c') and the last day counted ('l'),
+-- and 'f' the first day the actor was seen.
 local function ao_mark(key, field, day)
   local last = tonumber(redis.call('HGET', key, 'l' .. field) or '-1')
   if day > last then
@@ -150,20 +152,21 @@ end
 
 OPS['AO'] = function(op)
   local key, hour, day, ttl = op[2], op[3], op[4], op[5]
-  ao_mark(key, 'd', day)
+  local first = redis.call('HGET', key, 'f')
+  if not first or day < tonumber(first) then redis.call('HSET', key, 'f', num(day)) end
   ao_mark(key, num(hour), day)
   redis.call('PEXPIRE', key, num(ttl))
 end
 
 QUERIES['AO'] = function(q)
   local key, hours, day = q[2], q[3], q[4]
-  local function before(field)
-    local v = redis.call('HMGET', key, 'c' .. field, 'l' .. field)
+  local first = redis.call('HGET', key, 'f')
+  local out = {first and (day - tonumber(first)) or 0}
+  for _, h in ipairs(hours) do
+    local v = redis.call('HMGET', key, 'c' .. num(h), 'l' .. num(h))
     local c = tonumber(v[1] or '0')
     if tonumber(v[2] or '-1') == day then c = c - 1 end
-    return c
+    out[#out + 1] = c
   end
-  local out = {before('d')}
-  for _, h in ipairs(hours) do out[#out + 1] = before(num(h)) end
   return out
 end

@@ -49,6 +49,14 @@ def test_success_right_after_a_burst_is_more_severe() -> None:
     assert finding.threshold == 5 and finding.severity == 4
 
 
+def test_each_success_is_judged_in_its_own_window() -> None:
+    state = MemoryState()
+    failures = [login(i, T0 + i * 30_000) for i in range(6)]
+    later = [login(98, T0 + 4 * MIN, ok=True), login(99, T0 + 40 * MIN, ok=True)]
+    findings = run(DETECTOR, state, failures + later)
+    assert [f.evidence["rule"] for f in findings if f.actor == "agent-1"] == ["success_after_burst"]
+
+
 def test_success_long_after_failures_is_quiet() -> None:
     state = MemoryState()
     assert run(DETECTOR, state, [login(i, T0 + i * 30_000) for i in range(6)]) == []

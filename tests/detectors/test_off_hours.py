@@ -95,17 +95,17 @@ def work_days(off: OffHours, state: MemoryState, days: int, actor: str = "agent-
 
 def test_learned_profile_fires_at_an_hour_never_worked() -> None:
     state, off = MemoryState(), detector()
-    work_days(off, state, 12)
-    night = MONDAY + 12 * DAY + 3 * HOUR
+    work_days(off, state, 19)
+    night = MONDAY + 19 * DAY + 3 * HOUR
     [finding] = run(off, state, activity(50_000, night, 6, actor="agent-9"))
     evidence = finding.evidence
-    assert evidence["rule"] == "learned_profile" and evidence["profile_active_days"] == 12
-    assert evidence["hour_of_week"] == 5 * 24 + 3  # a Saturday (day 12 = second Saturday)
+    assert evidence["rule"] == "learned_profile" and evidence["profile_span_days"] == 19
+    assert evidence["hour_of_week"] == 5 * 24 + 3  # a Saturday (day 19 = third Saturday)
 
 
 def test_learned_profile_quiet_at_usual_or_neighbouring_hours() -> None:
     state, off = MemoryState(), detector()
-    work_days(off, state, 12)
+    work_days(off, state, 14)
     # day 14 is a Monday again: 08:00 neighbours the usual 09:00
     assert run(off, state, activity(50_000, MONDAY + 14 * DAY + 8 * HOUR, 10, "agent-9")) == []
     assert run(off, state, activity(60_000, MONDAY + 14 * DAY + 11 * HOUR, 10, "agent-9")) == []
@@ -113,8 +113,8 @@ def test_learned_profile_quiet_at_usual_or_neighbouring_hours() -> None:
 
 def test_learned_profile_waits_for_warm_up() -> None:
     state, off = MemoryState(), detector()
-    work_days(off, state, 5)
-    assert run(off, state, activity(50_000, MONDAY + 5 * DAY + 3 * HOUR, 10, "agent-9")) == []
+    work_days(off, state, 12)  # 12 days < 14
+    assert run(off, state, activity(50_000, MONDAY + 12 * DAY + 3 * HOUR, 10, "agent-9")) == []
 
 
 def test_silent_for_actors_with_neither_shift_nor_profile() -> None:

@@ -76,7 +76,10 @@ async def detect(
 
 
 def run_detect(
-    settings: Settings, detectors: Sequence[Detector], docs: Iterable[dict[str, Any]], size: int = 2000
+    settings: Settings,
+    detectors: Sequence[Detector],
+    docs: Iterable[dict[str, Any]],
+    size: int = 2000,
 ) -> list[Finding]:
     return asyncio.run(detect(settings, detectors, docs, size))
 

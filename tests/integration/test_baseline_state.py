@@ -50,7 +50,7 @@ def detectors(prefix: str, roster: Path) -> list[Detector]:
         AuthFailures(Tuning(AuthFailuresConfig(threshold_failures=3)), prefix),
         CumulativeAccess(Tuning(CumulativeAccessConfig(min_observed=1)), prefix),
         OffHours(
-            Tuning(OffHoursConfig(roster_file=str(roster), profile_min_days=2, min_events=2)),
+            Tuning(OffHoursConfig(roster_file=str(roster), profile_min_days=1, min_events=2)),
             prefix,
         ),
     ]
@@ -169,8 +169,7 @@ def snapshot(settings: Settings) -> dict[bytes, object]:
 
 
 def test_replaying_every_batch_changes_no_state(namespace: Settings, tmp_path: Path) -> None:
-    """At-least-once delivery: a second pass over the same batches leaves every key as it was
-    (answers read mid-batch may differ: a team sample read before a peer's push)."""
+    """At-least-once delivery: a second pass over the same batches leaves every key as it was."""
     roster = write_roster(tmp_path)
     batches = random_batches(5, batches=12)
     first, _, _ = asyncio.run(run_both(namespace, roster, batches))
@@ -178,8 +177,12 @@ def test_replaying_every_batch_changes_no_state(namespace: Settings, tmp_path: P
     again, _, kinds = asyncio.run(run_both(namespace, roster, batches))
     assert snapshot(namespace) == before
     assert len(before) > 10
-    own = [(a, b) for a, b, k in zip(first[-1], again[-1], kinds[-1], strict=True) if k != "AC"]
-    assert all(a[:4] == b[:4] if isinstance(a, list) else a == b for a, b in own)
+    # S and AO answers come from state alone; AH and AC answers also depend on what this
+    # batch closed or read from peers mid-batch, which a replay does not repeat
+    stable = [
+        (a, b) for a, b, k in zip(first[-1], again[-1], kinds[-1], strict=True) if k in "S AO"
+    ]
+    assert stable and all(a == b for a, b in stable)
 
 
 def test_baseline_keys_expire(namespace: Settings, tmp_path: Path) -> None:
