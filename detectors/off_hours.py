@@ -7,8 +7,8 @@ or the tenant's time zone, widened by a grace period), or, for actors not on the
 a learned hour-of-week profile (on how many days each local hour of the week was active,
 once the profile spans `profile_min_days` days: two weeks give every hour two chances).
 An actor with neither is never judged: no shift is guessed. Fires once `min_events` events
-fall outside within the window (roster), or within one clock hour the profile has never seen, nor the hour
-before or after (learned).
+fall outside within the window (roster), or within one clock hour the profile has never
+seen, nor the hour before or after (learned).
 """
 
 from __future__ import annotations
