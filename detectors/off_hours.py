@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from detectors.base import MINUTE_MS, ActorBatch, Finding, actor_key, severity_for
-from detectors.baseline_state import add_hour, profile_query
+from detectors.baseline_state import add_hour, add_members, profile_query
 from detectors.event import Event
 from detectors.roster import HOUR_MS, Shift, load_roster, local_hour, on_shift, zone
 from detectors.state import Plan
@@ -111,6 +111,7 @@ class OffHours:
     def plan(self, events: Sequence[Event], plan: Plan) -> OffHoursPending:
         off: dict[tuple[str, str], ActorBatch] = {}
         learned: dict[tuple[str, str, int, int], ActorBatch] = {}
+        hour_ids: dict[tuple[str, str, int], list[str]] = {}
         for event in events:
             if self.tuning.allowlist_for(event.tenant).allows_actor(
                 event.actor_id, event.actor_team
@@ -121,7 +122,12 @@ class OffHours:
             if shift is not None:
                 self.plan_rostered(plan, cfg, shift, event, off)
             elif cfg.learn_profile:
-                self.plan_learned(plan, cfg, event, learned)
+                self.plan_learned(plan, cfg, event, learned, hour_ids)
+        # events per actor and clock hour: a HyperLogLog of event ids (idempotent, one
+        # PFADD per actor-hour and batch instead of a counter update per event)
+        for (tenant, actor, bucket), ids in hour_ids.items():
+            key = self.key(tenant, actor, f"hour:{bucket}")
+            add_members(plan, key, ids, self.tuning.for_tenant(tenant).ttl_ms)
         pending = OffHoursPending(self)
         for (tenant, actor), group in off.items():
             index = self.window_query(plan, tenant, actor, group, "off")
@@ -160,15 +166,16 @@ class OffHours:
         cfg: OffHoursConfig,
         event: Event,
         learned: dict[tuple[str, str, int, int], ActorBatch],
+        hour_ids: dict[tuple[str, str, int], list[str]],
     ) -> None:
         hour, day = local_hour(cfg.timezone, event.ts_ms // 900_000)
         marker = (event.tenant, event.actor_id, hour, day)
         if marker not in learned:
             key = self.key(event.tenant, event.actor_id, "profile")
             add_hour(plan, key, hour, day, cfg.profile_days * DAY_MS)
-        key = self.key(event.tenant, event.actor_id, "hourly")
-        bucket = event.ts_ms // HOUR_MS
-        plan.add_sum(key, bucket, event.event_id, 1, event.ts_ms, cfg.ttl_ms)
+        hour_ids.setdefault((event.tenant, event.actor_id, event.ts_ms // HOUR_MS), []).append(
+            event.event_id
+        )
         remember(learned, marker, event)
 
     def window_query(
@@ -186,9 +193,8 @@ class OffHours:
         self, plan: Plan, cfg: OffHoursConfig, tenant: str, actor: str, group: ActorBatch
     ) -> int:
         """Events of the actor in the clock hour of the group's latest event."""
-        hour = group.last_ts // HOUR_MS
-        key = self.key(tenant, actor, "hourly")
-        return plan.sum_query(key, hour, hour, 1, min(group.first_ts // HOUR_MS, hour) - 1, HOUR_MS)
+        key = self.key(tenant, actor, f"hour:{group.last_ts // HOUR_MS}")
+        return plan.distinct_query([key])
 
     def judge(self, item: Judged, results: Sequence[Any]) -> Finding | None:
         cfg = self.tuning.for_tenant(item.tenant)
