@@ -140,9 +140,13 @@ def test_simulated_day_alerts_only_on_injected_leaks_and_resend_changes_nothing(
             if a["type_uid"] == 200401
         ]
 
-    wait_until(lambda: len(pages()) >= len(expected), 60, what="one page per injected leak")
+    wait_until(lambda: expected <= set(pages()), 60, what="one page per injected leak")
     alerts.poll(2.0)
-    assert sorted(pages()) == sorted(expected), "pages must be exactly the injected leaks"
+    # A leak may page on several detectors (an enumeration is also an access burst), but
+    # only leaking agents page, and each at most once per detector.
+    leakers = {(tenant, actor) for _, tenant, actor in expected}
+    assert {(tenant, actor) for _, tenant, actor in pages()} == leakers
+    assert len(pages()) == len(set(pages())), "one page per detector and leak"
 
     # Re-send everything: idempotent state, no new page, counters unchanged.
     client = redis_client(settings)
@@ -167,7 +171,7 @@ def test_simulated_day_alerts_only_on_injected_leaks_and_resend_changes_nothing(
         assert all(before[key].get(b) == v for b, v in buckets.items()), key
     assert sum(len(b) for b in after.values()) > 0
     assert len([a for a in alerts.values() if a["type_uid"] == 200401]) == pages_before
-    assert worker.metric("blindar_alerts_total", kind="new") == len(expected)
+    assert worker.metric("blindar_alerts_total", kind="new") == pages_before
     assert worker.metric("blindar_processing_lag_seconds_count") >= 2 * total
     assert worker.metric("blindar_redis_roundtrip_seconds_count", call="state") > 0
     assert worker.metric("blindar_batch_size_events_count") > 0
