@@ -117,3 +117,17 @@ def test_per_tenant_static_floor() -> None:
     tuned = AccessBurst(Tuning(CONFIG, tenants={"acme": AccessBurstConfig(static_threshold=50)}))
     [finding] = run(tuned, MemoryState(), views(Counter(), "agent-1", 0, 60))
     assert finding.threshold == 50 and finding.evidence["rule"] == "static_threshold"
+
+
+def test_history_and_team_sample_are_capped() -> None:
+    capped = AccessBurst(
+        Tuning(
+            AccessBurstConfig(
+                warmup_windows=5, history_windows=10, team_sample=20, team_min_samples=20
+            )
+        )
+    )
+    state, number = MemoryState(), Counter()
+    warm_up(capped, state, number, 30, 5)
+    [finding] = run(capped, state, views(number, "agent-1", 31, 60, offset_s=30))
+    assert finding.evidence["baseline_windows"] == 10 and finding.evidence["team_windows"] == 20

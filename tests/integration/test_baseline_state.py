@@ -44,7 +44,16 @@ def detectors(prefix: str, roster: Path) -> list[Detector]:
     """Every baseline detector, tuned so that warm-ups end within the test."""
     return [
         AccessBurst(
-            Tuning(AccessBurstConfig(min_observed=3, warmup_windows=2, team_min_samples=2)), prefix
+            Tuning(
+                AccessBurstConfig(
+                    min_observed=3,
+                    warmup_windows=2,
+                    team_min_samples=2,
+                    history_windows=6,  # small caps: trimming is compared too
+                    team_sample=15,
+                )
+            ),
+            prefix,
         ),
         UnmaskRate(Tuning(UnmaskRateConfig(window_minutes=10, min_observed=2)), prefix),
         AuthFailures(Tuning(AuthFailuresConfig(threshold_failures=3)), prefix),
@@ -144,6 +153,7 @@ def test_baseline_families_match_the_reference(namespace: Settings, tmp_path: Pa
         if k == "AH"
     ]
     assert any(reply[1] > 0 and reply[4] > 0 for reply in ah)
+    assert any(reply[1] == 6 and reply[4] == 15 for reply in ah)  # access_burst's caps
     ao = [
         r
         for batch, ks in zip(got_redis, kinds, strict=True)
