@@ -1,7 +1,8 @@
 """State families for baseline detectors: window history, team peers, hour-of-week profile.
 
-Three op families, each with a `Plan` helper here, an in-process handler for
-`MemoryState` (below) and a Lua handler in `monitor/lua/a_baseline.lua`:
+Four op families, each with a `Plan` helper here, an in-process handler for
+`MemoryState` (below) and a Lua handler in `monitor/lua/a_<family>.lua` (`a_history`,
+`a_cumulative`, `a_profile`; shared helpers in `a_common`):
 
 - AH (window history): counts per tumbling window of one actor, guarded by event id
   like the `S` family. Windows below the floor are closed: they no longer change and
