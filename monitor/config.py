@@ -74,10 +74,25 @@ def load_detectors(path: Path) -> DetectorSettings:
         enabled = section.pop("enabled", True)
         if not isinstance(enabled, bool):
             raise ConfigError(f"{where}: detectors.{name}.enabled: must be true or false")
+        resolve_files(section, path.parent)
         tuning = build_tuning(CATALOG[name][0], section, where, f"detectors.{name}")
         if enabled:
             configs[name] = tuning
     return DetectorSettings(suppression_minutes=suppression, configs=configs)
+
+
+def resolve_files(section: dict[str, Any], base: Path) -> None:
+    """Settings named `*_file` (and their per-tenant overrides) are relative to the config dir."""
+    tenants = section.get("tenants")
+    scopes = (
+        [section, *(t for t in tenants.values() if isinstance(t, dict))]
+        if isinstance(tenants, dict)
+        else [section]
+    )
+    for scope in scopes:
+        for key, value in scope.items():
+            if key.endswith("_file") and isinstance(value, str) and value:
+                scope[key] = str(base / value)
 
 
 def build_tuning(cls: type, section: dict[str, Any], where: str, path: str) -> Tuning[Any]:

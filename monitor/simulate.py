@@ -630,6 +630,40 @@ def exfil_sequence(population: Population, rng: Random, start_ms: int) -> Leak:
     return leak
 
 
+@scenario("access_burst")
+def access_burst(population: Population, rng: Random, start_ms: int) -> Leak:
+    """90-140 record views and searches of distinct customers within 4 minutes, on shift:
+    below any static floor, far above what the agent and the team do in 5 minutes."""
+    leak = _leak(population, rng, start_ms)
+    tenant = _tenant(population, leak.tenant)
+    count = rng.randint(90, 140)
+    customers = rng.sample(range(tenant.customers), count)
+    for offset, customer in zip(_offsets(rng, count, 230), customers, strict=True):
+        action = "record.search" if rng.random() < 0.3 else "record.view"
+        resource = _record(tenant, customer, rng.randrange(RECORDS_PER_CUSTOMER))
+        leak.add(offset, action, resource=resource, customer_id=f"cust-{tenant.name}-{customer}")
+    return leak
+
+
+CUMULATIVE_DAYS = 7
+
+
+@scenario("cumulative_access")
+def cumulative_access(population: Population, rng: Random, start_ms: int) -> Leak:
+    """Low and slow over a week: 350-500 extra customer records a day, spread over each
+    shift (about one a minute), for the agent's next seven days of shifts."""
+    leak = _leak(population, rng, start_ms)
+    tenant = _tenant(population, leak.tenant)
+    end_ms = start_ms + CUMULATIVE_DAYS * 24 * HOUR_MS
+    shifts = list(population.shifts(leak.agent, start_ms, end_ms))
+    for begin, end in shifts:
+        begin = max(begin, start_ms)
+        count = rng.randint(350, 500)
+        span_s = (end - begin) / 1000 - 60
+        _views(leak, tenant, rng, count, span_s, begin_s=(begin - start_ms) / 1000)
+    return leak
+
+
 @scenario("unmask_rate")
 def unmask_rate(population: Population, rng: Random, start_ms: int) -> Leak:
     """35-60 pii.unmask of different customers within 50 minutes."""
