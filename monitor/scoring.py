@@ -45,6 +45,9 @@ class Label:
         )
 
 
+SOURCE_PREFIX = "source_ip:"
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
     """One page (alert of kind "new") raised during a replay."""
@@ -56,8 +59,12 @@ class Page:
     window_end_ms: int
 
     def matches(self, label: Label, slack_ms: int) -> bool:
-        """Same detector, tenant and actor, and the page's window overlaps the label's span."""
-        if (self.detector, self.tenant, self.actor) != (label.detector, label.tenant, label.actor):
+        """Same detector, tenant and actor, and the page's window overlaps the label's span.
+        A page about a source address (`source_ip:…`, no actor) matches any label of its
+        detector and tenant: labels name the leaking agent, not the address used."""
+        if (self.detector, self.tenant) != (label.detector, label.tenant):
+            return False
+        if self.actor != label.actor and not self.actor.startswith(SOURCE_PREFIX):
             return False
         window = self.window_end_ms - self.window_start_ms
         return (

@@ -28,7 +28,6 @@ from monitor.scoring import DetectorScore, Label, read_labels, score
 from monitor.settings import DEFAULT_CONFIG_DIR, Settings
 from monitor.simulate import (
     SCENARIO_DETECTORS,
-    SCENARIOS,
     Population,
     period,
     write_jsonl,
@@ -45,7 +44,13 @@ SCENARIO_WARMUP_DAYS = max(WARMUP_DAYS, 3.0)  # agents work 5 days in 7
 # Agents work five days a week: 750 on the roster put more than 500 to work on one day.
 FALSE_ALERT_AGENTS = 750
 FIRST_SEEN = {"new_device", "unusual_location"}
-IN_CATALOG = sorted(name for name, det in SCENARIO_DETECTORS.items() if det in CATALOG)
+# Scenarios that need days of history (a 7-day sum against the team; a learned 14-day
+# profile or a roster) cannot show in this short file: tests/integration/
+# test_baseline_traffic.py runs them over 9 simulated days with a roster.
+LONG_HISTORY = {"cumulative_access", "off_hours"}
+IN_CATALOG = sorted(
+    name for name, det in SCENARIO_DETECTORS.items() if det in CATALOG and det not in LONG_HISTORY
+)
 
 
 @dataclass
@@ -124,7 +129,7 @@ def tuned_config(
 def scenario_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Six hours of 120 agents with one of every registered scenario, after WARMUP_DAYS."""
     folder = tmp_path_factory.mktemp("scenarios")
-    return simulate(folder, 120, 6, sorted(SCENARIOS), warmup_days=SCENARIO_WARMUP_DAYS)
+    return simulate(folder, 120, 6, IN_CATALOG, warmup_days=SCENARIO_WARMUP_DAYS)
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +165,7 @@ def test_replay_finds_every_catalog_scenario_and_nothing_else(backtest: Backtest
     assert sorted(report.detectors) == sorted(set(CATALOG) - {"channel_silence"})
     for name, s in backtest.scores.items():
         assert s.labels == sum(1 for n in IN_CATALOG if SCENARIO_DETECTORS[n] == name)
-        assert s.recall == 1.0, f"{name} missed {s.missed}"
+        assert s.labels == 0 or s.recall == 1.0, f"{name} missed {s.missed}"
         # No page on normal traffic; a page on another scenario's leaking actor is
         # counted apart (one leak often looks like several kinds of trouble). First-seen
         # detectors run here with a 48-hour warm-up, shorter than the time some agents take
@@ -203,7 +208,6 @@ def test_replay_command_prints_progress_findings_and_backtest(
         if row[1] != "0":  # labels, pages, TP, FP, FP on another scenario's actor, FN, P, R
             assert row[8] == "1.00", row
             assert row[4] == row[5] or name in FIRST_SEEN, row
-    assert "labels for detectors that did not run" in out or len(IN_CATALOG) == len(SCENARIOS)
     figures = orjson.loads(out_json.read_bytes())
     assert figures["events"] > 5_000
     for name in set(CATALOG) - {"channel_silence"}:
