@@ -21,7 +21,6 @@ from monitor.mapping import compile_mapping
 
 TOPIC_PREFIX = "interactions."
 DEFAULT_PARTITIONS = 6
-DEFAULT_SILENCE_MINUTES = 10
 CHANNELS_DIR = "channels.d"
 
 # Contract fields a mapping may write (DESIGN.md §2), from the contract table.
@@ -65,7 +64,7 @@ class Channel:
     partitions: int = DEFAULT_PARTITIONS
     mapping: dict[str, Any] = field(default_factory=dict)
     quiet_hours: tuple[QuietWindow, ...] = ()
-    silence_minutes: int = DEFAULT_SILENCE_MINUTES
+    silence_minutes: int | None = None  # None: channel_silence's own silence_minutes
     source: str = "channels.yaml"
 
     def mapper(self) -> Mapper | None:
@@ -125,14 +124,19 @@ def load_channels(path: Path) -> Registry:
     return Registry(tuple(channels))
 
 
+def _optional_minutes(value: Any, where: str, path: str) -> int | None:
+    """A channel's own silence period; None leaves it to channel_silence's setting."""
+    return None if value is None else positive_int(value, where, path)
+
+
 def _defaults(doc: Any, where: str) -> dict[str, Any]:
     expect_keys(doc, {"partitions", "silence_minutes", "quiet_hours"}, where, "defaults")
     return {
         "partitions": positive_int(
             doc.get("partitions", DEFAULT_PARTITIONS), where, "defaults.partitions"
         ),
-        "silence_minutes": positive_int(
-            doc.get("silence_minutes", DEFAULT_SILENCE_MINUTES), where, "defaults.silence_minutes"
+        "silence_minutes": _optional_minutes(
+            doc.get("silence_minutes"), where, "defaults.silence_minutes"
         ),
         "quiet_hours": doc.get("quiet_hours") or [],
     }
@@ -164,7 +168,7 @@ def _channel(name: Any, entry: Any, defaults: dict[str, Any], where: str, path: 
     if not isinstance(topic, str) or not topic:
         raise ConfigError(f"{where}: {at}topic: must be a non-empty string")
     count = positive_int(entry.get("partitions", defaults["partitions"]), where, f"{at}partitions")
-    silence = positive_int(
+    silence = _optional_minutes(
         entry.get("silence_minutes", defaults["silence_minutes"]), where, f"{at}silence_minutes"
     )
     quiet = quiet_windows(

@@ -115,7 +115,7 @@ def test_channels_d_files_join_the_registry(tmp_path: Path) -> None:
     assert registry.names() == ["voice", "crm-audit", "wa"]
     crm, wa = registry.by_name()["crm-audit"], registry.by_name()["wa"]
     assert (crm.topic, crm.partitions, crm.silence_minutes) == ("interactions.crm-audit", 3, 30)
-    assert (wa.topic, wa.partitions, wa.silence_minutes) == ("custom.whatsapp", 4, 10)
+    assert (wa.topic, wa.partitions, wa.silence_minutes) == ("custom.whatsapp", 4, None)
     assert crm.source == "channels.d/crm-audit.yaml"
 
 
