@@ -7,6 +7,9 @@ if [[ -f "$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ]]; then exit 0; fi
 log "fetching Apache Kafka $KAFKA_VERSION from Maven Central"
 tmp="$KAFKA_LIBS.partial"
 rm -rf "$tmp"
-mvn -q -B -Dstyle.color=never -f "$ROOT/deploy/local/kafka-pom.xml" dependency:copy-dependencies \
-  -DincludeScope=runtime -DoutputDirectory="$tmp"
+if ! mvn -q -B -f "$ROOT/deploy/local/kafka-pom.xml" dependency:copy-dependencies \
+  -DincludeScope=runtime -DoutputDirectory="$tmp" >"$CACHE/kafka-fetch.log" 2>&1; then
+  cat "$CACHE/kafka-fetch.log" >&2
+  exit 1
+fi
 mv "$tmp" "$KAFKA_LIBS"
