@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 # "Now" in epoch ms for a batch's decisions, given its valid events. The worker uses the
 # wall clock; replay passes an event-time clock so suppression and alert times follow the
 # file. Contract checks (a timestamp too far in the future) always use the wall clock.
+# Events planned into one Redis call at most (a batch of batch messages is sliced).
+MAX_PLAN_EVENTS = 5000
+
 Clock = Callable[[Sequence[Event]], int]
 
 
@@ -92,6 +95,7 @@ class Pipeline:
         self.alerts_topic = alerts_topic
         self.deadletter_topic = deadletter_topic
         self.max_batch_elements = max_batch_elements
+        self.max_plan_events = MAX_PLAN_EVENTS
         self.clock = clock
         self.delivery = delivery  # optional sinks, fed after dlp.alerts acked; never awaited
 
@@ -172,8 +176,14 @@ class Pipeline:
             )
 
     async def detect(self, events: Sequence[Event]) -> list[Finding]:
-        if not events:
-            return []
+        """Run every detector; a batch larger than `max_plan_events` (batch messages of
+        hundreds of events each) goes to Redis in slices, so one Lua call stays bounded."""
+        findings: list[Finding] = []
+        for start in range(0, len(events), self.max_plan_events):
+            findings.extend(await self._detect_slice(events[start : start + self.max_plan_events]))
+        return findings
+
+    async def _detect_slice(self, events: Sequence[Event]) -> list[Finding]:
         plan = Plan()
         batch = as_batch(events)
         pending = [(d, d.plan(batch, plan)) for d in self.detectors]

@@ -129,9 +129,9 @@ class Daemon:
 class Alertmanager(Daemon):
     """`prometheus-alertmanager` notifying `webhook_url` quickly (group_wait 0s)."""
 
-    def __init__(self, workdir: Path, webhook_url: str) -> None:
+    def __init__(self, workdir: Path, webhook_url: str, port: int | None = None) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         config = {
             "route": {
