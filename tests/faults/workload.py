@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from detectors.base import MINUTE_MS
 from monitor.kafka_io import client_config
@@ -142,7 +142,18 @@ def committed_behind(settings: Settings) -> int:
 
 
 def wait_all_committed(settings: Settings, timeout: float = 90) -> None:
-    wait_until(lambda: committed_behind(settings) == 0, timeout, 1.0, "every input committed")
+    wait_until(lambda: _behind_or_none(settings) == 0, timeout, 1.0, "every input committed")
+
+
+def _behind_or_none(settings: Settings) -> int | None:
+    """Messages not yet committed; None while the group coordinator is moving (just after
+    a broker restart the offsets query may answer NOT_COORDINATOR: ask again)."""
+    try:
+        return committed_behind(settings)
+    except KafkaException as exc:
+        if exc.args[0].retriable():
+            return None
+        raise
 
 
 def true_sums(events: list[dict[str, Any]]) -> dict[tuple[str, str], dict[int, int]]:
@@ -262,7 +273,7 @@ def check_all(
     earlier workload that may also be on the topic.
     """
     wait_all_committed(settings)
-    alerts.wait_for(len(work.labels), timeout=60, settle=2.0)
+    alerts.wait_for(len(work.labels), timeout=150, settle=2.0)
     found = [a for a in alerts.values() if a["time"] >= since_ms]
     pages = page_uids(found)
     # Every injected leak pages; other detectors may page the same leaking actors (an
