@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -37,8 +38,20 @@ WORKER_ENV = {"BLINDAR_BATCH_SIZE": "200", "BLINDAR_KAFKA_SESSION_TIMEOUT_MS": "
 RATE = 1000.0  # messages per second while a fault is applied mid-stream
 
 
+STARTED: list[WorkerProcess] = []
+
+
+@pytest.fixture(autouse=True)
+def stop_workers() -> Iterator[None]:
+    """Workers a test started are stopped even when it fails half way."""
+    yield
+    while STARTED:
+        STARTED.pop().stop()
+
+
 def start_worker(settings: Settings, log: Path) -> WorkerProcess:
     worker = WorkerProcess(settings, log, WORKER_ENV).start()
+    STARTED.append(worker)
     worker.wait_ready()
     return worker
 
