@@ -318,6 +318,13 @@ def run_all(n: int, base: Settings, tag: str) -> None:
         f"p99 {results['latency']['p99_s']:.3f}s",
         flush=True,
     )
+    results["memory"] = memory_per_actor(single)
+    memory = results["memory"]
+    print(
+        f"  Redis after an 8-hour shift: {memory['bytes_per_actor']:,.0f} bytes per active "
+        f"actor ({memory['actors']} actors, {memory['events']:,} events)",
+        flush=True,
+    )
     _summary(results)
 
 
