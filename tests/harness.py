@@ -203,10 +203,18 @@ class TopicReader:
                 },
             )
         )
-        meta = self.consumer.list_topics(topic, timeout=10).topics[topic]
+        # A topic created a moment ago may not be in the broker's metadata yet: assigning
+        # its (empty) partition list then would read nothing, ever.
+        meta = wait_until(lambda: self._partitions(topic), 30, 0.2, f"metadata of {topic}")
         # Explicit beginning: no committed-offset lookup, which a fresh broker can stall.
-        self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in meta.partitions])
+        self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in meta])
         self.messages: list[Any] = []
+
+    def _partitions(self, topic: str) -> list[int]:
+        meta = self.consumer.list_topics(topic, timeout=10).topics.get(topic)
+        if meta is None or meta.error is not None:
+            return []
+        return sorted(meta.partitions)
 
     def poll(self, seconds: float = 0.5) -> list[Any]:
         deadline = time.monotonic() + seconds
