@@ -153,7 +153,9 @@ class SilencePending:
 def describe(
     cfg: ChannelSilenceConfig, channel: str, last: int, now: int, mode: str, limit: float
 ) -> Finding:
-    silent_minutes = round((now - last) / MINUTE_MS, 1)
+    # Two decimals: a period of 0.25 min must not read "silent for 0.2 min" (one decimal
+    # rounded a just-reached period below itself).
+    silent_minutes = round((now - last) / MINUTE_MS, 2)
     return Finding(
         detector=NAME,
         tenant=cfg.tenant,

@@ -93,3 +93,11 @@ def test_watched_channels_quiet_hours_apply_in_event_time() -> None:
     d.watch([Chan("chat", quiet=True)])
     run(d, state, [on("voice", 1, T0), on("chat", 2, T0)])
     assert run(d, state, [on("voice", 3, T0 + 30 * MIN)]) == []
+
+
+def test_reported_silence_never_reads_below_a_fractional_period() -> None:
+    d, state = detector(silence_minutes=0.25), MemoryState()
+    channels = [Chan("sms")]
+    tick(d, state, T0, channels)
+    [finding] = tick(d, state, T0 + 15_000, channels)  # exactly 0.25 min: one decimal said 0.2
+    assert finding.evidence["silent_minutes"] == 0.25 == finding.threshold
