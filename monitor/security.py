@@ -22,15 +22,24 @@ class SecurityError(ValueError):
     """A security setting is missing or invalid; the message names the variable."""
 
 
-def secret_from_env(name: str) -> str:
-    """NAME, or the content of the file NAME_FILE (trailing newline dropped); '' if neither."""
+def secret_bytes_from_env(name: str) -> bytes:
+    """NAME, or the content of the file NAME_FILE (surrounding whitespace dropped); b"" if
+    neither."""
     path = os.environ.get(f"{name}_FILE")
     if path:
         try:
-            return Path(path).read_text().strip()
+            return Path(path).read_bytes().strip()
         except OSError as exc:
             raise SecurityError(f"{name}_FILE: cannot read: {exc.strerror}") from None
-    return os.environ.get(name, "")
+    return os.environ.get(name, "").encode()
+
+
+def secret_from_env(name: str) -> str:
+    """secret_bytes_from_env as text (passwords, tokens)."""
+    try:
+        return secret_bytes_from_env(name).decode()
+    except UnicodeDecodeError:
+        raise SecurityError(f"{name}: not UTF-8 text") from None
 
 
 def _readable(name: str) -> str | None:

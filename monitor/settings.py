@@ -6,7 +6,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from monitor.security import KafkaSecurity, RedisAuth, SecurityError, secret_from_env
+from monitor.security import (
+    KafkaSecurity,
+    RedisAuth,
+    SecurityError,
+    secret_bytes_from_env,
+    secret_from_env,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_DIR = REPO_ROOT / "deploy" / "config"
@@ -38,18 +44,17 @@ def _int_env(name: str, default: int) -> int:
         raise SettingsError(f"{name}: expected an integer, got {raw!r}") from None
 
 
+def secret_bytes(name: str) -> bytes:
+    """NAME or the content of NAME_FILE, as bytes (HMAC keys); errors as SettingsError."""
+    try:
+        return secret_bytes_from_env(name)
+    except SecurityError as exc:
+        raise SettingsError(str(exc)) from None
+
+
 def _pseudonym_key(production: bool) -> bytes:
     """The HMAC key for pseudonyms: BLINDAR_PSEUDONYM_KEY or the file in ..._KEY_FILE."""
-    path = os.environ.get("BLINDAR_PSEUDONYM_KEY_FILE")
-    if path:
-        try:
-            key = Path(path).read_bytes().strip()
-        except OSError as exc:
-            raise SettingsError(
-                f"BLINDAR_PSEUDONYM_KEY_FILE: cannot read: {exc.strerror}"
-            ) from None
-    else:
-        key = os.environ.get("BLINDAR_PSEUDONYM_KEY", "").encode()
+    key = secret_bytes("BLINDAR_PSEUDONYM_KEY")
     if key:
         if len(key) < 16:
             raise SettingsError("BLINDAR_PSEUDONYM_KEY: must be at least 16 bytes")

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from monitor.settings import SettingsError
+from monitor.settings import SettingsError, secret_bytes
 
 MIN_SECRET_BYTES = 16
 
@@ -38,16 +37,7 @@ def _number(name: str, default: float) -> float:
 
 
 def _secret() -> bytes:
-    path = os.environ.get("BLINDAR_WEBHOOK_SECRET_FILE")
-    if path:
-        try:
-            secret = Path(path).read_bytes().strip()
-        except OSError as exc:
-            raise SettingsError(
-                f"BLINDAR_WEBHOOK_SECRET_FILE: cannot read: {exc.strerror}"
-            ) from None
-    else:
-        secret = os.environ.get("BLINDAR_WEBHOOK_SECRET", "").encode()
+    secret = secret_bytes("BLINDAR_WEBHOOK_SECRET")
     if len(secret) < MIN_SECRET_BYTES:
         raise SettingsError(
             f"BLINDAR_WEBHOOK_SECRET (or _FILE) must hold at least {MIN_SECRET_BYTES} bytes "

@@ -7,6 +7,7 @@ import pytest
 
 from monitor.security import KafkaSecurity, RedisAuth
 from monitor.settings import Settings, SettingsError
+from monitor.sinks.settings import SinkSettings
 
 SECRET = "s3cret-value-123"
 
@@ -72,4 +73,21 @@ def test_bad_security_settings_name_the_variable(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=message):
+        Settings.from_env()
+
+
+def test_key_files_are_read_as_bytes_and_errors_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    key = bytes(range(200, 232))  # not UTF-8: fine for an HMAC key
+    (tmp_path / "key").write_bytes(key + b"\n")
+    monkeypatch.delenv("BLINDAR_PSEUDONYM_KEY", raising=False)
+    monkeypatch.setenv("BLINDAR_PSEUDONYM_KEY_FILE", str(tmp_path / "key"))
+    assert Settings.from_env().pseudonym_key == key
+    monkeypatch.setenv("BLINDAR_WEBHOOK_URL", "http://127.0.0.1:9/hook")
+    monkeypatch.setenv("BLINDAR_WEBHOOK_SECRET_FILE", str(tmp_path / "missing"))
+    with pytest.raises(SettingsError, match="BLINDAR_WEBHOOK_SECRET_FILE: cannot read"):
+        SinkSettings.from_env()
+    monkeypatch.setenv("BLINDAR_WEB_TOKEN_FILE", str(tmp_path / "key"))
+    with pytest.raises(SettingsError, match="BLINDAR_WEB_TOKEN: not UTF-8"):
         Settings.from_env()
