@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from detectors.base import ActorBatch, Finding
-from detectors.baseline import Verdict, WindowBaseline, window_baseline_finding
+from detectors.baseline import WindowBaseline
 
 NAME = "access_burst"
 
@@ -42,21 +41,5 @@ class AccessBurst(WindowBaseline):
     """Record views/searches per actor per window against static floor and baselines."""
 
     name = NAME
-
-    def describe(
-        self,
-        tenant: str,
-        actor: str,
-        group: ActorBatch,
-        observed: int,
-        verdict: Verdict,
-        window_start_ms: int,
-    ) -> Finding:
-        cfg = self.tuning.for_tenant(tenant)
-        title = (
-            f"Access burst: {observed} record views/searches in {cfg.window_minutes} min "
-            f"({verdict.rule.replace('_', ' ')} {verdict.threshold:.0f})"
-        )
-        return window_baseline_finding(
-            NAME, cfg, tenant, actor, group, observed, verdict, window_start_ms, title
-        )
+    headline = "Access burst"
+    counted = "record views/searches"

@@ -113,6 +113,8 @@ class WindowBaseline:
     """Plans AH updates and queries for every actor with counted actions in the batch."""
 
     name = "window_baseline"
+    headline = "Window count"  # alert titles: "<headline>: <n> <counted> in <m> min (...)"
+    counted = "events"
 
     def __init__(self, tuning: Tuning[Any], key_prefix: str = "") -> None:
         self.tuning = tuning
@@ -174,7 +176,28 @@ class WindowBaseline:
         verdict: Verdict,
         window_start_ms: int,
     ) -> Finding:
-        raise NotImplementedError
+        """A finding about the window (start given) whose count crossed the verdict's rule."""
+        cfg = self.tuning.for_tenant(tenant)
+        title = (
+            f"{self.headline}: {observed} {self.counted} in {cfg.window_minutes} min "
+            f"({verdict.rule.replace('_', ' ')} {verdict.threshold:.0f})"
+        )
+        return Finding(
+            detector=self.name,
+            tenant=tenant,
+            actor=actor,
+            severity=severity_for(observed, verdict.threshold),
+            title=title,
+            window_start_ms=window_start_ms,
+            window_end_ms=window_start_ms + cfg.window_minutes * MINUTE_MS,
+            observed=observed,
+            threshold=round(verdict.threshold, 2),
+            evidence=baseline_evidence(cfg, observed, verdict),
+            sample_event_ids=tuple(group.samples),
+            channels=tuple(sorted(group.channels)),
+            team=group.team,
+            sample_records=tuple(group.records),
+        )
 
 
 def ttl_ms(cfg: WindowBaselineConfig) -> int:
@@ -205,33 +228,3 @@ def baseline_evidence(cfg: WindowBaselineConfig, observed: int, verdict: Verdict
                 team_mad=verdict.team.mad,
             )
     return evidence
-
-
-def window_baseline_finding(
-    name: str,
-    cfg: WindowBaselineConfig,
-    tenant: str,
-    actor: str,
-    group: ActorBatch,
-    observed: int,
-    verdict: Verdict,
-    window_start_ms: int,
-    title: str,
-) -> Finding:
-    """A finding about the window (start given) whose count crossed the verdict's rule."""
-    return Finding(
-        detector=name,
-        tenant=tenant,
-        actor=actor,
-        severity=severity_for(observed, verdict.threshold),
-        title=title,
-        window_start_ms=window_start_ms,
-        window_end_ms=window_start_ms + cfg.window_minutes * MINUTE_MS,
-        observed=observed,
-        threshold=round(verdict.threshold, 2),
-        evidence=baseline_evidence(cfg, observed, verdict),
-        sample_event_ids=tuple(group.samples),
-        channels=tuple(sorted(group.channels)),
-        team=group.team,
-        sample_records=tuple(group.records),
-    )

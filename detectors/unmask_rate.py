@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from detectors.base import ActorBatch, Finding
-from detectors.baseline import Verdict, WindowBaseline, window_baseline_finding
+from detectors.baseline import WindowBaseline
 
 NAME = "unmask_rate"
 
@@ -42,21 +41,5 @@ class UnmaskRate(WindowBaseline):
     """pii.unmask per actor per hour against a static floor and the actor's baseline."""
 
     name = NAME
-
-    def describe(
-        self,
-        tenant: str,
-        actor: str,
-        group: ActorBatch,
-        observed: int,
-        verdict: Verdict,
-        window_start_ms: int,
-    ) -> Finding:
-        cfg = self.tuning.for_tenant(tenant)
-        title = (
-            f"Unmask rate: {observed} pii.unmask in {cfg.window_minutes} min "
-            f"({verdict.rule.replace('_', ' ')} {verdict.threshold:.0f})"
-        )
-        return window_baseline_finding(
-            NAME, cfg, tenant, actor, group, observed, verdict, window_start_ms, title
-        )
+    headline = "Unmask rate"
+    counted = "pii.unmask"
