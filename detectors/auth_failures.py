@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from detectors.base import MINUTE_MS, ActorBatch, Finding, actor_key, severity_for
+from detectors.base import MINUTE_MS, ActorBatch, Finding, Tuned, actor_key, severity_for
 from detectors.event import Event
 from detectors.state import Plan
-from detectors.tuning import Tuning
 
 NAME = "auth_failures"
 IP_PREFIX = "source_ip:"
@@ -73,14 +72,10 @@ class AuthPending:
         ]
 
 
-class AuthFailures:
+class AuthFailures(Tuned[AuthFailuresConfig]):
     """Failed logins per actor and per source IP; a success right after a burst."""
 
     name = NAME
-
-    def __init__(self, tuning: Tuning[AuthFailuresConfig], key_prefix: str = "") -> None:
-        self.tuning = tuning
-        self.prefix = key_prefix
 
     def key(self, tenant: str, subject: str) -> str:
         return actor_key(self.prefix, NAME, tenant, subject, "failures")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from detectors.event import Event
 from detectors.state import Plan
+from detectors.tuning import Tuning
 
 MINUTE_MS = 60_000
+C = TypeVar("C")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,14 @@ class Detector(Protocol):
     name: str
 
     def plan(self, events: Sequence[Event], plan: Plan) -> Pending: ...
+
+
+class Tuned(Generic[C]):
+    """Base of the detectors: their per-tenant config C and the prefix of their state keys."""
+
+    def __init__(self, tuning: Tuning[C], key_prefix: str = "") -> None:
+        self.tuning = tuning
+        self.prefix = key_prefix
 
 
 def severity_for(observed: float, threshold: float) -> int:

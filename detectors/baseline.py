@@ -19,7 +19,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from detectors.base import MINUTE_MS, ActorBatch, Finding, actor_key, group_by_actor, severity_for
+from detectors.base import (
+    MINUTE_MS,
+    ActorBatch,
+    Finding,
+    Tuned,
+    actor_key,
+    group_by_actor,
+    severity_for,
+    tuned_actions,
+)
 from detectors.baseline_state import Stats, add_window, window_query
 from detectors.event import Event
 from detectors.state import Plan
@@ -109,7 +118,7 @@ class BaselinePending:
         return out
 
 
-class WindowBaseline:
+class WindowBaseline(Tuned[Any]):
     """Plans AH updates and queries for every actor with counted actions in the batch."""
 
     name = "window_baseline"
@@ -117,9 +126,8 @@ class WindowBaseline:
     counted = "events"
 
     def __init__(self, tuning: Tuning[Any], key_prefix: str = "") -> None:
-        self.tuning = tuning
-        self.prefix = key_prefix
-        self.actions = tuning.default.actions.union(*(c.actions for c in tuning.tenants.values()))
+        super().__init__(tuning, key_prefix)
+        self.actions = tuned_actions(tuning)
 
     def key(self, tenant: str, actor: str) -> str:
         return actor_key(self.prefix, self.name, tenant, actor, "windows")

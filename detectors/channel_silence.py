@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from detectors import context_state  # noqa: F401  (registers the BC state family)
-from detectors.base import MINUTE_MS, Finding, severity_for
+from detectors.base import MINUTE_MS, Finding, Tuned, severity_for
 from detectors.event import Event
 from detectors.state import Plan
 from detectors.tuning import Tuning
@@ -56,7 +56,7 @@ def wall_clock_ms() -> int:
     return int(time.time() * 1000)
 
 
-class ChannelSilence:
+class ChannelSilence(Tuned[ChannelSilenceConfig]):
     """Keeps each channel's last-seen times and reports channels gone quiet."""
 
     name = NAME
@@ -67,8 +67,7 @@ class ChannelSilence:
         key_prefix: str = "",
         clock: Callable[[], int] = wall_clock_ms,
     ) -> None:
-        self.tuning = tuning
-        self.prefix = key_prefix
+        super().__init__(tuning, key_prefix)
         self.clock = clock
         self.live = False
         self.watched: list[Any] = []

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from detectors.base import MINUTE_MS, Finding, actor_key, severity_for
+from detectors.base import MINUTE_MS, Finding, Tuned, actor_key, severity_for
 from detectors.context_state import SEP
 from detectors.event import Event
 from detectors.state import Plan
@@ -64,14 +64,10 @@ def record_tenant(event: Event) -> str:
     return event.resource_tenant or event.tenant
 
 
-class CrossTenant:
+class CrossTenant(Tuned[CrossTenantConfig]):
     """Compares each record's tenant with the actor's assigned tenants."""
 
     name = NAME
-
-    def __init__(self, tuning: Tuning[CrossTenantConfig], key_prefix: str = "") -> None:
-        self.tuning = tuning
-        self.prefix = key_prefix
 
     def key(self, actor: str, suffix: str) -> str:
         return actor_key(self.prefix, NAME, "*", actor, suffix)

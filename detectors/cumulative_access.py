@@ -14,7 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from detectors.base import MINUTE_MS, ActorBatch, Finding, actor_key, group_by_actor, severity_for
+from detectors.base import (
+    MINUTE_MS,
+    ActorBatch,
+    Finding,
+    Tuned,
+    actor_key,
+    group_by_actor,
+    severity_for,
+    tuned_actions,
+)
 from detectors.baseline_state import Stats, add_members, cumulative_query
 from detectors.event import Event
 from detectors.state import Plan
@@ -69,15 +78,14 @@ class CumulativePending:
         return out
 
 
-class CumulativeAccess:
+class CumulativeAccess(Tuned[CumulativeAccessConfig]):
     """Distinct records per actor per day, summed over days, against the team's sums."""
 
     name = NAME
 
     def __init__(self, tuning: Tuning[CumulativeAccessConfig], key_prefix: str = "") -> None:
-        self.tuning = tuning
-        self.prefix = key_prefix
-        self.actions = tuning.default.actions.union(*(c.actions for c in tuning.tenants.values()))
+        super().__init__(tuning, key_prefix)
+        self.actions = tuned_actions(tuning)
 
     def day_key(self, tenant: str, actor: str, day: int) -> str:
         return actor_key(self.prefix, NAME, tenant, actor, f"day:{day}")

@@ -16,6 +16,7 @@ from detectors.base import (
     Finding,
     SlidingWindow,
     ThresholdPending,
+    Tuned,
     actor_key,
     group_by_actor,
     tuned_actions,
@@ -24,7 +25,6 @@ from detectors.base import (
 from detectors.batch import as_batch
 from detectors.event import Event
 from detectors.state import Plan
-from detectors.tuning import Tuning
 
 NAME = "enumeration"
 
@@ -42,14 +42,10 @@ class EnumerationConfig(SlidingWindow):
     )
 
 
-class Enumeration:
+class Enumeration(Tuned[EnumerationConfig]):
     """Counts distinct records per actor over the window and fires at the threshold."""
 
     name = NAME
-
-    def __init__(self, tuning: Tuning[EnumerationConfig], key_prefix: str = "") -> None:
-        self.tuning = tuning
-        self.prefix = key_prefix
 
     def key(self, tenant: str, actor: str, bucket: int) -> str:
         return actor_key(self.prefix, NAME, tenant, actor, f"records:{bucket}")

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from detectors.base import MINUTE_MS, Finding, actor_key, severity_for
+from detectors.base import MINUTE_MS, Finding, Tuned, actor_key, severity_for
 from detectors.context_state import SEP
 from detectors.event import Event
 from detectors.state import Plan
@@ -46,14 +46,10 @@ class ExfilSequenceConfig:
         return (self.window_minutes + 2 * self.lateness_minutes) * MINUTE_MS
 
 
-class ExfilSequence:
+class ExfilSequence(Tuned[ExfilSequenceConfig]):
     """Pairs exits with the sensitive views that preceded them."""
 
     name = NAME
-
-    def __init__(self, tuning: Tuning[ExfilSequenceConfig], key_prefix: str = "") -> None:
-        self.tuning = tuning
-        self.prefix = key_prefix
 
     def key(self, tenant: str, actor: str, suffix: str) -> str:
         return actor_key(self.prefix, NAME, tenant, actor, suffix)

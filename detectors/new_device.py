@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from detectors.base import Finding, severity_for
+from detectors.base import Finding, Tuned, severity_for
 from detectors.event import Event
 from detectors.state import Plan
 from detectors.tuning import Tuning
@@ -34,14 +34,10 @@ class NewDeviceConfig:
     attributes: frozenset[str] = frozenset({"device", "ip"})
 
 
-class NewDevice:
+class NewDevice(Tuned[NewDeviceConfig]):
     """Checks each actor's devices and IPs of the batch against their first-seen set."""
 
     name = NAME
-
-    def __init__(self, tuning: Tuning[NewDeviceConfig], key_prefix: str = "") -> None:
-        self.tuning = tuning
-        self.prefix = key_prefix
 
     def plan(self, events: Sequence[Event], plan: Plan) -> FirstSeenPending:
         pending = FirstSeenPending(self.tuning)

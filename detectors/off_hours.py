@@ -17,12 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from detectors.base import MINUTE_MS, ActorBatch, Finding, actor_key, severity_for
+from detectors.base import MINUTE_MS, ActorBatch, Finding, Tuned, actor_key, severity_for
 from detectors.baseline_state import add_hour, add_members, profile_query
 from detectors.event import Event
 from detectors.roster import HOUR_MS, Shift, load_roster, local_hour, on_shift, zone
 from detectors.state import Plan
-from detectors.tuning import Tuning
 
 NAME = "off_hours"
 DAY_MS = 24 * HOUR_MS
@@ -96,14 +95,10 @@ class OffHoursPending:
         return out
 
 
-class OffHours:
+class OffHours(Tuned[OffHoursConfig]):
     """Counts off-shift (roster) or off-profile (learned) activity per actor."""
 
     name = NAME
-
-    def __init__(self, tuning: Tuning[OffHoursConfig], key_prefix: str = "") -> None:
-        self.tuning = tuning
-        self.prefix = key_prefix
 
     def key(self, tenant: str, actor: str, suffix: str) -> str:
         return actor_key(self.prefix, NAME, tenant, actor, suffix)

@@ -19,11 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from detectors.base import MINUTE_MS, ActorBatch, Finding, actor_key, severity_for
+from detectors.base import MINUTE_MS, ActorBatch, Finding, Tuned, actor_key, severity_for
 from detectors.context_state import SEP
 from detectors.event import Event
 from detectors.state import Plan
-from detectors.tuning import Tuning
 
 NAME = "orphan_access"
 
@@ -49,14 +48,10 @@ class OrphanAccessConfig:
         return self.interaction_ttl_hours * 60 * MINUTE_MS
 
 
-class OrphanAccess:
+class OrphanAccess(Tuned[OrphanAccessConfig]):
     """Judges each view after the grace period against the actor's interactions."""
 
     name = NAME
-
-    def __init__(self, tuning: Tuning[OrphanAccessConfig], key_prefix: str = "") -> None:
-        self.tuning = tuning
-        self.prefix = key_prefix
 
     def key(self, tenant: str, actor: str, suffix: str) -> str:
         return actor_key(self.prefix, NAME, tenant, actor, suffix)

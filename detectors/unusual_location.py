@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from detectors.base import MINUTE_MS, Finding, actor_key, severity_for
+from detectors.base import MINUTE_MS, Finding, Tuned, actor_key, severity_for
 from detectors.event import Event
 from detectors.state import Plan
 from detectors.tuning import Tuning
@@ -57,14 +57,10 @@ class Travel:
     hours: float
 
 
-class UnusualLocation:
+class UnusualLocation(Tuned[UnusualLocationConfig]):
     """New countries after warm-up, and impossible travel between consecutive events."""
 
     name = NAME
-
-    def __init__(self, tuning: Tuning[UnusualLocationConfig], key_prefix: str = "") -> None:
-        self.tuning = tuning
-        self.prefix = key_prefix
 
     def plan(self, events: Sequence[Event], plan: Plan) -> LocationPending:
         pending = LocationPending(self.tuning)
