@@ -14,6 +14,7 @@ import yaml
 from detectors.base import Detector, Finding
 from detectors.event import Event
 from detectors.state import Plan
+from monitor.events import parse_event
 from monitor.health import Health
 from monitor.settings import Settings
 from monitor.simulate import Population
@@ -21,38 +22,8 @@ from monitor.state import RedisState, connect
 
 
 def to_event(doc: dict[str, Any]) -> Event:
-    """A simulator event (contract v1, already valid) as the normalized Event."""
-    actor = doc["actor"]
-    resource = doc.get("resource") or {}
-    source = doc.get("source") or {}
-    destination = doc.get("destination") or {}
-    return Event(
-        event_id=doc["event_id"],
-        ts_ms=doc["ts"],
-        tenant=doc["tenant"],
-        channel=doc["channel"],
-        actor_id=actor["id"],
-        action=doc["action"],
-        actor_type=actor.get("type", "agent"),
-        actor_team=actor.get("team"),
-        actor_site=actor.get("site"),
-        actor_tenants=tuple(actor.get("tenants", ())),
-        resource_type=resource.get("type"),
-        resource_id=resource.get("id"),
-        resource_tenant=resource.get("tenant"),
-        classification=resource.get("classification", "internal"),
-        customer_id=doc.get("customer_id"),
-        interaction_id=doc.get("interaction_id"),
-        records=doc.get("records", 1),
-        bytes=doc.get("bytes", 0),
-        source_ip=source.get("ip"),
-        device_id=source.get("device_id"),
-        country=source.get("country"),
-        destination_kind=destination.get("kind"),
-        destination_domain=destination.get("domain"),
-        destination_external=destination.get("external"),
-        outcome=doc.get("outcome", "success"),
-    )
+    """A simulator event through the worker's own contract validation (no Kafka)."""
+    return parse_event(doc, doc["channel"], doc["ts"])
 
 
 async def detect(

@@ -7,7 +7,6 @@ import asyncio
 import random
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
@@ -18,14 +17,12 @@ from detectors.base import Detector
 from detectors.cumulative_access import CumulativeAccess, CumulativeAccessConfig
 from detectors.event import Event
 from detectors.off_hours import OffHours, OffHoursConfig
-from detectors.state import MemoryState, Plan
 from detectors.tuning import Tuning
 from detectors.unmask_rate import UnmaskRate, UnmaskRateConfig
-from monitor.health import Health
 from monitor.settings import Settings
-from monitor.state import RedisState, connect
-from tests.detectors.helpers import MIN, T0
+from tests.detectors.helpers import MIN
 from tests.harness import drop_namespace, isolated_settings
+from tests.integration.reference import Answers, redelivered_batches, run_both
 
 pytestmark = pytest.mark.services
 
@@ -65,54 +62,29 @@ def detectors(prefix: str, roster: Path) -> list[Detector]:
     ]
 
 
-def random_batches(seed: int, batches: int = 40, size: int = 60) -> list[list[Event]]:
+def random_event(rng: random.Random, index: int, ts: int) -> Event:
+    n = index + 1
+    return Event(
+        event_id=f"e-{n}",
+        ts_ms=ts,
+        tenant="acme",
+        channel="chat",
+        actor_id=f"a-{n % 6}",
+        actor_team=f"t-{n % 2}",
+        action=ACTIONS[rng.randrange(len(ACTIONS))],
+        resource_id=f"r-{rng.randrange(300)}",
+        outcome="failure" if rng.random() < 0.5 else "success",
+        source_ip=f"10.0.0.{n % 3}",
+    )
+
+
+def random_batches(seed: int, batches: int = 40) -> list[list[Event]]:
     """Three days of batches: late, out-of-order events and ~20 % re-deliveries."""
-    rng = random.Random(seed)
-    seen: list[Event] = []
-    out = []
-    for b in range(batches):
-        batch = []
-        for _ in range(size):
-            if seen and rng.random() < 0.2:
-                batch.append(rng.choice(seen))
-                continue
-            n = len(seen) + 1
-            ts = T0 + b * 110 * MIN + rng.randint(-6 * MIN, 2 * MIN)
-            event = Event(
-                event_id=f"e-{n}",
-                ts_ms=ts,
-                tenant="acme",
-                channel="chat",
-                actor_id=f"a-{n % 6}",
-                actor_team=f"t-{n % 2}",
-                action=ACTIONS[rng.randrange(len(ACTIONS))],
-                resource_id=f"r-{rng.randrange(300)}",
-                outcome="failure" if rng.random() < 0.5 else "success",
-                source_ip=f"10.0.0.{n % 3}",
-            )
-            seen.append(event)
-            batch.append(event)
-        out.append(batch)
-    return out
+    return redelivered_batches(seed, batches, 60, 110 * MIN, random_event)
 
 
-async def run_both(
-    settings: Settings, roster: Path, batches: list[list[Event]]
-) -> tuple[list[list[Any]], list[list[Any]], list[list[str]]]:
-    client = connect(settings.redis_url)
-    store = RedisState(client, Health())
-    memory = MemoryState()
-    found = detectors(settings.redis_prefix, roster)
-    got_redis, got_memory, kinds = [], [], []
-    for batch in batches:
-        plan = Plan()
-        for detector in found:
-            detector.plan(batch, plan)
-        got_redis.append(await store.apply(plan))
-        got_memory.append(memory.apply_now(plan))
-        kinds.append([query[0] for query in plan.queries])
-    await client.aclose()
-    return got_redis, got_memory, kinds
+def run(settings: Settings, roster: Path, batches: list[list[Event]]) -> Answers:
+    return asyncio.run(run_both(settings, detectors(settings.redis_prefix, roster), batches))
 
 
 def write_roster(tmp_path: Path) -> Path:
@@ -131,7 +103,8 @@ def close(a: int, b: int) -> bool:
 
 def test_baseline_families_match_the_reference(namespace: Settings, tmp_path: Path) -> None:
     roster = write_roster(tmp_path)
-    got_redis, got_memory, kinds = asyncio.run(run_both(namespace, roster, random_batches(11)))
+    answers = run(namespace, roster, random_batches(11))
+    got_redis, got_memory, kinds = answers.redis, answers.memory, answers.kinds
     compared = {"AH": 0, "AC": 0, "AO": 0, "S": 0, "D": 0}
     for redis_batch, memory_batch, batch_kinds in zip(got_redis, got_memory, kinds, strict=True):
         for r, m, kind in zip(redis_batch, memory_batch, batch_kinds, strict=True):
@@ -184,9 +157,10 @@ def test_replaying_every_batch_changes_no_state(namespace: Settings, tmp_path: P
     """At-least-once delivery: a second pass over the same batches leaves every key as it was."""
     roster = write_roster(tmp_path)
     batches = random_batches(5, batches=12)
-    first, _, _ = asyncio.run(run_both(namespace, roster, batches))
+    first = run(namespace, roster, batches).redis
     before = snapshot(namespace)
-    again, _, kinds = asyncio.run(run_both(namespace, roster, batches))
+    answers = run(namespace, roster, batches)
+    again, kinds = answers.redis, answers.kinds
     assert snapshot(namespace) == before
     assert len(before) > 10
     # S and AO answers come from state alone; AH and AC answers also depend on what this
@@ -198,7 +172,7 @@ def test_replaying_every_batch_changes_no_state(namespace: Settings, tmp_path: P
 
 
 def test_baseline_keys_expire(namespace: Settings, tmp_path: Path) -> None:
-    asyncio.run(run_both(namespace, write_roster(tmp_path), random_batches(7, batches=4)))
+    run(namespace, write_roster(tmp_path), random_batches(7, batches=4))
     client = redis.Redis.from_url(namespace.redis_url)
     keys = list(client.scan_iter(match=f"{namespace.redis_prefix}*"))
     assert len(keys) > 10

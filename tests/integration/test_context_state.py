@@ -23,6 +23,7 @@ from monitor.health import Health
 from monitor.settings import Settings
 from monitor.state import RedisState, connect
 from tests.detectors.helpers import MIN, T0
+from tests.integration.reference import redelivered_batches, run_both
 
 pytestmark = pytest.mark.services
 
@@ -72,23 +73,9 @@ def random_event(rng: random.Random, n: int, ts: int) -> Event:
     )
 
 
-def random_batches(seed: int, batches: int = 25, size: int = 60) -> list[list[Event]]:
+def random_batches(seed: int, batches: int = 25) -> list[list[Event]]:
     """Batches with events up to 6 min late and ~20 % re-deliveries of earlier events."""
-    rng = random.Random(seed)
-    seen: list[Event] = []
-    out = []
-    for b in range(batches):
-        batch = []
-        for _ in range(size):
-            if seen and rng.random() < 0.2:
-                batch.append(rng.choice(seen))
-                continue
-            ts = T0 + b * 3 * MIN + rng.randint(-6 * MIN, 2 * MIN)
-            event = random_event(rng, len(seen), ts)
-            seen.append(event)
-            batch.append(event)
-        out.append(batch)
-    return out
+    return redelivered_batches(seed, batches, 60, 3 * MIN, random_event)
 
 
 def detectors(prefix: str) -> list:
@@ -105,24 +92,18 @@ def detectors(prefix: str) -> list:
     ]
 
 
-async def run_both(settings: Settings, batches: list[list[Event]]) -> tuple[list, list]:
-    client = connect(settings.redis_url)
-    store = RedisState(client, Health())
-    memory = MemoryState()
+def run(settings: Settings, batches: list[list[Event]]) -> tuple[list, list]:
+    """Both stores' answers; half way, a live channel_silence tick joins the plan."""
     dets = detectors(settings.redis_prefix)
     silence = dets[-1]
-    got_redis, got_memory = [], []
-    for n, batch in enumerate(batches):
-        plan = Plan()
-        for detector in dets:
-            detector.plan(batch, plan)
+
+    def tick_half_way(n: int, plan: Plan) -> None:
         if n == len(batches) // 2:
             channels = [Named(c) for c in ("voice", "chat", "sms")]
             silence.tick(T0 + n * 3 * MIN, channels, plan)
-        got_redis.append(await store.apply(plan))
-        got_memory.append(memory.apply_now(plan))
-    await client.aclose()
-    return got_redis, got_memory
+
+    answers = asyncio.run(run_both(settings, dets, batches, tick_half_way))
+    return answers.redis, answers.memory
 
 
 class Named:
@@ -133,7 +114,7 @@ class Named:
 
 
 def test_context_state_matches_the_reference(settings: Settings) -> None:
-    got_redis, got_memory = asyncio.run(run_both(settings, random_batches(11)))
+    got_redis, got_memory = run(settings, random_batches(11))
     assert len(got_redis) == 25
     for r, m in zip(got_redis, got_memory, strict=True):
         assert r == m
@@ -169,7 +150,7 @@ def test_findings_from_redis_and_memory_agree(settings: Settings) -> None:
 
 
 def test_context_state_keys_expire(settings: Settings) -> None:
-    asyncio.run(run_both(settings, random_batches(17, batches=3)))
+    run(settings, random_batches(17, batches=3))
     client = redis.Redis.from_url(settings.redis_url)
     keys = list(client.scan_iter(match=f"{settings.redis_prefix}*"))
     assert len(keys) > 20

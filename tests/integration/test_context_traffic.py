@@ -22,6 +22,7 @@ from monitor.health import Health
 from monitor.settings import Settings
 from monitor.simulate import TEAM_KINDS, Population, Simulator, inject, merge
 from monitor.state import RedisState, connect
+from tests.integration.simulated import to_event
 
 pytestmark = pytest.mark.services
 
@@ -39,41 +40,6 @@ MINE = (
 MINUTE = 60_000
 MIN_STAFF = 10  # fewer agents on shift serving a channel than this: its quiet hours
 CHUNK = 2000  # events per poll (the worker's batch size); split into one batch per channel
-
-
-def to_event(doc: dict[str, Any]) -> Event:
-    """A simulator event (trusted contract shape) as an Event, without re-validating it."""
-    actor, res = doc["actor"], doc.get("resource") or {}
-    src, dst = doc.get("source") or {}, doc.get("destination") or {}
-    return Event(
-        event_id=doc["event_id"],
-        ts_ms=doc["ts"],
-        tenant=doc["tenant"],
-        channel=doc["channel"],
-        actor_id=actor["id"],
-        action=doc["action"],
-        actor_type=actor.get("type", "agent"),
-        actor_team=actor.get("team"),
-        actor_site=actor.get("site"),
-        actor_tenants=tuple(actor.get("tenants", ())),
-        resource_type=res.get("type"),
-        resource_id=res.get("id"),
-        resource_tenant=res.get("tenant") or doc["tenant"],
-        classification=res.get("classification", "internal"),
-        customer_id=doc.get("customer_id"),
-        interaction_id=doc.get("interaction_id"),
-        records=doc.get("records", 1),
-        bytes=doc.get("bytes", 0),
-        source_ip=src.get("ip"),
-        device_id=src.get("device_id"),
-        country=src.get("country"),
-        lat=src.get("lat"),
-        lon=src.get("lon"),
-        destination_kind=dst.get("kind"),
-        destination_domain=dst.get("domain"),
-        destination_external=dst.get("external"),
-        outcome=doc.get("outcome", "success"),
-    )
 
 
 def warmup(population: Population, at_ms: int) -> list[Event]:

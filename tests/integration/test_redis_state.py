@@ -11,67 +11,48 @@ import pytest
 from detectors.bulk_export import BulkExport, BulkExportConfig
 from detectors.enumeration import Enumeration, EnumerationConfig
 from detectors.event import Event
-from detectors.state import MemoryState, Plan
 from detectors.tuning import Tuning
-from monitor.health import Health
 from monitor.settings import Settings
-from monitor.state import RedisState, connect
-from tests.detectors.helpers import MIN, T0
+from tests.detectors.helpers import MIN
+from tests.integration.reference import redelivered_batches, run_both
 
 pytestmark = pytest.mark.services
 
 
-def random_batches(seed: int, batches: int = 30, size: int = 80) -> list[list[Event]]:
+ACTIONS = ["record.export", "report.export", "record.view", "file.download", "print"]
+
+
+def export_event(rng: random.Random, index: int, ts: int) -> Event:
+    n = index + 1
+    return Event(
+        event_id=f"e-{n}",
+        ts_ms=ts,
+        tenant="acme",
+        channel="chat",
+        actor_id=f"a-{n % 5}",
+        action=ACTIONS[n % 5],
+        records=n % 40,
+        resource_id=f"r-{n % 400}",
+    )
+
+
+def random_batches(seed: int, batches: int = 30) -> list[list[Event]]:
     """Batches with late, out-of-order events and ~20 % re-deliveries of earlier events."""
-    rng = random.Random(seed)
-    actions = ["record.export", "report.export", "record.view", "file.download", "print"]
-    seen: list[Event] = []
-    out = []
-    for b in range(batches):
-        batch = []
-        for _ in range(size):
-            if seen and rng.random() < 0.2:
-                batch.append(rng.choice(seen))
-                continue
-            n = len(seen) + 1
-            ts = T0 + b * 2 * MIN + rng.randint(-6 * MIN, 2 * MIN)
-            event = Event(
-                event_id=f"e-{n}",
-                ts_ms=ts,
-                tenant="acme",
-                channel="chat",
-                actor_id=f"a-{n % 5}",
-                action=actions[n % 5],
-                records=n % 40,
-                resource_id=f"r-{n % 400}",
-            )
-            seen.append(event)
-            batch.append(event)
-        out.append(batch)
-    return out
+    return redelivered_batches(seed, batches, 80, 2 * MIN, export_event)
 
 
-async def run_both(settings: Settings, batches: list[list[Event]]) -> tuple[list, list]:
-    client = connect(settings.redis_url)
-    redis_state = RedisState(client, Health())
-    memory = MemoryState()
+def run(settings: Settings, batches: list[list[Event]]) -> tuple[list, list]:
+    prefix = settings.redis_prefix
     detectors = [
-        BulkExport(Tuning(BulkExportConfig(threshold_records=10_000)), settings.redis_prefix),
-        Enumeration(Tuning(EnumerationConfig(threshold_distinct=10_000)), settings.redis_prefix),
+        BulkExport(Tuning(BulkExportConfig(threshold_records=10_000)), prefix),
+        Enumeration(Tuning(EnumerationConfig(threshold_distinct=10_000)), prefix),
     ]
-    got_redis, got_memory = [], []
-    for batch in batches:
-        plan = Plan()
-        for detector in detectors:
-            detector.plan(batch, plan)
-        got_redis.append(await redis_state.apply(plan))
-        got_memory.append(memory.apply_now(plan))
-    await client.aclose()
-    return got_redis, got_memory
+    answers = asyncio.run(run_both(settings, detectors, batches))
+    return answers.redis, answers.memory
 
 
 def test_redis_state_matches_the_reference(settings: Settings) -> None:
-    got_redis, got_memory = asyncio.run(run_both(settings, random_batches(3)))
+    got_redis, got_memory = run(settings, random_batches(3))
     assert len(got_redis) == 30
     for r, m in zip(got_redis, got_memory, strict=True):
         # Sums are exact; HyperLogLog distinct counts are within 2 %.
@@ -82,15 +63,15 @@ def test_redis_state_matches_the_reference(settings: Settings) -> None:
 
 def test_replaying_every_batch_changes_no_answer(settings: Settings) -> None:
     batches = random_batches(5, batches=10)
-    first, _ = asyncio.run(run_both(settings, batches))
-    again, _ = asyncio.run(run_both(settings, batches))
+    first, _ = run(settings, batches)
+    again, _ = run(settings, batches)
     assert again[-1] == first[-1]
 
 
 def test_state_keys_expire(settings: Settings) -> None:
     import redis
 
-    asyncio.run(run_both(settings, random_batches(7, batches=2)))
+    run(settings, random_batches(7, batches=2))
     client = redis.Redis.from_url(settings.redis_url)
     keys = list(client.scan_iter(match=f"{settings.redis_prefix}*"))
     assert keys
