@@ -1,6 +1,7 @@
 """Profile blindar's own per-batch work (decode, detectors, Redis, alerts) without Kafka or
-Faust: `python -m bench.pipeline_profile [EVENTS] [PER_MESSAGE]`. Prints events/s and the
-functions with the most own time."""
+Faust: `python -m bench.pipeline_profile [EVENTS] [PER_MESSAGE]`. Prints events/s, Redis
+commands and Redis CPU per event (on a private Redis) and the functions with the most own
+time."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import uuid
 from dataclasses import replace
 
 import orjson
+import redis
 
 from bench.data import events
 from bench.peers import build_pipeline
@@ -44,18 +46,38 @@ async def run(settings: Settings, batch: list[list[Message]]) -> float:
     return time.perf_counter() - started
 
 
+def redis_usage(url: str) -> tuple[int, float]:
+    """(commands served, CPU seconds used) by the Redis at url so far."""
+    client = redis.Redis.from_url(url)
+    commands = sum(int(v["calls"]) for v in client.info("commandstats").values())
+    cpu = client.info("cpu")
+    return commands, float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"])
+
+
 def main() -> None:
+    from bench.run import private_redis
+
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
     per_message = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-    settings = replace(Settings.from_env(), namespace=f"prof{uuid.uuid4().hex[:6]}.")
+    redis_proc, redis_url = private_redis()
+    settings = replace(
+        Settings.from_env(), namespace=f"prof{uuid.uuid4().hex[:6]}.", redis_url=redis_url
+    )
     msgs = messages(n, per_message)
     size = max(1, 2000 // per_message)
     chunks = [msgs[i : i + size] for i in range(0, len(msgs), size)]
     profiler = cProfile.Profile()
-    profiler.enable()
-    seconds = asyncio.run(run(settings, chunks))  # CPU is shared: see process_time below
-    profiler.disable()
+    try:
+        before = redis_usage(redis_url)
+        profiler.enable()
+        seconds = asyncio.run(run(settings, chunks))  # CPU is shared: see process_time below
+        profiler.disable()
+        commands, cpu = (a - b for a, b in zip(redis_usage(redis_url), before, strict=True))
+    finally:
+        redis_proc.terminate()
+        redis_proc.wait(30)
     print(f"{n} events, {per_message}/message: {n / seconds:,.0f} events/s in-process")
+    print(f"redis: {commands / n:.2f} commands/event, {cpu / n * 1e6:.1f} CPU-us/event")
     pstats.Stats(profiler).sort_stats("tottime").print_stats(18)
 
 

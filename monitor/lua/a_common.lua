@@ -18,13 +18,3 @@ local function a_robust(values)
   table.sort(dev)
   return n, math.floor(md * 100), math.floor(a_median(dev) * 100)
 end
-
--- A key's TTL is refreshed once per call, not once per event.
-local a_expired = {}
-local function a_expire(key, ttl)
-  if not a_expired[key] then
-    redis.call('PEXPIRE', key, num(ttl))
-    a_expired[key] = true
-  end
-end
-

@@ -4,7 +4,7 @@ OPS['AD'] = function(op)
   for i = 1, #members, 1000 do  -- unpack has a stack limit: at most 1000 at a time
     redis.call('PFADD', op[2], unpack(members, i, math.min(i + 999, #members)))
   end
-  a_expire(op[2], op[4])
+  expire_once(op[2], op[4])
 end
 
 -- AC: an actor's sum of per-day distinct counts (HyperLogLogs), kept in the team's

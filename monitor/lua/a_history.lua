@@ -1,25 +1,8 @@
--- AH: per-actor counts per open tumbling window (a hash), guarded by event id; windows
+-- AH: per-actor counts per open tumbling window (guarded counters of the prelude); windows
 -- below the floor are closed and their counts kept in a capped list (only windows with
 -- activity exist, so idle windows are not in the history).
-local ah_floors = {}
-local function ah_floor(key)
-  local f = ah_floors[key]
-  if f == nil then
-    f = tonumber(redis.call('HGET', key, 'floor') or '-1')
-    ah_floors[key] = f
-  end
-  return f
-end
-
 OPS['AH'] = function(op)
-  local key, window, member, amount, ts, ttl = op[2], op[3], op[4], op[5], op[6], op[7]
-  if window < ah_floor(key) then return end
-  local ids = key .. ':ids'
-  if redis.call('ZADD', ids, 'NX', num(ts), member) == 1 then
-    redis.call('HINCRBY', key, num(window), num(amount))
-  end
-  a_expire(key, ttl)
-  a_expire(ids, ttl)
+  add_once(op[2], op[3], op[4], op[5], op[6], op[7])
 end
 
 -- Closing windows below the new floor: their counts move, oldest first, from the open
@@ -45,9 +28,7 @@ local function ah_close(key, windows, floor, cap, team, team_cap, window_ms, ttl
       redis.call('PEXPIRE', team, num(ttl))
     end
   end
-  redis.call('HSET', key, 'floor', num(floor))
-  ah_floors[key] = floor
-  redis.call('ZREMRANGEBYSCORE', key .. ':ids', '-inf', '(' .. num(floor * window_ms))
+  raise_floor(key, floor, window_ms)
 end
 
 local function a_list_stats(key)
@@ -72,7 +53,7 @@ QUERIES['AH'] = function(q)
     local c = windows[w] or 0
     if c > current then current, at = c, w end
   end
-  if floor > ah_floor(key) then
+  if floor > floor_of(key) then
     ah_close(key, windows, floor, cap, team, team_cap, window_ms, ttl)
   end
   if current < judge_from then return {current, 0, 0, 0, 0, 0, 0, at} end

@@ -13,7 +13,7 @@ OPS['AO'] = function(op)
   local first = redis.call('HGET', key, 'f')
   if not first or day < tonumber(first) then redis.call('HSET', key, 'f', num(day)) end
   ao_mark(key, num(hour), day)
-  redis.call('PEXPIRE', key, num(ttl))
+  expire_once(key, ttl)
 end
 
 QUERIES['AO'] = function(q)

@@ -14,12 +14,12 @@ do
       local ended = tonumber(redis.call('HGET', key, 'e:' .. customer) or '')
       if ended == nil or ts > ended then redis.call('HSET', key, 'e:' .. customer, num(ts)) end
     end
-    redis.call('PEXPIRE', key, num(ttl))
+    expire_once(key, ttl)
   end
 
   OPS['BP'] = function(op)
     redis.call('ZADD', op[2], 'NX', num(op[4]), op[3])
-    redis.call('PEXPIRE', op[2], num(op[5]))
+    expire_once(op[2], op[5])
   end
 
   local function covered(ixkey, customer, ts, recent, skew)

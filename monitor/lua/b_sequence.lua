@@ -2,7 +2,7 @@
 do
   OPS['BE'] = function(op)
     redis.call('ZADD', op[2], 'NX', num(op[4]), op[3])
-    redis.call('PEXPIRE', op[2], num(op[5]))
+    expire_once(op[2], op[5])
   end
 
   QUERIES['BE'] = function(q)

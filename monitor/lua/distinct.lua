@@ -1,7 +1,7 @@
 -- Distinct members in HyperLogLogs (detectors/state.py: add_distinct / distinct_query).
 OPS['D'] = function(op)
   redis.call('PFADD', op[2], op[3])
-  redis.call('PEXPIRE', op[2], num(op[4]))
+  expire_once(op[2], op[4])
 end
 
 QUERIES['D'] = function(q)

@@ -1,35 +1,13 @@
--- Bucketed sums guarded by event id (detectors/state.py: add_sum / sum_query).
--- Per counter, a floor bucket: buckets below it were dropped together with their
--- event ids, so an event that old is ignored rather than counted a second time.
-local floors = {}
-local function floor_of(key)
-  local f = floors[key]
-  if f == nil then
-    f = tonumber(redis.call('HGET', key, 'floor') or '-1')
-    floors[key] = f
-  end
-  return f
-end
-
+-- Bucketed sums guarded by event id (detectors/state.py: add_sum / sum_query), on the
+-- guarded counters of the prelude (add_once, floor_of, raise_floor).
 OPS['S'] = function(op)
-  local key, bucket, member, amount, ts, ttl = op[2], op[3], op[4], op[5], op[6], op[7]
-  if bucket < floor_of(key) then return end
-  local ids = key .. ':ids'
-  if redis.call('ZADD', ids, 'NX', num(ts), member) == 1 then
-    redis.call('HINCRBY', key, num(bucket), num(amount))
-  end
-  redis.call('PEXPIRE', key, num(ttl))
-  redis.call('PEXPIRE', ids, num(ttl))
+  add_once(op[2], op[3], op[4], op[5], op[6], op[7])
 end
 
 QUERIES['S'] = function(q)
   local key, end_lo, end_hi, width, keep_from, bucket_ms = q[2], q[3], q[4], q[5], q[6], q[7]
   local raise = keep_from > floor_of(key) and redis.call('EXISTS', key) == 1
-  if raise then
-    redis.call('HSET', key, 'floor', num(keep_from))
-    floors[key] = keep_from
-    redis.call('ZREMRANGEBYSCORE', key .. ':ids', '-inf', '(' .. num(keep_from * bucket_ms))
-  end
+  if raise then raise_floor(key, keep_from, bucket_ms) end
   local fields = redis.call('HGETALL', key)
   local sums = {}
   for j = 1, #fields, 2 do
