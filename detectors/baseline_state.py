@@ -1,6 +1,6 @@
 """State families for baseline detectors: window history, team peers, hour-of-week profile.
 
-Four op families, each with a `Plan` helper here, an in-process handler for
+Three op families, each with a `Plan` helper here, an in-process handler for
 `MemoryState` (below) and a Lua handler in `monitor/lua/a_<family>.lua` (`a_history`,
 `a_cumulative`, `a_profile`; shared helpers in `a_common`):
 
@@ -13,8 +13,6 @@ Four op families, each with a `Plan` helper here, an in-process handler for
   and, when that count reaches `judge_from`, the robust statistics of the actor's
   history and of the team sample (median and MAD x100 as integers, since Lua replies
   truncate numbers).
-- AD (distinct members): many members into one HyperLogLog in one PFADD, read with the
-  `D` family's queries or by AC.
 - AC (team cumulative): sums the distinct-record counts of an actor's per-day
   HyperLogLogs, records that sum in the team's hash (one field per actor, with the day)
   and returns the sum and the robust statistics of the other actors of the team seen
@@ -26,6 +24,9 @@ Four op families, each with a `Plan` helper here, an in-process handler for
   activity never vouches for itself.
 
 Keys are TTL-bounded: memory grows with active actors and teams only.
+
+Distinct members (per-day records, per-hour event ids) use the `D` family of
+detectors/state.py (`Plan.add_distinct`: many members per key and batch).
 """
 
 from __future__ import annotations
@@ -70,11 +71,6 @@ def cumulative_query(
 ) -> int:
     """Sum of per-day distinct counts, recorded for the team; reply [sum, n, medx100, madx100]."""
     return plan.query("AC", day_keys, team_key, actor, day, fresh_days, ttl)
-
-
-def add_members(plan: Plan, key: str, members: list[str], ttl_ms: int) -> None:
-    """Add several members to one HyperLogLog (family AD: one PFADD per key and batch)."""
-    plan.op("AD", key, members, ttl_ms)
 
 
 def add_hour(plan: Plan, key: str, hour_of_week: int, day: int, ttl_ms: int) -> None:
@@ -143,11 +139,6 @@ def _window_query(state: MemoryState, query: list[Any]) -> list[int]:
         return [current, 0, 0, 0, 0, 0, 0, at]
     team = list(state.data.get(team_key, [])) if team_key else []
     return [current, *robust(slot["history"]), *robust(team), at]
-
-
-@memory_op("AD")
-def _add_members(state: MemoryState, op: list[Any]) -> None:
-    state.sets.setdefault(op[1], set()).update(op[2])
 
 
 @memory_query("AC")

@@ -24,7 +24,7 @@ from detectors.base import (
     severity_for,
     tuned_actions,
 )
-from detectors.baseline_state import Stats, add_members, cumulative_query
+from detectors.baseline_state import Stats, cumulative_query
 from detectors.event import Event
 from detectors.state import Plan
 from detectors.tuning import Tuning
@@ -111,7 +111,7 @@ class CumulativeAccess(Tuned[CumulativeAccessConfig]):
                 members.setdefault(day, set()).add(event.resource_id)
         for (tenant, actor, day), records in members.items():
             key = self.day_key(tenant, actor, day)
-            add_members(plan, key, sorted(records), self.tuning.for_tenant(tenant).ttl_ms)
+            plan.add_distinct(key, sorted(records), self.tuning.for_tenant(tenant).ttl_ms)
         pending = CumulativePending(self)
         for (tenant, actor), group in groups.items():
             cfg = self.tuning.for_tenant(tenant)

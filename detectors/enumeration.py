@@ -59,11 +59,14 @@ class Enumeration(Tuned[EnumerationConfig]):
     def plan(self, events: Sequence[Event], plan: Plan) -> ThresholdPending:
         actions = tuned_actions(self.tuning)
         relevant = as_batch(events).having(actions)
+        members: dict[str, tuple[set[str], int]] = {}  # key -> (records, ttl): one op per key
         for event in relevant:
             cfg = self.tuning.for_tenant(event.tenant)
             if event.action in cfg.actions and event.resource_id:
                 key = self.key(event.tenant, event.actor_id, event.ts_ms // cfg.bucket_ms)
-                plan.add_distinct(key, event.resource_id, cfg.ttl_ms)
+                members.setdefault(key, (set(), cfg.ttl_ms))[0].add(event.resource_id)
+        for key, (records, ttl_ms) in members.items():
+            plan.add_distinct(key, list(records), ttl_ms)
         pending = ThresholdPending(self.describe)
         for (tenant, actor), group in group_by_actor(relevant, actions).items():
             index = plan.distinct_query(self.window_keys(tenant, actor, group.last_ts))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from detectors.base import MINUTE_MS, ActorBatch, Finding, Tuned, actor_key, severity_for
-from detectors.baseline_state import add_hour, add_members, profile_query
+from detectors.baseline_state import add_hour, profile_query
 from detectors.event import Event
 from detectors.roster import HOUR_MS, Shift, load_roster, local_hour, on_shift, zone
 from detectors.state import Plan
@@ -122,7 +122,7 @@ class OffHours(Tuned[OffHoursConfig]):
         # PFADD per actor-hour and batch instead of a counter update per event)
         for (tenant, actor, bucket), ids in hour_ids.items():
             key = self.key(tenant, actor, f"hour:{bucket}")
-            add_members(plan, key, ids, self.tuning.for_tenant(tenant).ttl_ms)
+            plan.add_distinct(key, ids, self.tuning.for_tenant(tenant).ttl_ms)
         pending = OffHoursPending(self)
         for (tenant, actor), group in off.items():
             index = self.window_query(plan, tenant, actor, group, "off")

@@ -15,8 +15,8 @@ step: a `Plan` helper, a `MemoryState` handler registered with `memory_op` /
 - sum_query: the largest total of `width` consecutive buckets over windows ending in
   [end_lo, end_hi] (so a late event is judged in every window that holds it);
   the floor rises to keep_from, dropping older buckets and their event ids.
-- add_distinct / distinct_query: members of HyperLogLogs (idempotent by nature),
-  counted across several keys.
+- add_distinct / distinct_query: members of HyperLogLogs (idempotent by nature), added
+  many at a time (one op per key and batch), counted across several keys.
 
 Every key carries a TTL so memory is bounded by active actors.
 """
@@ -50,8 +50,8 @@ class Plan:
     ) -> None:
         self.ops.append(["S", key, bucket, member, amount, ts_ms, ttl_ms])
 
-    def add_distinct(self, key: str, member: str, ttl_ms: int) -> None:
-        self.ops.append(["D", key, member, ttl_ms])
+    def add_distinct(self, key: str, members: list[str], ttl_ms: int) -> None:
+        self.ops.append(["D", key, members, ttl_ms])
 
     def sum_query(
         self, key: str, end_lo: int, end_hi: int, width: int, keep_from: int, bucket_ms: int
@@ -149,7 +149,7 @@ def _sum_query(state: MemoryState, query: list[Any]) -> int:
 
 @memory_op("D")
 def _add_distinct(state: MemoryState, op: list[Any]) -> None:
-    state.sets.setdefault(op[1], set()).add(op[2])
+    state.sets.setdefault(op[1], set()).update(op[2])
 
 
 @memory_query("D")

@@ -1,12 +1,3 @@
--- AD: many members into one HyperLogLog (one PFADD per key and batch).
-OPS['AD'] = function(op)
-  local members = op[3]
-  for i = 1, #members, 1000 do  -- unpack has a stack limit: at most 1000 at a time
-    redis.call('PFADD', op[2], unpack(members, i, math.min(i + 999, #members)))
-  end
-  expire_once(op[2], op[4])
-end
-
 -- AC: an actor's sum of per-day distinct counts (HyperLogLogs), kept in the team's
 -- hash as "day:sum" per actor; returns the sum and the robust stats of fresh peers.
 QUERIES['AC'] = function(q)
