@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install up down demo test test-unit lint topics worker simulate clean bench schema dashboards observability k8s-config
+.PHONY: install up down demo test test-unit lint topics worker simulate clean bench soak schema dashboards observability k8s-config
 
 install: .venv/.installed
 
@@ -52,6 +52,9 @@ clean: down
 
 bench: up
 	@$(PY) -m bench.run
+
+soak: up
+	@$(PY) -m bench.soak
 
 k8s-config: install
 	@$(PY) deploy/k8s/render_config.py
