@@ -41,6 +41,12 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
     )
 
 
+def worker(settings: Settings, group: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """A `blindar worker` in consumer group `group`, its Redis keys under "<group>.", its
+    /metrics on `port`."""
+    return start(["-m", "monitor.cli", "worker"], env_for(settings, group, f"{group}.", port), log)
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS

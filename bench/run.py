@@ -65,12 +65,7 @@ def run_workers(settings: Settings, count: int, target: int, tag: str) -> dict[s
     client = redis.Redis.from_url(settings.redis_url)
     calls_before = redis_calls(client)
     workers = [
-        procs.start(
-            ["-m", "monitor.cli", "worker"],
-            procs.env_for(settings, group, prefix, p),
-            OUT / f"bench-{tag}-{i}.log",
-        )
-        for i, p in enumerate(ports)
+        procs.worker(settings, group, p, OUT / f"bench-{tag}-{i}.log") for i, p in enumerate(ports)
     ]
     try:
         first = _wait(lambda: events_done(ports) > 0, 180)
@@ -145,11 +140,7 @@ def latency(settings: Settings, rate: float, seconds: float) -> dict[str, float]
     create_topics(live_ns)
     group = f"{live_ns.namespace}lat"
     port = free_port()
-    worker = procs.start(
-        ["-m", "monitor.cli", "worker"],
-        procs.env_for(live_ns, group, f"{group}.", port),
-        OUT / "bench-latency.log",
-    )
+    worker = procs.worker(live_ns, group, port, OUT / "bench-latency.log")
     try:
         _wait(lambda: _assigned(port), 180, 0.2)
         stream = live(Population(9, agents=3000), 9, rate, [], 1e9)

@@ -67,11 +67,7 @@ def soak(settings: Settings, minutes: float, rate: float, agents: int, every: fl
     create_topics(settings)
     group = f"{settings.namespace}soak"
     port = free_port()
-    worker = procs.start(
-        ["-m", "monitor.cli", "worker"],
-        procs.env_for(settings, group, f"{group}.", port),
-        OUT / "soak-worker.log",
-    )
+    worker = procs.worker(settings, group, port, OUT / "soak-worker.log")
     stop = threading.Event()
     samples: list[dict[str, Any]] = []
     try:
