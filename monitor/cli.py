@@ -117,6 +117,9 @@ def add_period_arguments(p: argparse.ArgumentParser) -> None:
     """`simulate --out`: write a simulated period to files instead of producing to Kafka."""
     p.add_argument("--out", type=Path, metavar="EVENTS.jsonl", help="write a period to this file")
     p.add_argument("--labels", type=Path, metavar="LABELS.jsonl", help="scenario labels file")
+    p.add_argument(
+        "--roster", type=Path, metavar="ROSTER.yaml", help="write the agents' shifts (off_hours)"
+    )
     p.add_argument("--days", type=float, default=1.0, help="period length (default 1)")
     p.add_argument("--hours", type=float, help="period length in hours (overrides --days)")
     p.add_argument("--warmup-days", type=float, default=0.0, help="normal days before it")

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import orjson
+import yaml
 from confluent_kafka import Producer
 
 log = logging.getLogger(__name__)
@@ -936,6 +937,13 @@ def write_jsonl(events: Iterable[Event], path: str | Path) -> int:
 def write_labels(labels: Iterable[dict[str, Any]], path: str | Path) -> None:
     """Write scenario labels as JSON lines, one label per line."""
     Path(path).write_bytes(b"".join(orjson.dumps(label) + b"\n" for label in labels))
+
+
+def write_roster(population: Population, path: str | Path) -> Path:
+    """The population's shifts as an off_hours roster file (detectors.yaml → off_hours →
+    roster_file), the way a workforce-management export would give them."""
+    Path(path).write_text(yaml.safe_dump(population.roster(), sort_keys=False))
+    return Path(path)
 
 
 def period(

@@ -20,6 +20,7 @@ from monitor.simulate import (
     produce,
     write_jsonl,
     write_labels,
+    write_roster,
 )
 
 FILE_AGENTS = 500
@@ -92,6 +93,8 @@ def write_period(args: argparse.Namespace) -> int:
     count = write_jsonl(events, args.out)
     if args.labels:
         write_labels(labels, args.labels)
+    if args.roster:
+        write_roster(population, args.roster)
     log.info(
         "wrote %d events (%d agents, %d tenants, %s .. +%.1f h) to %s in %.1fs; %d labels%s",
         count,

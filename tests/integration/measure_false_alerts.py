@@ -21,9 +21,9 @@ from typing import Any
 
 from detectors.off_hours import OffHours, OffHoursConfig
 from detectors.tuning import Tuning
-from monitor.simulate import Population, Simulator
+from monitor.simulate import Population, Simulator, write_roster
 from tests.harness import drop_namespace, isolated_settings
-from tests.integration.simulated import run_detect, write_roster
+from tests.integration.simulated import run_detect
 from tests.integration.test_baseline_traffic import DAY_MS, START, shipped_detectors
 
 

@@ -6,10 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 from itertools import islice
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from detectors.base import Detector, Finding
 from detectors.event import Event
@@ -17,7 +14,6 @@ from detectors.state import Plan
 from monitor.events import parse_event
 from monitor.health import Health
 from monitor.settings import Settings
-from monitor.simulate import Population
 from monitor.state import RedisState, connect
 
 
@@ -53,9 +49,3 @@ def run_detect(
     size: int = 2000,
 ) -> list[Finding]:
     return asyncio.run(detect(settings, detectors, docs, size))
-
-
-def write_roster(population: Population, path: Path) -> Path:
-    """The population's shifts as a roster file for off_hours."""
-    path.write_text(yaml.safe_dump(population.roster()))
-    return path

@@ -16,9 +16,9 @@ from detectors.off_hours import OffHours, OffHoursConfig
 from detectors.tuning import Tuning
 from monitor.config import load_detectors
 from monitor.settings import DEFAULT_CONFIG_DIR, Settings
-from monitor.simulate import Population, Simulator, inject, merge
+from monitor.simulate import Population, Simulator, inject, merge, write_roster
 from tests.harness import drop_namespace, isolated_settings
-from tests.integration.simulated import run_detect, write_roster
+from tests.integration.simulated import run_detect
 
 pytestmark = pytest.mark.services
 

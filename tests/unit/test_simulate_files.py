@@ -6,6 +6,7 @@ from pathlib import Path
 
 import orjson
 
+from detectors.roster import load_roster
 from monitor.cli import main
 from monitor.scoring import read_labels
 from monitor.simulate import SCENARIO_DETECTORS, SCENARIOS
@@ -55,3 +56,11 @@ def test_unknown_scenario_is_refused(tmp_path: Path) -> None:
     argv = ["simulate", "--out", str(tmp_path / "e.jsonl"), "--scenario", "nope"]
     assert main(argv) == 2
     assert not (tmp_path / "e.jsonl").exists()
+
+
+def test_roster_of_the_simulated_agents_feeds_off_hours(tmp_path: Path) -> None:
+    events, _ = run(tmp_path, "--normal-only", "--roster", str(tmp_path / "roster.yaml"))
+    roster = load_roster(str(tmp_path / "roster.yaml"))
+    assert len(roster) == 40
+    assert {e["actor"]["id"] for e in events} <= set(roster)
+    assert all(0 <= shift.start_hour <= 23 and shift.hours == 8 for shift in roster.values())
