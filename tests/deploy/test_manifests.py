@@ -22,7 +22,11 @@ def blindar_env_names() -> set[str]:
     """Every environment variable name the monitor's code reads."""
     names: set[str] = set()
     for path in (REPO_ROOT / "monitor").rglob("*.py"):
-        names |= set(re.findall(r'"((?:BLINDAR|KAFKA|REDIS)_[A-Z_]+)"', path.read_text()))
+        text = path.read_text()
+        names |= set(re.findall(r'"((?:BLINDAR|KAFKA|REDIS)_[A-Z_]+)"', text))
+        # secrets are read as NAME or from the file named in NAME_FILE
+        secrets = re.findall(r'secret\w*\("([A-Z_]+)"\)', text)
+        names |= {f"{name}_FILE" for name in secrets}
     return names
 
 
