@@ -79,6 +79,10 @@ def _topic_for(settings: Settings):  # type: ignore[no-untyped-def]
 def write_period(args: argparse.Namespace) -> int:
     """A simulated period to files: normal traffic plus labelled scenarios (default: one of
     every registered scenario), after optional warm-up days of normal traffic only."""
+    missing = [p for p in (args.out, args.labels, args.roster) if p and not p.parent.is_dir()]
+    if missing:  # before the period is generated, not after
+        log.error("no such directory for %s", ", ".join(str(p) for p in missing))
+        return 2
     hours = args.hours if args.hours is not None else 24 * args.days
     warmup_s = args.warmup_days * 86_400
     names = [] if args.normal_only else (args.scenario or sorted(SCENARIOS)) * args.each

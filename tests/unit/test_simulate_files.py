@@ -64,3 +64,10 @@ def test_roster_of_the_simulated_agents_feeds_off_hours(tmp_path: Path) -> None:
     assert len(roster) == 40
     assert {e["actor"]["id"] for e in events} <= set(roster)
     assert all(0 <= shift.start_hour <= 23 and shift.hours == 8 for shift in roster.values())
+
+
+def test_an_output_in_a_missing_directory_is_refused_before_generating(tmp_path: Path) -> None:
+    roster = tmp_path / "nowhere" / "roster.yaml"
+    argv = ["simulate", "--out", str(tmp_path / "e.jsonl"), "--roster", str(roster)]
+    assert main(argv) == 2
+    assert not (tmp_path / "e.jsonl").exists()
