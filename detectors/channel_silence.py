@@ -15,6 +15,13 @@ Two clocks:
   before (and `channels` from config, and channels given to `watch`) are judged against
   it. Once `tick` has been called the detector judges by the tick only.
 
+Usual traffic: per channel and UTC day, a bitmap of the minutes that had events. A
+silence pages only if, on at least `usual_share` of the channel's last `usual_days` days
+with traffic, the channel sent something during the same clock span: a night shift's
+normal gaps do not page, a channel that is busy at this hour every day does. A channel
+with fewer than `usual_min_days` days of traffic (new, or just onboarded) is judged by the
+period alone; `usual_share: 0` turns the rule off.
+
 A channel's own `silence_minutes` and quiet hours (`is_quiet(ts_ms)`), when the channel
 registry provides them, override the default; in quiet hours the channel is not judged.
 The finding's actor is `channel:<name>` and its tenant the configured `tenant` ("*":
@@ -46,10 +53,24 @@ class ChannelSilenceConfig:
     remember_days: int = 7
     tenant: str = "*"
     channels: frozenset[str] = frozenset()
+    usual_days: int = 7
+    usual_min_days: int = 3
+    usual_share: float = 0.8
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.usual_share <= 1:
+            raise ValueError("usual_share must be between 0 and 1")
+        if self.usual_days > self.remember_days:
+            raise ValueError("usual_days must not exceed remember_days (older days are gone)")
 
     @property
     def silence_ms(self) -> int:
         return int(self.silence_minutes * MINUTE_MS)
+
+    @property
+    def usual(self) -> list[float]:
+        """The usual-traffic rule as the BC query takes it: [days, min_days, share]."""
+        return [self.usual_days, self.usual_min_days, self.usual_share]
 
 
 def wall_clock_ms() -> int:
@@ -81,23 +102,39 @@ class ChannelSilence(Tuned[ChannelSilenceConfig]):
     def key(self) -> str:
         return f"{self.prefix}{NAME}:{{channels}}:seen"
 
+    @property
+    def minutes_key(self) -> str:
+        """Prefix of the per-channel, per-day bitmaps of minutes with traffic."""
+        return f"{self.prefix}{NAME}:{{channels}}:m:"
+
     def plan(self, events: Sequence[Event], plan: Plan) -> SilencePending:
         cfg = self.tuning.default
         latest: dict[str, int] = {}
+        minutes: dict[str, set[int]] = {}
         for event in events:
             if event.ts_ms > latest.get(event.channel, -1):
                 latest[event.channel] = event.ts_ms
+            minutes.setdefault(event.channel, set()).add(event.ts_ms // MINUTE_MS)
         now = self.clock()
         ttl = cfg.remember_days * DAY_MS
         for channel, ts in latest.items():
             plan.op("BC", self.key, channel, ts, now, ttl)
+            plan.op("BM", self.minutes_key, channel, sorted(minutes[channel]), ttl)
         if self.live or not latest:
             return SilencePending(cfg, None, "e")
         clock = max(latest.values())
         items = [[name, cfg.silence_ms] for name in sorted(cfg.channels)]
         items += [[c.name, silence_ms(c, cfg, clock)] for c in self.watched]
-        index = plan.query("BC", self.key, "e", clock, cfg.silence_ms, items, ttl)
+        index = self.query(plan, cfg, "e", clock, items)
         return SilencePending(cfg, index, "e", clock, {name: ms for name, ms in items})
+
+    def query(
+        self, plan: Plan, cfg: ChannelSilenceConfig, mode: str, now_ms: int, items: list
+    ) -> int:
+        ttl = cfg.remember_days * DAY_MS
+        return plan.query(
+            "BC", self.key, mode, now_ms, cfg.silence_ms, items, ttl, self.minutes_key, cfg.usual
+        )
 
     def tick(self, now_ms: int, channels: Sequence[Any], plan: Plan) -> SilencePending:
         """Judge registered channels (objects with `name`, optionally `silence_minutes` and
@@ -106,8 +143,7 @@ class ChannelSilence(Tuned[ChannelSilenceConfig]):
         self.watched = list(channels)
         cfg = self.tuning.default
         items = [[channel.name, silence_ms(channel, cfg, now_ms)] for channel in channels]
-        ttl = cfg.remember_days * DAY_MS
-        index = plan.query("BC", self.key, "p", now_ms, cfg.silence_ms, items, ttl)
+        index = self.query(plan, cfg, "p", now_ms, items)
         return SilencePending(cfg, index, "p", now_ms, {name: ms for name, ms in items})
 
 
@@ -142,16 +178,25 @@ class SilencePending:
             return []
         flat = results[self.index]
         out = []
-        for i in range(0, len(flat), 2):
+        for i in range(0, len(flat), 4):
             channel, last = str(flat[i]), int(flat[i + 1])
             limit = self.silence.get(channel) or self.cfg.silence_ms
-            out.append(describe(self.cfg, channel, last, self.now_ms, self.mode, limit / MINUTE_MS))
+            usual = (int(flat[i + 2]), int(flat[i + 3]))
+            out.append(describe(self.cfg, channel, last, self.now_ms, self.mode, limit, usual))
         return out
 
 
 def describe(
-    cfg: ChannelSilenceConfig, channel: str, last: int, now: int, mode: str, limit: float
+    cfg: ChannelSilenceConfig,
+    channel: str,
+    last: int,
+    now: int,
+    mode: str,
+    limit_ms: int,
+    usual: tuple[int, int],
 ) -> Finding:
+    """The finding for one silence; `usual`: (days busy in this span, days with traffic)."""
+    limit = limit_ms / MINUTE_MS
     # Two decimals: a period of 0.25 min must not read "silent for 0.2 min" (one decimal
     # rounded a just-reached period below itself).
     silent_minutes = round((now - last) / MINUTE_MS, 2)
@@ -172,6 +217,8 @@ def describe(
             "last_seen_ms": last,
             "clock": "event_time" if mode == "e" else "wall_clock",
             "rule": "silence",
+            "busy_days": usual[0],
+            "usual_days": usual[1],
         },
         channels=(channel,),
     )

@@ -19,7 +19,9 @@ keyed by event id, or "keep the newest" values.
 - BE op / query: timed members (sensitive views, exits); the query finds the exit in a
   range preceded by the most views within the window.
 - BC op / query: per channel latest event and processing time; the query claims channels
-  silent for their silence period, once per silence episode.
+  silent for their silence period, once per silence episode, when that silence is unusual
+  for the clock span (see BM).
+- BM op: per channel and UTC day, the minutes that had traffic (a bitmap in Redis).
 """
 
 from __future__ import annotations
@@ -214,9 +216,44 @@ def _channel_seen(state: MemoryState, op: list[Any]) -> None:
     fields[f"p:{channel}"] = max(fields.get(f"p:{channel}", now_ms), now_ms)
 
 
+DAY_MIN = 1440
+
+
+@memory_op("BM")
+def _channel_minutes(state: MemoryState, op: list[Any]) -> None:
+    _, base, channel, minutes, _ttl = op
+    for minute in minutes:
+        state.data.setdefault(f"{base}{channel}:{minute // DAY_MIN}", set()).add(minute % DAY_MIN)
+
+
+def _any_traffic(state: MemoryState, base: str, channel: str, lo: int, hi: int) -> bool:
+    """Whether any minute in [lo, hi] (minutes since the epoch) had traffic."""
+    for minute in range(lo, hi + 1):
+        if minute % DAY_MIN in state.data.get(f"{base}{channel}:{minute // DAY_MIN}", ()):
+            return True
+    return False
+
+
+def _usual(
+    state: MemoryState, base: str, channel: str, now: int, silence_ms: int, rule: list[float]
+) -> tuple[int, int, bool]:
+    """(busy days, days with traffic, usual?) for the span [now - silence, now]."""
+    days, min_days, share = rule
+    if share <= 0:
+        return 0, 0, True
+    now_min, span = now // 60_000, -(-silence_ms // 60_000)
+    busy = seen = 0
+    for d in range(1, int(days) + 1):
+        hi = now_min - d * DAY_MIN
+        if f"{base}{channel}:{hi // DAY_MIN}" in state.data:
+            seen += 1
+            busy += _any_traffic(state, base, channel, hi - span, hi)
+    return busy, seen, seen < min_days or busy >= share * seen
+
+
 @memory_query("BC")
 def _silent_channels(state: MemoryState, q: list[Any]) -> list[Any]:
-    _, key, mode, now, default_ms, items, _ttl = q
+    _, key, mode, now, default_ms, items, _ttl, base, rule = q
     fields = _hash(state, key)
     silence = {channel: ms for channel, ms in items}
     for name in sorted(fields):
@@ -227,9 +264,12 @@ def _silent_channels(state: MemoryState, q: list[Any]) -> list[Any]:
         last = _last_seen(fields, channel, mode, now)
         if last is None or silence[channel] <= 0 or now - last < silence[channel]:
             continue
-        if fields.get(f"a:{channel}") != str(last):
+        if fields.get(f"a:{channel}") == str(last):
+            continue
+        busy, seen, usual = _usual(state, base, channel, now, silence[channel], rule)
+        if usual:
             fields[f"a:{channel}"] = str(last)
-            out += [channel, last]
+            out += [channel, last, busy, seen]
     return out
 
 

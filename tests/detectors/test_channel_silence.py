@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
+
 from detectors.channel_silence import ChannelSilence, ChannelSilenceConfig
 from detectors.event import Event
 from detectors.state import MemoryState, Plan
@@ -101,3 +103,42 @@ def test_reported_silence_never_reads_below_a_fractional_period() -> None:
     tick(d, state, T0, channels)
     [finding] = tick(d, state, T0 + 15_000, channels)  # exactly 0.25 min: one decimal said 0.2
     assert finding.evidence["silent_minutes"] == 0.25 == finding.threshold
+
+
+DAY = 86_400_000
+HOUR = 3_600_000
+D0 = T0 // DAY * DAY  # a UTC midnight
+
+
+def daytime_traffic(d: ChannelSilence, state: MemoryState, days: int) -> None:
+    """sms sends every 5 minutes from 08:00 to 20:00 UTC, for `days` days from D0."""
+    for day in range(days):
+        start = D0 + day * DAY + 8 * HOUR
+        run(d, state, [on("sms", day * 1000 + k, start + k * 5 * MIN) for k in range(144)])
+
+
+def test_a_usual_night_gap_does_not_page_but_a_daytime_silence_does() -> None:
+    d, state = detector(), MemoryState()
+    daytime_traffic(d, state, 5)
+    assert tick(d, state, D0 + 5 * DAY + 3 * HOUR, [Chan("sms")]) == []  # never busy at 3 a.m.
+    [finding] = tick(d, state, D0 + 5 * DAY + 12 * HOUR, [Chan("sms")])  # busy at noon daily
+    assert finding.actor == "channel:sms"
+    assert (finding.evidence["busy_days"], finding.evidence["usual_days"]) == (5, 5)
+    assert tick(d, state, D0 + 5 * DAY + 13 * HOUR, [Chan("sms")]) == []  # same episode
+
+
+def test_without_enough_history_or_with_the_rule_off_any_silence_pages() -> None:
+    young, state = detector(), MemoryState()
+    daytime_traffic(young, state, 2)  # two days < usual_min_days
+    [finding] = tick(young, state, D0 + 2 * DAY + 3 * HOUR, [Chan("sms")])
+    assert finding.evidence["usual_days"] == 2 and finding.evidence["busy_days"] == 0
+    off, state = detector(usual_share=0.0), MemoryState()
+    daytime_traffic(off, state, 5)
+    assert len(tick(off, state, D0 + 5 * DAY + 3 * HOUR, [Chan("sms")])) == 1
+
+
+def test_usual_rule_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="usual_share"):
+        ChannelSilenceConfig(usual_share=1.5)
+    with pytest.raises(ValueError, match="remember_days"):
+        ChannelSilenceConfig(usual_days=10, remember_days=7)

@@ -222,3 +222,38 @@ def test_orphan_grace_on_redis_a_late_voice_start_covers_backoffice_views(
     assert asyncio.run(scenario(with_start=True)) == []
     [finding] = asyncio.run(scenario(with_start=False))
     assert finding.observed == 6 and set(finding.sample_records) <= {f"rec-c{i}" for i in range(6)}
+
+
+def test_usual_traffic_rule_gives_the_reference_answers(settings: Settings) -> None:
+    """Five days of irregular daytime traffic on two channels, then ticks around the clock:
+    Redis (minute bitmaps, BITCOUNT over spans crossing midnight) answers like the reference."""
+    day, hour = 86_400_000, 3_600_000
+    d0 = T0 // day * day
+    rng = random.Random(3)
+    batches = []
+    for n in range(5):
+        events = []
+        for k in range(300):
+            ts = d0 + n * day + rng.randrange(7 * hour, 23 * hour)
+            channel = rng.choice(["sms", "chat"])
+            events.append(Event(f"u-{n}-{k}", ts, "acme", channel, "a-1", "record.view"))
+        batches.append(sorted(events, key=lambda e: e.ts_ms))
+    channels = [Named("sms"), Named("chat"), Named("ivr")]
+    ticks = [d0 + 5 * day + h * hour + 7 * MIN for h in range(0, 24, 2)]
+    detector = ChannelSilence(
+        Tuning(ChannelSilenceConfig(silence_minutes=30, usual_min_days=2)),
+        settings.redis_prefix,
+        lambda: d0,
+    )
+
+    def tick_after_history(n: int, plan: Plan) -> None:
+        if n >= len(batches):
+            detector.tick(ticks[n - len(batches)], channels, plan)
+
+    answers = asyncio.run(
+        run_both(settings, [detector], batches + [[]] * len(ticks), tick_after_history)
+    )
+    assert answers.redis == answers.memory
+    found = [a for a in answers.redis if a and a[-1]]
+    assert found, answers.redis  # some silences were usual enough to page ...
+    assert len(found) < len(ticks) * 2  # ... and the night ones were not
