@@ -18,7 +18,9 @@ Two clocks:
 Usual traffic: per channel and UTC day, a bitmap of the minutes that had events. A
 silence pages only if, on at least `usual_share` of the channel's last `usual_days` days
 with traffic, the channel sent something during the same clock span: a night shift's
-normal gaps do not page, a channel that is busy at this hour every day does. A channel
+normal gaps do not page, a channel that is busy at this hour every day does. The same
+weekday a week before, if it had traffic but none in that span, vetoes the page (a
+channel closed on Sunday afternoons). A channel
 with fewer than `usual_min_days` days of traffic (new, or just onboarded) is judged by the
 period alone; `usual_share: 0` turns the rule off.
 
@@ -60,8 +62,6 @@ class ChannelSilenceConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.usual_share <= 1:
             raise ValueError("usual_share must be between 0 and 1")
-        if self.usual_days > self.remember_days:
-            raise ValueError("usual_days must not exceed remember_days (older days are gone)")
 
     @property
     def silence_ms(self) -> int:
@@ -119,7 +119,8 @@ class ChannelSilence(Tuned[ChannelSilenceConfig]):
         ttl = cfg.remember_days * DAY_MS
         for channel, ts in latest.items():
             plan.op("BC", self.key, channel, ts, now, ttl)
-            plan.op("BM", self.minutes_key, channel, sorted(minutes[channel]), ttl)
+            bitmap_ttl = (cfg.usual_days + 1) * DAY_MS  # a day's bitmap outlives its last use
+            plan.op("BM", self.minutes_key, channel, sorted(minutes[channel]), bitmap_ttl)
         if self.live or not latest:
             return SilencePending(cfg, None, "e")
         clock = max(latest.values())

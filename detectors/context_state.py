@@ -217,6 +217,7 @@ def _channel_seen(state: MemoryState, op: list[Any]) -> None:
 
 
 DAY_MIN = 1440
+WEEK_DAYS = 7
 
 
 @memory_op("BM")
@@ -237,18 +238,23 @@ def _any_traffic(state: MemoryState, base: str, channel: str, lo: int, hi: int) 
 def _usual(
     state: MemoryState, base: str, channel: str, now: int, silence_ms: int, rule: list[float]
 ) -> tuple[int, int, bool]:
-    """(busy days, days with traffic, usual?) for the span [now - silence, now]."""
+    """(busy days, days with traffic, usual?) for the span [now - silence, now]; the same
+    weekday a week before, with traffic but none in the span, vetoes."""
     days, min_days, share = rule
     if share <= 0:
         return 0, 0, True
     now_min, span = now // 60_000, -(-silence_ms // 60_000)
     busy = seen = 0
+    week_quiet = False
     for d in range(1, int(days) + 1):
         hi = now_min - d * DAY_MIN
         if f"{base}{channel}:{hi // DAY_MIN}" in state.data:
             seen += 1
-            busy += _any_traffic(state, base, channel, hi - span, hi)
-    return busy, seen, seen < min_days or busy >= share * seen
+            if _any_traffic(state, base, channel, hi - span, hi):
+                busy += 1
+            elif d == WEEK_DAYS:
+                week_quiet = True
+    return busy, seen, seen < min_days or (busy >= share * seen and not week_quiet)
 
 
 @memory_query("BC")

@@ -123,7 +123,7 @@ def add_period_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--days", type=float, default=1.0, help="period length (default 1)")
     p.add_argument("--hours", type=float, help="period length in hours (overrides --days)")
     p.add_argument("--warmup-days", type=float, default=0.0, help="normal days before it")
-    p.add_argument("--start", metavar="ISO", help="first day (default: ends a day ago)")
+    p.add_argument("--start", metavar="ISO", help="first day (default: ends 8 days ago)")
     p.add_argument("--normal-only", action="store_true", help="inject no scenario")
     p.add_argument("--each", type=int, default=1, metavar="N", help="inject each scenario N times")
 

@@ -647,6 +647,7 @@ def access_burst(population: Population, rng: Random, start_ms: int) -> Leak:
 
 
 CUMULATIVE_DAYS = 7
+LONGEST_SCENARIO_DAYS = CUMULATIVE_DAYS  # how far past its start a scenario may run
 
 
 @scenario("cumulative_access")
@@ -955,9 +956,14 @@ def period(
     warmup_s: float = 0.0,
 ) -> tuple[Iterator[Event], list[dict[str, Any]]]:
     """Normal traffic from start_ms for warmup_s + duration_s, with the scenarios injected
-    after the warm-up; returns (lazy ts-ordered events, labels)."""
-    normal = Simulator(population, seed).events(start_ms, warmup_s + duration_s)
+    after the warm-up; returns (lazy ts-ordered events, labels). A scenario that runs past
+    the period's end (cumulative_access lasts a week) keeps normal traffic going until its
+    last event: a leak never happens in an otherwise silent contact center."""
     injected, labels = inject(
         population, scenarios, seed, start_ms + int(warmup_s * 1000), duration_s
     )
+    end_ms = start_ms + int((warmup_s + duration_s) * 1000)
+    if injected:
+        end_ms = max(end_ms, injected[-1]["ts"] + 1)
+    normal = Simulator(population, seed).events(start_ms, (end_ms - start_ms) / 1000)
     return merge(normal, injected), labels

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from monitor.kafka_io import client_config
 from monitor.settings import Settings
 from monitor.simulate import (
+    LONGEST_SCENARIO_DAYS,
     SCENARIOS,
     Population,
     agents_for_rate,
@@ -116,13 +117,14 @@ def write_period(args: argparse.Namespace) -> int:
 
 def _start_ms(text: str | None, span_s: float) -> int:
     """--start as epoch ms (an ISO date or date-time, UTC unless it says otherwise); default:
-    a midnight UTC such that the period ends a day before today's midnight, so that no event
-    (scenarios may run past the period's end) is in the future."""
+    a midnight UTC such that the period ends a day, plus the longest scenario's length,
+    before today's midnight, so that no event (scenarios may run past the period's end) is
+    in the future."""
     if text:
         moment = datetime.fromisoformat(text)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         return int(moment.timestamp() * 1000)
     today = datetime.combine(date.today(), datetime.min.time(), UTC)
-    days = int(-(-span_s // 86_400)) + 1
+    days = int(-(-span_s // 86_400)) + 1 + LONGEST_SCENARIO_DAYS
     return int((today - timedelta(days=days)).timestamp() * 1000)

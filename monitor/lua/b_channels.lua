@@ -25,22 +25,27 @@ do
 
   -- On how many of the last `days` days with traffic the channel sent something in the
   -- same clock span as [now - silence, now]; returns busy, days, and whether it is usual.
+  -- The same weekday a week before, with traffic but none in the span, vetoes.
   local function usual(base, channel, now, silence, rule)
     local days, min_days, share = rule[1], rule[2], rule[3]
     if share <= 0 then return 0, 0, true end
     local now_min = math.floor(now / 60000)
     local span = math.ceil(silence / 60000)
-    local busy, seen = 0, 0
+    local busy, seen, week_quiet = 0, 0, false
     for d = 1, days do
       local hi = now_min - d * DAY_MIN
       local lo = hi - span
       local key = base .. channel .. ':' .. num(math.floor(hi / DAY_MIN))
       if redis.call('EXISTS', key) == 1 then
         seen = seen + 1
-        if any_traffic(base, channel, lo, hi) then busy = busy + 1 end
+        if any_traffic(base, channel, lo, hi) then
+          busy = busy + 1
+        elseif d == 7 then
+          week_quiet = true
+        end
       end
     end
-    return busy, seen, seen < min_days or busy >= share * seen
+    return busy, seen, seen < min_days or (busy >= share * seen and not week_quiet)
   end
 
   OPS['BC'] = function(op)

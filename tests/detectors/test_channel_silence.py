@@ -140,5 +140,15 @@ def test_without_enough_history_or_with_the_rule_off_any_silence_pages() -> None
 def test_usual_rule_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="usual_share"):
         ChannelSilenceConfig(usual_share=1.5)
-    with pytest.raises(ValueError, match="remember_days"):
-        ChannelSilenceConfig(usual_days=10, remember_days=7)
+
+
+def test_a_weekly_closure_seen_a_week_before_does_not_page() -> None:
+    d, state = detector(), MemoryState()
+    run(d, state, [on("sms", 90_000 + k, D0 + 8 * HOUR + k * 5 * MIN) for k in range(24)])
+    for day in range(1, 7):  # day 0 closes at 10:00; days 1-6 are open 08:00-20:00
+        start = D0 + day * DAY + 8 * HOUR
+        run(d, state, [on("sms", day * 1000 + k, start + k * 5 * MIN) for k in range(144)])
+    run(d, state, [on("sms", 99_000, D0 + 7 * DAY + 9 * HOUR)])
+    assert tick(d, state, D0 + 7 * DAY + 12 * HOUR, [Chan("sms")]) == []  # 6 of 7, but day 0
+    [finding] = tick(d, state, D0 + 8 * DAY + 12 * HOUR, [Chan("sms")])  # a week after day 1
+    assert finding.evidence["busy_days"] == 6
