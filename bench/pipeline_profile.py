@@ -1,5 +1,6 @@
 """Profile blindar's own per-batch work (decode, detectors, Redis, alerts) without Kafka or
-Faust: `python -m bench.pipeline_profile [EVENTS] [PER_MESSAGE]`. Prints events/s, Redis
+Faust: `python -m bench.pipeline_profile [EVENTS] [PER_MESSAGE] [BATCH_EVENTS]` (batches of
+2,000 events by default, the worker's BLINDAR_BATCH_SIZE). Prints events/s, Redis
 commands and Redis CPU per event (on a private Redis) and the functions with the most own
 time."""
 
@@ -64,7 +65,8 @@ def main() -> None:
         Settings.from_env(), namespace=f"prof{uuid.uuid4().hex[:6]}.", redis_url=redis_url
     )
     msgs = messages(n, per_message)
-    size = max(1, 2000 // per_message)
+    batch_events = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
+    size = max(1, batch_events // per_message)
     chunks = [msgs[i : i + size] for i in range(0, len(msgs), size)]
     profiler = cProfile.Profile()
     try:
@@ -76,7 +78,10 @@ def main() -> None:
     finally:
         redis_proc.terminate()
         redis_proc.wait(30)
-    print(f"{n} events, {per_message}/message: {n / seconds:,.0f} events/s in-process")
+    print(
+        f"{n} events, {per_message}/message, batches of {batch_events}: "
+        f"{n / seconds:,.0f} events/s in-process"
+    )
     print(f"redis: {commands / n:.2f} commands/event, {cpu / n * 1e6:.1f} CPU-us/event")
     pstats.Stats(profiler).sort_stats("tottime").print_stats(18)
 
