@@ -7,10 +7,12 @@ per silence episode.
 
 Two clocks:
 - live (the worker): a periodic `tick(now_ms, channels)` judges every registered channel
-  against the wall clock and the later of its last event time and last processing time,
-  so a backlog being worked off is not silence. A channel that never sent anything counts
-  from when it was first watched. Per-channel last-seen lives in the shared state, and a
-  silence episode is claimed there once, so several workers raise one page.
+  against the wall clock and the later of its last event time, its last processing time
+  and this detector's first tick, so a backlog being worked off is not silence, and a
+  restarted worker (blind while it was down) waits a full period before it pages. A
+  channel that never sent anything counts from when it was first watched. Per-channel
+  last-seen lives in the shared state, and a silence episode is claimed there once, so
+  several workers raise one page.
 - event time (replay, tests): each batch's latest event time is the clock; channels seen
   before (and `channels` from config, and channels given to `watch`) are judged against
   it. Once `tick` has been called the detector judges by the tick only.
@@ -91,6 +93,7 @@ class ChannelSilence(Tuned[ChannelSilenceConfig]):
         super().__init__(tuning, key_prefix)
         self.clock = clock
         self.live = False
+        self.live_since = 0  # wall clock of the first tick: silence counts from there at most
         self.watched: list[Any] = []
 
     def watch(self, channels: Sequence[Any]) -> None:
@@ -133,14 +136,25 @@ class ChannelSilence(Tuned[ChannelSilenceConfig]):
         self, plan: Plan, cfg: ChannelSilenceConfig, mode: str, now_ms: int, items: list
     ) -> int:
         ttl = cfg.remember_days * DAY_MS
+        since = self.live_since if mode == "p" else 0
         return plan.query(
-            "BC", self.key, mode, now_ms, cfg.silence_ms, items, ttl, self.minutes_key, cfg.usual
+            "BC",
+            self.key,
+            mode,
+            now_ms,
+            cfg.silence_ms,
+            items,
+            ttl,
+            self.minutes_key,
+            cfg.usual,
+            since,
         )
 
     def tick(self, now_ms: int, channels: Sequence[Any], plan: Plan) -> SilencePending:
         """Judge registered channels (objects with `name`, optionally `silence_minutes` and
         `is_quiet(ts_ms)`) against the wall clock; the worker calls this periodically."""
         self.live = True
+        self.live_since = self.live_since or now_ms
         self.watched = list(channels)
         cfg = self.tuning.default
         items = [[channel.name, silence_ms(channel, cfg, now_ms)] for channel in channels]

@@ -259,7 +259,7 @@ def _usual(
 
 @memory_query("BC")
 def _silent_channels(state: MemoryState, q: list[Any]) -> list[Any]:
-    _, key, mode, now, default_ms, items, _ttl, base, rule = q
+    _, key, mode, now, default_ms, items, _ttl, base, rule, since = q
     fields = _hash(state, key)
     silence = {channel: ms for channel, ms in items}
     for name in sorted(fields):
@@ -268,6 +268,8 @@ def _silent_channels(state: MemoryState, q: list[Any]) -> list[Any]:
     out: list[Any] = []
     for channel in sorted(silence):
         last = _last_seen(fields, channel, mode, now)
+        if last is not None and last < since:
+            last = since
         if last is None or silence[channel] <= 0 or now - last < silence[channel]:
             continue
         if fields.get(f"a:{channel}") == str(last):

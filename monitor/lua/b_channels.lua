@@ -71,7 +71,7 @@ do
 
   QUERIES['BC'] = function(q)
     local key, mode, now, default, items, ttl = q[2], q[3], q[4], q[5], q[6], q[7]
-    local base, rule = q[8], q[9]
+    local base, rule, since = q[8], q[9], q[10]
     local silence, names = {}, {}
     for _, item in ipairs(items) do
       if silence[item[1]] == nil then names[#names + 1] = item[1] end
@@ -89,6 +89,7 @@ do
     local out = {}
     for _, channel in ipairs(names) do
       local last = last_seen(key, channel, mode, now)
+      if last ~= nil and last < since then last = since end
       if last ~= nil and silence[channel] > 0 and now - last >= silence[channel]
           and redis.call('HGET', key, 'a:' .. channel) ~= num(last) then
         local busy, seen, is_usual = usual(base, channel, now, silence[channel], rule)

@@ -129,10 +129,12 @@ def test_a_usual_night_gap_does_not_page_but_a_daytime_silence_does() -> None:
 
 def test_without_enough_history_or_with_the_rule_off_any_silence_pages() -> None:
     young, state = detector(), MemoryState()
+    tick(young, state, D0, [Chan("sms")])  # the worker watches from the start
     daytime_traffic(young, state, 2)  # two days < usual_min_days
     [finding] = tick(young, state, D0 + 2 * DAY + 3 * HOUR, [Chan("sms")])
     assert finding.evidence["usual_days"] == 2 and finding.evidence["busy_days"] == 0
     off, state = detector(usual_share=0.0), MemoryState()
+    tick(off, state, D0, [Chan("sms")])
     daytime_traffic(off, state, 5)
     assert len(tick(off, state, D0 + 5 * DAY + 3 * HOUR, [Chan("sms")])) == 1
 
@@ -152,3 +154,14 @@ def test_a_weekly_closure_seen_a_week_before_does_not_page() -> None:
     assert tick(d, state, D0 + 7 * DAY + 12 * HOUR, [Chan("sms")]) == []  # 6 of 7, but day 0
     [finding] = tick(d, state, D0 + 8 * DAY + 12 * HOUR, [Chan("sms")])  # a week after day 1
     assert finding.evidence["busy_days"] == 6
+
+
+def test_a_restarted_worker_waits_a_full_period_before_paging() -> None:
+    state = MemoryState()
+    before = detector(usual_share=0.0)
+    run(before, state, [on("sms", 1, T0)])
+    restarted = detector(usual_share=0.0)  # down for two hours: it cannot tell what it missed
+    assert tick(restarted, state, T0 + 120 * MIN, [Chan("sms")]) == []
+    assert tick(restarted, state, T0 + 129 * MIN, [Chan("sms")]) == []
+    [finding] = tick(restarted, state, T0 + 130 * MIN, [Chan("sms")])
+    assert finding.window_start_ms == T0 + 120 * MIN

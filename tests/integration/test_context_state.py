@@ -250,6 +250,8 @@ def test_usual_traffic_rule_gives_the_reference_answers(settings: Settings) -> N
     )
 
     def tick_after_history(n: int, plan: Plan) -> None:
+        if n == 0:  # live from the start, as in the worker
+            detector.tick(d0, channels, plan)
         if n >= len(batches):
             detector.tick(ticks[n - len(batches)], channels, plan)
 
