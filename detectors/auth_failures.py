@@ -13,7 +13,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from detectors.base import MINUTE_MS, ActorBatch, Finding, Tuned, actor_key, severity_for
+from detectors.base import (
+    MINUTE_MS,
+    ActorBatch,
+    Finding,
+    SlidingWindow,
+    Tuned,
+    actor_key,
+    severity_for,
+)
 from detectors.event import Event
 from detectors.state import Plan
 
@@ -22,7 +30,7 @@ IP_PREFIX = "source_ip:"
 
 
 @dataclass(frozen=True)
-class AuthFailuresConfig:
+class AuthFailuresConfig(SlidingWindow):
     """Parameters of auth_failures (deploy/config/detectors.yaml → auth_failures)."""
 
     threshold_failures: int = 10
@@ -31,18 +39,6 @@ class AuthFailuresConfig:
     bucket_minutes: int = 1
     lateness_minutes: int = 5
     by_source_ip: bool = True
-
-    @property
-    def bucket_ms(self) -> int:
-        return self.bucket_minutes * MINUTE_MS
-
-    @property
-    def width(self) -> int:
-        return max(1, self.window_minutes // self.bucket_minutes)
-
-    @property
-    def ttl_ms(self) -> int:
-        return (self.window_minutes + self.lateness_minutes + self.bucket_minutes) * MINUTE_MS
 
 
 @dataclass(frozen=True, slots=True)

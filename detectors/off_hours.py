@@ -17,7 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from detectors.base import MINUTE_MS, ActorBatch, Finding, Tuned, actor_key, severity_for
+from detectors.base import (
+    MINUTE_MS,
+    ActorBatch,
+    Finding,
+    SlidingWindow,
+    Tuned,
+    actor_key,
+    severity_for,
+)
 from detectors.baseline_state import add_hour, profile_query
 from detectors.event import Event
 from detectors.roster import HOUR_MS, Shift, load_roster, local_hour, on_shift, zone
@@ -29,7 +37,7 @@ HOURS_PER_WEEK = 168
 
 
 @dataclass(frozen=True)
-class OffHoursConfig:
+class OffHoursConfig(SlidingWindow):
     """Parameters of off_hours (deploy/config/detectors.yaml → off_hours)."""
 
     timezone: str = "UTC"
@@ -53,15 +61,8 @@ class OffHoursConfig:
         return load_roster(self.roster_file) if self.roster_file else {}
 
     @property
-    def bucket_ms(self) -> int:
-        return self.bucket_minutes * MINUTE_MS
-
-    @property
-    def width(self) -> int:
-        return max(1, self.window_minutes // self.bucket_minutes)
-
-    @property
     def ttl_ms(self) -> int:
+        """The window and late events, plus an hour: the per-clock-hour event counts."""
         return (self.window_minutes + self.lateness_minutes + 60) * MINUTE_MS
 
 
