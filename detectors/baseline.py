@@ -83,38 +83,24 @@ def judge(cfg: WindowBaselineConfig, observed: int, actor: Stats, team: Stats) -
     return Verdict("baseline", threshold, actor, team)
 
 
-class Describe(Protocol):
-    def __call__(
-        self,
-        tenant: str,
-        actor: str,
-        group: ActorBatch,
-        observed: int,
-        verdict: Verdict,
-        window_start_ms: int,
-    ) -> Finding: ...
-
-
 class BaselinePending:
     """Turns AH replies into findings for the actors whose window crossed a rule."""
 
-    __slots__ = ("describe", "queries", "tuning")
+    __slots__ = ("detector", "queries")
 
-    def __init__(self, tuning: Tuning[Any], describe: Describe) -> None:
-        self.tuning = tuning
-        self.describe = describe
+    def __init__(self, detector: WindowBaseline) -> None:
+        self.detector = detector
         self.queries: list[tuple[int, str, str, ActorBatch]] = []
 
     def findings(self, results: Sequence[Any]) -> list[Finding]:
         out = []
         for index, tenant, actor, group in self.queries:
             reply = results[index]
-            verdict = judge(
-                self.tuning.for_tenant(tenant), reply[0], Stats.of(reply, 1), Stats.of(reply, 4)
-            )
+            cfg = self.detector.tuning.for_tenant(tenant)
+            verdict = judge(cfg, reply[0], Stats.of(reply, 1), Stats.of(reply, 4))
             if verdict is not None:
-                at = reply[7] * self.tuning.for_tenant(tenant).window_minutes * MINUTE_MS
-                out.append(self.describe(tenant, actor, group, reply[0], verdict, at))
+                at = reply[7] * cfg.window_minutes * MINUTE_MS
+                out.append(self.detector.describe(tenant, actor, group, reply[0], verdict, at))
         return out
 
 
@@ -149,7 +135,7 @@ class WindowBaseline(Tuned[Any]):
                 window = event.ts_ms // (cfg.window_minutes * MINUTE_MS)
                 key = self.key(event.tenant, event.actor_id)
                 add_window(plan, key, window, event.event_id, 1, event.ts_ms, ttl_ms(cfg))
-        pending = BaselinePending(self.tuning, self.describe)
+        pending = BaselinePending(self)
         for (tenant, actor), group in groups.items():
             index = self.query(plan, tenant, actor, group)
             pending.queries.append((index, tenant, actor, group))
