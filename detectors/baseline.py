@@ -139,7 +139,9 @@ class WindowBaseline(Tuned[Any]):
         team_key = self.team_key(tenant, group.team) if cfg.compare_team else ""
         for window, count in history.close_below(hi - late_windows, cfg.history_windows):
             if team_key:
-                team_sample.add(ctx.plan, team_key, actor, window, count, cfg.team_sample, ttl_ms(cfg))
+                team_sample.add(
+                    ctx.plan, team_key, actor, window, count, cfg.team_sample, ttl_ms(cfg)
+                )
         if current < min(cfg.min_observed, cfg.static_threshold):
             return None
         team = team_sample.cached_stats(ctx, team_key) if team_key else NO_STATS

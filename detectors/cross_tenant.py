@@ -131,7 +131,9 @@ class CrossTenant(Tuned[CrossTenantConfig]):
         count = slot.foreign.count(end - cfg.window_ms, end)
         if count < cfg.threshold_records:
             return []
-        return [describe(cfg, actor.actor, count, end, foreign, list(assigned) if assigned else None)]
+        return [
+            describe(cfg, actor.actor, count, end, foreign, list(assigned) if assigned else None)
+        ]
 
 
 def describe(

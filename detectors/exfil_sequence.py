@@ -94,7 +94,9 @@ class ExfilSequence(Tuned[ExfilSequenceConfig]):
         slots: PerTenant[Sequences] | None = None
         for event in events:
             cfg = self.tuning.for_tenant(event.tenant)
-            viewed = event.action in cfg.view_actions and event.classification in cfg.classifications
+            viewed = (
+                event.action in cfg.view_actions and event.classification in cfg.classifications
+            )
             kind = None if viewed else self.exit_kind(event, cfg)
             if not viewed and kind is None:
                 continue
@@ -117,9 +119,7 @@ class ExfilSequence(Tuned[ExfilSequenceConfig]):
                 findings.append(replace(finding, team=teams[tenant]))
         return findings
 
-    def judge(
-        self, actor: str, tenant: str, slot: Sequences, lo: int, hi: int
-    ) -> Finding | None:
+    def judge(self, actor: str, tenant: str, slot: Sequences, lo: int, hi: int) -> Finding | None:
         """The exit of [lo, hi + window] preceded by the most sensitive views in the window."""
         cfg = self.tuning.for_tenant(tenant)
         keep = min(lo, hi - cfg.lateness_minutes * MINUTE_MS) - cfg.window_ms

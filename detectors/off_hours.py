@@ -61,7 +61,6 @@ class OffHoursConfig(SlidingWindow):
         return load_roster(self.roster_file) if self.roster_file else {}
 
 
-
 class OffHoursSlot:
     """One actor's off-shift events (roster), hour-of-week profile and events per clock hour
     (learned profile), in one tenant."""

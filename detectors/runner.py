@@ -45,9 +45,7 @@ class Runner:
         self.detectors = list(detectors)
         self.late_ms = late_ms
         self.actor_side: list[ActorDetector] = [d for d in detectors if hasattr(d, "observe")]
-        self.shared_side: list[SharedDetector] = [
-            d for d in detectors if hasattr(d, "plan_shared")
-        ]
+        self.shared_side: list[SharedDetector] = [d for d in detectors if hasattr(d, "plan_shared")]
         self.loaders = {d.name: d.load_slot for d in self.actor_side}
         self._readers: dict[str, list[ActorDetector]] = {}
 

@@ -11,8 +11,7 @@ from detectors.event import Event
 from detectors.state.actor import ActorState
 from detectors.state.keys import claim_field
 from detectors.state.shared.memory import SharedMemory
-from detectors.state.shared.plan import Plan
-from detectors.state.shared.plan import Reply
+from detectors.state.shared.plan import Plan, Reply
 
 R = TypeVar("R", bound=Reply)
 
