@@ -6,12 +6,11 @@ least recently seen go first), so a flood of unique values cannot grow it."""
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import Any
 
 
-class Sighting(IntEnum):
-    """What a first-seen check answers for one value."""
+class Sighting:
+    """What a first-seen check answers for one value (plain ints: compared per event)."""
 
     KNOWN = 0
     NEW_IN_WARMUP = 1  # never seen, but the actor is still in its warm-up
@@ -30,7 +29,7 @@ class FirstSeen:
 
     def check(
         self, items: list[tuple[str, int]], warmup_ms: int, cap: int, remember_ms: int
-    ) -> list[Sighting]:
+    ) -> list[int]:
         """Record each (value, ts) and say whether it was known, in one step."""
         oldest = min(ts for _, ts in items)
         newest = max(ts for _, ts in items)

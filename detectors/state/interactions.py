@@ -15,12 +15,15 @@ Boundaries = list[Any]
 class Interactions:
     """customer -> [earliest start, latest start, latest end] (ms)."""
 
-    __slots__ = ("customers",)
+    __slots__ = ("customers", "oldest")
 
     def __init__(self) -> None:
         self.customers: dict[str, Boundaries] = {}
+        self.oldest: int | None = None  # a lower bound of the customers' latest boundaries
 
     def start(self, customer: str, ts_ms: int, cap: int) -> None:
+        if self.oldest is None or ts_ms < self.oldest:
+            self.oldest = ts_ms
         known = self.customers.get(customer)
         if known is None:
             self.customers[customer] = [ts_ms, ts_ms, None]
@@ -32,6 +35,8 @@ class Interactions:
             known[1] = ts_ms
 
     def end(self, customer: str, ts_ms: int, cap: int) -> None:
+        if self.oldest is None or ts_ms < self.oldest:
+            self.oldest = ts_ms
         known = self.customers.get(customer)
         if known is None:
             self.customers[customer] = [None, None, ts_ms]
@@ -50,10 +55,13 @@ class Interactions:
 
     def forget_before(self, cutoff_ms: int) -> None:
         """Forget customers with no boundary at or after `cutoff_ms`."""
+        if self.oldest is None or self.oldest >= cutoff_ms:
+            return
         customers = self.customers
         stale = [c for c, b in customers.items() if _latest(b) < cutoff_ms]
         for customer in stale:
             del customers[customer]
+        self.oldest = min((_latest(b) for b in customers.values()), default=None)
 
     def _bound(self, cap: int) -> None:
         if len(self.customers) > cap:
@@ -67,6 +75,7 @@ class Interactions:
     def load(cls, data: list[Any]) -> Interactions:
         new = cls()
         new.customers = {c: list(b) for c, b in zip(data[0::2], data[1::2], strict=True)}
+        new.oldest = min((_latest(b) for b in new.customers.values()), default=None)
         return new
 
 
