@@ -138,7 +138,15 @@ class ChannelSilence(Tuned[ChannelSilenceConfig]):
         for channel in sorted(periods):
             claim = claim_field(NAME, cfg.tenant)
             reply = channel_traffic.silence(
-                plan, self.key(channel), mode, now_ms, periods[channel], cfg.usual, since, claim
+                plan,
+                self.key(channel),
+                mode,
+                now_ms,
+                periods[channel],
+                cfg.usual,
+                since,
+                claim,
+                cfg.remember_days * DAY_MS,
             )
             pending.asked.append((channel, periods[channel], reply, self.key(channel)))
         return pending

@@ -53,7 +53,11 @@ class MemoryStore:
                 record["p"] = None
                 if item.kind == "new":
                     record["d"] = 1
-                fields["P"] = [f for f in fields.get("P", []) if f != item.field]
+                kept = [f for f in fields.get("P", []) if f != item.field]
+                if kept:
+                    fields["P"] = kept
+                else:
+                    fields.pop("P", None)
 
 
 def _stored(field: str) -> bool:

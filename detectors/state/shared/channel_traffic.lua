@@ -66,7 +66,9 @@ do
     if mode == 'e' then
       last = e
     elseif e == nil and p == nil then
-      redis.call('HSETNX', key, 'w', num(now))
+      if redis.call('HSETNX', key, 'w', num(now)) == 1 then
+        redis.call('PEXPIRE', key, num(q[9]))
+      end
       last = tonumber(redis.call('HGET', key, 'w'))
     elseif e == nil or (p ~= nil and p > e) then
       last = p

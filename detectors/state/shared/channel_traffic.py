@@ -72,12 +72,14 @@ def silence(
     rule: list[float],
     since: int,
     claim: str,
+    ttl_ms: int,
 ) -> Silence:
     """Live mode ("p"): the later of the latest event and processing time counts; event-time
     mode ("e"): the latest event. `since`: silence counts from there at most. `claim`: the
-    field where the alert engine records the episode it paged (that episode is not silent)."""
+    field where the alert engine records the episode it paged (that episode is not silent).
+    A channel never seen is watched from now on (kept `ttl_ms`)."""
     reply = Silence()
-    plan.ask(reply, SILENCE, key, mode, now_ms, silence_ms, rule, since, claim)
+    plan.ask(reply, SILENCE, key, mode, now_ms, silence_ms, rule, since, claim, ttl_ms)
     return reply
 
 
@@ -125,7 +127,7 @@ def _usual(
 
 @handles_query(SILENCE)
 def _silence(memory: SharedMemory, query: list[Any]) -> Any:
-    _, key, mode, now, silence_ms, rule, since, claim = query
+    _, key, mode, now, silence_ms, rule, since, claim, _ttl = query
     fields = memory.data.setdefault(key, {})
     event, processed = fields.get("e"), fields.get("p")
     if mode == "e":
@@ -135,9 +137,9 @@ def _silence(memory: SharedMemory, query: list[Any]) -> Any:
     else:
         last = max(v for v in (event, processed) if v is not None)
     if last is None:
-        return False
+        return None
     last = max(last, since)
     if silence_ms <= 0 or now - last < silence_ms or fields.get(claim) == str(last):
-        return False
+        return None
     busy, days, usual = _usual(memory, key, now, silence_ms, rule)
-    return [last, busy, days] if usual else False
+    return [last, busy, days] if usual else None
