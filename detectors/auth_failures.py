@@ -67,6 +67,12 @@ class AddressPending:
         self.detector = detector
         self.asked: list[tuple[Check, WindowTotal]] = []
 
+    def owners(self) -> list[str]:
+        return [
+            self.detector.address_key(check.tenant, check.subject[len(IP_PREFIX) :])
+            for check, _ in self.asked
+        ]
+
     def findings(self) -> list[Finding]:
         return [
             self.detector.describe(check, reply.total)

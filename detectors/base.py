@@ -77,6 +77,11 @@ class ActorDetector(Protocol):
 
 
 class SharedPending(Protocol):
+    def owners(self) -> list[str]:
+        """The owner hashes asked about (their undelivered alerts are handed back even when
+        nothing new is found, e.g. after a crash)."""
+        ...
+
     def findings(self) -> list[Finding]: ...
 
 

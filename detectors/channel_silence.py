@@ -182,6 +182,9 @@ class SilencePending:
         self.now_ms = now_ms
         self.asked: list[tuple[str, int, Silence, str]] = []
 
+    def owners(self) -> list[str]:
+        return [key for _, _, _, key in self.asked]
+
     def findings(self) -> list[Finding]:
         return [
             describe(self.cfg, channel, reply, self.now_ms, self.mode, limit, key)

@@ -79,6 +79,11 @@ class Runner:
         """Every shared-side detector plans the batch (re-delivered events too)."""
         return [(d, d.plan_shared(events, plan)) for d in self.shared_side]
 
+    @staticmethod
+    def shared_owners(pending: list[tuple[Any, SharedPending]]) -> list[str]:
+        """Owner hashes the shared side asked about, once each."""
+        return list(dict.fromkeys(key for _, p in pending for key in p.owners()))
+
     def shared_findings(self, pending: list[tuple[Any, SharedPending]]) -> list[Finding]:
         """Findings from the shared answers, once the plan has been applied."""
         return [f for d, p in pending for f in p.findings() if not allowlisted(d, f)]

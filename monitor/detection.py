@@ -71,6 +71,16 @@ class Outcome:
     late: int = 0
 
 
+def once(pending: list[Pending]) -> list[Pending]:
+    """Each alert once, as last handed back (an owner may answer twice in one batch)."""
+    return list({(p.key, p.field): p for p in pending}.values())
+
+
+def asked(shared: list[Any]) -> list[OwnerWrite]:
+    """A row for each shared owner asked about: its pending alerts come back."""
+    return [OwnerWrite(key, NO_STATE) for key in Runner.shared_owners(shared)]
+
+
 def account(outcome: Outcome, observed: Observed) -> None:
     outcome.duplicates += observed.duplicates
     outcome.late += observed.late
@@ -153,7 +163,8 @@ class Detection:
             ctx = BatchContext(plan, self.shared, now_ms)
             applied = [self.apply(actor, own, ctx, now_ms) for actor, own in by_actor.items()]
             shared = self.runner.plan_shared(events, plan)
-            reply = await self.store.write(self.request([w for w, _ in applied], plan, now_ms))
+            writes = [w for w, _ in applied] + asked(shared)
+            reply = await self.store.write(self.request(writes, plan, now_ms))
             self.shared.answered(now_ms)
             await self.settle(by_actor, applied, reply, outcome, now_ms)
             plan.fill(reply.answers)
@@ -163,6 +174,7 @@ class Detection:
                 self.actors.pop(actor, None)
             raise
         self.sweep()
+        outcome.pending = once(outcome.pending)
         return outcome
 
     async def load(self, actors: list[str], now_ms: int) -> None:
@@ -221,9 +233,8 @@ class Detection:
         for _ in range(CONFLICT_ROUNDS):
             outcome.pending += reply.pending
             retry: list[str] = []
-            for actor, (write, observed), status in zip(
-                actors, applied, reply.statuses, strict=True
-            ):
+            statuses = reply.statuses[: len(actors)]  # then shared owners: never conflicts
+            for actor, (write, observed), status in zip(actors, applied, statuses, strict=True):
                 if status == "c":
                     retry.append(actor)
                     self.actors.pop(actor, None)
@@ -271,9 +282,11 @@ class Detection:
         outcome = Outcome()
         if not plan:
             return outcome
-        reply = await self.store.write(self.request([], plan, now_ms))
+        reply = await self.store.write(self.request(asked(pending), plan, now_ms))
+        outcome.pending += reply.pending
         plan.fill(reply.answers)
         await self.decide_shared(self.runner.shared_findings(pending), outcome, now_ms)
+        outcome.pending = once(outcome.pending)
         return outcome
 
     def sweep(self) -> None:

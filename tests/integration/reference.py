@@ -62,7 +62,7 @@ def outcome_view(outcome: Outcome) -> dict[str, Any]:
                 p.decided_ms,
             )
             for p in outcome.pending
-        ],  # fmt: skip
+        ],
         "duplicates": outcome.duplicates,
         "late": outcome.late,
     }
@@ -85,9 +85,11 @@ async def run_both(
     """Every batch through a Redis-backed and a memory-backed detection stage (each its
     own detectors), alerts confirmed after each batch as the worker does."""
     client = connect(settings.redis_url)
-    on_redis = detection_on(RedisStore(client, Health()), settings, make(settings.redis_prefix))
+    on_redis = detection_on(
+        RedisStore(client, Health()), settings.redis_prefix, make(settings.redis_prefix)
+    )
     memory = MemoryStore()
-    in_memory = detection_on(memory, settings, make(settings.redis_prefix))
+    in_memory = detection_on(memory, settings.redis_prefix, make(settings.redis_prefix))
     runs = Runs()
     try:
         for n, batch in enumerate(batches):
@@ -169,6 +171,6 @@ def owner_keys(store: MemoryStore) -> list[str]:
     return sorted(
         key
         for key, value in store.data.items()
-        if isinstance(value, dict) and ("v" in value or "P" in value or any(
-            str(f).startswith("!") for f in value))
-    )  # fmt: skip
+        if isinstance(value, dict)
+        and ("v" in value or "P" in value or any(str(f).startswith("!") for f in value))
+    )

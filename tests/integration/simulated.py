@@ -25,9 +25,9 @@ def to_event(doc: dict[str, Any]) -> Event:
     return parse_event(doc, doc["channel"], doc["ts"])
 
 
-def detection_on(store: Any, settings: Settings, detectors: Sequence[Detector]) -> Detection:
+def detection_on(store: Any, prefix: str, detectors: Sequence[Detector]) -> Detection:
     """The worker's detection stage over `detectors`, with default alert and state settings."""
-    return build_detection(DetectorSettings(), store, KEY, settings.redis_prefix, detectors)
+    return build_detection(DetectorSettings(), store, KEY, prefix, detectors)
 
 
 async def detect_batches(
@@ -35,7 +35,7 @@ async def detect_batches(
 ) -> list[Finding]:
     """Every finding of the detectors over the batches (decision time = the latest event)."""
     client = connect(settings.redis_url)
-    detection = detection_on(RedisStore(client, Health()), settings, detectors)
+    detection = detection_on(RedisStore(client, Health()), settings.redis_prefix, detectors)
     findings: list[Finding] = []
     try:
         for batch in batches:

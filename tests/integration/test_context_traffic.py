@@ -127,8 +127,10 @@ async def detect(
     silence = [d for d in detectors if d.name == "channel_silence"]
     for d in silence:
         d.watch(channels)  # type: ignore[attr-defined]
-    others = detection_on(store, settings, [d for d in detectors if d.name != "channel_silence"])
-    judge_silence = detection_on(store, settings, silence)
+    others = detection_on(
+        store, settings.redis_prefix, [d for d in detectors if d.name != "channel_silence"]
+    )
+    judge_silence = detection_on(store, settings.redis_prefix, silence)
     findings: list[Finding] = []
     for batch in per_channel(warm, 0):
         findings += (await others.run(batch, max(e.ts_ms for e in batch))).findings

@@ -98,8 +98,9 @@ def team_totals_plan(rng: random.Random, prefix: str, step: int) -> Plan:
     key = f"{prefix}{{t:acme:t-1}}:cumulative_access:totals"
     for _ in range(6):
         actor = f"a:{rng.randrange(15)}"  # an id that needs encoding
-        team_totals.set_total(plan, key, actor, step // 3 - rng.randrange(2), rng.randrange(900),
-                              10, DAY)  # fmt: skip
+        team_totals.set_total(
+            plan, key, actor, step // 3 - rng.randrange(2), rng.randrange(900), 10, DAY
+        )
     team_totals.peers(plan, key, step // 3 - 2)
     return plan
 
@@ -116,8 +117,17 @@ def channel_traffic_plan(rng: random.Random, prefix: str, step: int) -> Plan:
             channel_traffic.minutes(plan, key, minutes, 8 * DAY)
     for channel in ("sms", "chat", "ivr"):
         mode = rng.choice(["e", "p"])
-        channel_traffic.silence(plan, f"{prefix}{{c:{channel}}}", mode, now, 30 * MIN,
-                                [7, 2, 0.8], 0, "~channel_silence:%2A", 7 * DAY)  # fmt: skip
+        channel_traffic.silence(
+            plan,
+            f"{prefix}{{c:{channel}}}",
+            mode,
+            now,
+            30 * MIN,
+            [7, 2, 0.8],
+            0,
+            "~channel_silence:%2A",
+            7 * DAY,
+        )
     return plan
 
 
@@ -235,10 +245,18 @@ def test_actor_family_continues_from_any_snapshot(family: type) -> None:
 # ---------------------------------------------------------------- the whole stage
 
 ACTIONS = [
-    "interaction.start", "interaction.end", "record.view", "record.view", "record.search",
-    "pii.unmask", "record.export", "clipboard.copy", "message.send", "auth.login",
+    "interaction.start",
+    "interaction.end",
+    "record.view",
+    "record.view",
+    "record.search",
+    "pii.unmask",
+    "record.export",
+    "clipboard.copy",
+    "message.send",
+    "auth.login",
     "file.download",
-]  # fmt: skip
+]
 PLACES = [("CO", 4.711, -74.072), ("PH", 14.599, 120.984), ("ES", 40.417, -3.704), (None,) * 3]
 
 
@@ -280,9 +298,7 @@ def all_detectors(roster: Path, clock: Callable[[], int]) -> Callable[[str], Seq
             Enumeration(Tuning(EnumerationConfig(threshold_distinct=12)), prefix),
             OrphanAccess(Tuning(OrphanAccessConfig(threshold_views=2)), prefix),
             NewDevice(Tuning(NewDeviceConfig(warmup_hours=1, max_per_actor=4)), prefix),
-            UnusualLocation(
-                Tuning(UnusualLocationConfig(warmup_hours=1, max_per_actor=2)), prefix
-            ),  # fmt: skip
+            UnusualLocation(Tuning(UnusualLocationConfig(warmup_hours=1, max_per_actor=2)), prefix),
             CrossTenant(Tuning(CrossTenantConfig()), prefix),
             ExfilSequence(Tuning(ExfilSequenceConfig()), prefix),
             ChannelSilence(Tuning(ChannelSilenceConfig(silence_minutes=4.0)), prefix, clock),
@@ -298,7 +314,7 @@ def all_detectors(roster: Path, clock: Callable[[], int]) -> Callable[[str], Seq
                     )
                 ),
                 prefix,
-            ),  # fmt: skip
+            ),
             UnmaskRate(
                 Tuning(UnmaskRateConfig(window_minutes=10, static_threshold=3, min_observed=2)),
                 prefix,
