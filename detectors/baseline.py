@@ -137,6 +137,9 @@ class WindowBaseline(Tuned[Any]):
         current, at = history.busiest(lo, hi)
         late_windows = -(-cfg.lateness_minutes // cfg.window_minutes)
         team_key = self.team_key(tenant, group.team) if cfg.compare_team else ""
+        team = NO_STATS
+        if team_key:  # asked every time, so the team's statistics stay fresh for judging
+            team = team_sample.cached_stats(ctx, team_key, cfg.team_sample)
         for window, count in history.close_below(hi - late_windows, cfg.history_windows):
             if team_key:
                 team_sample.add(
@@ -144,7 +147,6 @@ class WindowBaseline(Tuned[Any]):
                 )
         if current < min(cfg.min_observed, cfg.static_threshold):
             return None
-        team = team_sample.cached_stats(ctx, team_key) if team_key else NO_STATS
         verdict = judge(cfg, current, Stats.of(history.history), team)
         if verdict is None:
             return None

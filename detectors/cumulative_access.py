@@ -129,13 +129,13 @@ class CumulativeAccess(Tuned[CumulativeAccessConfig]):
             team_totals.set_total(
                 ctx.plan, team_key, actor, day, observed, cfg.max_team_actors, cfg.ttl_ms
             )
+        since = day - cfg.fresh_days
+        reply = ctx.cached(team_key, lambda plan: team_totals.peers(plan, team_key, since))
         if observed >= cfg.static_threshold:
             return self.finding(actor, tenant, group, cfg, observed, cfg.static_threshold,
                                 "static_threshold", Stats(0, 0.0, 0.0))  # fmt: skip
         if observed < cfg.min_observed:
             return None
-        since = day - cfg.fresh_days
-        reply = ctx.cached(team_key, lambda plan: team_totals.peers(plan, team_key, since))
         peers = Stats.of(reply.others(actor)) if reply is not None else Stats(0, 0.0, 0.0)
         if peers.n < cfg.team_min_peers:
             return None

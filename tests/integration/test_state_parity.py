@@ -89,7 +89,7 @@ def team_sample_plan(rng: random.Random, prefix: str, step: int) -> Plan:
     for _ in range(8):
         actor = f"a-{rng.randrange(12)}"
         team_sample.add(plan, key, actor, step - rng.randrange(4), rng.randrange(90), 25, DAY)
-    team_sample.stats(plan, key)
+    team_sample.stats(plan, key, 25)
     return plan
 
 

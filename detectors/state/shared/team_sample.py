@@ -1,7 +1,8 @@
-"""Team sample (shared): the counts of closed windows of a team's actors, capped, and its
-robust statistics. A window-baseline detector compares an actor with the team. Lua side:
-team_sample.lua. One field per (actor, window): adding the same window again changes
-nothing, so a re-delivered batch cannot skew the sample."""
+"""Team sample (shared): the counts of closed windows of a team's actors, and the robust
+statistics of the newest `cap` of them. A window-baseline detector compares an actor with
+the team. Lua side: team_sample.lua. One field per (actor, window): adding the same window
+again changes nothing, so a batch applied twice cannot skew the sample. Trimmed back to
+`cap` once it holds a quarter more (a sort per many windows, not per window)."""
 
 from __future__ import annotations
 
@@ -33,14 +34,15 @@ def add(plan: Plan, key: str, actor: str, window: int, count: int, cap: int, ttl
     plan.op(FAMILY, key, f"{part(actor)}:{window}", count, cap, ttl_ms)
 
 
-def stats(plan: Plan, key: str) -> TeamStats:
+def stats(plan: Plan, key: str, cap: int) -> TeamStats:
+    """Statistics of the newest `cap` windows of the sample."""
     reply = TeamStats()
-    plan.ask(reply, FAMILY, key)
+    plan.ask(reply, FAMILY, key, cap)
     return reply
 
 
-def _window(field: str) -> int:
-    return int(field.rsplit(":", 1)[1])
+def _newest_first(sample: dict[str, int]) -> list[str]:
+    return sorted(sample, key=lambda f: (int(f.rsplit(":", 1)[1]), f), reverse=True)
 
 
 @handles_op(FAMILY)
@@ -48,14 +50,16 @@ def _add(memory: SharedMemory, op: list[Any]) -> None:
     _, key, field, count, cap, _ttl = op
     sample: dict[str, int] = memory.data.setdefault(key, {})
     sample[field] = count
-    if len(sample) > cap:
-        for old in sorted(sample, key=lambda f: (_window(f), f))[: len(sample) - cap]:
+    if len(sample) > cap + max(1, cap // 4):
+        for old in _newest_first(sample)[cap:]:
             del sample[old]
 
 
 @handles_query(FAMILY)
 def _stats(memory: SharedMemory, query: list[Any]) -> list[int]:
-    values = list(memory.data.get(query[1], {}).values())
+    _, key, cap = query
+    sample = memory.data.get(key, {})
+    values = [sample[f] for f in _newest_first(sample)[:cap]]
     if not values:
         return [0, 0, 0]
     mid = median(values)
@@ -63,7 +67,7 @@ def _stats(memory: SharedMemory, query: list[Any]) -> list[int]:
     return [len(values), int(mid * SCALE), int(mad * SCALE)]
 
 
-def cached_stats(ctx: Any, key: str) -> Stats:
+def cached_stats(ctx: Any, key: str, cap: int) -> Stats:
     """The team's statistics as last refreshed (detectors.base.Context.cached)."""
-    reply = ctx.cached(key, lambda plan: stats(plan, key))
+    reply = ctx.cached(key, lambda plan: stats(plan, key, cap))
     return reply.stats if reply is not None else NO_STATS
