@@ -105,7 +105,11 @@ class Worker:
         s = self.settings
         prefix = s.redis_prefix
         store = await RedisStore.open(
-            s.redis_url, self.health, s.redis_auth, marker=f"{prefix}blindar:state-marker"
+            s.redis_url,
+            self.health,
+            s.redis_auth,
+            marker=f"{prefix}blindar:state-marker",
+            cluster=s.redis_cluster,
         )
         await store.start()
         detection = build_detection(self.detector_settings, store, s.pseudonym_key, prefix)

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoPermissionError, NoScriptError
 
 from detectors.state.shared import FAMILIES
 from detectors.state.shared.plan import EXTRA_KEYS, Plan
@@ -86,11 +86,16 @@ def connect_cluster(url: str, auth: RedisAuth | None = None) -> RedisCluster:
 
 
 async def is_cluster(url: str, auth: RedisAuth | None = None) -> bool:
-    """Whether the Redis at `url` is a node of a Redis Cluster (cluster_enabled:1)."""
+    """Whether the Redis at `url` is a node of a Redis Cluster (cluster_enabled:1). A user
+    not allowed INFO is taken for a single node (say BLINDAR_REDIS_CLUSTER=yes otherwise)."""
     client = connect(url, auth)
     try:
         info = await client.info("cluster")
         return bool(info.get("cluster_enabled"))
+    except NoPermissionError:
+        log.warning("redis: INFO not allowed for this user; assuming a single node "
+                    "(BLINDAR_REDIS_CLUSTER=yes for a Redis Cluster)")  # fmt: skip
+        return False
     finally:
         await client.aclose()
 
@@ -122,10 +127,19 @@ class RedisStore:
 
     @classmethod
     async def open(
-        cls, url: str, health: Health, auth: RedisAuth | None = None, marker: str | None = None
+        cls,
+        url: str,
+        health: Health,
+        auth: RedisAuth | None = None,
+        marker: str | None = None,
+        cluster: str = "auto",
     ) -> RedisStore:
-        """A store on `url`, a single Redis or any node of a Redis Cluster."""
-        clustered = await with_retry(health, "connect", lambda: is_cluster(url, auth))
+        """A store on `url`, a single Redis or any node of a Redis Cluster (`cluster`:
+        auto asks the server, yes or no say it)."""
+        if cluster == "auto":
+            clustered = await with_retry(health, "connect", lambda: is_cluster(url, auth))
+        else:
+            clustered = cluster == "yes"
         client = connect_cluster(url, auth) if clustered else connect(url, auth)
         if clustered:
             await with_retry(health, "connect", client.initialize)
