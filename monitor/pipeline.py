@@ -26,6 +26,7 @@ from monitor.alerts import Alert, AlertEngine
 from monitor.channels import Channel
 from monitor.events import Rejection, decode_message
 from monitor.kafka_io import OutputProducer
+from monitor.latency_log import LatencyLog
 
 if TYPE_CHECKING:
     from monitor.sinks import AlertDelivery
@@ -98,6 +99,7 @@ class Pipeline:
         self.max_plan_events = MAX_PLAN_EVENTS
         self.clock = clock
         self.delivery = delivery  # optional sinks, fed after dlp.alerts acked; never awaited
+        self.latency_log = LatencyLog.from_env()  # benchmark only (BLINDAR_LATENCY_LOG)
 
     def set_channels(self, channels: dict[str, Channel]) -> None:
         """Use this channel registry (by topic) from the next batch on (live reload)."""
@@ -127,6 +129,8 @@ class Pipeline:
         if self.delivery is not None:
             self.delivery.submit(alerts, findings, now_ms)
         self.observe(events, started, now_ms)
+        if self.latency_log is not None:
+            self.latency_log.record(events, int(time.time() * 1000))
         return BatchResult(len(events), sum(rejected.values()), rejected, findings, alerts)
 
     def decode(self, messages: Sequence[Message], now_ms: int) -> tuple[list[Event], Counter[str]]:
