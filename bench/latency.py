@@ -7,31 +7,19 @@ included (the run waits until every produced event is decided)."""
 from __future__ import annotations
 
 import time
-import urllib.request
 import uuid
 from dataclasses import replace
 from typing import Any
 
-import orjson
-
 from bench import data as bench_data
 from bench import procs
-from bench.measure import worker_counts
+from bench.measure import assigned_partitions, worker_counts
 from bench.redis_server import delete_keys
 from bench.runs import Bench
 from bench.stats import percentile
 from monitor.latency_log import ENV, read_latency_ms
 from monitor.topics import create_topics
 from tests.harness import delete_topics, free_port, wait_until
-
-
-def assigned_partitions(port: int) -> int:
-    try:
-        url = f"http://127.0.0.1:{port}/health?probe=live"
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return int(orjson.loads(resp.read()).get("assigned_partitions", 0))
-    except OSError:
-        return 0
 
 
 def paced_produce(
@@ -50,7 +38,7 @@ def paced_produce(
             break
         wait = due - time.monotonic()
         if wait > 0.001:
-            out.poll(wait)
+            time.sleep(wait)
         channel = channels[data.channels[n]]
         actor = data.actors[n]
         value = b'%s,"ts":%d}' % (body, int(time.time() * 1000))

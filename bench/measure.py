@@ -9,6 +9,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import orjson
 import redis
 
 from bench import procs
@@ -35,6 +36,16 @@ def worker_counts(port: int) -> tuple[float, float]:
     return events, invalid
 
 
+def assigned_partitions(port: int) -> int:
+    """How many partitions a worker's /health says it has (0 while it is not up)."""
+    try:
+        url = f"http://127.0.0.1:{port}/health?probe=live"
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return int(orjson.loads(resp.read()).get("assigned_partitions", 0))
+    except OSError:
+        return 0
+
+
 @dataclass
 class Recording:
     """A run's samples, its peak RSS (largest single process) and its last dead-letter count."""
@@ -51,10 +62,13 @@ def record(
     redis_client: redis.Redis | None,
     timeout_s: float,
     interval_s: float = WORKER_INTERVAL_S,
+    ready: Callable[[], bool] | None = None,
 ) -> Recording:
     """Sample until `counts()` (handled, rejected) accounts for `total` events; raises when
-    a process exits or the run times out. Redis is sampled only for runs that use it."""
+    a process exits or the run times out. Redis is sampled only for runs that use it;
+    `ready` (partitions assigned) is asked until it first says yes."""
     out = Recording()
+    assigned = None if ready is None else False
     deadline = time.monotonic() + timeout_s
     while True:
         for proc in processes:
@@ -64,10 +78,12 @@ def record(
             handled, rejected = counts()
         except OSError:  # its /metrics is not up yet
             handled, rejected = 0.0, 0.0
+        if assigned is False and ready is not None:
+            assigned = ready()
         now = time.monotonic()
         cpu = sum(procs.cpu_seconds(p.pid) for p in processes)
         redis_cpu, commands = redis_usage(redis_client) if redis_client else (0.0, 0)
-        out.samples.append(Sample(now, handled, cpu, redis_cpu, commands))
+        out.samples.append(Sample(now, handled, cpu, redis_cpu, commands, assigned))
         out.peak_rss = max(out.peak_rss, *(procs.rss_bytes(p.pid) for p in processes))
         out.rejected = rejected
         if handled + rejected >= total:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -64,48 +65,48 @@ def touches_record(event: dict[str, Any]) -> bool:
     return event["action"] in RECORD_ACTIONS and bool((event.get("resource") or {}).get("id"))
 
 
-def finding(detector: str, value: int, window: dict[str, Any], key: Any, *_: Any) -> dict:
-    tenant = window["tenant"]
-    return {
-        "detector": detector,
-        "tenant": tenant,
-        "actor": key.decode() if isinstance(key, bytes) else key,
-        "value": value,
-        "window_start": window["start"],
-    }
+def tenant_findings(
+    windows: StreamingDataFrame,
+    detector: str,
+    measure: Callable[[Any], int],
+    fires: Callable[[int], bool],
+) -> StreamingDataFrame:
+    """One finding per tenant whose measure of a window's aggregate fires, for the actor
+    (the message key) of the window."""
+
+    def per_tenant(window: dict[str, Any]) -> list[dict[str, Any]]:
+        measured = {tenant: measure(agg) for tenant, agg in window["value"].items()}
+        return [
+            {"detector": detector, "tenant": tenant, "value": value, "start": window["start"]}
+            for tenant, value in measured.items()
+            if fires(value)
+        ]
+
+    return windows.apply(per_tenant, expand=True).apply(
+        lambda f, key, *_: {**f, "actor": key.decode()}, metadata=True
+    )
 
 
 def bulk_export(events: StreamingDataFrame) -> StreamingDataFrame:
-    """Every window whose records for one tenant reach the threshold."""
+    """Every window update where one tenant's exported records reach the threshold."""
     windows = (
         events.filter(is_export)
         .hopping_window(timedelta(minutes=15), timedelta(minutes=1), grace_ms=GRACE)
         .reduce(add_records, first_records)
         .current()
     )
-    return windows.apply(
-        lambda w: [{**w, "tenant": t} for t, n in w["value"].items() if n >= BULK_RECORDS],
-        expand=True,
-    ).apply(
-        lambda w, key, *rest: finding("bulk_export", w["value"][w["tenant"]], w, key),
-        metadata=True,
-    )
+    return tenant_findings(windows, "bulk_export", int, lambda n: n >= BULK_RECORDS)
 
 
 def enumeration(events: StreamingDataFrame) -> StreamingDataFrame:
-    """The window where one tenant's distinct records reach the threshold (once each)."""
+    """The window update where one tenant's distinct records reach the threshold (once)."""
     windows = (
         events.filter(touches_record)
         .hopping_window(timedelta(minutes=60), timedelta(minutes=5), grace_ms=GRACE)
         .reduce(add_record_id, first_record_id)
         .current()
     )
-    return windows.apply(
-        lambda w: [
-            {**w, "tenant": t} for t, ids in w["value"].items() if len(ids) == DISTINCT_RECORDS
-        ],
-        expand=True,
-    ).apply(lambda w, key, *rest: finding("enumeration", DISTINCT_RECORDS, w, key), metadata=True)
+    return tenant_findings(windows, "enumeration", len, lambda n: n == DISTINCT_RECORDS)
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ from bench.measure import (
     PEER_INTERVAL_S,
     WORKER_INTERVAL_S,
     Recording,
+    assigned_partitions,
     record,
     worker_counts,
 )
@@ -96,42 +97,47 @@ def two_detector_config(base: Settings, out: Path) -> Path:
 
 def run_once(bench: Bench, kind: Kind, data: bench_data.Dataset, index: int) -> dict[str, Any]:
     """Produce the data to fresh topics, start the consumer(s), sample until every event is
-    handled; returns the run's figures (rate and costs over the middle 80 %)."""
+    handled; returns the run's figures (rate and costs over the middle 80 %). The run's
+    topics, the framework's internal topics and its Redis keys are deleted afterwards."""
     namespace = f"b{uuid.uuid4().hex[:5]}."  # short: Quix Streams names changelogs after it
     settings = replace(bench.base, namespace=namespace)
     if kind.key == "blindar2":
         settings = replace(settings, config_dir=bench.two_detectors_dir)
-    group = f"{namespace}g"
+    log = bench.out / f"bench-{bench.tag}-{data.regime.name}-{kind.letter}{index}.log"
+    log.write_text(f"namespace {namespace}\n")
+    try:
+        return _measure(bench, kind, data, settings, log)
+    finally:
+        delete_topics(settings, namespace)
+        _delete_internal_topics(settings, f"{namespace}g")
+        delete_keys(bench.redis.client(), namespace)
+
+
+def _measure(
+    bench: Bench, kind: Kind, data: bench_data.Dataset, settings: Settings, log: Path
+) -> dict[str, Any]:
     create_topics(settings)
     if kind.key == "quix":
         ensure_topics(settings, [TopicSpec(settings.topic("quix.findings"), 1)])
     started_ms = int(time.time() * 1000)
     messages = bench_data.produce(data, settings, bench.registry, started_ms, kind.per_message)
-    log = bench.out / f"bench-{bench.tag}-{data.regime.name}-{kind.letter}{index}.log"
-    log.write_text(f"namespace {namespace}\n")
     launched = time.monotonic()
-    processes, counts, cleanup = _launch(bench, kind, settings, group, log)
+    run = _launch(bench, kind, settings, log)
     try:
         uses_redis = kind.key in BLINDAR_KINDS
         interval = WORKER_INTERVAL_S if uses_redis else PEER_INTERVAL_S
         client = bench.redis.client() if uses_redis else None
-        recording = record(processes, counts, len(data), client, _timeout(data), interval)
+        recording = record(
+            run.processes, run.counts, len(data), client, _timeout(data), interval, run.ready
+        )
     finally:
-        for proc in processes:
+        for proc in run.processes:
             procs.stop(proc)
-        cleanup()
+        run.cleanup()
     stopped = time.monotonic()
-    try:
-        found = _leaks_found(settings, kind, data.leaks)
-    finally:
-        delete_topics(settings, namespace)
-        _delete_internal_topics(settings, group)
-        delete_keys(bench.redis.client(), namespace)
-    result = _figures(kind, data, recording, messages, found)
+    result = _figures(kind, data, recording, messages, _leaks_found(settings, kind, data.leaks))
     first = next((s.t for s in recording.samples if s.events > 0), stopped)
     result["startup_s"] = first - launched
-    result["stop_s"] = stopped - recording.samples[-1].t
-    result["cleanup_s"] = time.monotonic() - stopped
     return result
 
 
@@ -165,21 +171,43 @@ def _figures(
     return result
 
 
-def _launch(
-    bench: Bench, kind: Kind, settings: Settings, group: str, log: Path
-) -> tuple[list[subprocess.Popen[bytes]], Callable[[], tuple[float, float]], Callable[[], None]]:
-    """Start the run's process(es); returns them, how to read (handled, rejected) and what
-    to clean up once they are stopped."""
+@dataclass
+class Launched:
+    """A run's process(es), how to read (handled, rejected), how to tell they have partitions
+    (None: they do not say) and what to clean up once they are stopped."""
+
+    processes: list[subprocess.Popen[bytes]]
+    counts: Callable[[], tuple[float, float]]
+    ready: Callable[[], bool] | None = None
+    cleanup: Callable[[], None] = lambda: None
+
+
+def _launch(bench: Bench, kind: Kind, settings: Settings, log: Path) -> Launched:
     if kind.key in BLINDAR_KINDS:
-        ports = [free_port() for _ in range(kind.workers)]
-        envs = [procs.env_for(settings, group, settings.namespace, port) for port in ports]
-        processes = [procs.start(["-m", "monitor.cli", "worker"], env, log) for env in envs]
+        return _launch_workers(kind.workers, settings, log)
+    return _launch_peer(bench, kind, settings, log)
 
-        def counts() -> tuple[float, float]:
-            pairs = [worker_counts(port) for port in ports]
-            return sum(p[0] for p in pairs), sum(p[1] for p in pairs)
 
-        return processes, counts, lambda: None
+def _launch_workers(count: int, settings: Settings, log: Path) -> Launched:
+    """`count` blindar workers in one group, counted from their /metrics."""
+    group = f"{settings.namespace}g"
+    ports = [free_port() for _ in range(count)]
+    envs = [procs.env_for(settings, group, settings.namespace, port) for port in ports]
+
+    def counts() -> tuple[float, float]:
+        pairs = [worker_counts(port) for port in ports]
+        return sum(p[0] for p in pairs), sum(p[1] for p in pairs)
+
+    def ready() -> bool:
+        return any(assigned_partitions(port) > 0 for port in ports)
+
+    processes = [procs.start(["-m", "monitor.cli", "worker"], env, log) for env in envs]
+    return Launched(processes, counts, ready)
+
+
+def _launch_peer(bench: Bench, kind: Kind, settings: Settings, log: Path) -> Launched:
+    """A reference consumer, counted from its progress file (bench/progress.py)."""
+    group = f"{settings.namespace}g"
     progress = bench.out / f"{group}.progress"
     state_dir = bench.out / f"{group}.state"
     env = dict(os.environ)
@@ -193,15 +221,15 @@ def _launch(
         PYTHONUNBUFFERED="1",
     )
     if kind.key == "quix":
-        processes = [procs.start(["-m", "bench.quix_peer"], env, log, python=quix_python())]
+        proc = procs.start(["-m", "bench.quix_peer"], env, log, python=quix_python())
     else:
-        processes = [procs.start(["-m", f"bench.{_PEER_MODULES[kind.key]}"], env, log)]
+        proc = procs.start(["-m", f"bench.{_PEER_MODULES[kind.key]}"], env, log)
 
     def cleanup() -> None:
         progress.unlink(missing_ok=True)
         shutil.rmtree(state_dir, ignore_errors=True)
 
-    return processes, lambda: (float(read_progress(progress)), 0.0), cleanup
+    return Launched([proc], lambda: (float(read_progress(progress)), 0.0), None, cleanup)
 
 
 _PEER_MODULES = {"raw": "raw_consume", "bare": "bare_faust"}

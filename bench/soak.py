@@ -24,8 +24,7 @@ import orjson
 import redis
 
 from bench import procs
-from bench.latency import assigned_partitions
-from bench.measure import worker_counts
+from bench.measure import assigned_partitions, worker_counts
 from bench.redis_server import start_redis
 from bench.run import OUT
 from monitor.kafka_io import client_config

@@ -38,6 +38,7 @@ class Sample:
     cpu_s: float = 0.0
     redis_cpu_s: float = 0.0
     redis_commands: float = 0.0
+    ready: bool | None = None  # partitions assigned (None: the consumer does not say)
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def _at_count(samples: Sequence[Sample], count: float) -> Sample:
         if after.events >= count > before.events:
             share = (count - before.events) / (after.events - before.events)
             rows = zip(_row(before), _row(after), strict=True)
-            return Sample(*(b + (a - b) * share for b, a in rows))
+            return Sample(*(b + (a - b) * share for b, a in rows), ready=after.ready)
     if samples and samples[0].events >= count:
         return samples[0]
     raise ValueError(f"the samples never reach {count} events")
@@ -90,8 +91,9 @@ def _between(first: Sample, last: Sample, whole_run: bool) -> Span:
 def middle_span(samples: Sequence[Sample], total: int) -> Span:
     """Rate and costs over the middle 80 % of `total` events (from the sample series of a run
     that reached `total`). A run with fewer than MIN_MIDDLE_SAMPLES samples inside that
-    middle is timed whole instead: from the last sample before its first event to the first
-    sample at `total` (flagged `whole_run`)."""
+    middle (too short, or counting in a few large steps) is timed whole instead, flagged
+    `whole_run`: to the first sample at `total`, from the last sample taken before the
+    consumer had partitions (when it says) or else before its first event."""
     ordered = sorted(samples, key=lambda s: s.t)
     if not ordered or ordered[-1].events < total:
         raise ValueError(f"the run did not reach {total} events")
@@ -99,8 +101,11 @@ def middle_span(samples: Sequence[Sample], total: int) -> Span:
     inside = [s for s in ordered if low <= s.events <= high]
     if len(inside) >= MIN_MIDDLE_SAMPLES:
         return _between(_at_count(ordered, low), _at_count(ordered, high), whole_run=False)
-    idle = [s for s in ordered if s.events == 0]
-    start = idle[-1] if idle else ordered[0]
+    if any(s.ready is not None for s in ordered):
+        waiting = [s for s in ordered if s.ready is False]
+    else:
+        waiting = [s for s in ordered if s.events == 0]
+    start = waiting[-1] if waiting else ordered[0]
     end = next(s for s in ordered if s.events >= total)
     return _between(start, end, whole_run=True)
 

@@ -119,3 +119,19 @@ def test_ratios_line_has_fixed_names_and_order() -> None:
 def test_ratios_line_refuses_a_missing_figure() -> None:
     with pytest.raises(ValueError, match="p99_s"):
         ratios_line(dict.fromkeys(set(RATIO_NAMES) - {"p99_s"}, 1.0))
+
+
+def test_a_run_counting_in_large_steps_is_timed_from_its_assignment() -> None:
+    # A worker that says when it has partitions, fed batch messages: its count jumps twice.
+    samples = [
+        Sample(0.0, 0, ready=False),
+        Sample(5.0, 0, ready=False),  # still starting up: not part of the run
+        Sample(5.25, 0, ready=True),
+        Sample(10.0, 0, ready=True),  # the first large batch is being processed
+        Sample(15.0, 100_000, ready=True),
+        Sample(20.0, 200_000, ready=True),
+    ]
+    span = middle_span(samples, 200_000)
+    assert span.whole_run
+    assert span.seconds == pytest.approx(15.0)
+    assert span.events_per_s == pytest.approx(200_000 / 15.0)
