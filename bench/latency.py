@@ -57,15 +57,15 @@ def latency_run(
     """p50/p99/max of decision time minus produce time at `rate` events/s for `seconds`."""
     namespace = f"b{uuid.uuid4().hex[:5]}."
     settings = replace(bench.base, namespace=namespace)
-    create_topics(settings)
     samples_file = bench.out / f"{namespace}latency.bin"
     samples_file.unlink(missing_ok=True)
     port = free_port()
     env = procs.env_for(settings, f"{namespace}g", namespace, port)
     env[ENV] = str(samples_file)
     log = bench.out / f"bench-{bench.tag}-latency.log"
-    worker = procs.start(["-m", "monitor.cli", "worker"], env, log)
     total = sum(channel.partitions for channel in bench.registry.channels)
+    create_topics(settings)
+    worker = procs.start(["-m", "monitor.cli", "worker"], env, log)
     try:
         wait_until(lambda: assigned_partitions(port) >= total, 180, 0.2, "the latency worker")
         began = time.monotonic()
