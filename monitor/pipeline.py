@@ -25,6 +25,7 @@ from monitor.channels import Channel
 from monitor.detection import Detection, Outcome
 from monitor.events import Rejection, decode_message
 from monitor.kafka_io import OutputProducer
+from monitor.latency_log import LatencyLog
 
 if TYPE_CHECKING:
     from monitor.sinks import AlertDelivery
@@ -86,6 +87,7 @@ class Pipeline:
         self.max_plan_events = MAX_PLAN_EVENTS
         self.clock = clock
         self.delivery = delivery  # optional sinks, fed after dlp.alerts acked; never awaited
+        self.latency_log = LatencyLog.from_env()  # benchmark only (BLINDAR_LATENCY_LOG)
 
     def set_channels(self, channels: dict[str, Channel]) -> None:
         """Use this channel registry (by topic) from the next batch on (live reload)."""
@@ -112,6 +114,8 @@ class Pipeline:
             merge(outcome, part)
         alerts = await self.publish(outcome, now_ms)
         self.observe(events, outcome, started, now_ms)
+        if self.latency_log is not None:
+            self.latency_log.record(events, int(time.time() * 1000))
         return BatchResult(len(events), sum(rejected.values()), rejected, outcome.findings, alerts)
 
     async def tick(self, now_ms: int, channels: Sequence[Channel]) -> list[Alert]:
