@@ -18,7 +18,6 @@ from typing import Any
 
 import orjson
 import pytest
-import redis
 
 from detectors.access_burst import AccessBurst, AccessBurstConfig
 from detectors.auth_failures import AuthFailures, AuthFailuresConfig
@@ -47,11 +46,10 @@ from detectors.tuning import Tuning
 from detectors.unmask_rate import UnmaskRate, UnmaskRateConfig
 from detectors.unusual_location import UnusualLocation, UnusualLocationConfig
 from monitor.detection import Detection, Outcome
-from monitor.health import Health
 from monitor.settings import Settings
-from monitor.state import RedisStore, connect
 from monitor.state.requests import WriteRequest
 from tests.detectors.helpers import MIN, T0
+from tests.harness import open_store, redis_client
 from tests.integration.reference import (
     memory_owners,
     owner_keys,
@@ -146,8 +144,7 @@ def test_every_shared_family_has_a_parity_case() -> None:
 @pytest.mark.parametrize("family", FAMILIES)
 def test_shared_family_matches_its_twin(settings: Settings, family: str) -> None:
     async def run() -> tuple[list[Any], list[Any]]:
-        client = connect(settings.redis_url)
-        store = RedisStore(client, Health())
+        store = await open_store(settings)
         memory = SharedMemory()
         rng = random.Random(family)
         got_redis, got_memory = [], []
@@ -156,7 +153,7 @@ def test_shared_family_matches_its_twin(settings: Settings, family: str) -> None
             reply = await store.write(WriteRequest([], plan, T0, 60_000, 120_000))
             got_redis.append(reply.answers)
             got_memory.append(memory.apply(plan))
-        await client.aclose()
+        await store.aclose()
         return got_redis, got_memory
 
     got_redis, got_memory = asyncio.run(run())
@@ -376,7 +373,7 @@ def test_every_state_key_has_a_ttl(settings: Settings, tmp_path: Path) -> None:
     batches = redelivered_batches(17, 4, 60, 10 * MIN, random_event)
     make = all_detectors(write_roster(tmp_path), lambda: T0)
     asyncio.run(run_both(settings, make, batches))
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis_client(settings)
     keys = list(client.scan_iter(match=f"{settings.redis_prefix}*"))
     assert len(keys) > 10
     assert all(0 < client.pttl(k) <= 91 * DAY for k in keys), [
