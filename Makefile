@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install up down demo test test-unit lint topics worker simulate clean bench soak schema dashboards observability k8s-config
+.PHONY: install up up-cluster down demo test test-unit lint topics worker simulate clean bench soak schema dashboards observability k8s-config
 
 install: .venv/.installed
 
@@ -13,6 +13,9 @@ install: .venv/.installed
 
 up: install
 	@deploy/local/up.sh
+
+up-cluster: install
+	@BLINDAR_LOCAL_REDIS_CLUSTER=1 deploy/local/up.sh
 
 down:
 	@deploy/local/down.sh
