@@ -23,6 +23,9 @@ from typing import IO, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from detectors.event import Event
 from monitor.alerts import Alert, AlertEngine
@@ -51,7 +54,30 @@ def scratch_namespace() -> str:
     return f"replay:{uuid.uuid4().hex[:12]}:"
 
 
+# Redis answers these while it cannot serve for a while (another client's long script, a
+# restart loading its data): wait, as for a lost connection.
+TRANSIENT_REPLIES = ("BUSY", "LOADING", "TRYAGAIN")
+DROP_ATTEMPTS = 30
+
+
 async def drop_keys(client: aioredis.Redis, namespace: str) -> int:
+    """Delete every key under `namespace`; returns how many. Retried with backoff (up to
+    about two minutes) while Redis is busy or away: a shared Redis may be running another
+    client's long script when a long replay ends."""
+    delay, attempt = 0.2, 1
+    while True:
+        try:
+            return await _drop_keys(client, namespace)
+        except (RedisConnectionError, RedisTimeoutError, ResponseError) as exc:
+            busy = not isinstance(exc, ResponseError) or str(exc).startswith(TRANSIENT_REPLIES)
+            if not busy or attempt >= DROP_ATTEMPTS:
+                raise
+            log.warning("dropping scratch keys: %s; retrying in %.1fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay, attempt = min(delay * 2, 5.0), attempt + 1
+
+
+async def _drop_keys(client: aioredis.Redis, namespace: str) -> int:
     """Delete every key under `namespace` (SCAN + UNLINK in chunks); returns how many."""
     dropped = 0
     chunk: list[bytes] = []
