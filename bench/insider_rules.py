@@ -556,20 +556,23 @@ def table(scores: list[RuleScore], scenarios: Iterable[str]) -> str:
 
 
 EXCESS_CANDIDATES = (
+    # today's cumulative_access judges a 7-day sum; these judge one unit (a day or a shift)
     ExcessRule("records", k=6.0, min_ratio=2.0, own_ratio=2.0, units=2),
+    ExcessRule("records", units=2),
+    ExcessRule("records", units=1),
+    ExcessRule("records", k=5.0, min_ratio=1.8, own_ratio=1.8, units=1),
     ExcessRule("customers", units=2),
+    ExcessRule("customers", k=3.0, min_ratio=1.5, own_ratio=1.5, units=1),
     ExcessRule("customers", units=1),
-    ExcessRule("customers", units=1, scope="actor"),
-    ExcessRule("customers", units=2, scope="actor", unit="shift"),
-    ExcessRule("customers", units=1, scope="actor", unit="shift"),
-    ExcessRule("customers", k=3.0, min_ratio=1.5, own_ratio=1.5, units=1, scope="actor",
-               unit="shift"),
+    ExcessRule("customers", k=5.0, min_ratio=1.8, own_ratio=1.8, units=1),
+    ExcessRule("customers", k=5.0, min_ratio=2.0, own_ratio=2.0, units=1),
+    ExcessRule("customers", k=5.0, min_ratio=1.8, own_ratio=1.8, units=1, scope="actor"),
+    ExcessRule("customers", k=5.0, min_ratio=1.8, own_ratio=1.8, units=1, own_only_ratio=2.5),
+    ExcessRule("interactions", k=5.0, min_ratio=1.8, own_ratio=1.8, units=1),
     ExcessRule("customers", k=5.0, min_ratio=1.8, own_ratio=1.8, units=1, scope="actor",
                unit="shift"),
-    ExcessRule("records", units=1, scope="actor", unit="shift"),
-    ExcessRule("interactions", units=1, scope="actor", unit="shift"),
-    ExcessRule("customers", units=1, scope="actor", unit="shift", own_only_ratio=2.5),
-    ExcessRule("customers_per_hour", units=1, scope="actor", unit="shift", min_observed=2),
+    ExcessRule("customers_per_hour", k=5.0, min_ratio=1.8, own_ratio=1.8, units=1,
+               scope="actor", unit="shift", min_observed=2),
 )  # fmt: skip
 DEVICE_CANDIDATES = (
     DeviceRule("today: device or ip, 168 h warm-up"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from random import Random
 from typing import Any
@@ -148,7 +148,7 @@ def write_period(plan: BacktestPlan, directory: Path, start_ms: int) -> PeriodFi
     return files
 
 
-BATCH_SPAN_MS = 5 * 60_000
+BATCH_SPAN_MS = 10 * 60_000
 BATCH_BOUNDS = (100, 2000)
 
 
@@ -161,17 +161,27 @@ def batch_for(files: PeriodFiles) -> int:
     return max(BATCH_BOUNDS[0], min(BATCH_BOUNDS[1], round(per_ms * BATCH_SPAN_MS)))
 
 
-def detectors_with_roster(base: Path, roster: Path, directory: Path) -> Path:
-    """A copy of the detector config whose off_hours reads the simulated roster (as a
-    deployment with a workforce-management export would)."""
+def site_detectors(base: Path, files: PeriodFiles, directory: Path) -> Path:
+    """A copy of the detector config with what a deployment derives from its workforce
+    roster: off_hours reads the roster, and orphan_access allowlists the back-office teams
+    and the supervisors (their work is customers with no interaction of their own)."""
     doc = yaml.safe_load(base.read_text()) or {}
     sections = doc.setdefault("detectors", {})
     for section in sections.values():
         if isinstance(section, dict):  # the copy lives elsewhere: keep its files found
             resolve_files(section, base.resolve().parent)
-    off_hours = sections.setdefault("off_hours", None) or {}
-    off_hours["roster_file"] = str(roster.resolve())
+    off_hours = sections.get("off_hours") or {}
+    off_hours["roster_file"] = str(files.roster.resolve())
     sections["off_hours"] = off_hours
+    orphan = sections.get("orphan_access") or {}
+    allowlist = orphan.get("allowlist") or {}
+    agents = files.population.agents
+    back_office = {a.team.id for a in agents if a.role == "back_office"}
+    supervisors = {a.id for a in agents if a.role == "supervisor"}
+    allowlist["teams"] = sorted({*(allowlist.get("teams") or []), *back_office})
+    allowlist["actors"] = sorted({*(allowlist.get("actors") or []), *supervisors})
+    orphan["allowlist"] = allowlist
+    sections["orphan_access"] = orphan
     path = directory / "detectors.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
@@ -224,35 +234,41 @@ class TraitNoise:
 def trait_noise(
     labels: Sequence[Label], pages: Sequence[Page], population: Population
 ) -> dict[str, TraitNoise]:
-    """Per detector, its pages on actors no label names, counted by their traits (an actor
-    with two traits counts under both)."""
+    """Per detector, its pages on actors with no leak that match no label, counted by the
+    paged actor's traits together (e.g. `back_office+hot_desk`), so each page counts once."""
     leaking = {label.actor for label in labels}
     noise: dict[str, TraitNoise] = {}
     for page in pages:
-        if page.actor in leaking:
+        if page.actor in leaking or any(page.matches(lab, DEFAULT_SLACK_MS) for lab in labels):
             continue
         entry = noise.setdefault(page.detector, TraitNoise(page.detector))
         entry.pages += 1
         entry.actors.add(page.actor)
-        for trait in _traits(population, page.actor):
-            entry.by_trait[trait] += 1
-            entry.actors_by_trait[trait].add(page.actor)
+        kind = _kind(population, page.actor)
+        entry.by_trait[kind] += 1
+        entry.actors_by_trait[kind].add(page.actor)
     return noise
 
 
 def _traits(population: Population, actor: str) -> list[str]:
     agent = population.by_id.get(actor)
     if agent is None:  # a page about a channel or a source address, not an agent
-        return ["not_an_agent"]
+        return [NOT_AN_AGENT]
     return traits(agent) or [PLAIN]
 
 
+def _kind(population: Population, actor: str) -> str:
+    """The actor's traits as one name: `plain`, `supervisor+hot_desk`, …"""
+    return "+".join(_traits(population, actor))
+
+
+NOT_AN_AGENT = "not_an_agent"
 TOTAL = "(agents)"
 
 
 def trait_counts(population: Population) -> Counter[str]:
-    """How many agents have each trait, and under TOTAL how many agents there are."""
-    counts = Counter(t for agent in population.agents for t in (traits(agent) or [PLAIN]))
+    """How many agents have each combination of traits, and under TOTAL how many agents."""
+    counts = Counter(_kind(population, agent.id) for agent in population.agents)
     counts[TOTAL] = len(population.agents)
     return counts
 
@@ -272,20 +288,21 @@ def noise_text(noise: dict[str, TraitNoise], counts: Counter[str], agent_days: f
         return "false pages on actors with no leak: none"
     agents = counts[TOTAL] or 1
     lines = [
-        "false pages on actors with no leak, by trait of the actor paged",
-        f"{'detector':<20}{'trait':<14}{'pages':>7}{'actors':>8}{'of':>6}{'per 1k agent-days':>19}",
+        "false pages on actors with no leak, by the paged actor's traits",
+        f"{'detector':<20}{'traits':<28}{'pages':>7}{'actors':>8}{'of':>6}"
+        f"{'per 1k agent-days':>19}",
     ]
     for name in sorted(noise, key=lambda d: -noise[d].pages):
         entry = noise[name]
         rate = 1000 * entry.pages / agent_days if agent_days else 0.0
         lines.append(
-            f"{name:<20}{'(all)':<14}{entry.pages:>7}{len(entry.actors):>8}{agents:>6}{rate:>19.2f}"
+            f"{name:<20}{'(all)':<28}{entry.pages:>7}{len(entry.actors):>8}{agents:>6}{rate:>19.2f}"
         )
         for trait, pages in entry.by_trait.most_common():
             trait_days = agent_days * counts[trait] / agents
             per_1k = f"{1000 * pages / trait_days:.2f}" if trait_days else "n/a"
             lines.append(
-                f"{'':<20}{trait:<14}{pages:>7}{len(entry.actors_by_trait[trait]):>8}"
+                f"{'':<20}{trait:<28}{pages:>7}{len(entry.actors_by_trait[trait]):>8}"
                 f"{counts[trait]:>6}{per_1k:>19}"
             )
     return "\n".join(lines)
@@ -336,7 +353,7 @@ class BacktestResult:
             "normal_agent_days": days,
             "detectors": {name: s.as_dict(days) for name, s in self.scores.items()},
             "leaks": [
-                {**vars(r.label), "traits": r.traits, "first_page_days": r.first_page_days}
+                {**asdict(r.label), "traits": r.traits, "first_page_days": r.first_page_days}
                 for r in self.leaks
             ],
             "false_pages_by_trait": {

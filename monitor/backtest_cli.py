@@ -59,16 +59,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="detector config to test (default: detectors.yaml of BLINDAR_CONFIG_DIR)",
     )
     p.add_argument(
-        "--no-roster",
+        "--shipped-only",
         action="store_true",
-        help="do not give off_hours the simulated roster (learned profiles only)",
+        help="replay the detector config as it is; by default the backtest adds what a "
+        "deployment derives from its workforce roster: off_hours reads the roster, "
+        "orphan_access allowlists the back-office teams and the supervisors",
     )
     p.add_argument("--redis-url", help="Redis to use (default: REDIS_URL)")
     p.add_argument("--redis-db", type=int, default=DEFAULT_REDIS_DB)
     p.add_argument(
         "--batch",
         type=int,
-        help="events per batch (default: about 5 minutes of the simulated traffic, as the "
+        help="events per batch (default: about 10 minutes of the simulated traffic, as the "
         "worker's batches span seconds, not the hour 2,000 events of a quiet file span)",
     )
     p.add_argument("--top", type=int, default=0, help="also list N actors per detector")
@@ -82,8 +84,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.backtest import (
         BacktestPlan,
         batch_for,
-        detectors_with_roster,
         run_backtest,
+        site_detectors,
         write_period,
     )
     from monitor.channels import load_channels
@@ -120,9 +122,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         )
         if args.simulate_only:
             return 0
-        config = (
-            base if args.no_roster else detectors_with_roster(base, files.roster, Path(directory))
-        )
+        config = base if args.shipped_only else site_detectors(base, files, Path(directory))
         options = ReplayOptions(
             redis_url=args.redis_url or settings.redis_url,
             redis_db=args.redis_db,

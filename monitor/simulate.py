@@ -12,7 +12,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from datetime import time as clock
 from operator import itemgetter
@@ -602,6 +602,14 @@ def _numbered(events: Iterator[Event], run_id: str) -> Iterator[Event]:
 _by_ts = itemgetter("ts")
 
 
+def _paced(agent: Agent, rng: Random, jitter: float) -> Agent:
+    """The agent on one day: its pace varies from day to day (a harder queue, a slow system)
+    by a log-normal factor of sd `jitter`."""
+    if not jitter:
+        return agent
+    return replace(agent, per_hour=agent.per_hour * math.exp(rng.gauss(0, jitter)))
+
+
 def _overtime(rng: Random, share: float) -> int:
     """Unplanned overtime on a share of shifts (a queue to clear, a colleague off sick):
     one to two hours more, in ms; 0 on most shifts. The roster does not know about it."""
@@ -628,12 +636,15 @@ class Simulator:
 
     def _agent(self, agent: Agent, start_ms: int, end_ms: int) -> Iterator[Event]:
         """One agent's events in the window, shift after shift."""
-        overtime = self.population.mix.overtime
+        mix = self.population.mix
         for begin, end in self.population.shifts(agent, start_ms, end_ms):
             rng = Random(f"{self.seed}/{agent.id}/{begin}")
-            if overtime:  # its own stream: the shift's work up to `end` stays the same
-                end += _overtime(Random(f"{self.seed}/{agent.id}/{begin}/overtime"), overtime)
-            for event in _shift(agent, rng, max(begin, start_ms), end, begin >= start_ms):
+            worker = agent
+            if mix is not UNIFORM:  # own streams: the uniform population stays as it was
+                day = Random(f"{self.seed}/{agent.id}/{begin}/day")
+                end += _overtime(day, mix.overtime)
+                worker = _paced(agent, day, mix.pace_jitter)
+            for event in _shift(worker, rng, max(begin, start_ms), end, begin >= start_ms):
                 if event["ts"] >= end_ms:
                     return
                 yield event
@@ -714,8 +725,11 @@ def _finish(name: str, detector: str, leak: Leak) -> Injected:
 
 
 def _leak(population: Population, rng: Random, start_ms: int, on_shift: bool = True) -> Leak:
-    """A leak by a plain agent on (or off) shift for the hour from start_ms, on a usual device."""
-    agents = [a for a in population.agents if a.type == "agent"] or population.agents
+    """A leak by a front-line agent on (or off) shift for the hour from start_ms, on a usual
+    device (not a supervisor or a back-office clerk, whose usual work looks otherwise)."""
+    agents = [
+        a for a in population.agents if a.type == "agent" and a.role == "front"
+    ] or population.agents
     fitting = [a for a in agents if _shift_state(population, a, start_ms) == on_shift]
     starting = [a for a in agents if population.on_shift(a, start_ms) == on_shift]
     agent = rng.choice(fitting or starting or agents)

@@ -4,8 +4,8 @@ The uniform mix is the simulator's original population (every agent on calls, ei
 shifts, one or two interchangeable devices). The realistic mix adds what a real floor
 has and what a detector must not page on: supervisors doing QA, back-office teams working
 cases with no live interaction, part-timers, night teams, agents with a desk and a laptop
-at home, hot-desking teams, each team with its own pace, and now and then unplanned
-overtime.
+at home, hot-desking teams, each team with its own pace varying from day to day, and now and
+then unplanned overtime.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ class Mix:
     hot_desk_teams: float = 0.0  # share of teams sharing a pod of desks
     night_teams: float = 0.0  # share of front-line teams on the 22:00 shift
     overtime: float = 0.0  # share of shifts worked 1-2 hours longer (not on the roster)
+    pace_jitter: float = 0.0  # day-to-day variation of an agent's pace (sd of its log)
 
 
 UNIFORM = Mix("uniform")
@@ -76,6 +77,7 @@ REALISTIC = Mix(
     hot_desk_teams=0.25,
     night_teams=0.15,
     overtime=0.02,
+    pace_jitter=0.15,
 )
 MIXES = {mix.name: mix for mix in (UNIFORM, REALISTIC)}
 
