@@ -108,6 +108,7 @@ class Actor:
     sightings: list[Sighting] = field(default_factory=list)  # first sightings, in ts order
     countries: set[str] = field(default_factory=set)
     exports: list[int] = field(default_factory=list)  # export/download/print times
+    exported: list[int] = field(default_factory=list)  # and the records of each
 
 
 @dataclass
@@ -203,6 +204,7 @@ def _see(actor: Actor, event: dict[str, Any], team: dict[str, int]) -> None:
         actor.countries.add(source["country"])
     if event["action"] in ("record.export", "report.export", "file.download", "print"):
         actor.exports.append(event["ts"])
+        actor.exported.append(int(event.get("records", 1)))
 
 
 def _count(today: ActorDay, event: dict[str, Any], started: dict[str, int]) -> None:
@@ -432,8 +434,9 @@ class DeviceRule:
     warmup_hours: int = 168
     warmup_active_days: int = 0  # and at least this many active days before judging
     unknown_to_team: bool = False  # a device teammates used (hot desks) is not new
-    corroborate: tuple[str, ...] = ()  # also needed, any of: country, export, far
+    corroborate: tuple[str, ...] = ()  # also needed, any of: country, export
     corroborate_ms: int = HOUR_MS
+    min_exported: int = 1  # records exported within corroborate_ms that count as "export"
 
 
 def device_pages(rule: DeviceRule, period: Period) -> Iterator[RulePage]:
@@ -474,8 +477,9 @@ def _corroborated(rule: DeviceRule, actor: Actor, sighting: Sighting, countries:
     if "country" in rule.corroborate and sighting.country and sighting.country not in countries:
         return True
     if "export" in rule.corroborate:
-        n = bisect_left(actor.exports, sighting.ts)
-        if n < len(actor.exports) and actor.exports[n] - sighting.ts <= rule.corroborate_ms:
+        lo = bisect_left(actor.exports, sighting.ts)
+        hi = bisect_left(actor.exports, sighting.ts + rule.corroborate_ms + 1)
+        if hi > lo and sum(actor.exported[lo:hi]) >= rule.min_exported:
             return True
     return False
 
@@ -565,13 +569,18 @@ EXCESS_CANDIDATES = (
     ExcessRule("customers", k=3.0, min_ratio=1.5, own_ratio=1.5, units=1),
     ExcessRule("customers", units=1),
     ExcessRule("customers", k=5.0, min_ratio=1.8, own_ratio=1.8, units=1),
-    ExcessRule("customers", k=5.0, min_ratio=2.0, own_ratio=2.0, units=1),
     ExcessRule("customers", k=5.0, min_ratio=1.8, own_ratio=1.8, units=1, scope="actor"),
     ExcessRule("customers", k=5.0, min_ratio=1.8, own_ratio=1.8, units=1, own_only_ratio=2.5),
     ExcessRule("interactions", k=5.0, min_ratio=1.8, own_ratio=1.8, units=1),
     ExcessRule("customers", k=5.0, min_ratio=1.8, own_ratio=1.8, units=1, scope="actor",
                unit="shift"),
+    ExcessRule("customers_per_hour", k=4.0, min_ratio=1.6, own_ratio=1.6, units=1,
+               scope="actor", unit="shift", min_observed=2),
     ExcessRule("customers_per_hour", k=5.0, min_ratio=1.8, own_ratio=1.8, units=1,
+               scope="actor", unit="shift", min_observed=2),
+    ExcessRule("customers_per_hour", k=5.0, min_ratio=2.0, own_ratio=2.0, units=1,
+               scope="actor", unit="shift", min_observed=2),
+    ExcessRule("customers_per_hour", k=5.0, min_ratio=1.8, own_ratio=1.8, units=2,
                scope="actor", unit="shift", min_observed=2),
 )  # fmt: skip
 DEVICE_CANDIDATES = (
@@ -590,6 +599,13 @@ DEVICE_CANDIDATES = (
         kinds=("device",),
         unknown_to_team=True,
         corroborate=("country", "export"),
+    ),
+    DeviceRule(
+        "device unknown to team + (new country or 20 records out in 1 h)",
+        kinds=("device",),
+        unknown_to_team=True,
+        corroborate=("country", "export"),
+        min_exported=20,
     ),
 )
 
