@@ -287,22 +287,23 @@ def noise_text(noise: dict[str, TraitNoise], counts: Counter[str], agent_days: f
     if not noise:
         return "false pages on actors with no leak: none"
     agents = counts[TOTAL] or 1
+    width = 2 + max(len(t) for n in noise.values() for t in [*n.by_trait, "traits"])
     lines = [
         "false pages on actors with no leak, by the paged actor's traits",
-        f"{'detector':<20}{'traits':<28}{'pages':>7}{'actors':>8}{'of':>6}"
+        f"{'detector':<20}{'traits':<{width}}{'pages':>7}{'actors':>8}{'of':>6}"
         f"{'per 1k agent-days':>19}",
     ]
     for name in sorted(noise, key=lambda d: -noise[d].pages):
         entry = noise[name]
         rate = 1000 * entry.pages / agent_days if agent_days else 0.0
         lines.append(
-            f"{name:<20}{'(all)':<28}{entry.pages:>7}{len(entry.actors):>8}{agents:>6}{rate:>19.2f}"
+            f"{name:<20}{'(all)':<{width}}{entry.pages:>7}{len(entry.actors):>8}{agents:>6}{rate:>19.2f}"
         )
         for trait, pages in entry.by_trait.most_common():
             trait_days = agent_days * counts[trait] / agents
             per_1k = f"{1000 * pages / trait_days:.2f}" if trait_days else "n/a"
             lines.append(
-                f"{'':<20}{trait:<28}{pages:>7}{len(entry.actors_by_trait[trait]):>8}"
+                f"{'':<20}{trait:<{width}}{pages:>7}{len(entry.actors_by_trait[trait]):>8}"
                 f"{counts[trait]:>6}{per_1k:>19}"
             )
     return "\n".join(lines)
@@ -366,6 +367,7 @@ class BacktestResult:
                 for name, n in self.noise.items()
             },
             "agents_by_trait": dict(trait_counts(self.files.population)),
+            "findings": [vars(entry) for entry in self.report.by_actor.values()],
         }
 
 
