@@ -418,21 +418,41 @@ def _login(agent: Agent, rng: Random, t: int, source: dict) -> EventGen:
     return t
 
 
-def _work(agent: Agent, rng: Random, last: int, until: float, source: dict) -> EventGen:
-    """Interactions after `last` that end by `until`; returns the ts of the last event."""
+Unit = Callable[[Agent, Random, int, int, dict], list[Event]]
+
+
+def _units(
+    agent: Agent,
+    rng: Random,
+    span: tuple[int, float],
+    source: dict,
+    unit: Unit,
+    shape: tuple[tuple[float, float], tuple[float, float], float],
+) -> EventGen:
+    """Units of work (an interaction, a case) one after the other at the agent's pace in
+    (last, until), now and then a break, and after a unit sometimes a small export;
+    `shape` = (gap before a unit, its length, both as shares of the cycle; export share).
+    Returns the ts of the last event."""
+    (last, until), (gap, length, export_share) = span, shape
     cycle = HOUR_MS / agent.per_hour
     while True:
-        t = last + int(rng.uniform(0.1, 0.5) * cycle)
+        t = last + int(rng.uniform(*gap) * cycle)
         if rng.random() < 0.04:
             t += rng.randint(300_000, 900_000)
-        dur = int(rng.uniform(0.5, 0.9) * cycle)
+        dur = int(rng.uniform(*length) * cycle)
         if t + dur > until:
             return last
-        yield from _interaction(agent, rng, t, dur, source)
+        yield from unit(agent, rng, t, dur, source)
         last = t + dur
-        if rng.random() < 0.03 and last + 60_000 <= until:
+        if rng.random() < export_share and last + 60_000 <= until:
             last += rng.randint(10_000, 60_000)
             yield _export(agent, rng, last, source)
+
+
+def _work(agent: Agent, rng: Random, last: int, until: float, source: dict) -> EventGen:
+    """Interactions after `last` that end by `until`; returns the ts of the last event."""
+    shape = ((0.1, 0.5), (0.5, 0.9), 0.03)
+    return (yield from _units(agent, rng, (last, until), source, _interaction, shape))
 
 
 SUPERVISOR_TASKS = ("review", "lookup", "escalation", "report")
@@ -524,19 +544,8 @@ def _team_report(agent: Agent, rng: Random, t: int, source: dict) -> Event:
 def _process_cases(agent: Agent, rng: Random, last: int, until: float, source: dict) -> EventGen:
     """Back-office cases after `last` that end by `until` (claims, disputes, corrections):
     record work on one customer each, with no interaction; returns the ts of the last event."""
-    cycle = HOUR_MS / agent.per_hour
-    while True:
-        t = last + int(rng.uniform(0.05, 0.3) * cycle)
-        if rng.random() < 0.04:
-            t += rng.randint(300_000, 900_000)
-        dur = int(rng.uniform(0.6, 1.0) * cycle)
-        if t + dur > until:
-            return last
-        yield from _case(agent, rng, t, dur, source)
-        last = t + dur
-        if rng.random() < 0.02 and last + 60_000 <= until:
-            last += rng.randint(10_000, 60_000)
-            yield _export(agent, rng, last, source)
+    shape = ((0.05, 0.3), (0.6, 1.0), 0.02)
+    return (yield from _units(agent, rng, (last, until), source, _case, shape))
 
 
 def _case_actions(rng: Random) -> list[str]:

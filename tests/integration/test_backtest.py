@@ -7,29 +7,18 @@ from pathlib import Path
 
 import orjson
 import pytest
-import redis
 
 from monitor.cli import main
 from monitor.settings import Settings
 
 
-@pytest.fixture(scope="module")
-def redis_url() -> str:
-    url = Settings.from_env().redis_url
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
-    except redis.RedisError as exc:  # pragma: no cover - environment problem, reported plainly
-        pytest.fail(f"Redis not reachable ({exc}); run `make up` or `make test`")
-    return url
-
-
 def test_backtest_scores_the_collectors_and_names_the_noise(
-    redis_url: str,
+    services: Settings,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("REDIS_URL", services.redis_url)
     figures_path = tmp_path / "figures.json"
     argv = ["backtest", "--agents", "40", "--days", "3", "--leak-day", "2", "--collectors", "1"]
     argv += ["--each", "0", "--dir", str(tmp_path), "--json", str(figures_path), "--no-progress"]
