@@ -1,4 +1,5 @@
-"""Processes under measurement: start with the worker's environment, read CPU and RSS."""
+"""Processes under measurement: start them with an environment, read CPU and RSS from
+/proc, stop them by their own process group."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from monitor.settings import REPO_ROOT, Settings
@@ -15,6 +15,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def env_for(settings: Settings, group: str, redis_prefix: str, port: int) -> dict[str, str]:
+    """A blindar worker's environment: its namespace, group, Redis prefix and web port."""
     env = dict(os.environ)
     env.update(
         {
@@ -24,15 +25,19 @@ def env_for(settings: Settings, group: str, redis_prefix: str, port: int) -> dic
             "BLINDAR_GROUP_ID": group,
             "BLINDAR_REDIS_PREFIX": redis_prefix,
             "BLINDAR_WEB_PORT": str(port),
+            "BLINDAR_CONFIG_DIR": str(settings.config_dir),
             "PYTHONUNBUFFERED": "1",
         }
     )
     return env
 
 
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start(
+    args: list[str], env: dict[str, str], log: Path, python: str | Path = sys.executable
+) -> subprocess.Popen[bytes]:
+    """`python ARGS` from the repository root, in a process group of its own."""
     return subprocess.Popen(
-        [sys.executable, *args],
+        [str(python), *args],
         cwd=REPO_ROOT,
         env=env,
         stdout=log.open("ab"),
@@ -41,13 +46,18 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
     )
 
 
-def worker(settings: Settings, group: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+def worker(
+    settings: Settings, group: str, port: int, log: Path, extra: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """A `blindar worker` in consumer group `group`, its Redis keys under "<group>.", its
     /metrics on `port`."""
-    return start(["-m", "monitor.cli", "worker"], env_for(settings, group, f"{group}.", port), log)
+    env = env_for(settings, group, f"{group}.", port)
+    env.update(extra or {})
+    return start(["-m", "monitor.cli", "worker"], env, log)
 
 
 def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (all its threads) so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
@@ -67,15 +77,3 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
-
-
-def wait_line(log: Path, prefix: str, proc: subprocess.Popen[bytes], timeout_s: float) -> str:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for line in log.read_text(errors="replace").splitlines():
-            if prefix in line:
-                return line[line.index(prefix) :].strip()
-        if proc.poll() is not None:
-            raise RuntimeError(f"{log.name}: process exited early")
-        time.sleep(0.2)
-    raise RuntimeError(f"{log.name}: no '{prefix}' line after {timeout_s}s")

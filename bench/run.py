@@ -1,359 +1,228 @@
-"""`make bench`: blindar against the machine's limit and a naive design, on the same data.
+"""`make bench`: blindar beside the machine's limit, the bare framework and a real peer, on
+the same valid data, in two traffic regimes (realistic first), each run repeated.
 
-Prints one table and, last, the line
-`ratios: events_per_s=N blindar/limit=X blindar/peer=Y workers2/workers1=Z p99_s=L`;
-writes the figures to .run/bench.json. BENCH_EVENTS sets N (default 1,000,000).
+BENCH_EVENTS events per regime (default 200,000; e.g. 30,000 for a quick check), BENCH_RUNS
+repetitions (default 3; the table shows medians). Prints each run as it ends, then the
+table, the latency run, and last the ratios line (bench/stats.py: RATIO_NAMES). Writes
+every figure to .run/bench.json. Any event a worker rejects ends the benchmark with no
+figures and a non-zero exit.
 """
 
 from __future__ import annotations
 
+import math
 import os
-import subprocess
+import sys
 import time
-import urllib.request
 import uuid
 from dataclasses import replace
 from typing import Any
 
 import orjson
-import redis
 
-from bench import data, limit, procs
+from bench import data as bench_data
+from bench import runs
+from bench.latency import latency_run
+from bench.redis_server import start_redis
+from bench.stats import median, median_of_runs, ratios_line
 from monitor.channels import load_channels
 from monitor.settings import REPO_ROOT, Settings
-from tests.harness import delete_topics, free_port
 
 OUT = REPO_ROOT / ".run"
+LATENCY_SECONDS = 60.0
+LATENCY_SHARE = 0.5  # of run (e)'s realistic rate
 
 
-def metric(port: int, name: str) -> dict[str, float]:
-    """Samples of a metric from a worker's /metrics, by their label text."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
-        body = resp.read().decode()
-    out: dict[str, float] = {}
-    for line in body.splitlines():
-        if line.startswith(name):
-            labels, value = line.rsplit(" ", 1)
-            out[labels] = float(value)
-    return out
+# Runs that must find both injected leaks or stop the benchmark: the peer comparison,
+# (c) against (d), on the headline data. Any other run's miss is listed under the table.
+MUST_FIND = {(bench_data.REALISTIC.name, "quix"), (bench_data.REALISTIC.name, "blindar2")}
 
 
-def events_done(ports: list[int]) -> float:
-    total = 0.0
-    for port in ports:
-        try:
-            total += sum(metric(port, "blindar_events_total{").values())
-            total += sum(metric(port, "blindar_invalid_events_total{").values())
-        except OSError:
-            pass
-    return total
+class InvalidRun(Exception):
+    """A run rejected events it was not meant to, or missed an injected leak."""
 
 
-def redis_calls(client: redis.Redis) -> tuple[int, int]:
-    """(all commands, EVALSHA calls) served by Redis so far."""
-    stats = client.info("commandstats")
-    total = sum(int(v["calls"]) for v in stats.values())
-    evalsha = int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
-    return total, evalsha
-
-
-def run_workers(settings: Settings, count: int, target: int, tag: str) -> dict[str, Any]:
-    """Run `count` blindar workers in one new group until `target` events are done."""
-    group = f"{settings.namespace}{tag}-{uuid.uuid4().hex[:6]}"
-    prefix = f"{group}."
-    ports = [free_port() for _ in range(count)]
-    client = redis.Redis.from_url(settings.redis_url)
-    calls_before = redis_calls(client)
-    workers = [
-        procs.worker(settings, group, p, OUT / f"bench-{tag}-{i}.log") for i, p in enumerate(ports)
-    ]
-    try:
-        first = _wait(lambda: events_done(ports) > 0, 180)
-        cpu0 = sum(procs.cpu_seconds(w.pid) for w in workers)
-        _wait(lambda: events_done(ports) >= target, 1800, 0.25)
-        elapsed = time.perf_counter() - first
-        cpu = sum(procs.cpu_seconds(w.pid) for w in workers) - cpu0
-        rss = max(procs.rss_bytes(w.pid) for w in workers)
-        calls, evalsha = (a - b for a, b in zip(redis_calls(client), calls_before, strict=True))
-        memory = redis_bytes(client, prefix)
-    finally:
-        for worker in workers:
-            procs.stop(worker)
-    return {
-        "events": target,
-        "seconds": elapsed,
-        "events_per_s": target / elapsed,
-        "cpu_s_per_million": cpu / target * 1e6,
-        "rss_mb": rss / 2**20,
-        "redis_commands_per_event": calls / target,
-        "redis_calls_per_event": evalsha / target,
-        "redis_bytes": memory,
-    }
-
-
-def redis_bytes(client: redis.Redis, prefix: str) -> int:
-    total = 0
-    for key in client.scan_iter(match=f"{prefix}*", count=2000):
-        total += client.memory_usage(key) or 0
-    return total
-
-
-def _wait(check: Any, timeout: float, interval: float = 0.05) -> float:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise RuntimeError("benchmark step timed out")
-        time.sleep(interval)
-    return time.perf_counter()
-
-
-def run_peer(settings: Settings, mode: str, target: int) -> dict[str, Any]:
-    group = f"{settings.namespace}{mode}-{uuid.uuid4().hex[:6]}"
-    log = OUT / f"bench-{mode}.log"
-    log.write_text("")
-    proc = procs.start(
-        ["-m", "bench.peers", mode, str(target)],
-        procs.env_for(settings, group, f"{group}.", free_port()),
-        log,
-    )
-    try:
-        line = procs.wait_line(log, "events=", proc, 1800)
-    finally:
-        procs.stop(proc)
-    fields = dict(part.split("=") for part in line.split())
-    seconds = float(fields["seconds"])
-    return {
-        "events": int(fields["events"]),
-        "seconds": seconds,
-        "events_per_s": int(fields["events"]) / seconds,
-    }
-
-
-def latency(settings: Settings, rate: float, seconds: float) -> dict[str, float]:
-    """p50/p99 event-to-decision at `rate` events/s, from the worker's lag histogram."""
-    from monitor.kafka_io import client_config
-    from monitor.simulate import Population, live, produce
-
-    live_ns = replace(settings, namespace=f"{settings.namespace}live.")
-    from monitor.topics import create_topics
-
-    create_topics(live_ns)
-    group = f"{live_ns.namespace}lat"
-    port = free_port()
-    worker = procs.worker(live_ns, group, port, OUT / "bench-latency.log")
-    try:
-        _wait(lambda: _assigned(port), 180, 0.2)
-        stream = live(Population(9, agents=3000), 9, rate, [], 1e9)
-        import threading
-
-        stop = threading.Event()
-        threading.Timer(seconds, stop.set).start()
-        before = _lag_buckets(port)
-        produce(
-            stream, client_config(live_ns), lambda c: live_ns.topic(f"interactions.{c}"), None, stop
-        )
-        time.sleep(2.0)  # the last events' decisions
-        after = _lag_buckets(port)
-    finally:
-        procs.stop(worker)
-    counts = {le: after[le] - before.get(le, 0.0) for le in after}
-    return {"rate": rate, "p50_s": _quantile(counts, 0.5), "p99_s": _quantile(counts, 0.99)}
-
-
-def _assigned(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health?probe=live", timeout=2) as r:
-            return orjson.loads(r.read()).get("assigned_partitions", 0) > 0
-    except OSError:
-        return False
-
-
-def _lag_buckets(port: int) -> dict[float, float]:
-    out: dict[float, float] = {}
-    for labels, value in metric(port, "blindar_processing_lag_seconds_bucket{").items():
-        le = labels.split('le="')[1].split('"')[0]
-        bound = float("inf") if le == "+Inf" else float(le)
-        out[bound] = out.get(bound, 0.0) + value
-    return out
-
-
-def _quantile(cumulative: dict[float, float], q: float) -> float:
-    bounds = sorted(cumulative)
-    total = cumulative[bounds[-1]]
-    if total <= 0:
-        return float("nan")
-    rank, prev_bound, prev_count = q * total, 0.0, 0.0
-    for bound in bounds:
-        if cumulative[bound] >= rank:
-            if bound == float("inf"):
-                return prev_bound
-            share = (rank - prev_count) / max(cumulative[bound] - prev_count, 1e-9)
-            return prev_bound + (bound - prev_bound) * share
-        prev_bound, prev_count = bound, cumulative[bound]
-    return bounds[-1]
-
-
-def private_redis() -> tuple[subprocess.Popen[bytes], str]:
-    """A Redis of the benchmark's own (durable: AOF, fsync every second), so command counts
-    and memory are blindar's alone."""
-    port = free_port()
-    folder = OUT / f"bench-redis-{port}"
-    folder.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        [
-            "redis-server",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--dir",
-            str(folder),
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "everysec",
-            "--save",
-            "",
-        ],
-        stdout=(folder / "redis.log").open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    _wait(lambda: _pings(url), 30, 0.1)
-    return proc, url
-
-
-def _pings(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
-def memory_per_actor(settings: Settings, agents: int = 1000) -> dict[str, float]:
-    """Redis bytes per active actor after a simulated 8-hour shift, run in-process."""
-    import asyncio
-
-    from bench.pipeline_profile import run
-    from monitor.pipeline import Message
-    from monitor.simulate import Population, Simulator
-
-    prefix = f"{settings.namespace}mem."
-    scoped = replace(settings, redis_key_prefix=prefix)
-    population = Population(21, agents=agents, tenants=4)
-    start = int(time.time() * 1000) - 9 * 3_600_000
-    chunk: list[Message] = []
-    chunks: list[list[Message]] = []
-    actors: set[str] = set()
-    for offset, event in enumerate(Simulator(population, 21).events(start, 8 * 3600)):
-        actors.add(event["actor"]["id"])
-        chunk.append(
-            Message(f"interactions.{event['channel']}", 0, offset, None, orjson.dumps(event))
-        )
-        if len(chunk) == 2000:
-            chunks.append(chunk)
-            chunk = []
-    chunks.append(chunk)
-    asyncio.run(run(scoped, chunks))
-    used = redis_bytes(redis.Redis.from_url(settings.redis_url), prefix)
-    return {
-        "actors": len(actors),
-        "events": sum(map(len, chunks)),
-        "bytes_per_actor": used / max(1, len(actors)),
-    }
-
-
-def main() -> None:
-    n = int(os.environ.get("BENCH_EVENTS", "1000000"))
+def main() -> int:
+    count = int(os.environ.get("BENCH_EVENTS") or 200_000)
+    repeats = int(os.environ.get("BENCH_RUNS") or 3)
     OUT.mkdir(exist_ok=True)
-    redis_proc, redis_url = private_redis()
+    redis = start_redis(OUT)
+    base = replace(Settings.from_env(), redis_url=redis.url)
     tag = uuid.uuid4().hex[:6]
-    base = replace(Settings.from_env(), redis_url=redis_url)
+    bench = runs.Bench(
+        base,
+        load_channels(base.config_dir / "channels.yaml"),
+        redis,
+        OUT,
+        tag,
+        runs.two_detector_config(base, OUT),
+    )
+    print(f"blindar benchmark {tag}: {count:,} events per regime, {repeats} run(s) each")
     try:
-        run_all(n, base, tag)
+        results = run_all(bench, count, repeats)
+    except InvalidRun as exc:
+        print(f"benchmark stopped, no figures: {exc}", file=sys.stderr)
+        return 1
     finally:
-        redis_proc.terminate()
-        redis_proc.wait(30)
-        delete_topics(base, f"bench{tag}")  # partitions hold broker file handles
-
-
-def run_all(n: int, base: Settings, tag: str) -> None:
-    single = replace(base, namespace=f"bench{tag}.")
-    envelope = replace(base, namespace=f"bench{tag}env.")
-    print(f"blindar benchmark: {n} events, namespace bench{tag}.", flush=True)
-    t = time.perf_counter()
-    messages = data.produce(single, envelope, n)
-    print(
-        f"  produced {n} events ({messages} envelope messages) in {time.perf_counter() - t:.1f}s",
-        flush=True,
-    )
-    topics = list(load_channels(base.config_dir / "channels.yaml").by_topic(single.namespace))
-    results: dict[str, Any] = {"events": n}
-    results["limit"] = {"events_per_s": n / limit.consume_all(single, topics, n)}
-    _line("limit (confluent-kafka + orjson)", results["limit"])
-    results["bare_faust"] = run_peer(single, "bare", n)
-    _line("bare faust agent", results["bare_faust"])
-    results["peer"] = run_peer(single, "naive", min(n, 60000))
-    _line("naive peer (1 Redis call/event)", results["peer"])
-    results["blindar"] = run_workers(single, 1, n, "w1")
-    _line("blindar, 1 worker", results["blindar"])
-    results["blindar_2_workers"] = run_workers(single, 2, n, "w2")
-    _line("blindar, 2 workers", results["blindar_2_workers"])
-    results["envelope"] = run_workers(envelope, 1, n, "env")
-    _line("blindar, 1 worker, 100 events/message", results["envelope"])
-    rate = 0.8 * results["blindar"]["events_per_s"]
-    results["latency"] = latency(base, rate, 20.0)
-    print(
-        f"  latency at {rate:.0f} ev/s (80% of max): p50 {results['latency']['p50_s']:.3f}s "
-        f"p99 {results['latency']['p99_s']:.3f}s",
-        flush=True,
-    )
-    results["memory"] = memory_per_actor(single)
-    memory = results["memory"]
-    print(
-        f"  Redis after an 8-hour shift: {memory['bytes_per_actor']:,.0f} bytes per active "
-        f"actor ({memory['actors']} actors, {memory['events']:,} events)",
-        flush=True,
-    )
-    _summary(results)
-
-
-def _line(name: str, r: dict[str, Any]) -> None:
-    extra = ""
-    if "cpu_s_per_million" in r:
-        extra = (
-            f"  cpu {r['cpu_s_per_million']:.0f} s/1M  rss {r['rss_mb']:.0f} MB  "
-            f"redis {r['redis_commands_per_event']:.2f} cmd/ev, "
-            f"{r['redis_calls_per_event']:.4f} calls/ev"
-        )
-    print(f"  {name:<40} {r['events_per_s']:>10,.0f} ev/s{extra}", flush=True)
-
-
-def _summary(results: dict[str, Any]) -> None:
-    one = results["blindar"]["events_per_s"]
-    ratios = {
-        "events_per_s": round(one),
-        "blindar/limit": one / results["limit"]["events_per_s"],
-        "blindar/peer": one / results["peer"]["events_per_s"],
-        "blindar/bare_faust": one / results["bare_faust"]["events_per_s"],
-        "workers2/workers1": results["blindar_2_workers"]["events_per_s"] / one,
-        "envelope_events_per_s": round(results["envelope"]["events_per_s"]),
-        "p99_s": results["latency"]["p99_s"],
-    }
-    results["ratios"] = ratios
+        redis.stop()
     (OUT / "bench.json").write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    print_table(results)
+    print(ratios_line(results["ratios"]))
+    return 0
+
+
+def run_all(bench: runs.Bench, count: int, repeats: int) -> dict[str, Any]:
+    datasets = {regime.name: _dataset(regime, count) for regime in bench_data.REGIMES}
+    done: dict[str, dict[str, list[dict[str, Any]]]] = {
+        name: {kind.key: [] for kind in runs.KINDS} for name in datasets
+    }
+    for repeat in range(repeats):
+        for name, data in datasets.items():
+            for kind in runs.KINDS:
+                result = runs.run_once(bench, kind, data, repeat)
+                _check(result)
+                done[name][kind.key].append(result)
+                print(_run_line(kind, result, repeat), flush=True)
+    medians = {
+        name: {key: median_of_runs(results) for key, results in kinds.items()}
+        for name, kinds in done.items()
+    }
+    realistic = medians[bench_data.REALISTIC.name]
+    rate = LATENCY_SHARE * realistic["blindar"]["events_per_s"]
+    latency_data = datasets[bench_data.REALISTIC.name]
+    if len(latency_data) < rate * LATENCY_SECONDS:
+        latency_data = bench_data.generate(bench_data.REALISTIC, math.ceil(rate * LATENCY_SECONDS))
+    latency = latency_run(bench, latency_data, rate, LATENCY_SECONDS)
+    if latency["rejected"]:
+        raise InvalidRun(f"the latency run rejected {latency['rejected']:.0f} events")
+    rejected = sum(r["rejected"] for kinds in done.values() for rs in kinds.values() for r in rs)
+    return {
+        "config": {"events": count, "runs": repeats, "tag": bench.tag},
+        "datasets": {name: _describe(data) for name, data in datasets.items()},
+        "runs": done,
+        "medians": medians,
+        "latency": latency,
+        "ratios": ratios(realistic, latency, rejected),
+    }
+
+
+def _dataset(regime: bench_data.Regime, count: int) -> bench_data.Dataset:
+    started = time.perf_counter()
+    data = bench_data.generate(regime, count)
+    info = _describe(data)
     print(
-        f"  blindar / bare faust: {ratios['blindar/bare_faust']:.2f}; envelope: "
-        f"{ratios['envelope_events_per_s']:,} ev/s; figures in .run/bench.json"
+        f"  {regime.name}: {info['events']:,} events, {info['actors']:,} actors, "
+        f"{info['events_per_actor_per_batch']:.2f} events per actor per 2,000-event batch, "
+        f"{info['span_s'] / 60:,.0f} min of event time ending 1 s before each run's "
+        f"production starts; leaks: "
+        + ", ".join(f"{leak['detector']} by {leak['actor']}" for leak in data.leaks)
+        + f" ({time.perf_counter() - started:.0f}s to generate)",
+        flush=True,
     )
+    return data
+
+
+def _describe(data: bench_data.Dataset) -> dict[str, Any]:
+    windows = bench_data.actors_per_window(data)
+    return {
+        "events": len(data),
+        "actors": len(set(data.actors)),
+        "events_per_actor_per_batch": median(windows) if windows else math.nan,
+        "span_s": data.span_ms / 1000,
+        "leaks": data.leaks,
+    }
+
+
+def _check(result: dict[str, Any]) -> None:
+    where = f"{result['regime']} run {result['kind']}"
+    if result["rejected"]:
+        raise InvalidRun(f"{where}: the worker rejected {result['rejected']:.0f} events")
+    if (result["regime"], result["kind"]) in MUST_FIND and missed_leaks(result):
+        raise InvalidRun(f"{where}: injected leak(s) not found: {', '.join(missed_leaks(result))}")
+
+
+def missed_leaks(result: dict[str, Any]) -> list[str]:
+    return [name for name, found in result.get("leaks_found", {}).items() if not found]
+
+
+def _run_line(kind: runs.Kind, r: dict[str, Any], repeat: int) -> str:
+    whole = " (timed whole: under 8 samples in the middle 80 %)" if r["whole_run"] else ""
+    redis = ""
+    if "redis_us" in r:
+        redis = f" redis {r['redis_us']:.1f} us/ev {r['redis_commands']:.1f} cmd/ev"
+    leaks = " ".join(f"{k}={'found' if v else 'MISSED'}" for k, v in r["leaks_found"].items())
+    return (
+        f"  {r['regime']:<9} ({kind.letter}) {kind.label:<40} #{repeat + 1}: "
+        f"{r['events_per_s']:>9,.0f} ev/s worker {r['worker_us']:.1f} us/ev{redis} "
+        f"rss {r['rss_mb']:.0f} MB rejected {r['rejected']:.0f} "
+        f"startup {r['startup_s']:.0f}s {leaks}{whole}"
+    )
+
+
+def ratios(realistic: dict[str, dict[str, float]], latency: dict, rejected: float) -> dict:
+    def rate(key: str) -> float:
+        return realistic[key]["events_per_s"]
+
+    return {
+        "events_per_s": rate("blindar"),
+        "bare_faust": rate("bare"),
+        "blindar/bare": rate("blindar") / rate("bare"),
+        "worker_us": realistic["blindar"]["worker_us"] - realistic["bare"]["worker_us"],
+        "redis_us": realistic["blindar"]["redis_us"],
+        "quix_events_per_s": rate("quix"),
+        "blindar2/quix": rate("blindar2") / rate("quix"),
+        "envelope_events_per_s": rate("envelope"),
+        "workers2/workers1": rate("workers2") / rate("blindar"),
+        "p99_s": latency["p99_s"],
+        "rejected": rejected,
+    }
+
+
+def print_table(results: dict[str, Any]) -> None:
+    repeats = results["config"]["runs"]
+    print(f"\nmedian of {repeats} run(s); rate and costs over the middle 80 % of each run's events")
+    header = (
+        f"{'run':<48} {'regime':<9} {'events':>8} {'events/s':>9} {'worker us/ev':>12} "
+        f"{'Redis us/ev':>11} {'Redis cmd/ev':>12} {'RSS MB':>7} {'rejected':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    whole = False
+    for name, kinds in results["medians"].items():
+        for kind in runs.KINDS:
+            m = kinds[kind.key]
+            short = any(r["whole_run"] for r in results["runs"][name][kind.key])
+            whole = whole or short
+            redis_us = f"{m['redis_us']:.1f}" if "redis_us" in m else "-"
+            commands = f"{m['redis_commands']:.1f}" if "redis_commands" in m else "-"
+            print(
+                f"{'(' + kind.letter + ') ' + kind.label:<48} {name:<9} {m['events']:>8,.0f} "
+                f"{m['events_per_s']:>9,.0f}{'*' if short else ' '}"
+                f"{m['worker_us']:>12.1f} {redis_us:>11} {commands:>12} "
+                f"{m['rss_mb']:>7.0f} {m['rejected']:>8.0f}"
+            )
+    if whole:
+        print(
+            "* timed over the whole run: fewer than 8 samples within the middle 80 % "
+            "(a run too short, or counting in a few large batches)"
+        )
+    lat = results["latency"]
     print(
-        f"ratios: events_per_s={ratios['events_per_s']} "
-        f"blindar/limit={ratios['blindar/limit']:.3f} "
-        f"blindar/peer={ratios['blindar/peer']:.2f} "
-        f"workers2/workers1={ratios['workers2/workers1']:.2f} p99_s={ratios['p99_s']:.3f}"
+        f"\nlatency at {lat['target_rate']:,.0f} events/s (50 % of (e) realistic) for "
+        f"{LATENCY_SECONDS:.0f}s, {lat['samples']:,} raw samples, backlog included: "
+        f"p50 {lat['p50_s']:.3f}s p99 {lat['p99_s']:.3f}s max {lat['max_s']:.3f}s "
+        f"(produced {lat['produced_rate']:,.0f}/s, rejected {lat['rejected']:.0f})"
     )
+    missed = [
+        f"{r['regime']} ({runs.BY_KEY[r['kind']].letter}) #{n + 1}: {', '.join(missed_leaks(r))}"
+        for kinds in results["runs"].values()
+        for rs in kinds.values()
+        for n, r in enumerate(rs)
+        if missed_leaks(r)
+    ]
+    print("injected leaks missed: " + ("; ".join(missed) if missed else "none"))
+    print("figures in .run/bench.json")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -24,12 +24,14 @@ import orjson
 import redis
 
 from bench import procs
-from bench.run import OUT, _assigned, _wait, events_done, private_redis
+from bench.measure import assigned_partitions, worker_counts
+from bench.redis_server import start_redis
+from bench.run import OUT
 from monitor.kafka_io import client_config
 from monitor.settings import Settings
 from monitor.simulate import Population, live, produce
 from monitor.topics import create_topics
-from tests.harness import delete_topics, free_port
+from tests.harness import delete_topics, free_port, wait_until
 
 WARMUP_S = 300
 
@@ -71,7 +73,7 @@ def soak(settings: Settings, minutes: float, rate: float, agents: int, every: fl
     stop = threading.Event()
     samples: list[dict[str, Any]] = []
     try:
-        _wait(lambda: _assigned(port), 180, 0.2)
+        wait_until(lambda: assigned_partitions(port) > 0, 180, 0.2, "the soak worker")
         producer = traffic(settings, rate, agents, stop)
         started = time.monotonic()
         while (elapsed := time.monotonic() - started) < minutes * 60:
@@ -79,7 +81,7 @@ def soak(settings: Settings, minutes: float, rate: float, agents: int, every: fl
             sample = {
                 "s": round(time.monotonic() - started, 1),
                 "rss_mb": round(procs.rss_bytes(worker.pid) / 2**20, 1),
-                "events": int(events_done([port])),
+                "events": int(sum(worker_counts(port))),
                 "redis_mb": round(_redis_mb(settings.redis_url), 1),
             }
             samples.append(sample)
@@ -118,16 +120,15 @@ def main() -> None:
     agents = int(os.environ.get("SOAK_AGENTS", "20000"))
     every = float(os.environ.get("SOAK_SAMPLE_SECONDS", "30"))
     OUT.mkdir(exist_ok=True)
-    redis_proc, redis_url = private_redis()
+    redis = start_redis(OUT)
     settings = replace(
-        Settings.from_env(), redis_url=redis_url, namespace=f"soak{uuid.uuid4().hex[:6]}."
+        Settings.from_env(), redis_url=redis.url, namespace=f"soak{uuid.uuid4().hex[:6]}."
     )
     print(f"blindar soak: {minutes:g} min at {rate:g} events/s, {agents} agents", flush=True)
     try:
         result = soak(settings, minutes, rate, agents, every)
     finally:
-        redis_proc.terminate()
-        redis_proc.wait(30)
+        redis.stop()
         delete_topics(settings, settings.namespace)
     (OUT / "soak.json").write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
     keys = ("minutes", "events", "rss_first_mb", "rss_last_mb", "rss_max_mb", "growth_mb_per_hour")

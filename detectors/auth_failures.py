@@ -2,8 +2,9 @@
 
 Agent accounts open the CRM of every client the BPO serves: guessing or spraying their
 passwords is the cheapest way in. Counts failed `auth.login` per actor and per source IP
-in a sliding 5-minute event-time window (idempotent by event id, late events land in
-their window). A burst fires at `threshold_failures`; a successful login right after
+in a sliding 5-minute event-time window (late events land in their window): per actor in
+the actor's state, per address in shared state (several actors, several workers). A
+burst fires at `threshold_failures`; a successful login right after
 `success_after_failures` failures fires as a likely compromise (more severe). Findings
 about an address carry `source_ip:<ip>` as their actor.
 """
@@ -16,14 +17,19 @@ from dataclasses import dataclass
 from detectors.base import (
     MINUTE_MS,
     ActorBatch,
+    Context,
     Finding,
     SlidingWindow,
     Tuned,
-    actor_key,
     severity_for,
 )
 from detectors.event import Event
-from detectors.state import Plan
+from detectors.state.actor import ActorState, PerTenant
+from detectors.state.keys import address_tag
+from detectors.state.shared import guarded_sum
+from detectors.state.shared.guarded_sum import WindowTotal
+from detectors.state.shared.plan import Plan
+from detectors.state.windowed_sum import WindowedSum
 
 NAME = "auth_failures"
 IP_PREFIX = "source_ip:"
@@ -43,9 +49,8 @@ class AuthFailuresConfig(SlidingWindow):
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """One queued question: failures in a window, judged by `rule` against a threshold."""
+    """One question: failures in a window, judged by `rule` against a threshold."""
 
-    index: int
     rule: str
     threshold: int
     tenant: str
@@ -53,84 +58,128 @@ class Check:
     group: ActorBatch
 
 
-class AuthPending:
-    __slots__ = ("checks", "detector")
+class AddressPending:
+    """Failed logins per source address (shared state), judged once the store answered."""
+
+    __slots__ = ("asked", "detector")
 
     def __init__(self, detector: AuthFailures) -> None:
         self.detector = detector
-        self.checks: list[Check] = []
+        self.asked: list[tuple[Check, WindowTotal]] = []
 
-    def findings(self, results: Sequence[int]) -> list[Finding]:
+    def owners(self) -> list[str]:
         return [
-            self.detector.describe(check, results[check.index])
-            for check in self.checks
-            if results[check.index] >= check.threshold
+            self.detector.address_key(check.tenant, check.subject[len(IP_PREFIX) :])
+            for check, _ in self.asked
+        ]
+
+    def findings(self) -> list[Finding]:
+        return [
+            self.detector.describe(check, reply.total)
+            for check, reply in self.asked
+            if reply.total >= check.threshold
         ]
 
 
 class AuthFailures(Tuned[AuthFailuresConfig]):
-    """Failed logins per actor and per source IP; a success right after a burst."""
+    """Failed logins per actor (actor side) and per source address (shared side); a success
+    right after a burst on the account."""
 
     name = NAME
+    actions = frozenset({"auth.login"})
 
-    def key(self, tenant: str, subject: str) -> str:
-        return actor_key(self.prefix, NAME, tenant, subject, "failures")
+    def address_key(self, tenant: str, address: str) -> str:
+        """The address's owner hash (its alerts); its failures live in `<key>:failures`."""
+        return f"{self.prefix}{address_tag(tenant, address)}"
 
-    def plan(self, events: Sequence[Event], plan: Plan) -> AuthPending:
-        failures: dict[tuple[str, str], ActorBatch] = {}
-        successes: dict[tuple[str, str, int], ActorBatch] = {}  # judged one by one
-        for event in events:
-            if event.action != "auth.login" or self.allowed(event):
-                continue
-            cfg = self.tuning.for_tenant(event.tenant)
-            subjects = [event.actor_id]
-            if cfg.by_source_ip and event.source_ip:
-                subjects.append(IP_PREFIX + event.source_ip)
-            if event.outcome == "failure":
-                for subject in subjects:
-                    key = self.key(event.tenant, subject)
-                    bucket = event.ts_ms // cfg.bucket_ms
-                    plan.add_sum(key, bucket, event.event_id, 1, event.ts_ms, cfg.ttl_ms)
-                    remember(failures, event, subject)
-            else:
-                remember(successes, event, event.actor_id, event.ts_ms)
-        pending = AuthPending(self)
-        for (tenant, subject), group in failures.items():
-            cfg = self.tuning.for_tenant(tenant)
-            hi = group.last_ts // cfg.bucket_ms + cfg.width - 1
-            index = self.window_query(plan, tenant, subject, group, group.first_ts, hi)
-            pending.checks.append(
-                Check(index, "failure_burst", cfg.threshold_failures, tenant, subject, group)
-            )
-        for (tenant, actor, _), group in successes.items():
-            cfg = self.tuning.for_tenant(tenant)
-            end = group.last_ts // cfg.bucket_ms
-            index = self.window_query(plan, tenant, actor, group, group.last_ts, end)
-            pending.checks.append(
-                Check(
-                    index, "success_after_burst", cfg.success_after_failures, tenant, actor, group
-                )
-            )
-        return pending
+    def load_slot(self, data: dict) -> PerTenant[WindowedSum]:
+        return PerTenant.loader(WindowedSum.load)(data)
 
     def allowed(self, event: Event) -> bool:
         allowlist = self.tuning.allowlist_for(event.tenant)
         return allowlist.allows_actor(event.actor_id, event.actor_team)
 
-    def window_query(
-        self, plan: Plan, tenant: str, subject: str, group: ActorBatch, lo_ts: int, end_hi: int
+    def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
+        failures: dict[str, ActorBatch] = {}
+        successes: list[Event] = []
+        sums: PerTenant[WindowedSum] | None = None
+        for event in events:
+            if event.action != "auth.login" or self.allowed(event):
+                continue
+            if event.outcome != "failure":
+                successes.append(event)
+                continue
+            cfg = self.tuning.for_tenant(event.tenant)
+            if sums is None:
+                sums = actor.slot(NAME, PerTenant)
+            sums.get_or_new(event.tenant, WindowedSum).add(event.ts_ms // cfg.bucket_ms, 1)
+            remember(failures, event, event.tenant)
+        if not failures and not successes:
+            return []
+        sums = sums or actor.slot(NAME, PerTenant)
+        findings = []
+        for tenant, group in failures.items():
+            cfg = self.tuning.for_tenant(tenant)
+            total = self.failures_in(sums[tenant], cfg, group, group.first_ts, None)
+            check = Check("failure_burst", cfg.threshold_failures, tenant, actor.actor, group)
+            if total >= check.threshold:
+                findings.append(self.describe(check, total))
+        for event in successes:
+            window = sums.get(event.tenant)
+            if window is None:
+                continue
+            cfg = self.tuning.for_tenant(event.tenant)
+            group = ActorBatch(event)
+            group.add(event)
+            total = self.failures_in(window, cfg, group, event.ts_ms, event.ts_ms // cfg.bucket_ms)
+            check = Check(
+                "success_after_burst", cfg.success_after_failures, event.tenant, actor.actor, group
+            )
+            if total >= check.threshold:
+                findings.append(self.describe(check, total))
+        return findings
+
+    def failures_in(
+        self,
+        window: WindowedSum,
+        cfg: AuthFailuresConfig,
+        group: ActorBatch,
+        lo_ts: int,
+        end_hi: int | None,
     ) -> int:
-        """Most failures in any window ending from lo_ts's bucket to end_hi."""
-        cfg = self.tuning.for_tenant(tenant)
+        """Most failures in any window ending from lo_ts's bucket to end_hi (default: the
+        last window holding the group's latest event)."""
+        _, last_end, keep_from = cfg.window_ends(group.first_ts, group.last_ts)
         end_lo = lo_ts // cfg.bucket_ms
-        lateness = cfg.lateness_minutes // cfg.bucket_minutes
-        keep_from = min(
-            group.first_ts // cfg.bucket_ms - cfg.width,
-            group.last_ts // cfg.bucket_ms - cfg.width - lateness,
-        )
-        return plan.sum_query(
-            self.key(tenant, subject), end_lo, end_hi, cfg.width, keep_from, cfg.bucket_ms
-        )
+        return window.max_window(end_lo, last_end if end_hi is None else end_hi, cfg.width,
+                                 keep_from)  # fmt: skip
+
+    def plan_shared(self, events: Sequence[Event], plan: Plan) -> AddressPending:
+        """Failed logins per source address: every event of the batch, re-deliveries too
+        (the shared sum counts an event id once)."""
+        groups: dict[tuple[str, str], ActorBatch] = {}
+        for event in events:
+            if event.action != "auth.login" or event.outcome != "failure" or not event.source_ip:
+                continue
+            cfg = self.tuning.for_tenant(event.tenant)
+            if not cfg.by_source_ip or self.allowed(event):
+                continue
+            key = self.address_key(event.tenant, event.source_ip) + ":failures"
+            bucket = event.ts_ms // cfg.bucket_ms
+            guarded_sum.add(plan, key, bucket, event.event_id, 1, event.ts_ms, cfg.ttl_ms)
+            remember(groups, event, event.tenant, event.source_ip)
+        pending = AddressPending(self)
+        for (tenant, address), group in groups.items():
+            cfg = self.tuning.for_tenant(tenant)
+            end_lo, end_hi, keep_from = cfg.window_ends(group.first_ts, group.last_ts)
+            key = self.address_key(tenant, address) + ":failures"
+            reply = guarded_sum.max_window(
+                plan, key, end_lo, end_hi, cfg.width, keep_from, cfg.bucket_ms
+            )
+            subject = IP_PREFIX + address
+            check = Check("failure_burst", cfg.threshold_failures, tenant, subject, group)
+            pending.asked.append((check, reply))
+        return pending
 
     def describe(self, check: Check, failures: int) -> Finding:
         cfg = self.tuning.for_tenant(check.tenant)
@@ -167,11 +216,12 @@ class AuthFailures(Tuned[AuthFailuresConfig]):
             sample_event_ids=tuple(group.samples),
             channels=tuple(sorted(group.channels)),
             team=None if is_ip else group.team,
+            owner=self.address_key(check.tenant, check.subject[len(IP_PREFIX) :]) if is_ip else "",
         )
 
 
-def remember(groups: dict, event: Event, *subject: object) -> None:
-    key = (event.tenant, *subject)
+def remember(groups: dict, event: Event, *key_parts: object) -> None:
+    key = key_parts[0] if len(key_parts) == 1 else key_parts
     group = groups.get(key)
     if group is None:
         group = groups[key] = ActorBatch(event)

@@ -1,17 +1,29 @@
-"""What every detector shares: the finding it returns and the shape it implements."""
+"""What every detector shares: the finding it returns and the shapes it implements.
+
+A detector has one or both of two sides:
+- an actor side (`ActorDetector`): it keeps a slot in each actor's state (in memory,
+  made durable by the store) and judges the actor's new events as they arrive;
+- a shared side (`SharedDetector`): it plans idempotent updates and queries on state no
+  single actor owns (a source address, a channel) for the whole batch, re-delivered
+  events included, and judges the answers once the store has applied the plan.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 from detectors.event import Event
-from detectors.state import Plan
+from detectors.state.actor import ActorState
+from detectors.state.shared.plan import Plan, Reply
 from detectors.tuning import Tuning
 
 MINUTE_MS = 60_000
+HOUR_MS = 60 * MINUTE_MS
+DAY_MS = 24 * HOUR_MS
 C = TypeVar("C")
+R = TypeVar("R", bound=Reply)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +44,56 @@ class Finding:
     channels: tuple[str, ...] = ()
     team: str | None = None
     sample_records: tuple[str, ...] = ()  # raw record ids: the service pseudonymizes them
+    owner: str = ""  # the key of the owner hash holding its alert; "" = the actor's
+    episode: str = ""  # a finding about an episode pages once per episode ("" = none)
+
+
+class Context(Protocol):
+    """What an actor-side detector may use besides the actor's own state."""
+
+    plan: Plan  # shared updates of this batch (e.g. a closed window joins a team sample)
+
+    def cached(self, key: str, ask: Callable[[Plan], R]) -> R | None:
+        """The latest known answer of a shared query (`ask` plans it), refreshed in the
+        background; None until first answered. For slow-moving shared statistics."""
+        ...
+
+
+class ActorDetector(Protocol):
+    """Judges an actor's new events against the actor's own state."""
+
+    name: str
+    actions: frozenset[str] | None  # the actions it reads (None: every event)
+
+    def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
+        """Apply the actor's new events (never seen before, in arrival order) to its slot;
+        findings for what crossed a threshold. Must depend only on the slot, the events and
+        config, so the same events applied from a snapshot give the same slot."""
+        ...
+
+    def load_slot(self, data: Any) -> Any:
+        """The slot back from its `dump()`."""
+        ...
+
+
+class SharedPending(Protocol):
+    def owners(self) -> list[str]:
+        """The owner hashes asked about (their undelivered alerts are handed back even when
+        nothing new is found, e.g. after a crash)."""
+        ...
+
+    def findings(self) -> list[Finding]: ...
+
+
+class SharedDetector(Protocol):
+    """Plans shared-state updates and queries for a whole batch."""
+
+    name: str
+
+    def plan_shared(self, events: Sequence[Event], plan: Plan) -> SharedPending: ...
+
+
+Detector = ActorDetector | SharedDetector
 
 
 class SlidingWindow:
@@ -55,19 +117,14 @@ class SlidingWindow:
         """How long a bucket must live: the window, late events, one bucket of slack."""
         return (self.window_minutes + self.lateness_minutes + self.bucket_minutes) * MINUTE_MS
 
-
-class Pending(Protocol):
-    """A detector's half-done work on one batch: turns query results into findings."""
-
-    def findings(self, results: Sequence[int]) -> list[Finding]: ...
-
-
-class Detector(Protocol):
-    """A detector plans state updates for a batch, then judges the query results."""
-
-    name: str
-
-    def plan(self, events: Sequence[Event], plan: Plan) -> Pending: ...
+    def window_ends(self, first_ts: int, last_ts: int) -> tuple[int, int, int]:
+        """(first end bucket, last end bucket, floor) of the windows holding any of the
+        events between first_ts and last_ts; buckets below the floor are closed."""
+        end_lo = first_ts // self.bucket_ms
+        end_hi = last_ts // self.bucket_ms + self.width - 1
+        lateness = self.lateness_minutes // self.bucket_minutes
+        keep_from = min(end_lo - self.width, last_ts // self.bucket_ms - self.width - lateness)
+        return end_lo, end_hi, keep_from
 
 
 class Tuned(Generic[C]):
@@ -88,13 +145,8 @@ def severity_for(observed: float, threshold: float) -> int:
     return 3
 
 
-def actor_key(prefix: str, detector: str, tenant: str, actor: str, suffix: str) -> str:
-    """A Redis key for one actor's state; the {tenant:actor} hash tag keeps it on one slot."""
-    return f"{prefix}{detector}:{{{tenant}:{actor}}}:{suffix}"
-
-
 class ActorBatch:
-    """Per-(tenant, actor) bookkeeping for one batch: latest time, samples, channels."""
+    """Per-(tenant, actor) bookkeeping for one batch: time span, samples, channels, team."""
 
     __slots__ = ("channels", "first_ts", "last_ts", "records", "samples", "team")
 
@@ -107,8 +159,10 @@ class ActorBatch:
         self.team = event.actor_team
 
     def add(self, event: Event, max_samples: int = 5) -> None:
-        self.first_ts = min(self.first_ts, event.ts_ms)
-        self.last_ts = max(self.last_ts, event.ts_ms)
+        if event.ts_ms < self.first_ts:
+            self.first_ts = event.ts_ms
+        if event.ts_ms > self.last_ts:
+            self.last_ts = event.ts_ms
         if len(self.samples) < max_samples:
             self.samples.append(event.event_id)
         if event.resource_id and len(self.records) < max_samples:
@@ -120,6 +174,19 @@ def tuned_actions(tuning: Any) -> frozenset[str]:
     """Every action a detector's config names, for the default and for any tenant."""
     actions: frozenset[str] = tuning.default.actions
     return actions.union(*(config.actions for config in tuning.tenants.values()))
+
+
+def group_by_tenant(events: Sequence[Event], wanted: frozenset[str]) -> dict[str, ActorBatch]:
+    """One actor's events whose action is in `wanted`, summarized per tenant."""
+    groups: dict[str, ActorBatch] = {}
+    for event in events:
+        if event.action not in wanted:
+            continue
+        group = groups.get(event.tenant)
+        if group is None:
+            group = groups[event.tenant] = ActorBatch(event)
+        group.add(event)
+    return groups
 
 
 def group_by_actor(
@@ -136,30 +203,6 @@ def group_by_actor(
             group = groups[key] = ActorBatch(event)
         group.add(event)
     return groups
-
-
-class Describe(Protocol):
-    def __call__(self, tenant: str, actor: str, group: ActorBatch, value: int) -> Finding: ...
-
-
-class ThresholdPending:
-    """Findings for every queried actor whose value reaches its tenant's threshold."""
-
-    __slots__ = ("describe", "queries")
-
-    def __init__(self, describe: Describe) -> None:
-        self.describe = describe
-        self.queries: list[tuple[int, int, str, str, ActorBatch]] = []
-
-    def add(self, index: int, threshold: int, tenant: str, actor: str, group: ActorBatch) -> None:
-        self.queries.append((index, threshold, tenant, actor, group))
-
-    def findings(self, results: Sequence[int]) -> list[Finding]:
-        return [
-            self.describe(tenant, actor, group, results[index])
-            for index, threshold, tenant, actor, group in self.queries
-            if results[index] >= threshold
-        ]
 
 
 def window_finding(

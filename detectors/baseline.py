@@ -1,8 +1,8 @@
 """Counting actions per actor per window, judged on a static floor and robust baselines.
 
 Shared by `access_burst` and `unmask_rate`. Each counts its actions per actor in tumbling
-event-time windows (state family AH, idempotent by event id; events up to
-`lateness_minutes` late land in their own window). A window is judged by two rules:
+event-time windows (family `window_history`; events up to `lateness_minutes` late land
+in their own window). A window is judged by two rules:
 
 - static: the count reaches `static_threshold` (fires from the first day, no warm-up);
 - baseline: the count reaches `min_observed` and is far above the actor's own history
@@ -22,16 +22,18 @@ from typing import Any, Protocol
 from detectors.base import (
     MINUTE_MS,
     ActorBatch,
+    Context,
     Finding,
     Tuned,
-    actor_key,
-    group_by_actor,
     severity_for,
     tuned_actions,
 )
-from detectors.baseline_state import Stats, add_window, window_query
 from detectors.event import Event
-from detectors.state import Plan
+from detectors.state.actor import ActorState, PerTenant
+from detectors.state.keys import team_tag
+from detectors.state.shared import team_sample
+from detectors.state.window_history import WindowHistory
+from detectors.stats import NO_STATS, Stats
 from detectors.tuning import Tuning
 
 DAY_MS = 24 * 60 * MINUTE_MS
@@ -83,29 +85,8 @@ def judge(cfg: WindowBaselineConfig, observed: int, actor: Stats, team: Stats) -
     return Verdict("baseline", threshold, actor, team)
 
 
-class BaselinePending:
-    """Turns AH replies into findings for the actors whose window crossed a rule."""
-
-    __slots__ = ("detector", "queries")
-
-    def __init__(self, detector: WindowBaseline) -> None:
-        self.detector = detector
-        self.queries: list[tuple[int, str, str, ActorBatch]] = []
-
-    def findings(self, results: Sequence[Any]) -> list[Finding]:
-        out = []
-        for index, tenant, actor, group in self.queries:
-            reply = results[index]
-            cfg = self.detector.tuning.for_tenant(tenant)
-            verdict = judge(cfg, reply[0], Stats.of(reply, 1), Stats.of(reply, 4))
-            if verdict is not None:
-                at = reply[7] * cfg.window_minutes * MINUTE_MS
-                out.append(self.detector.describe(tenant, actor, group, reply[0], verdict, at))
-        return out
-
-
 class WindowBaseline(Tuned[Any]):
-    """Plans AH updates and queries for every actor with counted actions in the batch."""
+    """Counts an actor's actions per window; judges the busiest window of each batch."""
 
     name = "window_baseline"
     headline = "Window count"  # alert titles: "<headline>: <n> <counted> in <m> min (...)"
@@ -115,51 +96,61 @@ class WindowBaseline(Tuned[Any]):
         super().__init__(tuning, key_prefix)
         self.actions = tuned_actions(tuning)
 
-    def key(self, tenant: str, actor: str) -> str:
-        return actor_key(self.prefix, self.name, tenant, actor, "windows")
+    def load_slot(self, data: dict) -> PerTenant[WindowHistory]:
+        return PerTenant.loader(WindowHistory.load)(data)
 
     def team_key(self, tenant: str, team: str | None) -> str:
-        return f"{self.prefix}{self.name}:{{{tenant}:{team}}}:team" if team else ""
+        """The team's sample of closed windows (shared state), or "" without a team."""
+        return f"{self.prefix}{team_tag(tenant, team)}:{self.name}:sample" if team else ""
 
-    def plan(self, events: Sequence[Event], plan: Plan) -> BaselinePending:
-        groups = {
-            key: group
-            for key, group in group_by_actor(events, self.actions).items()
-            if not self.tuning.allowlist_for(key[0]).allows_actor(key[1], group.team)
-        }
+    def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
+        histories: PerTenant[WindowHistory] = actor.slot(self.name, PerTenant)
+        groups: dict[str, ActorBatch] = {}
         for event in events:
-            if (event.tenant, event.actor_id) not in groups:
-                continue
             cfg = self.tuning.for_tenant(event.tenant)
-            if event.action in cfg.actions:
-                window = event.ts_ms // (cfg.window_minutes * MINUTE_MS)
-                key = self.key(event.tenant, event.actor_id)
-                add_window(plan, key, window, event.event_id, 1, event.ts_ms, ttl_ms(cfg))
-        pending = BaselinePending(self)
-        for (tenant, actor), group in groups.items():
-            index = self.query(plan, tenant, actor, group)
-            pending.queries.append((index, tenant, actor, group))
-        return pending
+            if event.action not in cfg.actions:
+                continue
+            allowlist = self.tuning.allowlist_for(event.tenant)
+            if allowlist.allows_actor(actor.actor, event.actor_team):
+                continue
+            window = event.ts_ms // (cfg.window_minutes * MINUTE_MS)
+            histories.get_or_new(event.tenant, WindowHistory).add(window, 1)
+            group = groups.get(event.tenant)
+            if group is None:
+                group = groups[event.tenant] = ActorBatch(event)
+            group.add(event)
+        findings = []
+        for tenant, group in groups.items():
+            finding = self.judge_batch(actor.actor, tenant, group, histories[tenant], ctx)
+            if finding is not None:
+                findings.append(finding)
+        return findings
 
-    def query(self, plan: Plan, tenant: str, actor: str, group: ActorBatch) -> int:
+    def judge_batch(
+        self, actor: str, tenant: str, group: ActorBatch, history: WindowHistory, ctx: Context
+    ) -> Finding | None:
+        """Judge the busiest window the batch touched (before closing windows: a batch
+        spanning several windows judges every one), then close the windows past lateness."""
         cfg = self.tuning.for_tenant(tenant)
         window_ms = cfg.window_minutes * MINUTE_MS
         lo, hi = group.first_ts // window_ms, group.last_ts // window_ms
+        current, at = history.busiest(lo, hi)
         late_windows = -(-cfg.lateness_minutes // cfg.window_minutes)
         team_key = self.team_key(tenant, group.team) if cfg.compare_team else ""
-        return window_query(
-            plan,
-            self.key(tenant, actor),
-            lo,
-            hi,
-            hi - late_windows,
-            window_ms,
-            cfg.history_windows,
-            min(cfg.min_observed, cfg.static_threshold),
-            team_key,
-            cfg.team_sample,
-            ttl_ms(cfg),
-        )
+        team = NO_STATS
+        if team_key:  # asked every time, so the team's statistics stay fresh for judging
+            team = team_sample.cached_stats(ctx, team_key, cfg.team_sample)
+        for window, count in history.close_below(hi - late_windows, cfg.history_windows):
+            if team_key:
+                team_sample.add(
+                    ctx.plan, team_key, actor, window, count, cfg.team_sample, ttl_ms(cfg)
+                )
+        if current < min(cfg.min_observed, cfg.static_threshold):
+            return None
+        verdict = judge(cfg, current, Stats.of(history.history), team)
+        if verdict is None:
+            return None
+        return self.describe(tenant, actor, group, current, verdict, at * window_ms)
 
     def describe(
         self,

@@ -2,7 +2,7 @@
 
 The classic contact-center leak: an agent pulls a customer list out of the CRM
 before leaving for a competitor. Counts `records` of export-like actions per actor
-in a sliding event-time window, idempotently by event id.
+in a sliding event-time window.
 """
 
 from __future__ import annotations
@@ -13,18 +13,17 @@ from dataclasses import dataclass
 from detectors.base import (
     MINUTE_MS,
     ActorBatch,
+    Context,
     Finding,
     SlidingWindow,
-    ThresholdPending,
     Tuned,
-    actor_key,
-    group_by_actor,
     tuned_actions,
     window_finding,
 )
-from detectors.batch import as_batch
 from detectors.event import Event
-from detectors.state import Plan
+from detectors.state.actor import ActorState, PerTenant
+from detectors.state.windowed_sum import WindowedSum
+from detectors.tuning import Tuning
 
 NAME = "bulk_export"
 
@@ -47,32 +46,37 @@ class BulkExport(Tuned[BulkExportConfig]):
 
     name = NAME
 
-    def key(self, tenant: str, actor: str) -> str:
-        return actor_key(self.prefix, NAME, tenant, actor, "records")
+    def __init__(self, tuning: Tuning[BulkExportConfig], key_prefix: str = "") -> None:
+        super().__init__(tuning, key_prefix)
+        self.actions = tuned_actions(tuning)
 
-    def plan(self, events: Sequence[Event], plan: Plan) -> ThresholdPending:
-        actions = tuned_actions(self.tuning)
-        relevant = as_batch(events).having(actions)
-        for event in relevant:
+    def load_slot(self, data: dict) -> PerTenant[WindowedSum]:
+        return PerTenant.loader(WindowedSum.load)(data)
+
+    def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
+        sums: PerTenant[WindowedSum] = actor.slot(NAME, PerTenant)
+        groups: dict[str, ActorBatch] = {}
+        for event in events:
             cfg = self.tuning.for_tenant(event.tenant)
-            if event.action in cfg.actions and event.records > 0:
-                key = self.key(event.tenant, event.actor_id)
-                bucket = event.ts_ms // cfg.bucket_ms
-                plan.add_sum(key, bucket, event.event_id, event.records, event.ts_ms, cfg.ttl_ms)
-        pending = ThresholdPending(self.describe)
-        for (tenant, actor), group in group_by_actor(relevant, actions).items():
+            if event.action not in cfg.actions:
+                continue
+            if event.records > 0:
+                sums.get_or_new(event.tenant, WindowedSum).add(
+                    event.ts_ms // cfg.bucket_ms, event.records
+                )
+            group = groups.get(event.tenant)
+            if group is None:
+                group = groups[event.tenant] = ActorBatch(event)
+            group.add(event)
+        findings = []
+        for tenant, group in groups.items():
             cfg = self.tuning.for_tenant(tenant)
-            end_lo = group.first_ts // cfg.bucket_ms
-            end_hi = group.last_ts // cfg.bucket_ms + cfg.width - 1
-            lateness = cfg.lateness_minutes // cfg.bucket_minutes
-            keep_from = min(
-                end_lo - cfg.width, group.last_ts // cfg.bucket_ms - cfg.width - lateness
-            )
-            index = plan.sum_query(
-                self.key(tenant, actor), end_lo, end_hi, cfg.width, keep_from, cfg.bucket_ms
-            )
-            pending.add(index, cfg.threshold_records, tenant, actor, group)
-        return pending
+            end_lo, end_hi, keep_from = cfg.window_ends(group.first_ts, group.last_ts)
+            window = sums.get_or_new(tenant, WindowedSum)
+            total = window.max_window(end_lo, end_hi, cfg.width, keep_from)
+            if total >= cfg.threshold_records:
+                findings.append(self.describe(tenant, actor.actor, group, total))
+        return findings
 
     def describe(self, tenant: str, actor: str, group: ActorBatch, total: int) -> Finding:
         cfg = self.tuning.for_tenant(tenant)

@@ -39,10 +39,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from detectors import context_state  # noqa: F401  (registers the BC state family)
 from detectors.base import MINUTE_MS, Finding, Tuned, severity_for
 from detectors.event import Event
-from detectors.state import Plan
+from detectors.state.keys import channel_tag, claim_field
+from detectors.state.shared import channel_traffic
+from detectors.state.shared.channel_traffic import Silence
+from detectors.state.shared.plan import Plan
 from detectors.tuning import Tuning
 
 NAME = "channel_silence"
@@ -71,7 +73,7 @@ class ChannelSilenceConfig:
 
     @property
     def usual(self) -> list[float]:
-        """The usual-traffic rule as the BC query takes it: [days, min_days, share]."""
+        """The usual-traffic rule as the silence query takes it: [days, min_days, share]."""
         return [self.usual_days, self.usual_min_days, self.usual_share]
 
 
@@ -95,22 +97,18 @@ class ChannelSilence(Tuned[ChannelSilenceConfig]):
         self.live = False
         self.live_since = 0  # wall clock of the first tick: silence counts from there at most
         self.watched: list[Any] = []
+        self.seen: set[str] = set()  # channels seen in events (event-time mode judges them)
 
     def watch(self, channels: Sequence[Any]) -> None:
         """Registered channels (objects with `name`, optionally `silence_minutes` and
         `is_quiet(ts_ms)`): their periods and quiet hours apply in event time too."""
         self.watched = list(channels)
 
-    @property
-    def key(self) -> str:
-        return f"{self.prefix}{NAME}:{{channels}}:seen"
+    def key(self, channel: str) -> str:
+        """The channel's owner hash (its traffic, and its alerts)."""
+        return f"{self.prefix}{channel_tag(channel)}"
 
-    @property
-    def minutes_key(self) -> str:
-        """Prefix of the per-channel, per-day bitmaps of minutes with traffic."""
-        return f"{self.prefix}{NAME}:{{channels}}:m:"
-
-    def plan(self, events: Sequence[Event], plan: Plan) -> SilencePending:
+    def plan_shared(self, events: Sequence[Event], plan: Plan) -> SilencePending:
         cfg = self.tuning.default
         latest: dict[str, int] = {}
         minutes: dict[str, set[int]] = {}
@@ -120,35 +118,38 @@ class ChannelSilence(Tuned[ChannelSilenceConfig]):
             minutes.setdefault(event.channel, set()).add(event.ts_ms // MINUTE_MS)
         now = self.clock()
         ttl = cfg.remember_days * DAY_MS
+        bitmap_ttl = (cfg.usual_days + 1) * DAY_MS  # a day's bitmap outlives its last use
         for channel, ts in latest.items():
-            plan.op("BC", self.key, channel, ts, now, ttl)
-            bitmap_ttl = (cfg.usual_days + 1) * DAY_MS  # a day's bitmap outlives its last use
-            plan.op("BM", self.minutes_key, channel, sorted(minutes[channel]), bitmap_ttl)
+            channel_traffic.seen(plan, self.key(channel), ts, now, ttl)
+            channel_traffic.minutes(plan, self.key(channel), sorted(minutes[channel]), bitmap_ttl)
+        self.seen.update(latest)
         if self.live or not latest:
-            return SilencePending(cfg, None, "e")
+            return SilencePending(cfg, "e")
         clock = max(latest.values())
-        items = [[name, cfg.silence_ms] for name in sorted(cfg.channels)]
-        items += [[c.name, silence_ms(c, cfg, clock)] for c in self.watched]
-        index = self.query(plan, cfg, "e", clock, items)
-        return SilencePending(cfg, index, "e", clock, {name: ms for name, ms in items})
+        periods = {name: cfg.silence_ms for name in sorted(cfg.channels | self.seen)}
+        periods.update({c.name: silence_ms(c, cfg, clock) for c in self.watched})
+        return self.ask(plan, cfg, "e", clock, periods)
 
-    def query(
-        self, plan: Plan, cfg: ChannelSilenceConfig, mode: str, now_ms: int, items: list
-    ) -> int:
-        ttl = cfg.remember_days * DAY_MS
+    def ask(
+        self, plan: Plan, cfg: ChannelSilenceConfig, mode: str, now_ms: int, periods: dict
+    ) -> SilencePending:
         since = self.live_since if mode == "p" else 0
-        return plan.query(
-            "BC",
-            self.key,
-            mode,
-            now_ms,
-            cfg.silence_ms,
-            items,
-            ttl,
-            self.minutes_key,
-            cfg.usual,
-            since,
-        )
+        pending = SilencePending(cfg, mode, now_ms)
+        for channel in sorted(periods):
+            claim = claim_field(NAME, cfg.tenant)
+            reply = channel_traffic.silence(
+                plan,
+                self.key(channel),
+                mode,
+                now_ms,
+                periods[channel],
+                cfg.usual,
+                since,
+                claim,
+                cfg.remember_days * DAY_MS,
+            )
+            pending.asked.append((channel, periods[channel], reply, self.key(channel)))
+        return pending
 
     def tick(self, now_ms: int, channels: Sequence[Any], plan: Plan) -> SilencePending:
         """Judge registered channels (objects with `name`, optionally `silence_minutes` and
@@ -157,9 +158,8 @@ class ChannelSilence(Tuned[ChannelSilenceConfig]):
         self.live_since = self.live_since or now_ms
         self.watched = list(channels)
         cfg = self.tuning.default
-        items = [[channel.name, silence_ms(channel, cfg, now_ms)] for channel in channels]
-        index = self.query(plan, cfg, "p", now_ms, items)
-        return SilencePending(cfg, index, "p", now_ms, {name: ms for name, ms in items})
+        periods = {channel.name: silence_ms(channel, cfg, now_ms) for channel in channels}
+        return self.ask(plan, cfg, "p", now_ms, periods)
 
 
 def silence_ms(channel: Any, cfg: ChannelSilenceConfig, now_ms: int) -> int:
@@ -174,44 +174,37 @@ def silence_ms(channel: Any, cfg: ChannelSilenceConfig, now_ms: int) -> int:
 
 
 class SilencePending:
-    def __init__(
-        self,
-        cfg: ChannelSilenceConfig,
-        index: int | None,
-        mode: str,
-        now_ms: int = 0,
-        silence: dict[str, int] | None = None,
-    ) -> None:
+    """The channels asked about, and their answers once the store has applied the plan."""
+
+    def __init__(self, cfg: ChannelSilenceConfig, mode: str, now_ms: int = 0) -> None:
         self.cfg = cfg
-        self.index = index
         self.mode = mode
         self.now_ms = now_ms
-        self.silence = silence or {}
+        self.asked: list[tuple[str, int, Silence, str]] = []
 
-    def findings(self, results: Sequence[Any]) -> list[Finding]:
-        if self.index is None:
-            return []
-        flat = results[self.index]
-        out = []
-        for i in range(0, len(flat), 4):
-            channel, last = str(flat[i]), int(flat[i + 1])
-            limit = self.silence.get(channel) or self.cfg.silence_ms
-            usual = (int(flat[i + 2]), int(flat[i + 3]))
-            out.append(describe(self.cfg, channel, last, self.now_ms, self.mode, limit, usual))
-        return out
+    def owners(self) -> list[str]:
+        return [key for _, _, _, key in self.asked]
+
+    def findings(self) -> list[Finding]:
+        return [
+            describe(self.cfg, channel, reply, self.now_ms, self.mode, limit, key)
+            for channel, limit, reply, key in self.asked
+            if reply.silent
+        ]
 
 
 def describe(
     cfg: ChannelSilenceConfig,
     channel: str,
-    last: int,
+    silence: Silence,
     now: int,
     mode: str,
     limit_ms: int,
-    usual: tuple[int, int],
+    owner: str,
 ) -> Finding:
-    """The finding for one silence; `usual`: (days busy in this span, days with traffic)."""
+    """The finding for one silence (claimed once per episode: its last-seen time)."""
     limit = limit_ms / MINUTE_MS
+    last = silence.last_ms
     # Two decimals: a period of 0.25 min must not read "silent for 0.2 min" (one decimal
     # rounded a just-reached period below itself).
     silent_minutes = round((now - last) / MINUTE_MS, 2)
@@ -232,8 +225,10 @@ def describe(
             "last_seen_ms": last,
             "clock": "event_time" if mode == "e" else "wall_clock",
             "rule": "silence",
-            "busy_days": usual[0],
-            "usual_days": usual[1],
+            "busy_days": silence.busy_days,
+            "usual_days": silence.usual_days,
         },
         channels=(channel,),
+        owner=owner,
+        episode=str(last),
     )

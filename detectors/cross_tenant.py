@@ -12,17 +12,15 @@ severity grows with the number of foreign records touched.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from detectors.base import MINUTE_MS, Finding, Tuned, actor_key, severity_for
-from detectors.context_state import SEP
+from detectors.base import DAY_MS, MINUTE_MS, Context, Finding, Tuned, severity_for
 from detectors.event import Event
-from detectors.state import Plan
-from detectors.tuning import Tuning
+from detectors.state.actor import ActorState
+from detectors.state.timed_members import TimedMembers
 
 NAME = "cross_tenant"
-DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True)
@@ -32,6 +30,7 @@ class CrossTenantConfig:
     threshold_records: int = 1
     window_minutes: int = 60
     assignment_ttl_days: int = 30
+    max_foreign: int = 10_000  # foreign-record accesses kept per actor (the window's)
     shared_tenants: frozenset[str] = frozenset()
     actions: frozenset[str] = frozenset(
         {
@@ -51,85 +50,90 @@ class CrossTenantConfig:
         return self.window_minutes * MINUTE_MS
 
 
-@dataclass
-class ActorAccesses:
-    """One actor's record accesses in a batch: judged now, or against the stored assignment."""
-
-    tenant: str
-    known: list[Event] = field(default_factory=list)
-    candidates: list[Event] = field(default_factory=list)
-
-
 def record_tenant(event: Event) -> str:
     return event.resource_tenant or event.tenant
+
+
+class Assignment:
+    """One actor's assigned tenants as last seen (newest event wins), and the foreign-record
+    accesses of the window."""
+
+    __slots__ = ("foreign", "tenants", "ts_ms")
+
+    def __init__(self) -> None:
+        self.ts_ms = -1
+        self.tenants: tuple[str, ...] | None = None
+        self.foreign = TimedMembers()  # (event id,)
+
+    def assign(self, event: Event) -> None:
+        if event.ts_ms >= self.ts_ms:
+            self.ts_ms, self.tenants = event.ts_ms, event.actor_tenants
+
+    def current(self, now_ms: int, ttl_ms: int) -> tuple[str, ...] | None:
+        """The assignment, unless older than `ttl_ms` before `now_ms`."""
+        return self.tenants if now_ms - self.ts_ms <= ttl_ms else None
+
+    def dump(self) -> list[Any]:
+        return [self.ts_ms, self.tenants, self.foreign.dump()]
+
+    @classmethod
+    def load(cls, data: list[Any]) -> Assignment:
+        new = cls()
+        new.ts_ms = data[0]
+        new.tenants = tuple(data[1]) if data[1] is not None else None
+        new.foreign = TimedMembers.load(data[2])
+        return new
 
 
 class CrossTenant(Tuned[CrossTenantConfig]):
     """Compares each record's tenant with the actor's assigned tenants."""
 
     name = NAME
+    actions = None  # any event may carry the actor's assignment
 
-    def key(self, actor: str, suffix: str) -> str:
-        return actor_key(self.prefix, NAME, "*", actor, suffix)
+    def load_slot(self, data: list[Any]) -> Assignment:
+        return Assignment.load(data)
 
-    def plan(self, events: Sequence[Event], plan: Plan) -> CrossTenantPending:
-        latest: dict[str, Event] = {}
-        accesses: dict[str, ActorAccesses] = {}
+    def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
+        latest: Event | None = None
+        known: list[Event] = []
+        candidates: list[Event] = []
         for event in events:
-            if event.actor_tenants:
-                seen = latest.get(event.actor_id)
-                if seen is None or event.ts_ms >= seen.ts_ms:
-                    latest[event.actor_id] = event
-            cfg = self.tuning.for_tenant(record_tenant(event))
-            if event.action not in cfg.actions or record_tenant(event) in cfg.shared_tenants:
+            if event.actor_tenants and (latest is None or event.ts_ms >= latest.ts_ms):
+                latest = event
+            tenant = record_tenant(event)
+            cfg = self.tuning.for_tenant(tenant)
+            if event.action not in cfg.actions or tenant in cfg.shared_tenants:
                 continue
-            acc = accesses.setdefault(event.actor_id, ActorAccesses(record_tenant(event)))
-            if event.actor_tenants:
-                if record_tenant(event) not in event.actor_tenants:
-                    acc.known.append(event)
-            else:
-                acc.candidates.append(event)
+            if not event.actor_tenants:
+                candidates.append(event)
+            elif tenant not in event.actor_tenants:
+                known.append(event)
+        if latest is None and not known and not candidates:
+            return []
+        slot: Assignment = actor.slot(NAME, Assignment)
+        if latest is not None:
+            slot.assign(latest)
+        if not known and not candidates:
+            return []
         ttl = self.tuning.default.assignment_ttl_days * DAY_MS
-        for actor, event in latest.items():
-            plan.op(
-                "BA", self.key(actor, "tenants"), event.ts_ms, SEP.join(event.actor_tenants), ttl
-            )
-        pending = CrossTenantPending(self.tuning)
-        for actor, acc in accesses.items():
-            if not acc.known and not acc.candidates:
-                continue
-            tenant = record_tenant((acc.known or acc.candidates)[0])
-            cfg = self.tuning.for_tenant(tenant)
-            index = plan.query(
-                "BX",
-                self.key(actor, "tenants"),
-                self.key(actor, "foreign"),
-                cfg.window_ms,
-                cfg.window_ms + MINUTE_MS,
-                [[e.event_id, e.ts_ms] for e in acc.known],
-                [[e.event_id, e.ts_ms, record_tenant(e)] for e in acc.candidates],
-            )
-            pending.queries.append((index, tenant, actor, acc))
-        return pending
-
-
-class CrossTenantPending:
-    def __init__(self, tuning: Tuning[CrossTenantConfig]) -> None:
-        self.tuning = tuning
-        self.queries: list[tuple[int, str, str, ActorAccesses]] = []
-
-    def findings(self, results: Sequence[Any]) -> list[Finding]:
-        out = []
-        for index, tenant, actor, acc in self.queries:
-            count, end, stored = results[index]
-            cfg = self.tuning.for_tenant(tenant)
-            assigned = stored.split(SEP)[1:] if stored else None
-            foreign = list(acc.known)
-            if assigned is not None:
-                foreign += [e for e in acc.candidates if record_tenant(e) not in assigned]
-            if foreign and int(count) >= cfg.threshold_records:
-                out.append(describe(cfg, actor, int(count), int(end), foreign, assigned))
-        return out
+        assigned = slot.current(max(e.ts_ms for e in (*known, *candidates)), ttl)
+        foreign = list(known)
+        if assigned is not None:
+            foreign += [e for e in candidates if record_tenant(e) not in assigned]
+        if not foreign:
+            return []
+        cfg = self.tuning.for_tenant(record_tenant(foreign[0]))
+        for event in foreign:
+            slot.foreign.add((event.event_id,), event.ts_ms, cfg.max_foreign)
+        end = max(e.ts_ms for e in foreign)
+        slot.foreign.trim(end - cfg.window_ms)
+        count = slot.foreign.count(end - cfg.window_ms, end)
+        if count < cfg.threshold_records:
+            return []
+        return [
+            describe(cfg, actor.actor, count, end, foreign, list(assigned) if assigned else None)
+        ]
 
 
 def describe(

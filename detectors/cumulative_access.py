@@ -2,7 +2,7 @@
 
 The leak no rate limit sees: a few hundred extra records a day, every day, each day
 below every burst threshold (in one real case three agents opened 68,701 accounts in
-168 days). Counts distinct records per actor per day (HyperLogLog per UTC day), sums
+168 days). Counts distinct records per actor per UTC day (exact, capped), sums
 the last `days` days, and compares that sum with the same sum of the other actors of
 the team (median + k·MAD of the peers seen in the last `fresh_days` days, once the team
 has `team_min_peers`). A static floor fires without peers.
@@ -15,22 +15,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from detectors.base import (
-    MINUTE_MS,
+    DAY_MS,
     ActorBatch,
+    Context,
     Finding,
     Tuned,
-    actor_key,
-    group_by_actor,
     severity_for,
     tuned_actions,
 )
-from detectors.baseline_state import Stats, cumulative_query
 from detectors.event import Event
-from detectors.state import Plan
+from detectors.state.actor import ActorState, PerTenant
+from detectors.state.day_distinct import DayDistinct
+from detectors.state.keys import team_tag
+from detectors.state.shared import team_totals
+from detectors.stats import Stats
 from detectors.tuning import Tuning
 
 NAME = "cumulative_access"
-DAY_MS = 24 * 60 * MINUTE_MS
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class CumulativeAccessConfig:
     min_spread: float = 50.0
     team_min_peers: int = 5
     fresh_days: int = 2
+    max_records_per_day: int = 20_000  # distinct records kept per actor and day
+    max_team_actors: int = 5000
+    share_every: int = 25  # the team hears of an actor's sum when it grew by this much
     actions: frozenset[str] = frozenset(
         {"record.view", "record.search", "record.update", "record.export", "pii.unmask"}
     )
@@ -54,28 +58,25 @@ class CumulativeAccessConfig:
         return (self.days + 1) * DAY_MS
 
 
-@dataclass(frozen=True, slots=True)
-class Asked:
-    index: int
-    tenant: str
-    actor: str
-    group: ActorBatch
+class ActorDays:
+    """One actor's records per day in one tenant, and the sum last shared with the team."""
 
+    __slots__ = ("days", "shared_day", "shared_sum")
 
-class CumulativePending:
-    __slots__ = ("asked", "detector")
+    def __init__(self) -> None:
+        self.days = DayDistinct()
+        self.shared_day = -1
+        self.shared_sum = 0
 
-    def __init__(self, detector: CumulativeAccess) -> None:
-        self.detector = detector
-        self.asked: list[Asked] = []
+    def dump(self) -> list[Any]:
+        return [self.shared_day, self.shared_sum, self.days.dump()]
 
-    def findings(self, results: Sequence[Any]) -> list[Finding]:
-        out = []
-        for item in self.asked:
-            finding = self.detector.judge(item, results[item.index])
-            if finding is not None:
-                out.append(finding)
-        return out
+    @classmethod
+    def load(cls, data: list[Any]) -> ActorDays:
+        new = cls()
+        new.shared_day, new.shared_sum = data[0], data[1]
+        new.days = DayDistinct.load(data[2])
+        return new
 
 
 class CumulativeAccess(Tuned[CumulativeAccessConfig]):
@@ -87,67 +88,73 @@ class CumulativeAccess(Tuned[CumulativeAccessConfig]):
         super().__init__(tuning, key_prefix)
         self.actions = tuned_actions(tuning)
 
-    def day_key(self, tenant: str, actor: str, day: int) -> str:
-        return actor_key(self.prefix, NAME, tenant, actor, f"day:{day}")
+    def load_slot(self, data: dict) -> PerTenant[ActorDays]:
+        return PerTenant.loader(ActorDays.load)(data)
 
     def team_key(self, tenant: str, team: str | None) -> str:
-        return f"{self.prefix}{NAME}:{{{tenant}:{team or '-'}}}:team"
+        return f"{self.prefix}{team_tag(tenant, team or '-')}:{NAME}:totals"
 
-    def plan(self, events: Sequence[Event], plan: Plan) -> CumulativePending:
-        groups = {
-            key: group
-            for key, group in group_by_actor(events, self.actions).items()
-            if not self.tuning.allowlist_for(key[0]).allows_actor(key[1], group.team)
-        }
-        members: dict[tuple[str, str, int], set[str]] = {}
+    def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
+        slots: PerTenant[ActorDays] = actor.slot(NAME, PerTenant)
+        groups: dict[str, ActorBatch] = {}
         for event in events:
             cfg = self.tuning.for_tenant(event.tenant)
-            if (
-                event.resource_id
-                and event.action in cfg.actions
-                and (event.tenant, event.actor_id) in groups
-            ):
-                day = (event.tenant, event.actor_id, event.ts_ms // DAY_MS)
-                members.setdefault(day, set()).add(event.resource_id)
-        for (tenant, actor, day), records in members.items():
-            key = self.day_key(tenant, actor, day)
-            plan.add_distinct(key, sorted(records), self.tuning.for_tenant(tenant).ttl_ms)
-        pending = CumulativePending(self)
-        for (tenant, actor), group in groups.items():
-            cfg = self.tuning.for_tenant(tenant)
-            day = group.last_ts // DAY_MS
-            keys = [self.day_key(tenant, actor, d) for d in range(day - cfg.days + 1, day + 1)]
-            index = cumulative_query(
-                plan, keys, self.team_key(tenant, group.team), actor, day, cfg.fresh_days,
-                cfg.ttl_ms,
-            )  # fmt: skip
-            pending.asked.append(Asked(index, tenant, actor, group))
-        return pending
+            if not event.resource_id or event.action not in cfg.actions:
+                continue
+            if self.tuning.allowlist_for(event.tenant).allows_actor(actor.actor, event.actor_team):
+                continue
+            days = slots.get_or_new(event.tenant, ActorDays).days
+            days.add(event.resource_id, event.ts_ms // DAY_MS, cfg.max_records_per_day)
+            group = groups.get(event.tenant)
+            if group is None:
+                group = groups[event.tenant] = ActorBatch(event)
+            group.add(event)
+        findings = []
+        for tenant, group in groups.items():
+            finding = self.judge(actor.actor, tenant, group, slots[tenant], ctx)
+            if finding is not None:
+                findings.append(finding)
+        return findings
 
-    def judge(self, item: Asked, reply: list[int]) -> Finding | None:
-        cfg = self.tuning.for_tenant(item.tenant)
-        observed, peers = reply[0], Stats.of(reply, 1)
-        if observed >= cfg.static_threshold:
-            return self.finding(
-                item, cfg, observed, cfg.static_threshold, "static_threshold", peers
+    def judge(
+        self, actor: str, tenant: str, group: ActorBatch, own: ActorDays, ctx: Context
+    ) -> Finding | None:
+        cfg = self.tuning.for_tenant(tenant)
+        day = group.last_ts // DAY_MS
+        own.days.forget_below(day - cfg.days + 1)
+        observed = own.days.total(day - cfg.days + 1, day)
+        team_key = self.team_key(tenant, group.team)
+        if day > own.shared_day or observed - own.shared_sum >= cfg.share_every:
+            own.shared_day, own.shared_sum = day, observed
+            team_totals.set_total(
+                ctx.plan, team_key, actor, day, observed, cfg.max_team_actors, cfg.ttl_ms
             )
-        if observed < cfg.min_observed or peers.n < cfg.team_min_peers:
+        since = day - cfg.fresh_days
+        reply = ctx.cached(team_key, lambda plan: team_totals.peers(plan, team_key, since))
+        if observed >= cfg.static_threshold:
+            return self.finding(actor, tenant, group, cfg, observed, cfg.static_threshold,
+                                "static_threshold", Stats(0, 0.0, 0.0))  # fmt: skip
+        if observed < cfg.min_observed:
+            return None
+        peers = Stats.of(reply.others(actor)) if reply is not None else Stats(0, 0.0, 0.0)
+        if peers.n < cfg.team_min_peers:
             return None
         threshold = max(peers.threshold(cfg.k, cfg.min_ratio, cfg.min_spread), cfg.min_observed)
         if observed < threshold:
             return None
-        return self.finding(item, cfg, observed, threshold, "team_baseline", peers)
+        return self.finding(actor, tenant, group, cfg, observed, threshold, "team_baseline", peers)
 
     def finding(
         self,
-        item: Asked,
+        actor: str,
+        tenant: str,
+        group: ActorBatch,
         cfg: CumulativeAccessConfig,
         observed: int,
         threshold: float,
         rule: str,
         peers: Stats,
     ) -> Finding:
-        group = item.group
         evidence: dict[str, Any] = {
             "rule": rule,
             "observed": observed,
@@ -162,8 +169,8 @@ class CumulativeAccess(Tuned[CumulativeAccessConfig]):
             )
         return Finding(
             detector=NAME,
-            tenant=item.tenant,
-            actor=item.actor,
+            tenant=tenant,
+            actor=actor,
             severity=severity_for(observed, threshold),
             title=f"Cumulative access: {observed} distinct records over {cfg.days} days "
             f"(threshold {threshold:.0f})",

@@ -2,7 +2,7 @@
 
 Scraping the CRM record by record (with no export to notice) is how agents copy
 customer lists by hand or with a script. Counts distinct `resource.id` per actor
-in a sliding event-time window of HyperLogLog buckets (idempotent by nature).
+in a sliding event-time window (exact, up to `max_tracked` records).
 """
 
 from __future__ import annotations
@@ -13,18 +13,17 @@ from dataclasses import dataclass
 from detectors.base import (
     MINUTE_MS,
     ActorBatch,
+    Context,
     Finding,
     SlidingWindow,
-    ThresholdPending,
     Tuned,
-    actor_key,
-    group_by_actor,
     tuned_actions,
     window_finding,
 )
-from detectors.batch import as_batch
 from detectors.event import Event
-from detectors.state import Plan
+from detectors.state.actor import ActorState, PerTenant
+from detectors.state.distinct_window import DistinctWindow
+from detectors.tuning import Tuning
 
 NAME = "enumeration"
 
@@ -37,6 +36,7 @@ class EnumerationConfig(SlidingWindow):
     window_minutes: int = 60
     bucket_minutes: int = 5
     lateness_minutes: int = 5
+    max_tracked: int = 5000  # distinct records kept per actor and window (count saturates)
     actions: frozenset[str] = frozenset(
         {"record.view", "record.search", "record.update", "record.export", "pii.unmask"}
     )
@@ -47,33 +47,37 @@ class Enumeration(Tuned[EnumerationConfig]):
 
     name = NAME
 
-    def key(self, tenant: str, actor: str, bucket: int) -> str:
-        return actor_key(self.prefix, NAME, tenant, actor, f"records:{bucket}")
+    def __init__(self, tuning: Tuning[EnumerationConfig], key_prefix: str = "") -> None:
+        super().__init__(tuning, key_prefix)
+        self.actions = tuned_actions(tuning)
 
-    def window_keys(self, tenant: str, actor: str, end_ms: int) -> list[str]:
-        cfg = self.tuning.for_tenant(tenant)
-        hi = end_ms // cfg.bucket_ms
-        lo = (end_ms - cfg.window_minutes * MINUTE_MS) // cfg.bucket_ms + 1
-        return [self.key(tenant, actor, bucket) for bucket in range(lo, hi + 1)]
+    def load_slot(self, data: dict) -> PerTenant[DistinctWindow]:
+        return PerTenant.loader(DistinctWindow.load)(data)
 
-    def plan(self, events: Sequence[Event], plan: Plan) -> ThresholdPending:
-        actions = tuned_actions(self.tuning)
-        relevant = as_batch(events).having(actions)
-        members: dict[str, tuple[set[str], int]] = {}  # key -> (records, ttl): one op per key
-        for event in relevant:
+    def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
+        records: PerTenant[DistinctWindow] = actor.slot(NAME, PerTenant)
+        groups: dict[str, ActorBatch] = {}
+        for event in events:
             cfg = self.tuning.for_tenant(event.tenant)
-            if event.action in cfg.actions and event.resource_id:
-                key = self.key(event.tenant, event.actor_id, event.ts_ms // cfg.bucket_ms)
-                members.setdefault(key, (set(), cfg.ttl_ms))[0].add(event.resource_id)
-        for key, (records, ttl_ms) in members.items():
-            plan.add_distinct(key, list(records), ttl_ms)
-        pending = ThresholdPending(self.describe)
-        for (tenant, actor), group in group_by_actor(relevant, actions).items():
-            index = plan.distinct_query(self.window_keys(tenant, actor, group.last_ts))
-            pending.add(
-                index, self.tuning.for_tenant(tenant).threshold_distinct, tenant, actor, group
-            )
-        return pending
+            if event.action not in cfg.actions or not event.resource_id:
+                continue
+            seen = records.get_or_new(event.tenant, DistinctWindow)
+            seen.add(event.resource_id, event.ts_ms // cfg.bucket_ms, cfg.max_tracked)
+            group = groups.get(event.tenant)
+            if group is None:
+                group = groups[event.tenant] = ActorBatch(event)
+            group.add(event)
+        findings = []
+        for tenant, group in groups.items():
+            cfg = self.tuning.for_tenant(tenant)
+            seen = records[tenant]
+            hi = group.last_ts // cfg.bucket_ms
+            lo = (group.last_ts - cfg.window_minutes * MINUTE_MS) // cfg.bucket_ms + 1
+            distinct = seen.count(lo, hi)
+            seen.forget_below(lo - cfg.lateness_minutes // cfg.bucket_minutes - 1)
+            if distinct >= cfg.threshold_distinct:
+                findings.append(self.describe(tenant, actor.actor, group, distinct))
+        return findings
 
     def describe(self, tenant: str, actor: str, group: ActorBatch, distinct: int) -> Finding:
         cfg = self.tuning.for_tenant(tenant)

@@ -16,11 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from detectors.base import MINUTE_MS, Finding, Tuned, actor_key, severity_for
-from detectors.context_state import SEP
+from detectors.base import MINUTE_MS, Context, Finding, Tuned, severity_for
 from detectors.event import Event
-from detectors.state import Plan
-from detectors.tuning import Tuning
+from detectors.state.actor import ActorState, PerTenant
+from detectors.state.timed_members import Member, TimedMembers
 
 NAME = "exfil_sequence"
 
@@ -36,6 +35,7 @@ class ExfilSequenceConfig:
     view_actions: frozenset[str] = frozenset({"record.view", "pii.unmask"})
     exit_actions: frozenset[str] = frozenset({"clipboard.copy", "screen.capture"})
     exit_destinations: frozenset[str] = frozenset({"usb", "cloud"})
+    max_kept: int = 10_000  # views and exits kept per actor (the window's)
 
     @property
     def window_ms(self) -> int:
@@ -46,80 +46,94 @@ class ExfilSequenceConfig:
         return (self.window_minutes + 2 * self.lateness_minutes) * MINUTE_MS
 
 
+class Sequences:
+    """One actor's sensitive views and exits within the window, in one tenant."""
+
+    __slots__ = ("exits", "views")
+
+    def __init__(self) -> None:
+        self.views = TimedMembers()  # (event id, record)
+        self.exits = TimedMembers()  # (event id, exit kind, channel)
+
+    def dump(self) -> list[Any]:
+        return [self.views.dump(), self.exits.dump()]
+
+    @classmethod
+    def load(cls, data: list[Any]) -> Sequences:
+        new = cls()
+        new.views = TimedMembers.load(data[0])
+        new.exits = TimedMembers.load(data[1])
+        return new
+
+
 class ExfilSequence(Tuned[ExfilSequenceConfig]):
     """Pairs exits with the sensitive views that preceded them."""
 
     name = NAME
+    actions = None  # exits are judged by destination as well as by action
 
-    def key(self, tenant: str, actor: str, suffix: str) -> str:
-        return actor_key(self.prefix, NAME, tenant, actor, suffix)
+    def load_slot(self, data: dict) -> PerTenant[Sequences]:
+        return PerTenant.loader(Sequences.load)(data)
 
     def exit_kind(self, event: Event, cfg: ExfilSequenceConfig) -> str | None:
         """What kind of exit this event is (e.g. "email:gmail.com", "usb"), or None."""
-        allowlist = self.tuning.allowlist_for(event.tenant)
-        if allowlist.allows_domain(event.destination_domain):
-            return None
         if event.action == "message.send" and event.destination_external:
-            return f"{event.destination_kind or 'message'}:{event.destination_domain or '?'}"
-        if event.destination_kind in cfg.exit_destinations:
-            return event.destination_kind
-        if event.action in cfg.exit_actions:
-            return event.action
-        return None
+            kind = f"{event.destination_kind or 'message'}:{event.destination_domain or '?'}"
+        elif event.destination_kind in cfg.exit_destinations:
+            kind = event.destination_kind
+        elif event.action in cfg.exit_actions:
+            kind = event.action
+        else:
+            return None
+        allowlist = self.tuning.allowlist_for(event.tenant)
+        return None if allowlist.allows_domain(event.destination_domain) else kind
 
-    def plan(self, events: Sequence[Event], plan: Plan) -> SequencePending:
-        spans: dict[tuple[str, str], list[int]] = {}
-        teams: dict[tuple[str, str], str | None] = {}
+    def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
+        spans: dict[str, list[int]] = {}
+        teams: dict[str, str | None] = {}
+        slots: PerTenant[Sequences] | None = None
         for event in events:
             cfg = self.tuning.for_tenant(event.tenant)
-            tenant, actor = event.tenant, event.actor_id
-            if event.action in cfg.view_actions and event.classification in cfg.classifications:
-                member = SEP.join((event.event_id, event.resource_id or ""))
-                key = self.key(tenant, actor, "views")
-            else:
-                kind = self.exit_kind(event, cfg)
-                if kind is None:
-                    continue
-                member = SEP.join((event.event_id, kind, event.channel))
-                key = self.key(tenant, actor, "exits")
-            plan.op("BE", key, member, event.ts_ms, cfg.ttl_ms)
-            teams.setdefault((tenant, actor), event.actor_team)
-            span = spans.setdefault((tenant, actor), [event.ts_ms, event.ts_ms])
-            span[0], span[1] = min(span[0], event.ts_ms), max(span[1], event.ts_ms)
-        pending = SequencePending(self.tuning)
-        for (tenant, actor), (lo, hi) in spans.items():
-            cfg = self.tuning.for_tenant(tenant)
-            lateness = cfg.lateness_minutes * MINUTE_MS
-            index = plan.query(
-                "BE",
-                self.key(tenant, actor, "views"),
-                self.key(tenant, actor, "exits"),
-                lo,
-                hi + cfg.window_ms,
-                cfg.window_ms,
-                min(lo, hi - lateness) - cfg.window_ms,
+            viewed = (
+                event.action in cfg.view_actions and event.classification in cfg.classifications
             )
-            pending.queries.append((index, tenant, actor, teams[(tenant, actor)]))
-        return pending
+            kind = None if viewed else self.exit_kind(event, cfg)
+            if not viewed and kind is None:
+                continue
+            if slots is None:
+                slots = actor.slot(NAME, PerTenant)
+            slot = slots.get_or_new(event.tenant, Sequences)
+            if viewed:
+                slot.views.add((event.event_id, event.resource_id or ""), event.ts_ms, cfg.max_kept)
+            else:
+                member = (event.event_id, kind or "", event.channel)
+                slot.exits.add(member, event.ts_ms, cfg.max_kept)
+            teams.setdefault(event.tenant, event.actor_team)
+            span = spans.setdefault(event.tenant, [event.ts_ms, event.ts_ms])
+            span[0], span[1] = min(span[0], event.ts_ms), max(span[1], event.ts_ms)
+        findings = []
+        for tenant, (lo, hi) in spans.items():
+            assert slots is not None
+            finding = self.judge(actor.actor, tenant, slots[tenant], lo, hi)
+            if finding is not None:
+                findings.append(replace(finding, team=teams[tenant]))
+        return findings
 
-
-class SequencePending:
-    def __init__(self, tuning: Tuning[ExfilSequenceConfig]) -> None:
-        self.tuning = tuning
-        self.queries: list[tuple[int, str, str, str | None]] = []
-
-    def findings(self, results: Sequence[Any]) -> list[Finding]:
-        out = []
-        for index, tenant, actor, team in self.queries:
-            views, *rest = results[index]
-            cfg = self.tuning.for_tenant(tenant)
-            if int(views) >= cfg.min_sensitive_views:
-                exit_ts, exit_member, *view_members = rest
-                finding = describe(
-                    cfg, tenant, actor, int(views), int(exit_ts), exit_member, view_members
-                )
-                out.append(replace(finding, team=team))
-        return out
+    def judge(self, actor: str, tenant: str, slot: Sequences, lo: int, hi: int) -> Finding | None:
+        """The exit of [lo, hi + window] preceded by the most sensitive views in the window."""
+        cfg = self.tuning.for_tenant(tenant)
+        keep = min(lo, hi - cfg.lateness_minutes * MINUTE_MS) - cfg.window_ms
+        slot.views.trim(keep)
+        slot.exits.trim(keep)
+        best: tuple[int, int, Member, list[Member]] | None = None
+        for member, ts in slot.exits.between(lo, hi + cfg.window_ms):
+            before = slot.views.between(ts - cfg.window_ms, ts)
+            if before and (best is None or len(before) > best[0]):
+                best = (len(before), ts, member, [m for m, _ in before[-5:]])
+        if best is None or best[0] < cfg.min_sensitive_views:
+            return None
+        views, exit_ts, exit_member, view_members = best
+        return describe(cfg, tenant, actor, views, exit_ts, exit_member, view_members)
 
 
 def describe(
@@ -128,12 +142,12 @@ def describe(
     actor: str,
     views: int,
     exit_ts: int,
-    exit_member: str,
-    view_members: list[str],
+    exit_member: Member,
+    view_members: list[Member],
 ) -> Finding:
-    exit_id, kind, channel = exit_member.split(SEP)
-    view_ids = [m.split(SEP)[0] for m in view_members]
-    records = [m.split(SEP)[1] for m in view_members if m.split(SEP)[1]]
+    exit_id, kind, channel = exit_member
+    view_ids = [event_id for event_id, _ in view_members]
+    records = [record for _, record in view_members if record]
     threshold = cfg.min_sensitive_views
     return Finding(
         detector=NAME,

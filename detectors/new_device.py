@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from detectors.base import Finding, Tuned, severity_for
+from detectors.base import Context, Finding, Tuned, severity_for
 from detectors.event import Event
-from detectors.state import Plan
-from detectors.tuning import Tuning
-from detectors.whereabouts import FirstSeenQuery, Sighting, plan_first_seen, sightings_by_actor
+from detectors.state.actor import ActorState
+from detectors.state.first_seen import FirstSeen
+from detectors.whereabouts import Seen, check_first_seen, sightings
 
 NAME = "new_device"
 KINDS = frozenset({"device", "ip"})
@@ -38,46 +38,28 @@ class NewDevice(Tuned[NewDeviceConfig]):
     """Checks each actor's devices and IPs of the batch against their first-seen set."""
 
     name = NAME
+    actions = None  # any event may show a device or an address
 
-    def plan(self, events: Sequence[Event], plan: Plan) -> FirstSeenPending:
-        pending = FirstSeenPending(self.tuning)
-        for actor, seen in sightings_by_actor(events, KINDS).items():
-            # State is per actor across tenants; settings follow the tenant of its first event.
-            cfg = self.tuning.for_tenant(seen[0].event.tenant)
-            sightings = [s for s in seen if s.kind in cfg.attributes]
-            if not sightings:
-                continue
-            pending.queries.append(
-                plan_first_seen(
-                    plan,
-                    self.prefix,
-                    NAME,
-                    actor,
-                    sightings,
-                    cfg.warmup_hours,
-                    cfg.max_per_actor,
-                    cfg.remember_days,
-                )
-            )
-        return pending
+    def load_slot(self, data: list[Any]) -> FirstSeen:
+        return FirstSeen.load(data)
+
+    def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
+        seen = sightings(events, KINDS)
+        if not seen:
+            return []
+        # State is per actor across tenants; settings follow the tenant of its first event.
+        cfg = self.tuning.for_tenant(seen[0].event.tenant)
+        wanted = [s for s in seen if s.kind in cfg.attributes]
+        if not wanted:
+            return []
+        known: FirstSeen = actor.slot(NAME, FirstSeen)
+        new = check_first_seen(
+            known, wanted, cfg.warmup_hours, cfg.max_per_actor, cfg.remember_days
+        )
+        return [describe(cfg, new)] if new else []
 
 
-class FirstSeenPending:
-    def __init__(self, tuning: Tuning[NewDeviceConfig]) -> None:
-        self.tuning = tuning
-        self.queries: list[FirstSeenQuery] = []
-
-    def findings(self, results: Sequence[Any]) -> list[Finding]:
-        out = []
-        for query in self.queries:
-            statuses = results[query.index]
-            new = [s for s, status in zip(query.sightings, statuses, strict=True) if status == 2]
-            if new:
-                out.append(describe(self.tuning.for_tenant(query.sightings[0].event.tenant), new))
-        return out
-
-
-def describe(cfg: NewDeviceConfig, new: list[Sighting]) -> Finding:
+def describe(cfg: NewDeviceConfig, new: list[Seen]) -> Finding:
     first = min(new, key=lambda s: s.event.ts_ms).event
     kinds = sorted({s.kind for s in new})
     evidence: dict[str, object] = {

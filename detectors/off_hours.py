@@ -18,18 +18,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from detectors.base import (
-    MINUTE_MS,
     ActorBatch,
+    Context,
     Finding,
     SlidingWindow,
     Tuned,
-    actor_key,
     severity_for,
 )
-from detectors.baseline_state import add_hour, profile_query
 from detectors.event import Event
 from detectors.roster import HOUR_MS, Shift, load_roster, local_hour, on_shift, zone
-from detectors.state import Plan
+from detectors.state.actor import ActorState, PerTenant
+from detectors.state.hour_profile import HourProfile
+from detectors.state.windowed_sum import WindowedSum
 
 NAME = "off_hours"
 DAY_MS = 24 * HOUR_MS
@@ -60,179 +60,133 @@ class OffHoursConfig(SlidingWindow):
     def roster(self) -> dict[str, Shift]:
         return load_roster(self.roster_file) if self.roster_file else {}
 
-    @property
-    def ttl_ms(self) -> int:
-        """The window and late events, plus an hour: the per-clock-hour event counts."""
-        return (self.window_minutes + self.lateness_minutes + 60) * MINUTE_MS
 
+class OffHoursSlot:
+    """One actor's off-shift events (roster), hour-of-week profile and events per clock hour
+    (learned profile), in one tenant."""
 
-@dataclass(slots=True)
-class Judged:
-    """One actor's question of this batch: which rule, which query, about what."""
+    __slots__ = ("hours", "off", "profile")
 
-    rule: str
-    tenant: str
-    actor: str
-    group: ActorBatch
-    index: int
-    shift: Shift | None = None
-    hours: tuple[int, ...] = ()
-    count_index: int = -1
+    def __init__(self) -> None:
+        self.off = WindowedSum()
+        self.profile = HourProfile()
+        self.hours: dict[int, int] = {}  # clock hour (epoch hours) -> events
 
+    def count_hour(self, hour: int) -> None:
+        self.hours[hour] = self.hours.get(hour, 0) + 1
+        if len(self.hours) > 3:  # the current hour, and late events of the previous two
+            for old in sorted(self.hours)[:-3]:
+                del self.hours[old]
 
-class OffHoursPending:
-    __slots__ = ("detector", "judged")
+    def dump(self) -> list[Any]:
+        hours = [x for item in self.hours.items() for x in item]
+        return [self.off.dump(), self.profile.dump(), hours]
 
-    def __init__(self, detector: OffHours) -> None:
-        self.detector = detector
-        self.judged: list[Judged] = []
-
-    def findings(self, results: Sequence[Any]) -> list[Finding]:
-        out = []
-        for item in self.judged:
-            finding = self.detector.judge(item, results)
-            if finding is not None:
-                out.append(finding)
-        return out
+    @classmethod
+    def load(cls, data: list[Any]) -> OffHoursSlot:
+        new = cls()
+        new.off = WindowedSum.load(data[0])
+        new.profile = HourProfile.load(data[1])
+        new.hours = dict(zip(data[2][0::2], data[2][1::2], strict=True))
+        return new
 
 
 class OffHours(Tuned[OffHoursConfig]):
     """Counts off-shift (roster) or off-profile (learned) activity per actor."""
 
     name = NAME
+    actions = None  # every event is activity
 
-    def key(self, tenant: str, actor: str, suffix: str) -> str:
-        return actor_key(self.prefix, NAME, tenant, actor, suffix)
+    def load_slot(self, data: dict) -> PerTenant[OffHoursSlot]:
+        return PerTenant.loader(OffHoursSlot.load)(data)
 
-    def plan(self, events: Sequence[Event], plan: Plan) -> OffHoursPending:
-        off: dict[tuple[str, str], ActorBatch] = {}
-        learned: dict[tuple[str, str, int, int], ActorBatch] = {}
-        hour_ids: dict[tuple[str, str, int], list[str]] = {}
+    def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
+        slots: PerTenant[OffHoursSlot] = actor.slot(NAME, PerTenant)
+        off: dict[str, ActorBatch] = {}
+        learned: dict[tuple[str, int, int], ActorBatch] = {}
         for event in events:
-            if self.tuning.allowlist_for(event.tenant).allows_actor(
-                event.actor_id, event.actor_team
-            ):
+            tenant = event.tenant
+            if self.tuning.allowlist_for(tenant).allows_actor(actor.actor, event.actor_team):
                 continue
-            cfg = self.tuning.for_tenant(event.tenant)
-            shift = cfg.roster.get(event.actor_id)
-            if shift is not None:
-                self.plan_rostered(plan, cfg, shift, event, off)
-            elif cfg.learn_profile:
-                self.plan_learned(plan, cfg, event, learned, hour_ids)
-        # events per actor and clock hour: a HyperLogLog of event ids (idempotent, one
-        # PFADD per actor-hour and batch instead of a counter update per event)
-        for (tenant, actor, bucket), ids in hour_ids.items():
-            key = self.key(tenant, actor, f"hour:{bucket}")
-            plan.add_distinct(key, ids, self.tuning.for_tenant(tenant).ttl_ms)
-        pending = OffHoursPending(self)
-        for (tenant, actor), group in off.items():
-            index = self.window_query(plan, tenant, actor, group, "off")
-            shift = self.tuning.for_tenant(tenant).roster[actor]
-            pending.judged.append(Judged("roster_shift", tenant, actor, group, index, shift))
-        for (tenant, actor, hour, day), group in learned.items():
             cfg = self.tuning.for_tenant(tenant)
-            hours = tuple((hour + d) % HOURS_PER_WEEK for d in (-1, 0, 1))
-            index = profile_query(plan, self.key(tenant, actor, "profile"), list(hours), day)
-            count = self.hour_query(plan, cfg, tenant, actor, group)
-            pending.judged.append(
-                Judged(
-                    "learned_profile", tenant, actor, group, index, hours=hours, count_index=count
-                )
-            )
-        return pending
+            shift = cfg.roster.get(actor.actor)
+            if shift is not None:
+                if not on_shift(shift, cfg.timezone, event.ts_ms // 60_000, cfg.grace_minutes):
+                    slot = slots.get_or_new(tenant, OffHoursSlot)
+                    slot.off.add(event.ts_ms // cfg.bucket_ms, 1)
+                    remember(off, tenant, event)
+            elif cfg.learn_profile:
+                slot = slots.get_or_new(tenant, OffHoursSlot)
+                hour, day = local_hour(cfg.timezone, event.ts_ms // 900_000)
+                slot.profile.mark(hour, day)
+                slot.count_hour(event.ts_ms // HOUR_MS)
+                remember(learned, (tenant, hour, day), event)
+        findings = []
+        for tenant, group in off.items():
+            finding = self.judge_roster(actor.actor, tenant, group, slots[tenant])
+            if finding is not None:
+                findings.append(finding)
+        for (tenant, hour, day), group in learned.items():
+            finding = self.judge_learned(actor.actor, tenant, group, slots[tenant], hour, day)
+            if finding is not None:
+                findings.append(finding)
+        return findings
 
-    def plan_rostered(
-        self,
-        plan: Plan,
-        cfg: OffHoursConfig,
-        shift: Shift,
-        event: Event,
-        off: dict[tuple[str, str], ActorBatch],
-    ) -> None:
-        if on_shift(shift, cfg.timezone, event.ts_ms // MINUTE_MS, cfg.grace_minutes):
-            return
-        key = self.key(event.tenant, event.actor_id, "off")
-        bucket = event.ts_ms // cfg.bucket_ms
-        plan.add_sum(key, bucket, event.event_id, 1, event.ts_ms, cfg.ttl_ms)
-        remember(off, (event.tenant, event.actor_id), event)
-
-    def plan_learned(
-        self,
-        plan: Plan,
-        cfg: OffHoursConfig,
-        event: Event,
-        learned: dict[tuple[str, str, int, int], ActorBatch],
-        hour_ids: dict[tuple[str, str, int], list[str]],
-    ) -> None:
-        hour, day = local_hour(cfg.timezone, event.ts_ms // 900_000)
-        marker = (event.tenant, event.actor_id, hour, day)
-        if marker not in learned:
-            key = self.key(event.tenant, event.actor_id, "profile")
-            add_hour(plan, key, hour, day, cfg.profile_days * DAY_MS)
-        hour_ids.setdefault((event.tenant, event.actor_id, event.ts_ms // HOUR_MS), []).append(
-            event.event_id
-        )
-        remember(learned, marker, event)
-
-    def window_query(
-        self, plan: Plan, tenant: str, actor: str, group: ActorBatch, suffix: str
-    ) -> int:
+    def judge_roster(
+        self, actor: str, tenant: str, group: ActorBatch, slot: OffHoursSlot
+    ) -> Finding | None:
         cfg = self.tuning.for_tenant(tenant)
-        end_lo = group.first_ts // cfg.bucket_ms
-        end_hi = group.last_ts // cfg.bucket_ms + cfg.width - 1
-        lateness = cfg.lateness_minutes // cfg.bucket_minutes
-        keep_from = min(end_lo - cfg.width, group.last_ts // cfg.bucket_ms - cfg.width - lateness)
-        key = self.key(tenant, actor, suffix)
-        return plan.sum_query(key, end_lo, end_hi, cfg.width, keep_from, cfg.bucket_ms)
+        end_lo, end_hi, keep_from = cfg.window_ends(group.first_ts, group.last_ts)
+        observed = slot.off.max_window(end_lo, end_hi, cfg.width, keep_from)
+        if observed < cfg.min_events:
+            return None
+        shift: Shift = cfg.roster[actor]
+        evidence: dict[str, Any] = {
+            "timezone": shift.tz or cfg.timezone,
+            "shift_start_hour": shift.start_hour,
+            "shift_hours": shift.hours,
+            "days_off": sorted(shift.days_off),
+            "grace_minutes": cfg.grace_minutes,
+        }
+        title = f"Off-hours activity: {observed} events outside the rostered shift"
+        return self.finding("roster_shift", actor, tenant, group, cfg, observed, title, evidence)
 
-    def hour_query(
-        self, plan: Plan, cfg: OffHoursConfig, tenant: str, actor: str, group: ActorBatch
-    ) -> int:
-        """Events of the actor in the clock hour of the group's latest event."""
-        key = self.key(tenant, actor, f"hour:{group.last_ts // HOUR_MS}")
-        return plan.distinct_query([key])
-
-    def judge(self, item: Judged, results: Sequence[Any]) -> Finding | None:
-        cfg = self.tuning.for_tenant(item.tenant)
-        if item.rule == "roster_shift":
-            observed = results[item.index]
-            if observed < cfg.min_events or item.shift is None:
-                return None
-            shift = item.shift
-            evidence: dict[str, Any] = {
-                "timezone": shift.tz or cfg.timezone,
-                "shift_start_hour": shift.start_hour,
-                "shift_hours": shift.hours,
-                "days_off": sorted(shift.days_off),
-                "grace_minutes": cfg.grace_minutes,
-            }
-            title = f"Off-hours activity: {observed} events outside the rostered shift"
-        else:
-            reply = results[item.index]
-            observed = results[item.count_index]
-            days, seen = reply[0], reply[1:]
-            if days < cfg.profile_min_days or any(seen) or observed < cfg.min_events:
-                return None
-            evidence = {
-                "timezone": cfg.timezone,
-                "hour_of_week": item.hours[1],
-                "profile_span_days": days,
-                "days_active_at_this_hour": 0,
-            }
-            title = f"Off-hours activity: {observed} events at an hour of the week never worked"
-        return self.finding(item, cfg, observed, title, evidence)
+    def judge_learned(
+        self, actor: str, tenant: str, group: ActorBatch, slot: OffHoursSlot, hour: int, day: int
+    ) -> Finding | None:
+        cfg = self.tuning.for_tenant(tenant)
+        hours = [(hour + d) % HOURS_PER_WEEK for d in (-1, 0, 1)]
+        span = slot.profile.span_days(day)
+        if span < cfg.profile_min_days:
+            return None
+        if any(slot.profile.days_before(h, day) for h in hours):
+            return None
+        observed = slot.hours.get(group.last_ts // HOUR_MS, 0)
+        if observed < cfg.min_events:
+            return None
+        evidence = {
+            "timezone": cfg.timezone,
+            "hour_of_week": hour,
+            "profile_span_days": span,
+            "days_active_at_this_hour": 0,
+        }
+        title = f"Off-hours activity: {observed} events at an hour of the week never worked"
+        rule = "learned_profile"
+        return self.finding(rule, actor, tenant, group, cfg, observed, title, evidence)
 
     def finding(
         self,
-        item: Judged,
+        rule: str,
+        actor: str,
+        tenant: str,
+        group: ActorBatch,
         cfg: OffHoursConfig,
         observed: int,
         title: str,
         evidence: dict[str, Any],
     ) -> Finding:
-        group = item.group
         evidence = {
-            "rule": item.rule,
+            "rule": rule,
             "observed": observed,
             "threshold": cfg.min_events,
             "ratio": round(observed / cfg.min_events, 2),
@@ -240,8 +194,8 @@ class OffHours(Tuned[OffHoursConfig]):
         }
         return Finding(
             detector=NAME,
-            tenant=item.tenant,
-            actor=item.actor,
+            tenant=tenant,
+            actor=actor,
             severity=severity_for(observed, cfg.min_events),
             title=title,
             window_start_ms=group.first_ts,

@@ -19,10 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from detectors.base import MINUTE_MS, ActorBatch, Finding, Tuned, actor_key, severity_for
-from detectors.context_state import SEP
+from detectors.base import MINUTE_MS, ActorBatch, Context, Finding, Tuned, severity_for
 from detectors.event import Event
-from detectors.state import Plan
+from detectors.state.actor import ActorState, PerTenant
+from detectors.state.interactions import Interactions
+from detectors.state.timed_members import Member, TimedMembers
 
 NAME = "orphan_access"
 
@@ -37,6 +38,8 @@ class OrphanAccessConfig:
     grace_minutes: int = 5
     start_skew_seconds: int = 60
     interaction_ttl_hours: int = 12
+    max_customers: int = 5000  # interactions remembered per actor (the least recent go)
+    max_views: int = 20_000  # views waiting for their grace period, and orphans, per actor
     actions: frozenset[str] = frozenset({"record.view", "pii.unmask"})
 
     @property
@@ -48,73 +51,98 @@ class OrphanAccessConfig:
         return self.interaction_ttl_hours * 60 * MINUTE_MS
 
 
+class OrphanSlot:
+    """One actor's interactions, views waiting for their grace period, and orphan views."""
+
+    __slots__ = ("interactions", "orphans", "pending")
+
+    def __init__(self) -> None:
+        self.interactions = Interactions()
+        self.pending = TimedMembers()  # (event id, customer, record)
+        self.orphans = TimedMembers()  # (event id, record)
+
+    def dump(self) -> list[Any]:
+        return [self.interactions.dump(), self.pending.dump(), self.orphans.dump()]
+
+    @classmethod
+    def load(cls, data: list[Any]) -> OrphanSlot:
+        new = cls()
+        new.interactions = Interactions.load(data[0])
+        new.pending = TimedMembers.load(data[1])
+        new.orphans = TimedMembers.load(data[2])
+        return new
+
+
 class OrphanAccess(Tuned[OrphanAccessConfig]):
     """Judges each view after the grace period against the actor's interactions."""
 
     name = NAME
+    actions = None  # any later event of the actor moves its clock past the grace period
 
-    def key(self, tenant: str, actor: str, suffix: str) -> str:
-        return actor_key(self.prefix, NAME, tenant, actor, suffix)
+    def load_slot(self, data: dict) -> PerTenant[OrphanSlot]:
+        return PerTenant.loader(OrphanSlot.load)(data)
 
-    def plan(self, events: Sequence[Event], plan: Plan) -> OrphanPending:
-        groups: dict[tuple[str, str], ActorBatch] = {}
+    def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
+        slots: PerTenant[OrphanSlot] = actor.slot(NAME, PerTenant)
+        groups: dict[str, ActorBatch] = {}
         for event in events:
-            self.record(event, plan)
-            group = groups.get((event.tenant, event.actor_id))
+            if event.customer_id:
+                self.record(slots, event)
+            group = groups.get(event.tenant)
             if group is None:
-                groups[(event.tenant, event.actor_id)] = ActorBatch(event)
+                groups[event.tenant] = group = ActorBatch(event)
             else:
                 group.first_ts = min(group.first_ts, event.ts_ms)
                 group.last_ts = max(group.last_ts, event.ts_ms)
-            groups[(event.tenant, event.actor_id)].channels.add(event.channel)
-        pending = OrphanPending(self)
-        for (tenant, actor), group in groups.items():
-            cfg = self.tuning.for_tenant(tenant)
-            index = plan.query(
-                "BO",
-                self.key(tenant, actor, "interactions"),
-                self.key(tenant, actor, "pending"),
-                self.key(tenant, actor, "orphans"),
-                group.last_ts - cfg.grace_minutes * MINUTE_MS,
-                cfg.recent_minutes * MINUTE_MS,
-                cfg.start_skew_seconds * 1000,
-                cfg.window_ms,
-                cfg.window_ms + cfg.grace_minutes * MINUTE_MS + MINUTE_MS,
-            )
-            pending.queries.append((index, tenant, actor, group))
-        return pending
+            group.channels.add(event.channel)
+        findings = []
+        for tenant, group in groups.items():
+            slot = slots.get(tenant)
+            if slot is not None and (slot.pending or slot.orphans):
+                finding = self.judge(actor.actor, tenant, group, slot)
+                if finding is not None:
+                    findings.append(finding)
+        return findings
 
-    def record(self, event: Event, plan: Plan) -> None:
-        """Interaction boundaries and views (with a customer) go to the actor's state."""
-        if not event.customer_id:
-            return
+    def record(self, slots: PerTenant[OrphanSlot], event: Event) -> None:
+        """Interaction boundaries and views (with a customer) go to the actor's slot."""
         cfg = self.tuning.for_tenant(event.tenant)
-        tenant, actor = event.tenant, event.actor_id
-        if event.action in ("interaction.start", "interaction.end"):
-            phase = "s" if event.action == "interaction.start" else "e"
-            key = self.key(tenant, actor, "interactions")
-            plan.op("BI", key, event.customer_id, phase, event.ts_ms, cfg.ttl_ms)
+        customer = event.customer_id or ""
+        if event.action == "interaction.start":
+            slots.get_or_new(event.tenant, OrphanSlot).interactions.start(
+                customer, event.ts_ms, cfg.max_customers
+            )
+        elif event.action == "interaction.end":
+            slots.get_or_new(event.tenant, OrphanSlot).interactions.end(
+                customer, event.ts_ms, cfg.max_customers
+            )
         elif event.action in cfg.actions:
-            member = SEP.join((event.event_id, event.customer_id, event.resource_id or ""))
-            ttl = cfg.ttl_ms + cfg.grace_minutes * MINUTE_MS
-            plan.op("BP", self.key(tenant, actor, "pending"), member, event.ts_ms, ttl)
+            member = (event.event_id, customer, event.resource_id or "")
+            slots.get_or_new(event.tenant, OrphanSlot).pending.add(
+                member, event.ts_ms, cfg.max_views
+            )
 
-
-class OrphanPending:
-    """Turns each actor's orphan count into a finding when it reaches the threshold."""
-
-    def __init__(self, detector: OrphanAccess) -> None:
-        self.detector = detector
-        self.queries: list[tuple[int, str, str, ActorBatch]] = []
-
-    def findings(self, results: Sequence[Any]) -> list[Finding]:
-        out = []
-        for index, tenant, actor, group in self.queries:
-            count, end, *members = results[index]
-            cfg = self.detector.tuning.for_tenant(tenant)
-            if int(count) >= cfg.threshold_views:
-                out.append(describe(cfg, tenant, actor, group, int(count), int(end), members))
-        return out
+    def judge(self, actor: str, tenant: str, group: ActorBatch, slot: OrphanSlot) -> Finding | None:
+        """Views past their grace period are judged; the busiest window of orphans counts."""
+        cfg = self.tuning.for_tenant(tenant)
+        cutoff = group.last_ts - cfg.grace_minutes * MINUTE_MS
+        recent, skew = cfg.recent_minutes * MINUTE_MS, cfg.start_skew_seconds * 1000
+        found: list[tuple[int, Member]] = []
+        for (event_id, customer, record), ts in slot.pending.pop_until(cutoff):
+            if not slot.interactions.covered(customer, ts, recent, skew):
+                slot.orphans.add((event_id, record), ts, cfg.max_views)
+                found.append((ts, (event_id, record)))
+        slot.orphans.trim(cutoff - cfg.window_ms)
+        slot.interactions.forget_before(group.last_ts - cfg.ttl_ms)
+        best, best_end = 0, 0
+        for ts, _ in found:  # windows ending and starting at each new orphan
+            for lo, hi in ((ts - cfg.window_ms, ts), (ts, ts + cfg.window_ms)):
+                count = slot.orphans.count(lo, hi)
+                if count > best:
+                    best, best_end = count, hi
+        if best < cfg.threshold_views:
+            return None
+        return describe(cfg, tenant, actor, group, best, best_end, [m for _, m in found[:5]])
 
 
 def describe(
@@ -124,10 +152,10 @@ def describe(
     group: ActorBatch,
     count: int,
     end: int,
-    members: list[str],
+    members: list[Member],
 ) -> Finding:
-    ids = [m.split(SEP)[0] for m in members]
-    records = [m.split(SEP)[1] for m in members if m.split(SEP)[1]]
+    ids = [event_id for event_id, _ in members]
+    records = [record for _, record in members if record]
     minutes, threshold = cfg.window_minutes, cfg.threshold_views
     return Finding(
         detector=NAME,

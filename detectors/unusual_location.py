@@ -18,21 +18,15 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from detectors.base import MINUTE_MS, Finding, Tuned, actor_key, severity_for
+from detectors.base import MINUTE_MS, Context, Finding, Tuned, severity_for
 from detectors.event import Event
-from detectors.state import Plan
-from detectors.tuning import Tuning
-from detectors.whereabouts import (
-    DAY_MS,
-    FirstSeenQuery,
-    Point,
-    distance_km,
-    plan_first_seen,
-    sightings_by_actor,
-)
+from detectors.state.actor import ActorState
+from detectors.state.first_seen import FirstSeen
+from detectors.whereabouts import Point, check_first_seen, distance_km, sightings
 
 NAME = "unusual_location"
 HOUR_MS = 60 * MINUTE_MS
+COUNTRY = frozenset({"country"})
 
 
 @dataclass(frozen=True)
@@ -57,54 +51,60 @@ class Travel:
     hours: float
 
 
+class Whereabouts:
+    """One actor's countries (first-seen set) and last located point."""
+
+    __slots__ = ("countries", "last")
+
+    def __init__(self) -> None:
+        self.countries = FirstSeen()
+        self.last: Point | None = None
+
+    def dump(self) -> list[Any]:
+        return [self.countries.dump(), self.last.dump() if self.last else None]
+
+    @classmethod
+    def load(cls, data: list[Any]) -> Whereabouts:
+        new = cls()
+        new.countries = FirstSeen.load(data[0])
+        new.last = Point.load(data[1]) if data[1] else None
+        return new
+
+
 class UnusualLocation(Tuned[UnusualLocationConfig]):
     """New countries after warm-up, and impossible travel between consecutive events."""
 
     name = NAME
+    actions = None  # any event may carry a location
 
-    def plan(self, events: Sequence[Event], plan: Plan) -> LocationPending:
-        pending = LocationPending(self.tuning)
-        for actor, sightings in sightings_by_actor(events, frozenset({"country"})).items():
-            cfg = self.tuning.for_tenant(sightings[0].event.tenant)
-            pending.countries.append(
-                plan_first_seen(
-                    plan,
-                    self.prefix,
-                    NAME,
-                    actor,
-                    sightings,
-                    cfg.warmup_hours,
-                    cfg.max_per_actor,
-                    cfg.remember_days,
-                )
+    def load_slot(self, data: list[Any]) -> Whereabouts:
+        return Whereabouts.load(data)
+
+    def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
+        findings: list[Finding] = []
+        where: Whereabouts | None = None
+        countries = sightings(events, COUNTRY)
+        if countries:
+            cfg = self.tuning.for_tenant(countries[0].event.tenant)
+            where = actor.slot(NAME, Whereabouts)
+            new = check_first_seen(
+                where.countries, countries, cfg.warmup_hours, cfg.max_per_actor, cfg.remember_days
             )
-        for (tenant, actor), located in located_by_actor(events).items():
-            cfg = self.tuning.for_tenant(tenant)
-            last = located[-1][1]
-            index = plan.query(
-                "BL",
-                actor_key(self.prefix, NAME, "*", actor, "last"),
-                last.ts_ms,
-                last.encode(),
-                cfg.remember_days * DAY_MS,
-            )
-            pending.travels.append((index, located))
-        return pending
-
-
-def located_by_actor(events: Sequence[Event]) -> dict[tuple[str, str], list[tuple[Event, Point]]]:
-    """Per actor (keyed with the tenant of its first located event), its located events
-    in event-time order."""
-    out: dict[str, list[tuple[Event, Point]]] = {}
-    for event in events:
-        point = Point.of(event)
-        if point is not None:
-            out.setdefault(event.actor_id, []).append((event, point))
-    result = {}
-    for actor, located in out.items():
-        located.sort(key=lambda pair: pair[1].ts_ms)
-        result[(located[0][0].tenant, actor)] = located
-    return result
+            for seen in new:
+                findings.append(new_country(self.tuning.for_tenant(seen.event.tenant), seen.event))
+        located = [(e, p) for e in events if (p := Point.of(e)) is not None]
+        if located:
+            located.sort(key=lambda pair: pair[1].ts_ms)
+            where = where or actor.slot(NAME, Whereabouts)
+            first = located[0][0]
+            cfg = self.tuning.for_tenant(first.tenant)
+            previous, newest = where.last, located[-1][1]
+            if previous is None or newest.ts_ms >= previous.ts_ms:
+                where.last = newest
+            hop = worst_hop(cfg, previous, [p for _, p in located])
+            if hop is not None:
+                findings.append(impossible_travel(cfg, first, hop[0], hop[1], located))
+        return findings
 
 
 def worst_hop(
@@ -126,30 +126,6 @@ def worst_hop(
         if ratio > 1.0 and (worst is None or ratio > worst[1]):
             worst = (Travel(before, after, km, hours), ratio)
     return worst
-
-
-class LocationPending:
-    def __init__(self, tuning: Tuning[UnusualLocationConfig]) -> None:
-        self.tuning = tuning
-        self.countries: list[FirstSeenQuery] = []
-        self.travels: list[tuple[int, list[tuple[Event, Point]]]] = []
-
-    def findings(self, results: Sequence[Any]) -> list[Finding]:
-        out = []
-        for query in self.countries:
-            for sighting, status in zip(query.sightings, results[query.index], strict=True):
-                if status == 2:
-                    out.append(
-                        new_country(self.tuning.for_tenant(sighting.event.tenant), sighting.event)
-                    )
-        for index, located in self.travels:
-            event = located[0][0]
-            cfg = self.tuning.for_tenant(event.tenant)
-            previous = Point.decode(results[index]) if results[index] else None
-            hop = worst_hop(cfg, previous, [p for _, p in located])
-            if hop is not None:
-                out.append(impossible_travel(cfg, event, hop[0], hop[1], located))
-        return out
 
 
 def new_country(cfg: UnusualLocationConfig, event: Event) -> Finding:

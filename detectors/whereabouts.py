@@ -1,7 +1,7 @@
 """Where an actor works from: first-seen sets (devices, IPs, countries) and located points.
 
 Shared by new_device and unusual_location. State is per actor across tenants (an agent
-serving two tenants uses the same desk), in keys hash-tagged `{*:actor}`.
+serving two tenants uses the same desk).
 """
 
 from __future__ import annotations
@@ -9,11 +9,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from detectors.base import actor_key
-from detectors.context_state import SEP
 from detectors.event import Event
-from detectors.state import Plan
+from detectors.state.first_seen import FirstSeen, Sighting
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -28,7 +27,7 @@ ATTRIBUTES: dict[str, Callable[[Event], str | None]] = {
 
 
 @dataclass(frozen=True, slots=True)
-class Sighting:
+class Seen:
     """The first event of a batch showing one attribute value of an actor."""
 
     kind: str
@@ -36,52 +35,31 @@ class Sighting:
     event: Event
 
 
-@dataclass(frozen=True, slots=True)
-class FirstSeenQuery:
-    index: int
-    sightings: tuple[Sighting, ...]
-
-
-def sightings_by_actor(events: Sequence[Event], kinds: frozenset[str]) -> dict[str, list[Sighting]]:
-    """Per actor, the earliest event of the batch for each distinct (kind, value)."""
-    earliest: dict[tuple[str, str, str], Event] = {}
+def sightings(events: Sequence[Event], kinds: frozenset[str]) -> list[Seen]:
+    """One actor's earliest event of the batch for each distinct (kind, value)."""
+    earliest: dict[tuple[str, str], Event] = {}
     for event in events:
         for kind in kinds:
             value = ATTRIBUTES[kind](event)
             if not value:
                 continue
-            key = (event.actor_id, kind, value)
-            seen = earliest.get(key)
+            seen = earliest.get((kind, value))
             if seen is None or event.ts_ms < seen.ts_ms:
-                earliest[key] = event
-    out: dict[str, list[Sighting]] = {}
-    for (actor, kind, value), event in earliest.items():
-        out.setdefault(actor, []).append(Sighting(kind, value, event))
-    return out
+                earliest[(kind, value)] = event
+    return [Seen(kind, value, event) for (kind, value), event in earliest.items()]
 
 
-def plan_first_seen(
-    plan: Plan,
-    prefix: str,
-    detector: str,
-    actor: str,
-    sightings: list[Sighting],
+def check_first_seen(
+    seen_set: FirstSeen,
+    seen: list[Seen],
     warmup_hours: int,
     cap: int,
     remember_days: int,
-) -> FirstSeenQuery:
-    """One BN query for all of an actor's sightings in the batch."""
-    items = [[f"{s.kind}:{s.value}", s.event.ts_ms] for s in sightings]
-    index = plan.query(
-        "BN",
-        actor_key(prefix, detector, "*", actor, "seen"),
-        actor_key(prefix, detector, "*", actor, "first"),
-        warmup_hours * HOUR_MS,
-        cap,
-        remember_days * DAY_MS,
-        items,
-    )
-    return FirstSeenQuery(index, tuple(sightings))
+) -> list[Seen]:
+    """Record the batch's values in the actor's first-seen set; those new after warm-up."""
+    items = [(f"{s.kind}:{s.value}", s.event.ts_ms) for s in seen]
+    answers = seen_set.check(items, warmup_hours * HOUR_MS, cap, remember_days * DAY_MS)
+    return [s for s, answer in zip(seen, answers, strict=True) if answer == Sighting.NEW]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,20 +72,12 @@ class Point:
     country: str | None
     event_id: str = ""
 
-    def encode(self) -> str:
-        parts = (self.ts_ms, self.lat, self.lon, self.country, self.event_id)
-        return SEP.join("" if p is None else str(p) for p in parts)
+    def dump(self) -> list[Any]:
+        return [self.ts_ms, self.lat, self.lon, self.country, self.event_id]
 
     @classmethod
-    def decode(cls, text: str) -> Point:
-        ts, lat, lon, country, event_id = text.split(SEP)
-        return cls(
-            int(ts),
-            float(lat) if lat else None,
-            float(lon) if lon else None,
-            country or None,
-            event_id,
-        )
+    def load(cls, data: list[Any]) -> Point:
+        return cls(*data)
 
     @classmethod
     def of(cls, event: Event) -> Point | None:

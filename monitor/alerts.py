@@ -1,32 +1,27 @@
 """Alerts: findings become OCSF Detection Findings, suppressed per actor and window.
 
-Each finding gets a deterministic uid (detector, tenant, actor, window); Redis keeps
-one open alert per (detector, tenant, actor) for the suppression window, so a
-repeat updates `count` and `last_seen_time` instead of paging again, and a batch
-re-delivered after a crash republishes the same uid rather than a new alert.
+Each finding gets a deterministic uid (detector, tenant, actor, window); the store keeps
+one open alert per (owner, detector, tenant) for the suppression window, decided in the
+same atomic call as the state the finding came from (monitor/state/write.lua), so a
+repeat updates `count` and `last_seen_time` instead of paging again, and an alert
+decided before a crash is published after it, from what the store kept.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
-import orjson
-import redis.asyncio as aioredis
-
 from detectors.base import Finding
-from monitor import metrics
-from monitor.health import Health
+from detectors.state.keys import alert_field, claim_field
 from monitor.pseudonym import Pseudonymizer
-from monitor.state import call_with_retry
+from monitor.state.codec import decode_finding, encode_finding
+from monitor.state.requests import Decision, Pending
 
 OCSF_VERSION = "1.5.0"
 PRODUCT = {"name": "blindar", "vendor_name": "blindar", "version": "0.1.0"}
 SEVERITY_NAMES = {1: "Informational", 2: "Low", 3: "Medium", 4: "High", 5: "Critical", 6: "Fatal"}
-ALERT_SCRIPT = resources.files("monitor").joinpath("alerts.lua").read_text()
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +34,7 @@ class Alert:
     count: int
     first_seen_ms: int
     document: dict[str, Any]
+    pending: Pending | None = None  # what to confirm once Kafka acknowledged it
 
     @property
     def key(self) -> bytes:
@@ -119,72 +115,44 @@ def ocsf_finding(
     }
 
 
-class AlertEngine:
-    """Applies suppression in Redis (one call per batch with findings) and builds alerts."""
+class Alerts:
+    """Findings become decisions for the store (which suppresses repeats in the same atomic
+    call as the state they come from); alerts the store decided become OCSF documents."""
 
-    def __init__(
-        self,
-        client: aioredis.Redis,
-        health: Health,
-        pseudonymize: Pseudonymizer,
-        suppression_minutes: float = 30,
-        key_prefix: str = "",
-    ) -> None:
-        self.client = client
-        self.health = health
+    def __init__(self, pseudonymize: Pseudonymizer, suppression_minutes: float = 30) -> None:
         self.pseudonymize = pseudonymize
         self.suppression_ms = int(suppression_minutes * 60_000)
-        self.prefix = key_prefix
-        self.script = client.register_script(ALERT_SCRIPT)
 
-    def key(self, finding: Finding) -> str:
-        return f"{self.prefix}alert:{{{finding.tenant}:{finding.actor}}}:{finding.detector}"
+    @property
+    def record_ttl_ms(self) -> int:
+        """How long an alert record outlives its last repeat."""
+        return 2 * self.suppression_ms
 
-    async def decide(self, findings: Sequence[Finding], now_ms: int) -> list[Alert]:
-        """Alerts to publish for these findings (new pages and updates); duplicates dropped."""
-        if not findings:
-            return []
-        args = [self._args(f, now_ms) for f in findings]
-        payload = orjson.dumps(args)
-        decisions = await call_with_retry(self.health, "alerts", self._run, payload)
-        alerts = []
-        for finding, (kind, uid, count, first) in zip(findings, decisions, strict=True):
-            metrics.FINDINGS.labels(detector=finding.detector, severity=str(finding.severity)).inc()
-            kind = kind.decode() if isinstance(kind, bytes) else kind
-            if kind == "dup":
-                continue
-            uid = uid.decode() if isinstance(uid, bytes) else uid
-            doc = ocsf_finding(
-                finding, uid, kind, int(count), int(first), now_ms, self.pseudonymize
-            )
-            alerts.append(Alert(uid, kind, finding, int(count), int(first), doc))
-        return alerts
+    def decision(self, finding: Finding) -> Decision:
+        window = finding.window_end_ms // self.suppression_ms * self.suppression_ms
+        return Decision(
+            alert_field(finding.detector, finding.tenant),
+            finding_uid(finding.detector, finding.tenant, finding.actor, window),
+            finding.window_end_ms,
+            finding.observed,
+            finding.severity,
+            encode_finding(finding),
+            claim_field(finding.detector, finding.tenant) if finding.episode else "",
+            finding.episode,
+        )
 
-    async def confirm(self, alerts: Sequence[Alert]) -> None:
-        """Mark new alerts delivered once Kafka has acknowledged them."""
-        keys = [self.key(a.finding) for a in alerts if a.kind == "new"]
-        if keys:
-            await call_with_retry(self.health, "alerts", self._mark_delivered, keys)
-
-    def _args(self, f: Finding, now_ms: int) -> list[Any]:
-        window = f.window_end_ms // self.suppression_ms * self.suppression_ms
-        uid = finding_uid(f.detector, f.tenant, f.actor, window)
-        return [
-            self.key(f),
-            uid,
-            f.window_end_ms,
-            f.observed,
-            f.severity,
-            self.suppression_ms,
-            2 * self.suppression_ms,
-            now_ms,
-        ]
-
-    async def _run(self, payload: bytes) -> list[Any]:
-        return await self.script(keys=[], args=[payload])
-
-    async def _mark_delivered(self, keys: list[str]) -> None:
-        async with self.client.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.hset(key, "delivered", 1)
-            await pipe.execute()
+    def alert(self, pending: Pending) -> Alert:
+        """The OCSF document of a decided alert: built from what the store kept, so a
+        re-publication after a crash is the same document."""
+        finding = decode_finding(pending.payload)
+        doc = ocsf_finding(
+            finding,
+            pending.uid,
+            pending.kind,
+            pending.count,
+            pending.first_seen_ms,
+            pending.decided_ms,
+            self.pseudonymize,
+        )
+        return Alert(pending.uid, pending.kind, finding, pending.count, pending.first_seen_ms, doc,
+                     pending)  # fmt: skip

@@ -19,18 +19,17 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitor import metrics
-from monitor.alerts import AlertEngine
 from monitor.channel_reload import ChannelWatcher
 from monitor.channels import Registry, load_channels
 from monitor.config import DetectorSettings, load_detectors
+from monitor.detection import build_detection
 from monitor.health import Health
 from monitor.kafka_io import OutputProducer, topic_partitions
 from monitor.pipeline import Message, Pipeline
-from monitor.pseudonym import Pseudonymizer
 from monitor.safety import process_safely
 from monitor.settings import Settings
 from monitor.sinks import AlertDelivery, SinkSettings, build_delivery
-from monitor.state import RedisState, connect, redact_url
+from monitor.state import RedisStore, redact_url
 from monitor.subscription import TopicSubscription
 
 log = logging.getLogger("blindar.worker")
@@ -104,23 +103,20 @@ class Worker:
 
     async def _on_startup(self) -> None:
         s = self.settings
-        client = connect(s.redis_url, s.redis_auth)
         prefix = s.redis_prefix
-        state = RedisState(client, self.health, marker=f"{prefix}blindar:state-marker")
-        await state.start()
-        detectors = self.detector_settings.build(prefix)
-        engine = AlertEngine(
-            client,
+        store = await RedisStore.open(
+            s.redis_url,
             self.health,
-            Pseudonymizer(s.pseudonym_key),
-            self.detector_settings.suppression_minutes,
-            prefix,
+            s.redis_auth,
+            marker=f"{prefix}blindar:state-marker",
+            cluster=s.redis_cluster,
         )
+        await store.start()
+        detection = build_detection(self.detector_settings, store, s.pseudonym_key, prefix)
+        detectors = detection.runner.detectors
         self.pipeline = Pipeline(
             self.registry.by_topic(s.namespace),
-            detectors,
-            state,
-            engine,
+            detection,
             OutputProducer(s),
             s.alerts_topic,
             s.deadletter_topic,

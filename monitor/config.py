@@ -26,11 +26,25 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class StateSettings:
+    """How actor state is kept (detectors.yaml → state)."""
+
+    late_minutes: int = 180  # events older than this behind the actor's newest are too late
+    snapshot_every: int = 16  # batches between two snapshots of an actor's state
+    ttl_days: int = 90  # an actor's state lives this long after its last event
+    ttl_refresh_minutes: int = 60
+    idle_minutes: int = 30  # an actor unseen this long leaves memory (its state stays stored)
+    max_actors: int = 200_000  # actors kept in memory at most
+    shared_refresh_seconds: int = 60  # how stale a cached shared statistic may get
+
+
+@dataclass(frozen=True)
 class DetectorSettings:
     """The validated detector file: alert settings and one config object per enabled detector."""
 
     suppression_minutes: float = 30
     configs: dict[str, Tuning[Any]] = field(default_factory=dict)
+    state: StateSettings = field(default_factory=StateSettings)
 
     def build(self, key_prefix: str = "") -> list[Detector]:
         return [CATALOG[name][1](tuning, key_prefix) for name, tuning in self.configs.items()]
@@ -54,7 +68,7 @@ def load_detectors(path: Path) -> DetectorSettings:
     """Load and validate detectors.yaml."""
     doc = read_yaml(path) or {}
     where = path.name
-    expect_keys(doc, {"alerts", "detectors"}, where, "")
+    expect_keys(doc, {"alerts", "detectors", "state"}, where, "")
     alerts = doc.get("alerts") or {}
     expect_keys(alerts, {"suppression_minutes"}, where, "alerts")
     suppression = alerts.get("suppression_minutes", 30)
@@ -78,7 +92,8 @@ def load_detectors(path: Path) -> DetectorSettings:
         tuning = build_tuning(CATALOG[name][0], section, where, f"detectors.{name}")
         if enabled:
             configs[name] = tuning
-    return DetectorSettings(suppression_minutes=suppression, configs=configs)
+    state = build_dataclass(StateSettings, dict(doc.get("state") or {}), where, "state")
+    return DetectorSettings(suppression_minutes=suppression, configs=configs, state=state)
 
 
 def resolve_files(section: dict[str, Any], base: Path) -> None:

@@ -101,6 +101,31 @@ REDIS_STATE_LOST = Counter(
     "Times the worker found Redis had lost its state (restarted empty, failover without data)",
     registry=REGISTRY,
 )
+ACTOR_LOADS = Counter(
+    "blindar_actor_loads_total",
+    "Actors read from Redis into memory (first sight, or after another writer moved them on)",
+    registry=REGISTRY,
+)
+ACTORS_IN_MEMORY = Gauge(
+    "blindar_actors_in_memory",
+    "Actors whose state this worker keeps in memory",
+    registry=REGISTRY,
+)
+STATE_CONFLICTS = Counter(
+    "blindar_state_conflicts_total",
+    "Actor writes refused because another writer moved the actor on (loaded and applied again)",
+    registry=REGISTRY,
+)
+DUPLICATE_EVENTS = Counter(
+    "blindar_duplicate_events_total",
+    "Events dropped because their id was already applied (re-deliveries)",
+    registry=REGISTRY,
+)
+LATE_EVENTS = Counter(
+    "blindar_late_events_total",
+    "Events dropped as too late: older than the late-event horizon behind the actor's newest",
+    registry=REGISTRY,
+)
 PRODUCE_ERRORS = Counter(
     "blindar_produce_errors_total",
     "Failed deliveries to output topics (retried)",

@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from detectors.base import Detector, Finding
-from detectors.batch import as_batch
+from detectors.base import Finding
 from detectors.event import Event
-from detectors.state import Plan, StateStore
 from monitor import metrics
-from monitor.alerts import Alert, AlertEngine
+from monitor.alerts import Alert, Alerts
 from monitor.channels import Channel
+from monitor.detection import Detection, Outcome
 from monitor.events import Rejection, decode_message
 from monitor.kafka_io import OutputProducer
+from monitor.latency_log import LatencyLog
 
 if TYPE_CHECKING:
     from monitor.sinks import AlertDelivery
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 # "Now" in epoch ms for a batch's decisions, given its valid events. The worker uses the
 # wall clock; replay passes an event-time clock so suppression and alert times follow the
 # file. Contract checks (a timestamp too far in the future) always use the wall clock.
-# Events planned into one Redis call at most (a batch of batch messages is sliced).
+# Events applied in one store call at most (a batch of batch messages is sliced).
 MAX_PLAN_EVENTS = 5000
 
 Clock = Callable[[Sequence[Event]], int]
@@ -63,23 +63,13 @@ class BatchResult:
     alerts: list[Alert] = field(default_factory=list)
 
 
-def allowlisted(detector: Detector, finding: Finding) -> bool:
-    """True when the finding's actor or team is on the detector's allowlist for the tenant."""
-    tuning = getattr(detector, "tuning", None)
-    if tuning is None:
-        return False
-    return tuning.allowlist_for(finding.tenant).allows_actor(finding.actor, finding.team)
-
-
 class Pipeline:
     """The detection pipeline for a set of channels."""
 
     def __init__(
         self,
         channels: dict[str, Channel],
-        detectors: Sequence[Detector],
-        state: StateStore,
-        alerts: AlertEngine,
+        detection: Detection,
         output: OutputProducer | None,
         alerts_topic: str,
         deadletter_topic: str,
@@ -88,9 +78,8 @@ class Pipeline:
         clock: Clock | None = None,
     ) -> None:
         self.set_channels(channels)
-        self.detectors = list(detectors)
-        self.state = state
-        self.alert_engine = alerts
+        self.detection = detection
+        self.alerts: Alerts = detection.alerts
         self.output = output
         self.alerts_topic = alerts_topic
         self.deadletter_topic = deadletter_topic
@@ -98,6 +87,7 @@ class Pipeline:
         self.max_plan_events = MAX_PLAN_EVENTS
         self.clock = clock
         self.delivery = delivery  # optional sinks, fed after dlp.alerts acked; never awaited
+        self.latency_log = LatencyLog.from_env()  # benchmark only (BLINDAR_LATENCY_LOG)
 
     def set_channels(self, channels: dict[str, Channel]) -> None:
         """Use this channel registry (by topic) from the next batch on (live reload)."""
@@ -118,16 +108,34 @@ class Pipeline:
         wall_ms = int(started * 1000)
         events, rejected = self.decode(messages, wall_ms)
         now_ms = wall_ms if self.clock is None else self.clock(events)
-        findings = await self.detect(events)
-        alerts = await self.alert_engine.decide(findings, now_ms)
-        self.publish(alerts)
+        outcome = Outcome()
+        for start in range(0, len(events), self.max_plan_events):
+            part = await self.detection.run(events[start : start + self.max_plan_events], now_ms)
+            merge(outcome, part)
+        alerts = await self.publish(outcome, now_ms)
+        self.observe(events, outcome, started, now_ms)
+        if self.latency_log is not None:
+            self.latency_log.record(events, int(time.time() * 1000))
+        return BatchResult(len(events), sum(rejected.values()), rejected, outcome.findings, alerts)
+
+    async def tick(self, now_ms: int, channels: Sequence[Channel]) -> list[Alert]:
+        """Periodic check for detectors that judge the absence of events (channel_silence)."""
+        detectors = [d for d in self.detection.runner.detectors if hasattr(d, "tick")]
+        outcome = await self.detection.tick(detectors, now_ms, channels)
+        return await self.publish(outcome, now_ms)
+
+    async def publish(self, outcome: Outcome, now_ms: int) -> list[Alert]:
+        """Decided alerts go to dlp.alerts; once Kafka acknowledged them they are confirmed
+        in the store, then handed to the optional sinks. A crash in between publishes them
+        again from the store (same uid, same document)."""
+        alerts = [self.alerts.alert(p) for p in outcome.pending]
+        self.send(alerts)
         if self.output is not None:
             await self.output.drain()
-        await self.alert_engine.confirm(alerts)
+        await self.detection.store.confirm(outcome.pending)
         if self.delivery is not None:
-            self.delivery.submit(alerts, findings, now_ms)
-        self.observe(events, started, now_ms)
-        return BatchResult(len(events), sum(rejected.values()), rejected, findings, alerts)
+            self.delivery.submit(alerts, outcome.findings, now_ms)
+        return alerts
 
     def decode(self, messages: Sequence[Message], now_ms: int) -> tuple[list[Event], Counter[str]]:
         events: list[Event] = []
@@ -175,47 +183,7 @@ class Pipeline:
                 headers=[("reason", rejection.reason.encode())],
             )
 
-    async def detect(self, events: Sequence[Event]) -> list[Finding]:
-        """Run every detector; a batch larger than `max_plan_events` (batch messages of
-        hundreds of events each) goes to Redis in slices, so one Lua call stays bounded."""
-        findings: list[Finding] = []
-        for start in range(0, len(events), self.max_plan_events):
-            findings.extend(await self._detect_slice(events[start : start + self.max_plan_events]))
-        return findings
-
-    async def _detect_slice(self, events: Sequence[Event]) -> list[Finding]:
-        plan = Plan()
-        batch = as_batch(events)
-        pending = [(d, d.plan(batch, plan)) for d in self.detectors]
-        results = await self.state.apply(plan)
-        return [
-            finding
-            for detector, p in pending
-            for finding in p.findings(results)
-            if not allowlisted(detector, finding)
-        ]
-
-    async def tick(self, now_ms: int, channels: Sequence[Channel]) -> list[Alert]:
-        """Periodic check for detectors that judge the absence of events (channel_silence):
-        they plan against the wall clock, then findings go through the alert engine."""
-        plan = Plan()
-        pending = [
-            (d, d.tick(now_ms, channels, plan)) for d in self.detectors if hasattr(d, "tick")
-        ]
-        if not plan:
-            return []
-        results = await self.state.apply(plan)
-        findings = [f for d, p in pending for f in p.findings(results) if not allowlisted(d, f)]
-        alerts = await self.alert_engine.decide(findings, now_ms)
-        self.publish(alerts)
-        if self.output is not None:
-            await self.output.drain()
-        await self.alert_engine.confirm(alerts)
-        if self.delivery is not None:
-            self.delivery.submit(alerts, findings, now_ms)
-        return alerts
-
-    def publish(self, alerts: Sequence[Alert]) -> None:
+    def send(self, alerts: Sequence[Alert]) -> None:
         for alert in alerts:
             metrics.ALERTS.labels(
                 detector=alert.finding.detector,
@@ -234,8 +202,14 @@ class Pipeline:
             if self.output is not None:
                 self.output.send(self.alerts_topic, alert.key, orjson.dumps(alert.document))
 
-    def observe(self, events: Sequence[Event], started: float, now_ms: int) -> None:
+    def observe(
+        self, events: Sequence[Event], outcome: Outcome, started: float, now_ms: int
+    ) -> None:
         """Batch metrics; the processing lag is event time to decision on the pipeline's clock."""
+        if outcome.duplicates:
+            metrics.DUPLICATE_EVENTS.inc(outcome.duplicates)
+        if outcome.late:
+            metrics.LATE_EVENTS.inc(outcome.late)
         done = time.time()
         decided = now_ms / 1000 + (done - started)
         metrics.BATCH_SIZE.observe(len(events))
@@ -256,3 +230,11 @@ class Pipeline:
             metrics.EVENTS.labels(channel=channel, action=action).inc(count)
         for channel, ts_ms in latest.items():
             metrics.LAST_EVENT.labels(channel=channel).set(ts_ms / 1000)
+
+
+def merge(outcome: Outcome, part: Outcome) -> None:
+    outcome.findings += part.findings
+    outcome.pending += part.pending
+    outcome.applied += part.applied
+    outcome.duplicates += part.duplicates
+    outcome.late += part.late

@@ -28,14 +28,14 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from detectors.event import Event
-from monitor.alerts import Alert, AlertEngine
+from monitor.alerts import Alert
 from monitor.channels import Channel
 from monitor.config import DetectorSettings
+from monitor.detection import build_detection
 from monitor.health import Health
 from monitor.pipeline import BatchResult, Message, Pipeline
-from monitor.pseudonym import Pseudonymizer
 from monitor.scoring import DAY_MS, Label, Page, agent_days, format_table, score
-from monitor.state import RedisState, connect
+from monitor.state import RedisStore, connect
 
 log = logging.getLogger("blindar.replay")
 
@@ -292,21 +292,16 @@ async def _run(
         watch = getattr(detector, "watch", None)  # channel_silence judges registered channels
         if watch is not None and options.channels:
             watch(options.channels)
-    engine = AlertEngine(
-        client,
-        health,
-        Pseudonymizer(options.pseudonym_key or b"blindar-replay-scratch-key"),
-        detector_settings.suppression_minutes,
-        namespace,
+    key = options.pseudonym_key or b"blindar-replay-scratch-key"
+    detection = build_detection(
+        detector_settings, RedisStore(client, health), key, namespace, detectors
     )
     clock = StreamClock(int(options.warmup_days * DAY_MS))
     channel = options.channel
     topic = channel.topic if channel else REPLAY_TOPIC
     pipeline = Pipeline(
         {topic: channel} if channel else {},
-        detectors,
-        RedisState(client, health),
-        engine,
+        detection,
         None,
         f"{namespace}alerts",
         f"{namespace}deadletter",

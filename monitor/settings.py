@@ -34,6 +34,13 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = os.environ.get(name) or default
+    if value not in allowed:
+        raise SettingsError(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
 def _int_env(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -72,6 +79,7 @@ class Settings:
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: str = "auto"  # auto (ask the server), yes, no
     web_host: str = "127.0.0.1"
     web_port: int = 6066
     namespace: str = ""
@@ -96,6 +104,7 @@ class Settings:
         return cls(
             kafka_bootstrap=_env("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
             redis_url=_env("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            redis_cluster=_choice("BLINDAR_REDIS_CLUSTER", "auto", ("auto", "yes", "no")),
             web_host=_env("BLINDAR_WEB_HOST", "127.0.0.1"),
             web_port=_int_env("BLINDAR_WEB_PORT", 6066),
             namespace=namespace,

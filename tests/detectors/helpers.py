@@ -7,7 +7,8 @@ from typing import Any
 
 from detectors.base import Detector, Finding
 from detectors.event import Event
-from detectors.state import MemoryState, Plan
+from detectors.runner import Runner
+from detectors.state import MemoryState
 
 T0 = 1_780_000_000_000
 MIN = 60_000
@@ -27,7 +28,5 @@ def ev(n: int, action: str, ts: int, actor: str = "agent-1", **fields: Any) -> E
 
 
 def run(detector: Detector, state: MemoryState, events: Sequence[Event]) -> list[Finding]:
-    """One batch: plan, apply to the state, judge."""
-    plan = Plan()
-    pending = detector.plan(events, plan)
-    return pending.findings(state.apply_now(plan))
+    """One batch through the detector, on an in-process state."""
+    return state.run(Runner([detector]), events)

@@ -8,7 +8,7 @@ import pytest
 
 from detectors.channel_silence import ChannelSilence, ChannelSilenceConfig
 from detectors.event import Event
-from detectors.state import MemoryState, Plan
+from detectors.state import MemoryState
 from detectors.tuning import Tuning
 from tests.detectors.helpers import MIN, T0, run
 
@@ -33,9 +33,7 @@ class Chan:
 
 
 def tick(d: ChannelSilence, state: MemoryState, now: int, channels: list) -> list:
-    plan = Plan()
-    pending = d.tick(now, channels, plan)
-    return pending.findings(state.apply_now(plan))
+    return state.tick(d, now, channels)
 
 
 def test_event_time_silence_fires_once_per_episode() -> None:

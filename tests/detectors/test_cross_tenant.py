@@ -73,9 +73,11 @@ def test_no_assignment_known_is_silent() -> None:
 def test_redelivery_counts_once() -> None:
     d, state = detector(), MemoryState()
     batch = [view(1, T0, "globex"), view(2, T0 + 1, "globex")]
-    run(d, state, batch)
     [finding] = run(d, state, batch)
     assert finding.observed == 2
+    assert run(d, state, batch) == []  # nothing new: the alert engine republishes, not us
+    [finding] = run(d, state, [*batch, view(3, T0 + 2, "globex")])
+    assert finding.observed == 3
 
 
 def test_shared_tenants_and_per_tenant_threshold() -> None:

@@ -31,12 +31,17 @@ def day_of_work(day: int, per_actor: dict[str, int], first: int) -> list:
 
 
 def run_days(detector: CumulativeAccess, state: MemoryState, days: int, leaker: int):
-    """`days` days: peers view 200 records a day, agent-1 `leaker` a day; findings per day."""
+    """`days` days: peers view 200 records a day, agent-1 `leaker` a day; agent-1's findings
+    per day. Each actor's day is its own batch, peers first: agent-1 is judged against the
+    team's sums of that day."""
     out = []
     for day in range(days):
         counts = dict.fromkeys(PEERS, 200) | {"agent-1": leaker}
         events = day_of_work(day, counts, day * 100_000)
-        out.append(run(detector, state, events))
+        findings = []
+        for actor in counts:
+            findings += run(detector, state, [e for e in events if e.actor_id == actor])
+        out.append(findings)
     return out
 
 

@@ -61,8 +61,7 @@ def test_first_seen_sets_are_bounded_per_actor() -> None:
         MemoryState(),
     )
     run(d, state, [login(i, T0 + i * MIN, device=f"dev-{i}") for i in range(10)])
-    [key] = [k for k in state.data if k.endswith(":seen")]
-    assert len(state.data[key]) == 3
+    assert len(state.actors["agent-1"].slots["new_device"].seen) == 3
     # the oldest was forgotten, so it is new again
     assert run(d, state, [login(20, T0 + 2 * HOUR, device="dev-0")]) != []
 

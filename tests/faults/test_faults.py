@@ -67,7 +67,7 @@ def report(name: str, outcome: Outcome, **extra: float) -> None:
     print(
         f"\n[{name}] events={outcome.events} pages={outcome.pages} "
         f"page_messages={outcome.page_messages} sums_compared={outcome.sums_compared} "
-        f"export_ids_compared={outcome.ids_compared} hlls_compared={outcome.hlls_compared} "
+        f"export_ids_compared={outcome.ids_compared} windows_compared={outcome.windows_compared} "
         f"records_compared={outcome.records_compared} "
         f"invalid={outcome.invalid} dead_letters={outcome.dead_letters} "
         f"dead_letter_offsets={outcome.letter_positions} {extras}"

@@ -3,14 +3,16 @@
 The workload is simulated traffic of the last ~50 minutes with injected leaks
 (enumeration, bulk_export) and malformed messages interleaved. Ground truth:
 - pages: exactly one alert uid per injected leak, and no other page;
-- counters: the bulk_export sums in Redis equal the true sums of the events, bucket by
-  bucket, and the event-id sets equal the true ids (nothing lost, nothing counted twice);
+- counters: the stored bulk_export sums equal the true sums of the events, bucket by
+  bucket, each actor's remembered event ids equal its true ids, and every enumeration
+  window holds exactly the true records (nothing lost, nothing counted twice);
 - dead letters: every malformed message is on the dead-letter topic (at least once);
 - progress: the group's committed offsets reach the end of every input partition.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import time
@@ -22,10 +24,16 @@ import orjson
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from detectors.base import MINUTE_MS
+from detectors.state.actor import ActorState
+from detectors.state.shared.plan import Plan
+from monitor.config import load_detectors
+from monitor.detection import BatchContext, build_detection
+from monitor.health import Health
 from monitor.kafka_io import client_config
 from monitor.settings import Settings
 from monitor.simulate import Population, Simulator, inject, merge
-from tests.harness import TopicReader, redis_client, wait_until
+from monitor.state import RedisStore, connect
+from tests.harness import TopicReader, wait_until
 
 EXPORT_ACTIONS = {"record.export", "report.export", "file.download", "print"}
 # bulk_export defaults: 1-minute buckets, never dropped within window + lateness (20 min).
@@ -164,36 +172,54 @@ def true_sums(events: list[dict[str, Any]]) -> dict[tuple[str, str], dict[int, i
     return sums
 
 
-def true_ids(events: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, int]]:
-    ids: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    for e in events:
-        if e["action"] in EXPORT_ACTIONS and e.get("records", 1) > 0:
-            ids[(e["tenant"], e["actor"]["id"])][e["event_id"]] = e["ts"] // BUCKET_MS
-    return ids
+def stored_actors(settings: Settings, actors: list[str]) -> dict[str, ActorState]:
+    """Each actor's state as the store holds it: snapshot, then the batches logged since,
+    read back with the worker's own detectors (default config)."""
+
+    async def load() -> dict[str, ActorState]:
+        client = connect(settings.redis_url)
+        store = RedisStore(client, Health())
+        config = load_detectors(settings.config_dir / "detectors.yaml")
+        detection = build_detection(config, store, b"k" * 32, settings.redis_prefix)
+        keys = [detection.key(actor) for actor in actors]
+        stored = await store.load(keys)
+        ctx = BatchContext(Plan(), detection.shared, 0, live=False)
+        states = {
+            actor: detection.restore(actor, key, fields, ctx).state
+            for actor, key, fields in zip(actors, keys, stored, strict=True)
+        }
+        await client.aclose()
+        return states
+
+    return asyncio.run(load())
 
 
 def check_counters(settings: Settings, events: list[dict[str, Any]]) -> tuple[int, int]:
-    """Redis bulk_export sums and event ids equal the truth in every kept bucket.
+    """Stored bulk_export sums equal the truth in every kept bucket, and the event ids the
+    store remembers are exactly the actor's true ones (nothing lost, nothing twice).
 
     Returns how many (actor, bucket) sums and how many event ids were compared.
     """
-    client = redis_client(settings)
     compared = compared_ids = 0
-    ids = true_ids(events)
-    for (tenant, actor), buckets in true_sums(events).items():
-        key = f"{settings.redis_prefix}bulk_export:{{{tenant}:{actor}}}:records"
-        low = max(buckets) - KEPT_BUCKETS
-        stored = {
-            int(k): int(v)
-            for k, v in client.hgetall(key).items()
-            if k != b"floor" and int(k) >= low
-        }
-        want = {b: s for b, s in buckets.items() if b >= low}
-        assert stored == want, f"sums differ for {tenant}/{actor}: {stored} != {want}"
-        members = {m.decode() for m in client.zrangebyscore(key + ":ids", low * BUCKET_MS, "+inf")}
-        assert members == {i for i, b in ids[(tenant, actor)].items() if b >= low}
-        compared += len(want)
-        compared_ids += len(members)
+    sums = true_sums(events)
+    actors = sorted({e["actor"]["id"] for e in events})
+    states = stored_actors(settings, actors)
+    late_ms = load_detectors(settings.config_dir / "detectors.yaml").state.late_minutes * MINUTE_MS
+    for actor, state in states.items():
+        own = [e for e in events if e["actor"]["id"] == actor]
+        newest = max(e["ts"] for e in own)
+        assert state.newest == newest, f"{actor}: newest {state.newest} != {newest}"
+        want_ids = {e["event_id"] for e in own if e["ts"] >= newest - late_ms}
+        kept = {i for i, ts in state.ids.items() if ts >= newest - late_ms}
+        assert kept == want_ids, f"{actor}: remembered ids differ from the truth"
+        compared_ids += len(want_ids)
+        for tenant, window in state.slots.get("bulk_export", {}).items():
+            buckets = sums.get((tenant, actor), {})
+            low = max(buckets, default=0) - KEPT_BUCKETS
+            stored = {b: n for b, n in window.buckets.items() if b >= low}
+            want = {b: n for b, n in buckets.items() if b >= low}
+            assert stored == want, f"sums differ for {tenant}/{actor}: {stored} != {want}"
+            compared += len(want)
     return compared, compared_ids
 
 
@@ -208,29 +234,24 @@ ENUMERATION_BUCKET_MS = 5 * MINUTE_MS
 
 
 def check_distincts(settings: Settings, events: list[dict[str, Any]]) -> tuple[int, int]:
-    """Every enumeration HyperLogLog holds exactly the true records of its bucket.
-
-    A reference HLL of the true members is built next to each one: HLL registers depend
-    only on the set added, so equal estimates mean no record was lost (re-adds change
-    nothing by design). Returns (HLLs compared, records in them).
-    """
-    truth: dict[str, set[str]] = defaultdict(set)
+    """Every actor's enumeration window holds exactly the true records, each in the bucket
+    it was last touched (none lost, none counted twice). Returns (windows compared,
+    records in them)."""
+    truth: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
     for e in events:
         record = (e.get("resource") or {}).get("id")
         if e["action"] in ENUMERATION_ACTIONS and record:
-            bucket = e["ts"] // ENUMERATION_BUCKET_MS
-            key = f"{e['tenant']}:{e['actor']['id']}}}:records:{bucket}"
-            truth[key].add(record)
-    client = redis_client(settings)
-    prefix = settings.redis_prefix
-    for tail, members in truth.items():
-        real = f"{prefix}enumeration:{{{tail}"
-        reference = f"{prefix}reference:{{{tail}"
-        client.pfadd(reference, *members)
-        got, want = client.pfcount(real), client.pfcount(reference)
-        client.delete(reference)
-        assert got == want, f"{real}: {got} distinct records, truth {want}"
-    return len(truth), sum(len(m) for m in truth.values())
+            latest = truth[(e["actor"]["id"], e["tenant"])]
+            latest[record] = max(latest.get(record, 0), e["ts"] // ENUMERATION_BUCKET_MS)
+    states = stored_actors(settings, sorted({actor for actor, _ in truth}))
+    compared = records = 0
+    for (actor, tenant), latest in truth.items():
+        window = states[actor].slots["enumeration"][tenant]
+        want = {r: b for r, b in latest.items() if b >= window.floor}
+        assert window.latest == want, f"{actor}/{tenant}: records differ from the truth"
+        compared += 1
+        records += len(want)
+    return compared, records
 
 
 def page_uids(alerts: list[dict[str, Any]]) -> dict[tuple[str, str, str], set[str]]:
@@ -253,7 +274,7 @@ class Outcome:
     page_messages: int
     sums_compared: int
     ids_compared: int
-    hlls_compared: int
+    windows_compared: int
     records_compared: int
     dead_letters: int
     invalid: int
@@ -284,7 +305,7 @@ def check_all(
     assert {(t, a) for _, t, a in pages} <= leakers, f"pages {sorted(pages)} on normal agents"
     assert all(len(uids) == 1 for uids in pages.values()), f"one uid per leak: {pages}"
     sums, ids = check_counters(settings, work.events)
-    hlls, records = check_distincts(settings, work.events)
+    windows, records = check_distincts(settings, work.events)
     dead = TopicReader(settings, settings.deadletter_topic)
     letters = dead.wait_for(len(work.invalid), timeout=60, settle=1.0)
     dead.close()
@@ -304,7 +325,7 @@ def check_all(
         pages=len(pages),
         page_messages=sum(1 for a in found if a["type_uid"] == 200401),
         sums_compared=sums,
-        hlls_compared=hlls,
+        windows_compared=windows,
         records_compared=records,
         ids_compared=ids,
         dead_letters=sum(n for raw, n in lettered.items() if raw in wanted),

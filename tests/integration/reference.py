@@ -1,23 +1,28 @@
-"""Detector plans run side by side on a real Redis and on the in-process reference
-(detectors.state.MemoryState), over batches shaped like at-least-once delivery."""
+"""The detection stage run side by side on a real Redis (the Lua scripts) and on the
+store's in-process twin (monitor/state/memory_store.py), over batches shaped like
+at-least-once delivery; and what each store holds afterwards, for comparison."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+import redis
+
 from detectors.base import Detector
 from detectors.event import Event
-from detectors.state import MemoryState, Plan
+from monitor.detection import Detection, Outcome
 from monitor.health import Health
 from monitor.settings import Settings
-from monitor.state import RedisState, connect
+from monitor.state import MemoryStore, RedisStore, connect
 from tests.detectors.helpers import MIN, T0
+from tests.integration.simulated import detection_on
 
 MakeEvent = Callable[[random.Random, int, int], Event]  # (rng, index, ts_ms) -> a new event
-BeforeApply = Callable[[int, Plan], None]  # (batch number, its plan): add to the plan
+Between = Callable[[int, Detection], Awaitable[Outcome | None]]  # after batch n, e.g. a tick
 
 
 def redelivered_batches(
@@ -42,34 +47,130 @@ def redelivered_batches(
     return out
 
 
-@dataclass
-class Answers:
-    """Per batch: the query answers from Redis, from the reference, and the query kinds."""
+def outcome_view(outcome: Outcome) -> dict[str, Any]:
+    """What a batch produced, comparable across stores."""
+    return {
+        "findings": outcome.findings,
+        "pending": [
+            (
+                p.field,
+                p.kind,
+                p.uid,
+                p.count,
+                p.first_seen_ms,
+                bytes(p.payload) if isinstance(p.payload, bytes) else p.payload.encode(),
+                p.decided_ms,
+            )
+            for p in outcome.pending
+        ],
+        "duplicates": outcome.duplicates,
+        "late": outcome.late,
+    }
 
-    redis: list[list[Any]] = field(default_factory=list)
-    memory: list[list[Any]] = field(default_factory=list)
-    kinds: list[list[str]] = field(default_factory=list)
+
+@dataclass
+class Runs:
+    """Per batch, what each store's run produced."""
+
+    redis: list[dict[str, Any]] = field(default_factory=list)
+    memory: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def run_both(
     settings: Settings,
-    detectors: Sequence[Detector],
+    make: Callable[[str], Sequence[Detector]],
     batches: list[list[Event]],
-    before_apply: BeforeApply | None = None,
-) -> Answers:
-    """Plan every batch with every detector; apply each plan to Redis and to the reference."""
+    between: Callable[[int, Detection], Awaitable[Outcome | None]] | None = None,
+) -> tuple[Runs, MemoryStore]:
+    """Every batch through a Redis-backed and a memory-backed detection stage (each its
+    own detectors), alerts confirmed after each batch as the worker does."""
     client = connect(settings.redis_url)
-    store = RedisState(client, Health())
-    memory = MemoryState()
-    answers = Answers()
-    for n, batch in enumerate(batches):
-        plan = Plan()
-        for detector in detectors:
-            detector.plan(batch, plan)
-        if before_apply is not None:
-            before_apply(n, plan)
-        answers.redis.append(await store.apply(plan))
-        answers.memory.append(memory.apply_now(plan))
-        answers.kinds.append([query[0] for query in plan.queries])
-    await client.aclose()
-    return answers
+    on_redis = detection_on(
+        RedisStore(client, Health()), settings.redis_prefix, make(settings.redis_prefix)
+    )
+    memory = MemoryStore()
+    in_memory = detection_on(memory, settings.redis_prefix, make(settings.redis_prefix))
+    runs = Runs()
+    try:
+        for n, batch in enumerate(batches):
+            for detection, out in ((on_redis, runs.redis), (in_memory, runs.memory)):
+                now = max((e.ts_ms for e in batch), default=T0 + n * MIN)
+                outcome = await detection.run(batch, now)
+                if between is not None:
+                    extra = await between(n, detection)
+                    if extra is not None:
+                        outcome.findings += extra.findings
+                        outcome.pending += extra.pending
+                await detection.store.confirm(outcome.pending)
+                out.append(outcome_view(outcome))
+    finally:
+        await client.aclose()
+    return runs, memory
+
+
+def _number(value: Any) -> Any:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+def _normal(value: Any) -> Any:
+    """JSON-ish values with every number a float (cjson and Python format them differently)."""
+    if isinstance(value, dict):
+        return {k: _normal(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_normal(v) for v in value]
+    return _number(value)
+
+
+def owner_fields(raw: dict[Any, Any]) -> dict[str, Any]:
+    """An owner hash as comparable values (the batch write token left out)."""
+    out: dict[str, Any] = {}
+    for name, value in raw.items():
+        name = name.decode() if isinstance(name, bytes) else name
+        if name == "w":
+            continue
+        if isinstance(value, dict):  # the memory store keeps alert records as dicts
+            value = orjson.loads(orjson.dumps(value, default=_text))
+        elif name in ("v", "n"):
+            value = int(value)
+        elif isinstance(value, bytes | str) and name not in ("P",):
+            text = value.decode() if isinstance(value, bytes) else value
+            value = orjson.loads(text) if text[:1] in "[{" else _int_or_text(text)
+        if name == "P" and not isinstance(value, list):
+            value = orjson.loads(value)
+        out[name] = _normal(value)
+    return out
+
+
+def _int_or_text(text: str) -> int | str:
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode()
+    raise TypeError(type(value))
+
+
+def redis_owners(settings: Settings, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        return {key: owner_fields(client.hgetall(key)) for key in keys}
+    finally:
+        client.close()
+
+
+def memory_owners(store: MemoryStore, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    return {key: owner_fields(store.data.get(key, {})) for key in keys}
+
+
+def owner_keys(store: MemoryStore) -> list[str]:
+    """Keys of owner hashes (actors, and channels/addresses that hold alerts)."""
+    return sorted(
+        key
+        for key, value in store.data.items()
+        if isinstance(value, dict)
+        and ("v" in value or "P" in value or any(str(f).startswith("!") for f in value))
+    )

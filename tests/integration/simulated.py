@@ -1,5 +1,5 @@
 """Running detectors over simulated traffic against a real Redis, without Kafka: the
-events go straight from the simulator to the detectors' plans, batch by batch."""
+events go straight from the simulator to the detection stage, batch by batch."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from typing import Any
 
 from detectors.base import Detector, Finding
 from detectors.event import Event
-from detectors.state import Plan
+from monitor.config import DetectorSettings
+from monitor.detection import Detection, build_detection
 from monitor.events import parse_event
 from monitor.health import Health
 from monitor.settings import Settings
-from monitor.state import RedisState, connect
+from monitor.state import RedisStore, connect
+
+KEY = b"simulated-traffic-test-key-32byte"
 
 
 def to_event(doc: dict[str, Any]) -> Event:
@@ -22,21 +25,23 @@ def to_event(doc: dict[str, Any]) -> Event:
     return parse_event(doc, doc["channel"], doc["ts"])
 
 
-async def detect(
-    settings: Settings, detectors: Sequence[Detector], docs: Iterable[dict[str, Any]], size: int
+def detection_on(store: Any, prefix: str, detectors: Sequence[Detector]) -> Detection:
+    """The worker's detection stage over `detectors`, with default alert and state settings."""
+    return build_detection(DetectorSettings(), store, KEY, prefix, detectors)
+
+
+async def detect_batches(
+    settings: Settings, detectors: Sequence[Detector], batches: Iterable[Sequence[Event]]
 ) -> list[Finding]:
-    """Every finding of the detectors over the stream, one Lua call per batch."""
+    """Every finding of the detectors over the batches (decision time = the latest event)."""
     client = connect(settings.redis_url)
-    store = RedisState(client, Health())
+    detection = detection_on(RedisStore(client, Health()), settings.redis_prefix, detectors)
     findings: list[Finding] = []
-    stream = iter(docs)
     try:
-        while batch := [to_event(doc) for doc in islice(stream, size)]:
-            plan = Plan()
-            pending = [detector.plan(batch, plan) for detector in detectors]
-            results = await store.apply(plan)
-            for item in pending:
-                findings.extend(item.findings(results))
+        for batch in batches:
+            if batch:
+                now = max(e.ts_ms for e in batch)
+                findings += (await detection.run(batch, now)).findings
     finally:
         await client.aclose()
     return findings
@@ -48,4 +53,10 @@ def run_detect(
     docs: Iterable[dict[str, Any]],
     size: int = 2000,
 ) -> list[Finding]:
-    return asyncio.run(detect(settings, detectors, docs, size))
+    stream = iter(docs)
+
+    def batches() -> Iterable[list[Event]]:
+        while batch := [to_event(doc) for doc in islice(stream, size)]:
+            yield batch
+
+    return asyncio.run(detect_batches(settings, detectors, batches()))

@@ -10,19 +10,17 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from typing import Any
 
 import pytest
 
 from detectors.base import Finding
 from detectors.event import Event
-from detectors.state import Plan
 from monitor.config import DetectorSettings, load_detectors
 from monitor.health import Health
 from monitor.settings import Settings
 from monitor.simulate import TEAM_KINDS, Population, Simulator, inject, merge
-from monitor.state import RedisState, connect
-from tests.integration.simulated import to_event
+from monitor.state import RedisStore, connect
+from tests.integration.simulated import detection_on, to_event
 
 pytestmark = pytest.mark.services
 
@@ -124,29 +122,23 @@ async def detect(
     """Warm-up events, then the stream poll by poll. channel_silence judges each poll in
     event-time order (as replay does); the others get per-channel batches."""
     client = connect(settings.redis_url)
-    store = RedisState(client, Health())
+    store = RedisStore(client, Health())
     detectors = my_detectors(settings).build(settings.redis_prefix)
     silence = [d for d in detectors if d.name == "channel_silence"]
     for d in silence:
         d.watch(channels)  # type: ignore[attr-defined]
-    others = [d for d in detectors if d.name != "channel_silence"]
+    others = detection_on(
+        store, settings.redis_prefix, [d for d in detectors if d.name != "channel_silence"]
+    )
+    judge_silence = detection_on(store, settings.redis_prefix, silence)
     findings: list[Finding] = []
-
-    async def apply(planned: list[tuple[Any, list[Event]]]) -> None:
-        plan = Plan()
-        pending = [(d, d.plan(batch, plan)) for d, batch in planned]
-        results = await store.apply(plan)
-        for detector, p in pending:
-            allow = detector.tuning.allowlist_for
-            findings.extend(
-                f for f in p.findings(results) if not allow(f.tenant).allows_actor(f.actor, f.team)
-            )
-
     for batch in per_channel(warm, 0):
-        await apply([(d, batch) for d in others])
+        findings += (await others.run(batch, max(e.ts_ms for e in batch))).findings
     for n, chunk in enumerate(polls(stream)):
-        for k, batch in enumerate(per_channel(chunk, n)):
-            await apply([(d, batch) for d in others] + [(d, chunk) for d in silence if k == 0])
+        for batch in per_channel(chunk, n):
+            findings += (await others.run(batch, max(e.ts_ms for e in batch))).findings
+        if chunk:
+            findings += (await judge_silence.run(chunk, max(e.ts_ms for e in chunk))).findings
     await client.aclose()
     return findings
 

@@ -8,20 +8,23 @@ import logging
 
 import pytest
 
-from detectors.state import Plan
+from detectors.state.shared import guarded_sum
+from detectors.state.shared.plan import Plan
 from monitor import metrics
 from monitor.health import Health
 from monitor.settings import Settings
-from monitor.state import RedisState, connect
+from monitor.state import RedisStore, connect
+from monitor.state.requests import WriteRequest
 
 pytestmark = pytest.mark.services
 
 
-def plan(prefix: str, n: int) -> Plan:
+def request(prefix: str, n: int) -> WriteRequest:
     p = Plan()
-    p.add_sum(f"{prefix}{{t:a}}:k", 1, f"e{n}", 5, 60_000, 600_000)
-    p.sum_query(f"{prefix}{{t:a}}:k", 1, 1, 1, 0, 60_000)
-    return p
+    guarded_sum.add(p, f"{prefix}{{i:a:b}}:k", 1, f"e{n}", 5, 60_000, 600_000)
+    total = guarded_sum.max_window(p, f"{prefix}{{i:a:b}}:k", 1, 1, 1, 0, 60_000)
+    assert total.total == 0
+    return WriteRequest([], p, 60_000, 60_000, 120_000)
 
 
 def lost_total() -> float:
@@ -34,14 +37,15 @@ def test_missing_marker_is_reported_once_and_restored(
     async def scenario() -> list[list[int]]:
         client = connect(settings.redis_url)
         marker = f"{settings.redis_prefix}blindar:state-marker"
-        state = RedisState(client, Health(), marker=marker)
-        await state.start()
-        answers = [await state.apply(plan(settings.redis_prefix, 1))]
+        store = RedisStore(client, Health(), marker=marker)
+        await store.start()
+        prefix = settings.redis_prefix
+        answers = [(await store.write(request(prefix, 1))).answers]
         before = lost_total()
         await client.delete(marker)  # what a Redis that came back empty looks like
-        answers.append(await state.apply(plan(settings.redis_prefix, 2)))
+        answers.append((await store.write(request(prefix, 2))).answers)
         assert lost_total() == before + 1
-        answers.append(await state.apply(plan(settings.redis_prefix, 3)))
+        answers.append((await store.write(request(prefix, 3))).answers)
         assert lost_total() == before + 1, "reported once, then the marker is back"
         assert await client.exists(marker) == 1
         await client.aclose()

@@ -9,12 +9,16 @@ from prometheus_client import generate_latest
 from detectors.event import Event
 from monitor import metrics
 from monitor.channels import Channel
+from monitor.config import DetectorSettings
+from monitor.detection import Outcome, build_detection
 from monitor.pipeline import Pipeline
+from monitor.state import MemoryStore
 
 
 def pipeline(*channels: Channel) -> Pipeline:
     by_topic = {f"ns.{c.topic}": c for c in channels}
-    return Pipeline(by_topic, [], None, None, None, "ns.dlp.alerts", "ns.dlp.deadletter")  # type: ignore[arg-type]
+    detection = build_detection(DetectorSettings(), MemoryStore(), b"k" * 32)
+    return Pipeline(by_topic, detection, None, "ns.dlp.alerts", "ns.dlp.deadletter")
 
 
 def event(channel: str) -> Event:
@@ -27,9 +31,8 @@ def test_unregistered_channel_names_are_counted_as_other() -> None:
     assert p.channel_of("ns.interactions.unknown-feed") == "other"
     other = metrics.EVENTS.labels(channel="other", action="record.view")._value.get()
     started = time.time()
-    p.observe(
-        [event("crm-audit"), event("customer-typed-anything-7f3a")], started, int(started * 1000)
-    )
+    events = [event("crm-audit"), event("customer-typed-anything-7f3a")]
+    p.observe(events, Outcome(), started, int(started * 1000))
     assert metrics.EVENTS.labels(channel="other", action="record.view")._value.get() == other + 1
     assert b"customer-typed-anything" not in generate_latest(metrics.REGISTRY)
 

@@ -1,0 +1,93 @@
+"""Sampling a run while it works: the consumer's own count of handled events, its CPU and
+RSS from /proc, Redis's CPU and commands from INFO, at a fixed interval."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import orjson
+import redis
+
+from bench import procs
+from bench.redis_server import redis_usage
+from bench.stats import Sample
+
+# A worker's /metrics page costs it a few ms to render: sample it 4 times a second. The
+# peers' counter files cost nothing to read: sample them often, fast runs end in seconds.
+WORKER_INTERVAL_S = 0.25
+PEER_INTERVAL_S = 0.05
+
+
+def worker_counts(port: int) -> tuple[float, float]:
+    """(blindar_events_total, blindar_invalid_events_total) from a worker's /metrics:
+    valid events whose batch's effects are durable, and events sent to dead letters."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        body = resp.read().decode()
+    events = invalid = 0.0
+    for line in body.splitlines():
+        if line.startswith("blindar_events_total{"):
+            events += float(line.rsplit(" ", 1)[1])
+        elif line.startswith("blindar_invalid_events_total{"):
+            invalid += float(line.rsplit(" ", 1)[1])
+    return events, invalid
+
+
+def assigned_partitions(port: int) -> int:
+    """How many partitions a worker's /health says it has (0 while it is not up)."""
+    try:
+        url = f"http://127.0.0.1:{port}/health?probe=live"
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return int(orjson.loads(resp.read()).get("assigned_partitions", 0))
+    except OSError:
+        return 0
+
+
+@dataclass
+class Recording:
+    """A run's samples, its peak RSS (largest single process) and its last dead-letter count."""
+
+    samples: list[Sample] = field(default_factory=list)
+    peak_rss: int = 0
+    rejected: float = 0.0
+
+
+def record(
+    processes: Sequence[subprocess.Popen[bytes]],
+    counts: Callable[[], tuple[float, float]],
+    total: int,
+    redis_client: redis.Redis | None,
+    timeout_s: float,
+    interval_s: float = WORKER_INTERVAL_S,
+    ready: Callable[[], bool] | None = None,
+) -> Recording:
+    """Sample until `counts()` (handled, rejected) accounts for `total` events; raises when
+    a process exits or the run times out. Redis is sampled only for runs that use it;
+    `ready` (partitions assigned) is asked until it first says yes."""
+    out = Recording()
+    assigned = None if ready is None else False
+    deadline = time.monotonic() + timeout_s
+    while True:
+        for proc in processes:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+        try:
+            handled, rejected = counts()
+        except OSError:  # its /metrics is not up yet
+            handled, rejected = 0.0, 0.0
+        if assigned is False and ready is not None:
+            assigned = ready()
+        now = time.monotonic()
+        cpu = sum(procs.cpu_seconds(p.pid) for p in processes)
+        redis_cpu, commands = redis_usage(redis_client) if redis_client else (0.0, 0)
+        out.samples.append(Sample(now, handled, cpu, redis_cpu, commands, assigned))
+        out.peak_rss = max(out.peak_rss, *(procs.rss_bytes(p.pid) for p in processes))
+        out.rejected = rejected
+        if handled + rejected >= total:
+            return out
+        if now > deadline:
+            raise RuntimeError(f"run timed out at {handled:.0f} of {total} events")
+        time.sleep(max(0.0, interval_s - (time.monotonic() - now)))

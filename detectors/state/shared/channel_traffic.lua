@@ -1,0 +1,85 @@
+-- Channel traffic (detectors/state/shared/channel_traffic.py): the channel's owner hash
+-- (e latest event, p latest processing time, w first watched, and the
+-- episode the alert engine claimed in field q[8]) and
+-- per-day bitmaps of minutes with traffic, KEY..':m:'..day.
+do
+  local DAY_MIN = 1440
+
+  OPS['channel_seen'] = function(op)
+    local key, event_ts, now, ttl = op[2], op[3], op[4], op[5]
+    local e = tonumber(redis.call('HGET', key, 'e') or '')
+    if e == nil or event_ts > e then redis.call('HSET', key, 'e', num(event_ts)) end
+    local p = tonumber(redis.call('HGET', key, 'p') or '')
+    if p == nil or now > p then redis.call('HSET', key, 'p', num(now)) end
+    expire_once(key, ttl)
+  end
+
+  OPS['channel_minutes'] = function(op)
+    local key, minutes, ttl = op[2], op[3], op[4]
+    for _, m in ipairs(minutes) do
+      local day = key .. ':m:' .. num(math.floor(m / DAY_MIN))
+      redis.call('SETBIT', day, m % DAY_MIN, 1)
+      expire_once(day, ttl)
+    end
+  end
+
+  local function any_traffic(key, lo, hi)
+    local lo_day, hi_day = math.floor(lo / DAY_MIN), math.floor(hi / DAY_MIN)
+    for day = lo_day, hi_day do
+      local from = (day == lo_day) and (lo % DAY_MIN) or 0
+      local to = (day == hi_day) and (hi % DAY_MIN) or (DAY_MIN - 1)
+      if redis.call('BITCOUNT', key .. ':m:' .. num(day), from, to, 'BIT') > 0 then
+        return true
+      end
+    end
+    return false
+  end
+
+  -- On how many of the last `days` days with traffic the channel sent something in the
+  -- same clock span as [now - silence, now]; the same weekday a week before, with traffic
+  -- but none in the span, vetoes.
+  local function usual(key, now, silence, rule)
+    local days, min_days, share = rule[1], rule[2], rule[3]
+    if share <= 0 then return 0, 0, true end
+    local now_min = math.floor(now / 60000)
+    local span = math.ceil(silence / 60000)
+    local busy, seen, week_quiet = 0, 0, false
+    for d = 1, days do
+      local hi = now_min - d * DAY_MIN
+      if redis.call('EXISTS', key .. ':m:' .. num(math.floor(hi / DAY_MIN))) == 1 then
+        seen = seen + 1
+        if any_traffic(key, hi - span, hi) then
+          busy = busy + 1
+        elseif d == 7 then
+          week_quiet = true
+        end
+      end
+    end
+    return busy, seen, seen < min_days or (busy >= share * seen and not week_quiet)
+  end
+
+  QUERIES['channel_silence'] = function(q)
+    local key, mode, now, silence, rule, since = q[2], q[3], q[4], q[5], q[6], q[7]
+    local fields = redis.call('HMGET', key, 'e', 'p', q[8])
+    local e, p = tonumber(fields[1] or ''), tonumber(fields[2] or '')
+    local last
+    if mode == 'e' then
+      last = e
+    elseif e == nil and p == nil then
+      if redis.call('HSETNX', key, 'w', num(now)) == 1 then
+        redis.call('PEXPIRE', key, num(q[9]))
+      end
+      last = tonumber(redis.call('HGET', key, 'w'))
+    elseif e == nil or (p ~= nil and p > e) then
+      last = p
+    else
+      last = e
+    end
+    if last == nil then return false end
+    if last < since then last = since end
+    if silence <= 0 or now - last < silence or fields[3] == num(last) then return false end
+    local busy, seen, is_usual = usual(key, now, silence, rule)
+    if not is_usual then return false end
+    return {last, busy, seen}
+  end
+end

@@ -1,0 +1,145 @@
+"""Channel traffic (shared): per channel, its latest event time and processing time, the
+minutes of each UTC day that had traffic, and whether it is silent now. Lua side:
+channel_traffic.lua. The silence query never claims anything: the alert decision claims
+a silence episode (once per episode, however many workers judge it).
+
+Keys: the channel's owner hash (fields `e` latest event, `p` latest processing time, `w`
+first watched, and the episode claimed by the alert engine) and one bitmap per day, `<key>:m:<day>`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from detectors.state.shared.memory import SharedMemory, handles_op, handles_query
+from detectors.state.shared.plan import EXTRA_KEYS, Plan
+
+SEEN, MINUTES, SILENCE = "channel_seen", "channel_minutes", "channel_silence"
+DAY_MIN = 1440
+DAY_MS = 86_400_000
+WEEK_DAYS = 7
+
+
+def day_key(key: str, day: int) -> str:
+    return f"{key}:m:{day}"
+
+
+def _minute_keys(item: list[Any]) -> list[str]:
+    return sorted({day_key(item[1], m // DAY_MIN) for m in item[2]})
+
+
+def _silence_keys(item: list[Any]) -> list[str]:
+    """The day bitmaps the usual-traffic rule may read: `days` days back from now."""
+    now, rule = item[3], item[5]
+    today = now // DAY_MS
+    return [day_key(item[1], today - d) for d in range(0, int(rule[0]) + 2)]
+
+
+EXTRA_KEYS[MINUTES] = _minute_keys
+EXTRA_KEYS[SILENCE] = _silence_keys
+
+
+@dataclass(slots=True)
+class Silence:
+    """A channel silent past its period, unclaimed, and unusual for the clock span."""
+
+    silent: bool = False
+    last_ms: int = 0
+    busy_days: int = 0  # days the channel had traffic in this span
+    usual_days: int = 0  # days with traffic looked at
+
+    def fill(self, raw: Any) -> None:
+        if raw:
+            self.silent = True
+            self.last_ms, self.busy_days, self.usual_days = (int(x) for x in raw)
+
+
+def seen(plan: Plan, key: str, event_ms: int, now_ms: int, ttl_ms: int) -> None:
+    plan.op(SEEN, key, event_ms, now_ms, ttl_ms)
+
+
+def minutes(plan: Plan, key: str, epoch_minutes: list[int], ttl_ms: int) -> None:
+    plan.op(MINUTES, key, epoch_minutes, ttl_ms)
+
+
+def silence(
+    plan: Plan,
+    key: str,
+    mode: str,
+    now_ms: int,
+    silence_ms: int,
+    rule: list[float],
+    since: int,
+    claim: str,
+    ttl_ms: int,
+) -> Silence:
+    """Live mode ("p"): the later of the latest event and processing time counts; event-time
+    mode ("e"): the latest event. `since`: silence counts from there at most. `claim`: the
+    field where the alert engine records the episode it paged (that episode is not silent).
+    A channel never seen is watched from now on (kept `ttl_ms`)."""
+    reply = Silence()
+    plan.ask(reply, SILENCE, key, mode, now_ms, silence_ms, rule, since, claim, ttl_ms)
+    return reply
+
+
+@handles_op(SEEN)
+def _seen(memory: SharedMemory, op: list[Any]) -> None:
+    _, key, event_ms, now_ms, _ttl = op
+    fields = memory.data.setdefault(key, {})
+    fields["e"] = max(fields.get("e", event_ms), event_ms)
+    fields["p"] = max(fields.get("p", now_ms), now_ms)
+
+
+@handles_op(MINUTES)
+def _minutes(memory: SharedMemory, op: list[Any]) -> None:
+    _, key, epoch_minutes, _ttl = op
+    for minute in epoch_minutes:
+        memory.data.setdefault(day_key(key, minute // DAY_MIN), set()).add(minute % DAY_MIN)
+
+
+def _any_traffic(memory: SharedMemory, key: str, lo: int, hi: int) -> bool:
+    for minute in range(lo, hi + 1):
+        if minute % DAY_MIN in memory.data.get(day_key(key, minute // DAY_MIN), ()):
+            return True
+    return False
+
+
+def _usual(
+    memory: SharedMemory, key: str, now: int, silence_ms: int, rule: list[float]
+) -> tuple[int, int, bool]:
+    days, min_days, share = rule
+    if share <= 0:
+        return 0, 0, True
+    now_min, span = now // 60_000, -(-silence_ms // 60_000)
+    busy = seen_days = 0
+    week_quiet = False
+    for d in range(1, int(days) + 1):
+        hi = now_min - d * DAY_MIN
+        if day_key(key, hi // DAY_MIN) in memory.data:
+            seen_days += 1
+            if _any_traffic(memory, key, hi - span, hi):
+                busy += 1
+            elif d == WEEK_DAYS:
+                week_quiet = True
+    return busy, seen_days, seen_days < min_days or (busy >= share * seen_days and not week_quiet)
+
+
+@handles_query(SILENCE)
+def _silence(memory: SharedMemory, query: list[Any]) -> Any:
+    _, key, mode, now, silence_ms, rule, since, claim, _ttl = query
+    fields = memory.data.setdefault(key, {})
+    event, processed = fields.get("e"), fields.get("p")
+    if mode == "e":
+        last = event
+    elif event is None and processed is None:
+        last = fields.setdefault("w", now)
+    else:
+        last = max(v for v in (event, processed) if v is not None)
+    if last is None:
+        return None
+    last = max(last, since)
+    if silence_ms <= 0 or now - last < silence_ms or fields.get(claim) == str(last):
+        return None
+    busy, days, usual = _usual(memory, key, now, silence_ms, rule)
+    return [last, busy, days] if usual else None

@@ -1,0 +1,46 @@
+-- Team sample (detectors/state/shared/team_sample.py): a hash of "actor:window" -> count.
+do
+  local function window_of(field) return tonumber(string.match(field, ':(%-?%d+)$')) end
+
+  -- fields newest window first (ties by field), from a flat HGETALL reply
+  local function newest_first(flat)
+    local rows = {}
+    for i = 1, #flat, 2 do rows[#rows + 1] = {window_of(flat[i]), flat[i], flat[i + 1]} end
+    table.sort(rows, function(a, b)
+      if a[1] ~= b[1] then return a[1] > b[1] end
+      return a[2] > b[2]
+    end)
+    return rows
+  end
+
+  OPS['team_sample'] = function(op)
+    local key, field, count, cap, ttl = op[2], op[3], op[4], op[5], op[6]
+    redis.call('HSET', key, field, num(count))
+    if redis.call('HLEN', key) > cap + math.max(1, math.floor(cap / 4)) then
+      local rows = newest_first(redis.call('HGETALL', key))
+      for i = cap + 1, #rows do redis.call('HDEL', key, rows[i][2]) end
+    end
+    expire_once(key, ttl)
+  end
+
+  local function median(sorted)
+    local n = #sorted
+    local m = math.floor(n / 2)
+    if n % 2 == 1 then return sorted[m + 1] end
+    return (sorted[m] + sorted[m + 1]) / 2
+  end
+
+  QUERIES['team_sample'] = function(q)
+    local rows = newest_first(redis.call('HGETALL', q[2]))
+    local n = math.min(#rows, q[3])
+    if n == 0 then return {0, 0, 0} end
+    local values = {}
+    for i = 1, n do values[i] = tonumber(rows[i][3]) end
+    table.sort(values)
+    local mid = median(values)
+    local dev = {}
+    for i = 1, n do dev[i] = math.abs(values[i] - mid) end
+    table.sort(dev)
+    return {n, math.floor(mid * 100), math.floor(median(dev) * 100)}
+  end
+end

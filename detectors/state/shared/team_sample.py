@@ -1,0 +1,73 @@
+"""Team sample (shared): the counts of closed windows of a team's actors, and the robust
+statistics of the newest `cap` of them. A window-baseline detector compares an actor with
+the team. Lua side: team_sample.lua. One field per (actor, window): adding the same window
+again changes nothing, so a batch applied twice cannot skew the sample. Trimmed back to
+`cap` once it holds a quarter more (a sort per many windows, not per window)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from detectors.state.keys import part
+from detectors.state.shared.memory import SharedMemory, handles_op, handles_query
+from detectors.state.shared.plan import Plan
+from detectors.stats import NO_STATS, Stats, median
+
+FAMILY = "team_sample"
+SCALE = 100  # medians and MADs travel as integers x100 (Lua truncates numbers in replies)
+
+
+@dataclass(slots=True)
+class TeamStats:
+    """Robust statistics of a team's sample."""
+
+    stats: Stats = NO_STATS
+
+    def fill(self, raw: Any) -> None:
+        n, med, mad = (int(x) for x in raw)
+        self.stats = Stats(n, med / SCALE, mad / SCALE)
+
+
+def add(plan: Plan, key: str, actor: str, window: int, count: int, cap: int, ttl_ms: int) -> None:
+    """One actor's closed window joins the team's sample (the oldest windows leave past cap)."""
+    plan.op(FAMILY, key, f"{part(actor)}:{window}", count, cap, ttl_ms)
+
+
+def stats(plan: Plan, key: str, cap: int) -> TeamStats:
+    """Statistics of the newest `cap` windows of the sample."""
+    reply = TeamStats()
+    plan.ask(reply, FAMILY, key, cap)
+    return reply
+
+
+def _newest_first(sample: dict[str, int]) -> list[str]:
+    return sorted(sample, key=lambda f: (int(f.rsplit(":", 1)[1]), f), reverse=True)
+
+
+@handles_op(FAMILY)
+def _add(memory: SharedMemory, op: list[Any]) -> None:
+    _, key, field, count, cap, _ttl = op
+    sample: dict[str, int] = memory.data.setdefault(key, {})
+    sample[field] = count
+    if len(sample) > cap + max(1, cap // 4):
+        for old in _newest_first(sample)[cap:]:
+            del sample[old]
+
+
+@handles_query(FAMILY)
+def _stats(memory: SharedMemory, query: list[Any]) -> list[int]:
+    _, key, cap = query
+    sample = memory.data.get(key, {})
+    values = [sample[f] for f in _newest_first(sample)[:cap]]
+    if not values:
+        return [0, 0, 0]
+    mid = median(values)
+    mad = median([abs(v - mid) for v in values])
+    return [len(values), int(mid * SCALE), int(mad * SCALE)]
+
+
+def cached_stats(ctx: Any, key: str, cap: int) -> Stats:
+    """The team's statistics as last refreshed (detectors.base.Context.cached)."""
+    reply = ctx.cached(key, lambda plan: stats(plan, key, cap))
+    return reply.stats if reply is not None else NO_STATS

@@ -1,0 +1,42 @@
+-- Team totals (detectors/state/shared/team_totals.py): a hash of actor -> "day:value".
+do
+  local function parse(text)
+    local d, v = string.match(text, '^(-?%d+):(%-?%d+)$')
+    return tonumber(d), tonumber(v)
+  end
+
+  OPS['team_totals'] = function(op)
+    local key, who, day, value, cap, ttl = op[2], op[3], op[4], op[5], op[6], op[7]
+    local old = redis.call('HGET', key, who)
+    if not old or parse(old) <= day then
+      redis.call('HSET', key, who, num(day) .. ':' .. num(value))
+    end
+    if redis.call('HLEN', key) > cap then
+      local all = redis.call('HGETALL', key)
+      local rows = {}
+      for i = 1, #all, 2 do rows[#rows + 1] = {all[i], parse(all[i + 1])} end
+      table.sort(rows, function(a, b)
+        if a[2] ~= b[2] then return a[2] < b[2] end
+        return a[1] < b[1]
+      end)
+      for i = 1, #rows - cap do redis.call('HDEL', key, rows[i][1]) end
+    end
+    expire_once(key, ttl)
+  end
+
+  QUERIES['team_totals'] = function(q)
+    local all = redis.call('HGETALL', q[2])
+    local rows = {}
+    for i = 1, #all, 2 do
+      local day, value = parse(all[i + 1])
+      if day >= q[3] then rows[#rows + 1] = {all[i], value} end
+    end
+    table.sort(rows, function(a, b) return a[1] < b[1] end)
+    local out = {}
+    for _, row in ipairs(rows) do
+      out[#out + 1] = row[1]
+      out[#out + 1] = row[2]
+    end
+    return out
+  end
+end

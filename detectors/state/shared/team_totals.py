@@ -1,0 +1,69 @@
+"""Team totals (shared): one number per actor of a team (e.g. distinct records over the
+last days) with the day it is for; peers are the actors with a recent day. Lua side:
+team_totals.lua. Setting an actor's value again is idempotent; a value of an older day
+never replaces a newer one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from detectors.state.keys import part
+from detectors.state.shared.memory import SharedMemory, handles_op, handles_query
+from detectors.state.shared.plan import Plan
+
+FAMILY = "team_totals"
+
+
+@dataclass(slots=True)
+class Peers:
+    """Encoded actor id -> its value, for the actors seen on a recent day."""
+
+    values: dict[str, int] = field(default_factory=dict)
+
+    def fill(self, raw: Any) -> None:
+        self.values = {str(raw[i]): int(raw[i + 1]) for i in range(0, len(raw), 2)}
+
+    def others(self, actor: str) -> list[int]:
+        own = part(actor)
+        return [value for who, value in self.values.items() if who != own]
+
+
+def set_total(
+    plan: Plan, key: str, actor: str, day: int, value: int, cap: int, ttl_ms: int
+) -> None:
+    plan.op(FAMILY, key, part(actor), day, value, cap, ttl_ms)
+
+
+def peers(plan: Plan, key: str, since_day: int) -> Peers:
+    reply = Peers()
+    plan.ask(reply, FAMILY, key, since_day)
+    return reply
+
+
+def _parse(text: str) -> tuple[int, int]:
+    day, value = text.split(":")
+    return int(day), int(value)
+
+
+@handles_op(FAMILY)
+def _set(memory: SharedMemory, op: list[Any]) -> None:
+    _, key, who, day, value, cap, _ttl = op
+    team: dict[str, str] = memory.data.setdefault(key, {})
+    old = team.get(who)
+    if old is None or _parse(old)[0] <= day:
+        team[who] = f"{day}:{value}"
+    if len(team) > cap:  # the least recent actors leave first
+        for stale in sorted(team, key=lambda w: (_parse(team[w])[0], w))[: len(team) - cap]:
+            del team[stale]
+
+
+@handles_query(FAMILY)
+def _peers(memory: SharedMemory, query: list[Any]) -> list[Any]:
+    _, key, since_day = query
+    out: list[Any] = []
+    for who, text in sorted(memory.data.get(key, {}).items()):
+        day, value = _parse(text)
+        if day >= since_day:
+            out += [who, value]
+    return out

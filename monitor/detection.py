@@ -1,0 +1,329 @@
+"""A batch through the detectors, with each actor's state in memory and made durable in
+the store in the same call as the alerts it decides.
+
+The worker owns the actors of its partitions (events are keyed by actor), so it keeps
+their states in memory: an actor is loaded from the store the first time it shows up
+(its snapshot, then the batches applied since), and each batch writes only what it
+added (the actor's new events, or a fresh snapshot every `snapshot_every` batches).
+Every write is a compare-and-set on the actor's version: if another worker moved the
+actor on (a partition that moved, producers keying by something else), the write is
+refused, the actor is loaded again and its events applied again. So the state is the
+store's, and memory is only a cache that is always checked.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import orjson
+
+from detectors.base import Finding
+from detectors.event import Event
+from detectors.runner import Observed, Runner
+from detectors.state.actor import ActorState
+from detectors.state.keys import actor_tag
+from detectors.state.shared.plan import Plan, Reply
+from monitor import metrics
+from monitor.alerts import Alerts
+from monitor.config import DetectorSettings, StateSettings
+from monitor.pseudonym import Pseudonymizer
+from monitor.state.codec import decode_events, encode_events
+from monitor.state.requests import NO_STATE, OwnerWrite, Pending, WriteReply, WriteRequest
+
+log = logging.getLogger(__name__)
+R = TypeVar("R", bound=Reply)
+MINUTE_MS = 60_000
+CONFLICT_ROUNDS = 5
+
+
+class Store(Protocol):
+    async def load(self, keys: Sequence[str]) -> list[dict[bytes, bytes]]: ...
+
+    async def write(self, request: WriteRequest) -> WriteReply: ...
+
+    async def confirm(self, pending: Sequence[Pending]) -> None: ...
+
+
+@dataclass(slots=True)
+class Cached:
+    """An actor in memory: its state, where it is stored and which version it is."""
+
+    state: ActorState
+    key: str
+    version: int
+    entries: int  # batches logged since the snapshot
+    ttl_at: int = 0  # decision time the TTL was last refreshed
+    used: float = 0.0  # monotonic time of last use
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the detectors did with a batch."""
+
+    findings: list[Finding] = field(default_factory=list)
+    pending: list[Pending] = field(default_factory=list)
+    applied: list[Event] = field(default_factory=list)  # new events (not re-delivered)
+    duplicates: int = 0
+    late: int = 0
+
+
+def once(pending: list[Pending]) -> list[Pending]:
+    """Each alert once, as last handed back (an owner may answer twice in one batch)."""
+    return list({(p.key, p.field): p for p in pending}.values())
+
+
+def asked(shared: list[Any]) -> list[OwnerWrite]:
+    """A row for each shared owner asked about: its pending alerts come back."""
+    return [OwnerWrite(key, NO_STATE) for key in Runner.shared_owners(shared)]
+
+
+def account(outcome: Outcome, observed: Observed) -> None:
+    outcome.duplicates += observed.duplicates
+    outcome.late += observed.late
+    outcome.applied += observed.fresh
+    outcome.findings += observed.findings
+    for finding in observed.findings:
+        metrics.FINDINGS.labels(detector=finding.detector, severity=str(finding.severity)).inc()
+
+
+class SharedCache:
+    """Answers of slow-moving shared queries (team statistics), refreshed in the background:
+    a stale answer is asked again in the next batch's store call."""
+
+    def __init__(self, refresh_ms: int) -> None:
+        self.refresh_ms = refresh_ms
+        self.answers: dict[str, tuple[Any, int]] = {}
+        self.asked: dict[str, Any] = {}
+
+    def get(self, key: str, ask: Callable[[Plan], R], plan: Plan | None, now_ms: int) -> R | None:
+        found = self.answers.get(key)
+        stale = found is None or now_ms - found[1] >= self.refresh_ms
+        if stale and plan is not None and key not in self.asked:
+            self.asked[key] = ask(plan)
+        return found[0] if found else None
+
+    def answered(self, now_ms: int) -> None:
+        for key, reply in self.asked.items():
+            self.answers[key] = (reply, now_ms)
+        self.asked = {}
+
+
+class BatchContext:
+    """The detectors' context for one batch (detectors.base.Context)."""
+
+    def __init__(self, plan: Plan, cache: SharedCache, now_ms: int, live: bool = True) -> None:
+        self.plan = plan
+        self.cache = cache
+        self.now_ms = now_ms
+        self.live = live
+
+    def cached(self, key: str, ask: Callable[[Plan], R]) -> R | None:
+        return self.cache.get(key, ask, self.plan if self.live else None, self.now_ms)
+
+
+class Detection:
+    """Runs a batch: actors loaded, events applied, state and alert decisions stored."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        store: Store,
+        alerts: Alerts,
+        prefix: str = "",
+        settings: StateSettings | None = None,
+    ) -> None:
+        self.runner = runner
+        self.store = store
+        self.alerts = alerts
+        self.prefix = prefix
+        self.settings = settings or StateSettings()
+        self.actors: dict[str, Cached] = {}
+        self.shared = SharedCache(self.settings.shared_refresh_seconds * 1000)
+        self.swept = time.monotonic()
+
+    def key(self, actor: str) -> str:
+        return f"{self.prefix}{actor_tag(actor)}"
+
+    async def run(self, events: Sequence[Event], now_ms: int) -> Outcome:
+        by_actor: dict[str, list[Event]] = {}
+        for event in events:
+            own = by_actor.get(event.actor_id)
+            if own is None:
+                by_actor[event.actor_id] = [event]
+            else:
+                own.append(event)
+        outcome = Outcome()
+        try:
+            await self.load([a for a in by_actor if a not in self.actors], now_ms)
+            plan = Plan()
+            ctx = BatchContext(plan, self.shared, now_ms)
+            applied = [self.apply(actor, own, ctx, now_ms) for actor, own in by_actor.items()]
+            shared = self.runner.plan_shared(events, plan)
+            writes = [w for w, _ in applied] + asked(shared)
+            reply = await self.store.write(self.request(writes, plan, now_ms))
+            self.shared.answered(now_ms)
+            await self.settle(by_actor, applied, reply, outcome, now_ms)
+            plan.fill(reply.answers)
+            await self.decide_shared(self.runner.shared_findings(shared), outcome, now_ms)
+        except BaseException:
+            for actor in by_actor:  # memory may be ahead of the store: read it again
+                self.actors.pop(actor, None)
+            raise
+        self.sweep()
+        outcome.pending = once(outcome.pending)
+        return outcome
+
+    async def load(self, actors: list[str], now_ms: int) -> None:
+        """Bring actors into memory: their snapshot, then the batches logged since."""
+        if not actors:
+            return
+        keys = [self.key(actor) for actor in actors]
+        stored = await self.store.load(keys)
+        metrics.ACTOR_LOADS.inc(len(actors))
+        ctx = BatchContext(Plan(), self.shared, now_ms, live=False)
+        for actor, key, fields in zip(actors, keys, stored, strict=True):
+            self.actors[actor] = self.restore(actor, key, fields, ctx)
+        metrics.ACTORS_IN_MEMORY.set(len(self.actors))
+
+    def restore(self, actor: str, key: str, fields: dict[bytes, bytes], ctx: Any) -> Cached:
+        snapshot = fields.get(b"s")
+        state = self.runner.load(actor, orjson.loads(snapshot)) if snapshot else ActorState(actor)
+        entries = int(fields.get(b"n", b"0"))
+        for n in range(1, entries + 1):  # findings were decided when these were applied
+            self.runner.observe(state, decode_events(fields[b"e%d" % n]), ctx)
+        return Cached(state, key, int(fields.get(b"v", b"0")), entries)
+
+    def apply(
+        self, actor: str, events: list[Event], ctx: BatchContext, now_ms: int
+    ) -> tuple[OwnerWrite, Observed]:
+        """The actor's events through the detectors; what to write for it."""
+        cached = self.actors[actor]
+        cached.used = time.monotonic()
+        observed = self.runner.observe(cached.state, events, ctx)
+        write = OwnerWrite(cached.key, cached.version)
+        if observed.fresh:
+            if cached.entries + 1 >= self.settings.snapshot_every:
+                write.state, write.snapshot = orjson.dumps(cached.state.dump()), True
+            else:
+                write.state = encode_events(observed.fresh)
+        if now_ms - cached.ttl_at >= self.settings.ttl_refresh_minutes * MINUTE_MS:
+            write.ttl_ms = self.settings.ttl_days * 1440 * MINUTE_MS
+        write.decisions = [self.alerts.decision(f) for f in observed.findings]
+        return write, observed
+
+    def request(self, writes: list[OwnerWrite], plan: Plan, now_ms: int) -> WriteRequest:
+        alerts = self.alerts
+        return WriteRequest(writes, plan, now_ms, alerts.suppression_ms, alerts.record_ttl_ms)
+
+    async def settle(
+        self,
+        by_actor: dict[str, list[Event]],
+        applied: list[tuple[OwnerWrite, Observed]],
+        reply: WriteReply,
+        outcome: Outcome,
+        now_ms: int,
+    ) -> None:
+        """Record what was written; actors another writer moved on are loaded again and
+        their events applied again, until every actor's write went through."""
+        actors = list(by_actor)
+        for _ in range(CONFLICT_ROUNDS):
+            outcome.pending += reply.pending
+            retry: list[str] = []
+            statuses = reply.statuses[: len(actors)]  # then shared owners: never conflicts
+            for actor, (write, observed), status in zip(actors, applied, statuses, strict=True):
+                if status == "c":
+                    retry.append(actor)
+                    self.actors.pop(actor, None)
+                else:
+                    self.written(self.actors[actor], write, now_ms)
+                    account(outcome, observed)
+            if not retry:
+                return
+            metrics.STATE_CONFLICTS.inc(len(retry))
+            log.info("%d actors moved on by another writer; loading them again", len(retry))
+            await self.load(retry, now_ms)
+            plan = Plan()
+            ctx = BatchContext(plan, self.shared, now_ms)
+            actors = retry
+            applied = [self.apply(a, by_actor[a], ctx, now_ms) for a in retry]
+            reply = await self.store.write(self.request([w for w, _ in applied], plan, now_ms))
+        raise RuntimeError(f"actor state kept changing under this worker: {len(actors)} actors")
+
+    @staticmethod
+    def written(cached: Cached, write: OwnerWrite, now_ms: int) -> None:
+        if write.state:
+            cached.version += 1
+            cached.entries = 0 if write.snapshot else cached.entries + 1
+        if write.ttl_ms:
+            cached.ttl_at = now_ms
+
+    async def decide_shared(self, findings: list[Finding], outcome: Outcome, now_ms: int) -> None:
+        """Findings about shared owners (a source address, a channel): their alerts are
+        decided in their owner's hash, once the shared answers are in."""
+        if not findings:
+            return
+        by_owner: dict[str, OwnerWrite] = {}
+        for finding in findings:
+            metrics.FINDINGS.labels(detector=finding.detector, severity=str(finding.severity)).inc()
+            write = by_owner.setdefault(finding.owner, OwnerWrite(finding.owner, NO_STATE))
+            write.decisions.append(self.alerts.decision(finding))
+        outcome.findings += findings
+        reply = await self.store.write(self.request(list(by_owner.values()), Plan(), now_ms))
+        outcome.pending += reply.pending
+
+    async def tick(self, detectors: Sequence[Any], now_ms: int, channels: Sequence[Any]) -> Outcome:
+        """Detectors that judge what did not arrive (channel_silence), on the wall clock."""
+        plan = Plan()
+        pending = [(d, d.tick(now_ms, channels, plan)) for d in detectors]
+        outcome = Outcome()
+        if not plan:
+            return outcome
+        reply = await self.store.write(self.request(asked(pending), plan, now_ms))
+        outcome.pending += reply.pending
+        plan.fill(reply.answers)
+        await self.decide_shared(self.runner.shared_findings(pending), outcome, now_ms)
+        outcome.pending = once(outcome.pending)
+        return outcome
+
+    def sweep(self) -> None:
+        """Actors idle for `idle_minutes` leave memory (their state stays in the store);
+        past `max_actors`, the least recently used go first."""
+        now = time.monotonic()
+        if now - self.swept < 60 and len(self.actors) <= self.settings.max_actors:
+            return
+        self.swept = now
+        idle = now - self.settings.idle_minutes * 60
+        self.actors = {a: c for a, c in self.actors.items() if c.used >= idle}
+        excess = len(self.actors) - self.settings.max_actors
+        if excess > 0:
+            for actor, _ in sorted(self.actors.items(), key=lambda x: x[1].used)[:excess]:
+                del self.actors[actor]
+        metrics.ACTORS_IN_MEMORY.set(len(self.actors))
+
+    def forget(self, actors: Sequence[str] | None = None) -> None:
+        """Drop actors from memory (all of them by default), e.g. on partition revocation."""
+        if actors is None:
+            self.actors.clear()
+        else:
+            for actor in actors:
+                self.actors.pop(actor, None)
+        metrics.ACTORS_IN_MEMORY.set(len(self.actors))
+
+
+def build_detection(
+    settings: DetectorSettings,
+    store: Store,
+    pseudonym_key: bytes,
+    prefix: str = "",
+    detectors: Sequence[Any] | None = None,
+) -> Detection:
+    """The detection stage for a validated detector file (its detectors built with `prefix`
+    unless given) on `store`."""
+    built = list(detectors) if detectors is not None else settings.build(prefix)
+    runner = Runner(built, settings.state.late_minutes * MINUTE_MS)
+    alerts = Alerts(Pseudonymizer(pseudonym_key), settings.suppression_minutes)
+    return Detection(runner, store, alerts, prefix, settings.state)

@@ -1,0 +1,43 @@
+"""How actor state and findings are written to Redis: events as compact rows, an actor's
+snapshot as JSON, a finding as JSON. Nothing is joined by a separator: every value is a
+JSON string, so no character of event data can break decoding."""
+
+from __future__ import annotations
+
+import dataclasses
+from operator import attrgetter
+from typing import Any
+
+import orjson
+
+from detectors.base import Finding
+from detectors.event import Event
+
+EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(Event))
+_TENANTS = EVENT_FIELDS.index("actor_tenants")
+_row = attrgetter(*EVENT_FIELDS)
+FINDING_TUPLES = ("sample_event_ids", "channels", "sample_records")
+
+
+def encode_events(events: list[Event]) -> bytes:
+    """One log entry: the events a batch applied to an actor, in order."""
+    return orjson.dumps([_row(event) for event in events])
+
+
+def decode_events(entry: bytes) -> list[Event]:
+    events = []
+    for row in orjson.loads(entry):
+        row[_TENANTS] = tuple(row[_TENANTS])
+        events.append(Event(*row))
+    return events
+
+
+def encode_finding(finding: Finding) -> bytes:
+    return orjson.dumps(finding)
+
+
+def decode_finding(payload: bytes | str) -> Finding:
+    data: dict[str, Any] = orjson.loads(payload)
+    for name in FINDING_TUPLES:
+        data[name] = tuple(data[name])
+    return Finding(**data)

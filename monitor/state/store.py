@@ -1,0 +1,375 @@
+"""The Redis store of detector state: one call per batch and Redis node, retried while
+Redis is away, on a single Redis or a Redis Cluster (detected by itself).
+
+Every key carries its owner's hash tag (detectors/state/keys.py), so an owner's keys
+share a slot. On a Redis Cluster a batch is split by the node that serves each key and
+the parts are sent concurrently; Redis 7 lets one script touch several slots of its node
+(`allow-cross-slot-keys`). A part that meets a slot on the move (MOVED, ASK, TRYAGAIN)
+is routed again once the slot map is refreshed: every write in it is idempotent (a
+compare-and-set on the owner's version, with the batch's token recognised on a retry),
+so a part applied twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.exceptions import NoPermissionError, NoScriptError
+
+from detectors.state.shared import FAMILIES
+from detectors.state.shared.plan import EXTRA_KEYS, Plan
+from monitor import metrics
+from monitor.health import Health
+from monitor.security import RedisAuth
+from monitor.state.outages import REDIRECTS, with_retry
+from monitor.state.requests import OwnerWrite, Pending, WriteReply, WriteRequest
+
+log = logging.getLogger(__name__)
+FLAGS = "#!lua flags=allow-cross-slot-keys\n"
+
+
+def _text(package: str, name: str) -> str:
+    return resources.files(package).joinpath(name).read_text()
+
+
+def write_script() -> str:
+    """The write script: its main part with every shared family's Lua, in FAMILIES order."""
+    families = "\n".join(_text("detectors.state.shared", f"{name}.lua") for name in FAMILIES)
+    return FLAGS + _text("monitor.state", "write.lua").replace("--@families", families)
+
+
+@dataclass(frozen=True)
+class Script:
+    text: str
+    sha: str
+
+    @classmethod
+    def of(cls, text: str) -> Script:
+        import hashlib
+
+        return cls(text, hashlib.sha1(text.encode()).hexdigest())
+
+
+WRITE = Script.of(write_script())
+LOAD = Script.of(_text("monitor.state", "load.lua"))
+CONFIRM = Script.of(_text("monitor.state", "confirm.lua"))
+
+
+def connect(url: str, auth: RedisAuth | None = None) -> aioredis.Redis:
+    """An asyncio Redis client for `url` (redis:// or rediss://), with sane timeouts."""
+    options = (auth or RedisAuth()).client_options(url)
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=10,
+        socket_connect_timeout=5,
+        health_check_interval=30,
+        max_connections=16,
+        **options,
+    )
+
+
+def connect_cluster(url: str, auth: RedisAuth | None = None) -> RedisCluster:
+    options = (auth or RedisAuth()).client_options(url)
+    return RedisCluster.from_url(
+        url, socket_timeout=10, socket_connect_timeout=5, max_connections=16, **options
+    )
+
+
+async def is_cluster(url: str, auth: RedisAuth | None = None) -> bool:
+    """Whether the Redis at `url` is a node of a Redis Cluster (cluster_enabled:1). A user
+    not allowed INFO is taken for a single node (say BLINDAR_REDIS_CLUSTER=yes otherwise)."""
+    client = connect(url, auth)
+    try:
+        info = await client.info("cluster")
+        return bool(info.get("cluster_enabled"))
+    except NoPermissionError:
+        log.warning("redis: INFO not allowed for this user; assuming a single node "
+                    "(BLINDAR_REDIS_CLUSTER=yes for a Redis Cluster)")  # fmt: skip
+        return False
+    finally:
+        await client.aclose()
+
+
+@dataclass
+class Part:
+    """The items of a request routed to one node (indices into the request)."""
+
+    node: ClusterNode | None
+    owners: list[int] = field(default_factory=list)
+    ops: list[int] = field(default_factory=list)
+    queries: list[int] = field(default_factory=list)
+
+
+class RedisStore:
+    """Applies write requests in Redis; loads owners; confirms alerts Kafka acknowledged."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis | RedisCluster,
+        health: Health,
+        marker: str | None = None,
+    ) -> None:
+        self.client = client
+        self.cluster = client if isinstance(client, RedisCluster) else None
+        self.health = health
+        self.marker = marker
+        self.token = str(int(time.time() * 1000))
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        health: Health,
+        auth: RedisAuth | None = None,
+        marker: str | None = None,
+        cluster: str = "auto",
+    ) -> RedisStore:
+        """A store on `url`, a single Redis or any node of a Redis Cluster (`cluster`:
+        auto asks the server, yes or no say it)."""
+        if cluster == "auto":
+            clustered = await with_retry(health, "connect", lambda: is_cluster(url, auth))
+        else:
+            clustered = cluster == "yes"
+        client = connect_cluster(url, auth) if clustered else connect(url, auth)
+        if clustered:
+            await with_retry(health, "connect", client.initialize)
+        log.info("redis %s", "cluster" if clustered else "single node")
+        return cls(client, health, marker)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def start(self) -> None:
+        """Write the state marker (kept if another worker already did)."""
+        if self.marker:
+            marker = self.marker
+            await with_retry(
+                self.health, "marker", lambda: self.client.set(marker, self.token, nx=True)
+            )
+
+    # ------------------------------------------------------------------ routing
+
+    def node_of(self, key: str) -> ClusterNode | None:
+        if self.cluster is None:
+            return None
+        slot = self.cluster.keyslot(key)
+        return self.cluster.nodes_manager.get_node_from_slot(slot)
+
+    def route(self, request: WriteRequest, part: Part) -> list[Part]:
+        """Split `part` by the node serving each item's key (one part on a single Redis)."""
+        if self.cluster is None:
+            return [part]
+        parts: dict[str, Part] = {}
+
+        def slot_for(key: str) -> Part:
+            node = self.node_of(key)
+            assert node is not None
+            found = parts.get(node.name)
+            if found is None:
+                found = parts[node.name] = Part(node)
+            return found
+
+        for i in part.owners:
+            slot_for(request.owners[i].key).owners.append(i)
+        for i in part.ops:
+            slot_for(request.plan.ops[i][1]).ops.append(i)
+        for i in part.queries:
+            slot_for(request.plan.queries[i][1]).queries.append(i)
+        return list(parts.values())
+
+    async def refresh(self, exc: BaseException) -> None:
+        """After a redirect, learn the cluster's slot map again."""
+        if self.cluster is not None and isinstance(exc, REDIRECTS):
+            await self.cluster.nodes_manager.initialize()
+
+    # ------------------------------------------------------------------ calls
+
+    async def _execute(self, node: ClusterNode | None, *args: Any) -> Any:
+        if node is None:
+            return await self.client.execute_command(*args)
+        return await node.execute_command(*args)
+
+    async def _eval(self, node: ClusterNode | None, script: Script, keys: list, *args: Any) -> Any:
+        try:
+            return await self._execute(node, "EVALSHA", script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            await self._execute(node, "SCRIPT", "LOAD", script.text)
+            return await self._execute(node, "EVALSHA", script.sha, len(keys), *keys, *args)
+
+    async def load(self, keys: Sequence[str]) -> list[dict[bytes, bytes]]:
+        """Every field of each owner hash (empty for an owner never written)."""
+        if not keys:
+            return []
+
+        async def attempt() -> list[dict[bytes, bytes]]:
+            groups: dict[str, tuple[ClusterNode | None, list[int]]] = {}
+            for i, key in enumerate(keys):
+                node = self.node_of(key)
+                groups.setdefault(node.name if node else "", (node, []))[1].append(i)
+            out: list[dict[bytes, bytes]] = [{} for _ in keys]
+            replies = await asyncio.gather(
+                *(self._eval(node, LOAD, [keys[i] for i in idx]) for node, idx in groups.values())
+            )
+            for (_, idx), reply in zip(groups.values(), replies, strict=True):
+                for i, flat in zip(idx, reply, strict=True):
+                    out[i] = dict(zip(flat[0::2], flat[1::2], strict=True))
+            return out
+
+        return await with_retry(self.health, "load", attempt, self.refresh)
+
+    async def write(self, request: WriteRequest) -> WriteReply:
+        """Apply the request; statuses, pending alerts and shared answers in request order."""
+        token = secrets.token_hex(8)
+        whole = Part(
+            None,
+            list(range(len(request.owners))),
+            list(range(len(request.plan.ops))),
+            list(range(len(request.plan.queries))),
+        )
+        reply = WriteReply(["c"] * len(request.owners), [], [None] * len(request.plan.queries))
+
+        async def attempt() -> None:
+            parts = self.route(request, whole)
+            results = await asyncio.gather(*(self._write_part(request, p, token) for p in parts))
+            for part, (statuses, pending, answers, lost) in zip(parts, results, strict=True):
+                for i, status in zip(part.owners, statuses, strict=True):
+                    reply.statuses[i] = status
+                reply.pending += [
+                    Pending(request.owners[part.owners[p[0] - 1]].key, *p[1:]) for p in pending
+                ]
+                for i, answer in zip(part.queries, answers, strict=True):
+                    reply.answers[i] = answer
+                reply.state_lost = reply.state_lost or bool(lost)
+
+        await with_retry(self.health, "state", attempt, self.refresh)
+        if reply.state_lost:
+            self.state_lost()
+        return reply
+
+    async def _write_part(self, request: WriteRequest, part: Part, token: str) -> tuple:
+        owners = [request.owners[i] for i in part.owners]
+        plan = request.plan
+        ops = [plan.ops[i] for i in part.ops]
+        queries = [plan.queries[i] for i in part.queries]
+        keys, rows, blob = encode_owners(owners)
+        keys += shared_keys(ops, queries)
+        doc: dict[str, Any] = {
+            "t": token,
+            "now": request.now_ms,
+            "supp": request.suppression_ms,
+            "attl": request.alert_ttl_ms,
+            "w": rows,
+            "s": ops,
+            "q": queries,
+        }
+        if self.marker and (part.node is None or part.node is self._marker_node()):
+            doc["m"], doc["mt"] = self.marker, self.token
+            keys.append(self.marker)
+        raw = await self._eval(part.node, WRITE, keys, orjson.dumps(doc), blob)
+        statuses, pending, answers, lost = raw
+        statuses = statuses.decode() if isinstance(statuses, bytes) else statuses
+        pending = [
+            [n, plain(f), plain(kind), plain(uid), int(count), int(first), payload, int(at)]
+            for n, f, kind, uid, count, first, payload, at in pending
+        ]
+        return list(statuses), pending, [plain(a) for a in answers], lost
+
+    def _marker_node(self) -> ClusterNode | None:
+        return self.node_of(self.marker) if self.marker else None
+
+    async def confirm(self, pending: Sequence[Pending]) -> None:
+        """Alerts Kafka acknowledged stop being pending (idempotent)."""
+        if not pending:
+            return
+
+        async def attempt() -> None:
+            groups: dict[str, tuple[ClusterNode | None, list[Pending]]] = {}
+            for item in pending:
+                node = self.node_of(item.key)
+                groups.setdefault(node.name if node else "", (node, []))[1].append(item)
+            await asyncio.gather(
+                *(
+                    self._eval(
+                        node,
+                        CONFIRM,
+                        sorted({p.key for p in items}),
+                        orjson.dumps(
+                            [[p.key, p.field, p.uid, p.kind, p.decided_ms] for p in items]
+                        ),
+                    )
+                    for node, items in groups.values()
+                )
+            )
+
+        await with_retry(self.health, "confirm", attempt, self.refresh)
+
+    def state_lost(self) -> None:
+        metrics.REDIS_STATE_LOST.inc()
+        log.error(
+            "redis state lost: marker %s was missing (Redis restarted empty or failed over to "
+            "a replica without the data); detector windows and alert suppression restart "
+            "from the events that follow",
+            self.marker,
+        )
+
+
+def encode_owners(owners: Sequence[OwnerWrite]) -> tuple[list[str], list[list[Any]], bytes]:
+    """KEYS, rows and the blob of values for the write script (see write.lua)."""
+    keys: list[str] = []
+    rows: list[list[Any]] = []
+    parts: list[bytes] = []
+    position = 1
+
+    def put(data: bytes) -> int:
+        nonlocal position
+        at = position
+        parts.append(data)
+        position += len(data)
+        return at
+
+    for n, owner in enumerate(owners, start=1):
+        keys.append(owner.key)
+        state = owner.state
+        decisions = [
+            [d.field, d.uid, d.window_end_ms, d.observed, d.severity, put(d.payload),
+             len(d.payload), d.claim, d.episode]
+            for d in owner.decisions
+        ]  # fmt: skip
+        rows.append(
+            [n, owner.expected, put(state) if state else 0, len(state),
+             1 if owner.snapshot else 0, owner.ttl_ms, decisions]
+        )  # fmt: skip
+    return keys, rows, b"".join(parts)
+
+
+def shared_keys(ops: list[list[Any]], queries: list[list[Any]]) -> list[str]:
+    """Every key the shared items touch (declared to Redis, as a Redis Cluster requires)."""
+    keys: dict[str, None] = {}
+    for item in (*ops, *queries):
+        keys[item[1]] = None
+        extra = EXTRA_KEYS.get(item[0])
+        if extra is not None:
+            keys.update(dict.fromkeys(extra(item)))
+    return list(keys)
+
+
+def plain(value: Any) -> Any:
+    """A Lua reply as Python values: bytes become str, nested arrays become lists."""
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+__all__ = ["Plan", "RedisStore", "connect", "encode_owners"]

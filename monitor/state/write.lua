@@ -1,0 +1,140 @@
+-- blindar state write (monitor/state/store.py): one call per batch and Redis node.
+--
+-- ARGV[1] is a JSON document; ARGV[2] a blob that log entries, snapshots and finding
+-- payloads are sliced from (offset, length), so binary-safe values never pass through JSON.
+--   t: write token of this batch   now: decision time (ms)   supp: suppression (ms)
+--   attl: how long an alert record outlives its last repeat (ms)
+--   w: owners, each {index of its key in KEYS, expected version (-1: no state of its own), entry offset,
+--      entry length, 1 if the entry is a snapshot, ttl ms (0: leave it), findings}
+--      finding: {field, uid, window end, observed, severity, payload offset,
+--                payload length, claim field ('' if none), episode}
+--   s / q: shared-family ops and queries ({family, key, args...})
+--   m / mt: the state marker key and its token (optional)
+-- Returns {statuses, pending, answers, lost}: statuses has one character per owner
+-- ('0' written, 'r' written before by this very batch, 'c' conflict: another writer
+-- moved the owner on, nothing done); pending lists every owner's alerts that wait for
+-- Kafka: {owner index, field, kind, uid, count, first seen, payload, decided at}.
+local doc = cjson.decode(ARGV[1])
+local blob = ARGV[2] or ''
+local OPS, QUERIES = {}, {}
+
+local function num(x) return string.format('%d', x) end
+
+-- A key's TTL is refreshed once per call (only once the key exists).
+local expired = {}
+local function expire_once(key, ttl)
+  if not expired[key] and redis.call('PEXPIRE', key, num(ttl)) == 1 then
+    expired[key] = true
+  end
+end
+
+local function slice(offset, length) return string.sub(blob, offset, offset + length - 1) end
+
+--@families
+
+local token, now, supp, attl = doc.t, doc.now, doc.supp, doc.attl
+
+local function pending_set(raw)
+  local set = {}
+  if raw then for _, field in ipairs(cjson.decode(raw)) do set[field] = true end end
+  return set
+end
+
+local function save_pending(key, set)
+  local fields = {}
+  for field, _ in pairs(set) do fields[#fields + 1] = field end
+  table.sort(fields)
+  if #fields == 0 then redis.call('HDEL', key, 'P') else
+    redis.call('HSET', key, 'P', cjson.encode(fields))
+  end
+end
+
+-- One page per (owner, detector, tenant) while it keeps repeating; a new page only once
+-- the alert has been quiet for a whole suppression window, in event time and in
+-- processing time. A decided alert stays pending until confirmed (Kafka acknowledged it).
+local function decide(key, f, pending)
+  local field, wend, observed, sev = f[1], f[3], f[4], f[5]
+  if f[8] ~= '' then
+    if redis.call('HGET', key, f[8]) == f[9] then return end  -- episode already paged
+    redis.call('HSET', key, f[8], f[9])
+  end
+  local raw = redis.call('HGET', key, field)
+  local rec = raw and cjson.decode(raw) or nil
+  if rec and now - rec.n >= attl then rec = nil end
+  local kind
+  if not rec or (wend - rec.l >= supp and now - rec.n >= supp) then
+    rec = {u = f[2], f = wend, l = wend, c = 1, r = observed, s = sev, n = now, d = 0}
+    kind = 'new'
+  elseif wend > rec.l or observed > rec.r then
+    rec.c = rec.c + 1
+    if wend > rec.l then rec.l = wend end
+    rec.n = now
+    if observed >= 2 * rec.r or sev > rec.s then
+      rec.r, rec.s = observed, sev
+      kind = (rec.d == 0) and 'new' or 'update'
+    end
+  else
+    return
+  end
+  if kind then
+    rec.p = {k = kind, x = slice(f[6], f[7]), t = now, c = rec.c, f = rec.f}
+    pending[field] = true
+  end
+  redis.call('HSET', key, field, cjson.encode(rec))
+end
+
+local function write_state(key, w, v, n)
+  if w[5] == 1 then  -- a snapshot replaces the log
+    local old = {}
+    for k = 1, n do old[k] = 'e' .. num(k) end
+    if n > 0 then redis.call('HDEL', key, unpack(old)) end
+    redis.call('HSET', key, 'v', num(v + 1), 'w', token, 'n', '0', 's', slice(w[3], w[4]))
+  else
+    redis.call('HSET', key, 'v', num(v + 1), 'w', token, 'n', num(n + 1),
+      'e' .. num(n + 1), slice(w[3], w[4]))
+  end
+end
+
+local statuses, pending_out = {}, {}
+for i, w in ipairs(doc.w) do
+  local key = KEYS[w[1]]
+  local cur = redis.call('HMGET', key, 'v', 'w', 'n', 'P')
+  local v = tonumber(cur[1] or '0')
+  local status = '0'
+  if w[2] >= 0 and v ~= w[2] then
+    status = (cur[2] == token and v == w[2] + 1) and 'r' or 'c'
+  else
+    if w[2] >= 0 and w[4] > 0 then write_state(key, w, v, tonumber(cur[3] or '0')) end
+    if w[6] > 0 then redis.call('PEXPIRE', key, num(w[6])) end
+    if #w[7] > 0 then
+      local pending = pending_set(cur[4])
+      for _, f in ipairs(w[7]) do decide(key, f, pending) end
+      save_pending(key, pending)
+      cur[4] = redis.call('HGET', key, 'P')
+    end
+  end
+  statuses[i] = status
+  if status ~= 'c' and cur[4] then
+    for _, field in ipairs(cjson.decode(cur[4])) do
+      local raw = redis.call('HGET', key, field)
+      local rec = raw and cjson.decode(raw)
+      if rec and rec.p then
+        pending_out[#pending_out + 1] = {i, field, rec.p.k, rec.u, rec.p.c, rec.p.f, rec.p.x,
+          rec.p.t}
+      end
+    end
+  end
+end
+
+for _, op in ipairs(doc.s) do OPS[op[1]](op) end
+local answers = {}
+for i, q in ipairs(doc.q) do answers[i] = QUERIES[q[1]](q) end
+
+-- The state marker: missing means Redis lost its data since the worker started.
+local lost = 0
+if doc.m and redis.call('EXISTS', doc.m) == 0 then
+  redis.call('SET', doc.m, doc.mt)
+  lost = 1
+end
+
+return {table.concat(statuses), pending_out, answers, lost}
