@@ -23,9 +23,6 @@ from typing import IO, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from detectors.event import Event
 from monitor.alerts import Alert
@@ -36,6 +33,7 @@ from monitor.health import Health
 from monitor.pipeline import BatchResult, Message, Pipeline
 from monitor.scoring import DAY_MS, Label, Page, agent_days, format_table, score
 from monitor.state import RedisStore, connect
+from monitor.state.outages import with_retry
 
 log = logging.getLogger("blindar.replay")
 
@@ -54,27 +52,10 @@ def scratch_namespace() -> str:
     return f"replay:{uuid.uuid4().hex[:12]}:"
 
 
-# Redis answers these while it cannot serve for a while (another client's long script, a
-# restart loading its data): wait, as for a lost connection.
-TRANSIENT_REPLIES = ("BUSY", "LOADING", "TRYAGAIN")
-DROP_ATTEMPTS = 30
-
-
 async def drop_keys(client: aioredis.Redis, namespace: str) -> int:
-    """Delete every key under `namespace`; returns how many. Retried with backoff (up to
-    about two minutes) while Redis is busy or away: a shared Redis may be running another
-    client's long script when a long replay ends."""
-    delay, attempt = 0.2, 1
-    while True:
-        try:
-            return await _drop_keys(client, namespace)
-        except (RedisConnectionError, RedisTimeoutError, ResponseError) as exc:
-            busy = not isinstance(exc, ResponseError) or str(exc).startswith(TRANSIENT_REPLIES)
-            if not busy or attempt >= DROP_ATTEMPTS:
-                raise
-            log.warning("dropping scratch keys: %s; retrying in %.1fs", exc, delay)
-            await asyncio.sleep(delay)
-            delay, attempt = min(delay * 2, 5.0), attempt + 1
+    """Delete every key under `namespace`; returns how many. A Redis that is busy (a shared
+    one running another client's long script) or away is waited for, as the state is."""
+    return await with_retry(Health(), "drop", lambda: _drop_keys(client, namespace))
 
 
 async def _drop_keys(client: aioredis.Redis, namespace: str) -> int:
