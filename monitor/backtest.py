@@ -154,9 +154,9 @@ BATCH_BOUNDS = (100, 2000)
 
 def batch_for(files: PeriodFiles) -> int:
     """Events per replay batch so that a batch spans about BATCH_SPAN_MS of event time:
-    detectors judge sliding windows at the batch's latest event, so a batch spanning
-    more than a window (2,000 events of a quiet file can span an hour) hides bursts the
-    live worker, whose batches span seconds, would see."""
+    enumeration judges its window at an actor's latest event of the batch, so a batch
+    spanning more than the window (2,000 events of a quiet file can span an hour) hides a
+    burst that the live worker, whose batches span seconds, would see."""
     per_ms = files.count / max(1, files.end_ms - files.start_ms)
     return max(BATCH_BOUNDS[0], min(BATCH_BOUNDS[1], round(per_ms * BATCH_SPAN_MS)))
 
