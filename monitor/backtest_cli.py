@@ -11,12 +11,11 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from monitor.replay_cli import DEFAULT_REDIS_DB
 from monitor.settings import Settings
 
 if TYPE_CHECKING:
     from monitor.backtest import BacktestResult
-
-DEFAULT_REDIS_DB = 15
 
 
 # The plan's knobs: (flag, field of BacktestPlan, help). Defaults live in BacktestPlan

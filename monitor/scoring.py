@@ -207,16 +207,13 @@ def format_table(scores: dict[str, DetectorScore], days: float) -> str:
         lines.append(
             f"{s.detector:<20}{s.labels:>7}{s.pages:>7}{s.tp:>5}{s.fp:>5}{s.fp_on_scenarios:>8}"
             f"{s.fn:>5}{_ratio(s.precision):>11}{_ratio(s.recall):>8}"
-            f"{_rate(s.false_per_1000_agent_days(days)):>18}"
-            f"{_rate(s.normal_per_1000_agent_days(days)):>11}"
-            f"{_rate(s.worst_first_page_days):>14}"
+            f"{_ratio(s.false_per_1000_agent_days(days)):>18}"
+            f"{_ratio(s.normal_per_1000_agent_days(days)):>11}"
+            f"{_ratio(s.worst_first_page_days):>14}"
         )
     return "\n".join(lines)
 
 
-def _rate(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
-
-
 def _ratio(value: float | None) -> str:
+    """A ratio, rate or number of days with two decimals; n/a when there is none."""
     return "n/a" if value is None else f"{value:.2f}"
