@@ -62,6 +62,10 @@ class ChannelSilenceConfig:
     usual_days: int = 7
     usual_min_days: int = 3
     usual_share: float = 0.8
+    # A day counts as busy in the silence's clock span when the channel sent something in at
+    # least this many of its minutes there: a channel carrying an event every few minutes
+    # is often quiet for ten, and pages once its silence is long for its own rate.
+    usual_busy_minutes: int = 5
 
     def __post_init__(self) -> None:
         if not 0 <= self.usual_share <= 1:
@@ -73,8 +77,9 @@ class ChannelSilenceConfig:
 
     @property
     def usual(self) -> list[float]:
-        """The usual-traffic rule as the silence query takes it: [days, min_days, share]."""
-        return [self.usual_days, self.usual_min_days, self.usual_share]
+        """The usual-traffic rule as the silence query takes it:
+        [days, min_days, share, busy minutes]."""
+        return [self.usual_days, self.usual_min_days, self.usual_share, self.usual_busy_minutes]
 
 
 def wall_clock_ms() -> int:

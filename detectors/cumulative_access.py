@@ -1,11 +1,16 @@
-"""cumulative_access: low and slow, an actor touches far more distinct records over days than peers.
+"""cumulative_access: low and slow, an actor touches far more distinct records than peers.
 
 The leak no rate limit sees: a few hundred extra records a day, every day, each day
 below every burst threshold (in one real case three agents opened 68,701 accounts in
-168 days). Counts distinct records per actor per UTC day (exact, capped), sums
-the last `days` days, and compares that sum with the same sum of the other actors of
-the team (median + k·MAD of the peers seen in the last `fresh_days` days, once the team
-has `team_min_peers`). A static floor fires without peers.
+168 days). Two rules:
+- shift_excess (detectors/shift_excess.py): a shift's distinct customers per hour far
+  above the actor's peers' shifts and its own usual ones, at any volume: the careful
+  collector who hides each extra account inside a short interaction is paged within the
+  shift, not after a week;
+- the weekly sum: distinct records per actor per UTC day (exact, capped), summed over the
+  last `days` days, against the same sum of the other actors of the team (median + k·MAD
+  of the peers seen in the last `fresh_days` days, once the team has `team_min_peers`);
+  a static floor fires without peers.
 """
 
 from __future__ import annotations
@@ -21,13 +26,14 @@ from detectors.base import (
     Finding,
     Tuned,
     severity_for,
-    tuned_actions,
 )
 from detectors.event import Event
+from detectors.shift_excess import ShiftRule
 from detectors.state.actor import ActorState, PerTenant
 from detectors.state.day_distinct import DayDistinct
 from detectors.state.keys import team_tag
 from detectors.state.shared import team_totals
+from detectors.state.shift import Shift
 from detectors.stats import Stats
 from detectors.tuning import Tuning
 
@@ -49,6 +55,21 @@ class CumulativeAccessConfig:
     max_records_per_day: int = 20_000  # distinct records kept per actor and day
     max_team_actors: int = 5000
     share_every: int = 25  # the team hears of an actor's sum when it grew by this much
+    shift_rule: bool = True
+    shift_gap_hours: int = 4  # a longer gap ends a shift
+    shift_min_hours: int = 2  # judged from this far into a shift (and rates over at least it)
+    shift_min_rate: float = 2.0  # distinct customers per hour: never news below
+    shift_k: float = 5.0
+    shift_min_spread: float = 0.1  # of the peers' median, in the spread of their rates
+    shift_min_ratio: float = 1.8  # x the peers' median rate
+    shift_own_ratio: float = 1.8  # x the actor's own median rate, once it has a history
+    shift_min_history: int = 3  # own closed shifts before the own ratio applies
+    shift_history: int = 40  # own closed shifts kept
+    shift_history_days: int = 28
+    shift_peer_days: int = 7  # peers' shifts ended in the last days form the sample
+    shift_min_peers: int = 5  # peers with a shift in the sample before anything is judged
+    shift_max_customers: int = 5000  # distinct customers kept per shift
+    shift_team_cap: int = 2000  # peers' shifts kept per team
     actions: frozenset[str] = frozenset(
         {"record.view", "record.search", "record.update", "record.export", "pii.unmask"}
     )
@@ -79,29 +100,54 @@ class ActorDays:
         return new
 
 
+class CumulativeSlot:
+    """One actor's days per tenant (the weekly sum) and its current shift (shift excess)."""
+
+    __slots__ = ("days", "shift")
+
+    def __init__(self) -> None:
+        self.days: PerTenant[ActorDays] = PerTenant()
+        self.shift = Shift()
+
+    def dump(self) -> list[Any]:
+        return [self.days.dump(), self.shift.dump()]
+
+    @classmethod
+    def load(cls, data: list[Any]) -> CumulativeSlot:
+        new = cls()
+        new.days = PerTenant.loader(ActorDays.load)(data[0])
+        new.shift = Shift.load(data[1])
+        return new
+
+
 class CumulativeAccess(Tuned[CumulativeAccessConfig]):
-    """Distinct records per actor per day, summed over days, against the team's sums."""
+    """Shift rates against peers' shifts; distinct records per day, summed over days,
+    against the team's sums."""
 
     name = NAME
+    actions = None  # every event of the actor moves its shift on
 
     def __init__(self, tuning: Tuning[CumulativeAccessConfig], key_prefix: str = "") -> None:
         super().__init__(tuning, key_prefix)
-        self.actions = tuned_actions(tuning)
+        self.shifts = ShiftRule(key_prefix)
 
-    def load_slot(self, data: dict) -> PerTenant[ActorDays]:
-        return PerTenant.loader(ActorDays.load)(data)
+    def load_slot(self, data: list[Any]) -> CumulativeSlot:
+        return CumulativeSlot.load(data)
 
     def team_key(self, tenant: str, team: str | None) -> str:
         return f"{self.prefix}{team_tag(tenant, team or '-')}:{NAME}:totals"
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
-        slots: PerTenant[ActorDays] = actor.slot(NAME, PerTenant)
+        slot: CumulativeSlot = actor.slot(NAME, CumulativeSlot)
+        slots = slot.days
         groups: dict[str, ActorBatch] = {}
+        counted: list[Event] = []
         for event in events:
+            if self.tuning.allows_actor(event.tenant, actor.actor, event.actor_team):
+                continue
+            counted.append(event)
             cfg = self.tuning.for_tenant(event.tenant)
             if not event.resource_id or event.action not in cfg.actions:
-                continue
-            if self.tuning.allows_actor(event.tenant, actor.actor, event.actor_team):
                 continue
             days = slots.get_or_new(event.tenant, ActorDays).days
             days.add(event.resource_id, event.ts_ms // DAY_MS, cfg.max_records_per_day)
@@ -114,6 +160,13 @@ class CumulativeAccess(Tuned[CumulativeAccessConfig]):
             finding = self.judge(actor.actor, tenant, group, slots[tenant], ctx)
             if finding is not None:
                 findings.append(finding)
+        if counted:
+            cfg = self.tuning.for_tenant(counted[-1].tenant)
+            if cfg.shift_rule:
+                ordered = sorted(counted, key=lambda e: e.ts_ms)
+                excess = self.shifts.observe(cfg, actor.actor, slot.shift, ordered, ctx)
+                if excess is not None:
+                    findings.append(excess)
         return findings
 
     def judge(

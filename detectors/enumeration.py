@@ -71,10 +71,13 @@ class Enumeration(Tuned[EnumerationConfig]):
         for tenant, group in groups.items():
             cfg = self.tuning.for_tenant(tenant)
             seen = records[tenant]
-            hi = group.last_ts // cfg.bucket_ms
-            lo = (group.last_ts - cfg.window_minutes * MINUTE_MS) // cfg.bucket_ms + 1
-            distinct = seen.count(lo, hi)
-            seen.forget_below(lo - cfg.lateness_minutes // cfg.bucket_minutes - 1)
+            width = (cfg.window_minutes * MINUTE_MS) // cfg.bucket_ms
+            # every window ending at a bucket the batch touched: a batch that spans more
+            # than the window (a replay, a worker catching up) still judges each part
+            ends = {e.ts_ms // cfg.bucket_ms for e in group.events}
+            distinct = max(seen.count(end - width + 1, end) for end in ends)
+            newest = max(ends)
+            seen.forget_below(newest - width - cfg.lateness_minutes // cfg.bucket_minutes)
             if distinct >= cfg.threshold_distinct:
                 findings.append(self.describe(tenant, actor.actor, group, distinct))
         return findings

@@ -2,6 +2,8 @@
 
 Contact-center agents keep rostered shifts; a login and a run of record views at 3 a.m.
 on a day off is how an insider works unobserved, or how a stolen session is used.
+Staying an hour late to finish a queue is not: rostered activity that continues a session
+begun on shift, with no gap longer than `grace_minutes`, is overtime and not counted.
 Two sources tell when an actor works: a configured shift (roster file, in the roster's
 or the tenant's time zone, widened by a grace period), or, for actors not on the roster,
 a learned hour-of-week profile (on how many days each local hour of the week was active,
@@ -47,6 +49,9 @@ class OffHoursConfig(SlidingWindow):
     window_minutes: int = 60
     bucket_minutes: int = 5
     lateness_minutes: int = 5
+    # Activity off the roster that continues a session begun on shift (no gap longer than
+    # grace_minutes) is overtime; a session that begins off shift is off-hours.
+    overtime_is_not_off_hours: bool = True
     learn_profile: bool = True
     profile_min_days: int = 14
     profile_days: int = 56
@@ -62,15 +67,25 @@ class OffHoursConfig(SlidingWindow):
 
 
 class OffHoursSlot:
-    """One actor's off-shift events (roster), hour-of-week profile and events per clock hour
-    (learned profile), in one tenant."""
+    """One actor's off-shift events (roster) and current session, hour-of-week profile and
+    events per clock hour (learned profile), in one tenant."""
 
-    __slots__ = ("hours", "off", "profile")
+    __slots__ = ("hours", "off", "profile", "session_last", "session_on_shift")
 
     def __init__(self) -> None:
         self.off = WindowedSum()
         self.profile = HourProfile()
         self.hours: dict[int, int] = {}  # clock hour (epoch hours) -> events
+        self.session_last = -1  # the actor's latest event (a longer gap starts a session)
+        self.session_on_shift = False  # the current session started on shift
+
+    def overtime(self, ts_ms: int, on: bool, gap_ms: int) -> bool:
+        """Whether activity at ts_ms (on shift or not) continues a session that started on
+        shift with no gap over `gap_ms`: staying late is overtime, not off-hours."""
+        if self.session_last < 0 or ts_ms - self.session_last > gap_ms:
+            self.session_on_shift = on
+        self.session_last = max(self.session_last, ts_ms)
+        return not on and self.session_on_shift
 
     def count_hour(self, hour: int) -> None:
         self.hours[hour] = self.hours.get(hour, 0) + 1
@@ -80,7 +95,8 @@ class OffHoursSlot:
 
     def dump(self) -> list[Any]:
         hours = [x for item in self.hours.items() for x in item]
-        return [self.off.dump(), self.profile.dump(), hours]
+        session = [self.session_last, self.session_on_shift]
+        return [self.off.dump(), self.profile.dump(), hours, session]
 
     @classmethod
     def load(cls, data: list[Any]) -> OffHoursSlot:
@@ -88,6 +104,7 @@ class OffHoursSlot:
         new.off = WindowedSum.load(data[0])
         new.profile = HourProfile.load(data[1])
         new.hours = dict(zip(data[2][0::2], data[2][1::2], strict=True))
+        new.session_last, new.session_on_shift = data[3]
         return new
 
 
@@ -104,15 +121,17 @@ class OffHours(Tuned[OffHoursConfig]):
         slots: PerTenant[OffHoursSlot] = actor.slot(NAME, PerTenant)
         off: dict[str, ActorBatch] = {}
         learned: dict[tuple[str, int, int], ActorBatch] = {}
-        for event in events:
+        for event in sorted(events, key=lambda e: e.ts_ms):
             tenant = event.tenant
             if self.tuning.allows_actor(tenant, actor.actor, event.actor_team):
                 continue
             cfg = self.tuning.for_tenant(tenant)
             shift = cfg.roster.get(actor.actor)
             if shift is not None:
-                if not on_shift(shift, cfg.timezone, event.ts_ms // 60_000, cfg.grace_minutes):
-                    slot = slots.get_or_new(tenant, OffHoursSlot)
+                on = on_shift(shift, cfg.timezone, event.ts_ms // 60_000, cfg.grace_minutes)
+                slot = slots.get_or_new(tenant, OffHoursSlot)
+                overtime = slot.overtime(event.ts_ms, on, cfg.grace_minutes * 60_000)
+                if not on and not (overtime and cfg.overtime_is_not_off_hours):
                     slot.off.add(event.ts_ms // cfg.bucket_ms, 1)
                     remember(off, tenant, event)
             elif cfg.learn_profile:

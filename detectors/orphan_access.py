@@ -40,6 +40,9 @@ class OrphanAccessConfig:
     interaction_ttl_hours: int = 12
     max_customers: int = 5000  # interactions remembered per actor (the least recent go)
     max_views: int = 20_000  # views waiting for their grace period, and orphans, per actor
+    # Roles whose work is customers they do not serve themselves (QA reviews, callbacks,
+    # back-office cases): their views are not judged. Back-office teams: allowlist them.
+    exempt_actor_types: frozenset[str] = frozenset({"supervisor", "service"})
     actions: frozenset[str] = frozenset({"record.view", "pii.unmask"})
 
     @property
@@ -113,7 +116,7 @@ class OrphanAccess(Tuned[OrphanAccessConfig]):
             slots.get_or_new(event.tenant, OrphanSlot).interactions.end(
                 customer, event.ts_ms, cfg.max_customers
             )
-        elif event.action in cfg.actions:
+        elif event.action in cfg.actions and event.actor_type not in cfg.exempt_actor_types:
             member = (event.event_id, customer, event.resource_id or "")
             slots.get_or_new(event.tenant, OrphanSlot).pending.add(
                 member, event.ts_ms, cfg.max_views

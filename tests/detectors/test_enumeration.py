@@ -56,3 +56,11 @@ def test_actions_without_record_id_are_ignored() -> None:
     state = MemoryState()
     searches = [ev(i, "record.search", T0 + i) for i in range(500)]
     assert run(DETECTOR, state, searches) == []
+
+
+def test_a_burst_early_in_a_long_batch_is_judged() -> None:
+    """One batch spanning two hours (a replay, a worker catching up): 320 records in its
+    first half hour, a trickle after. The window ending in the burst is judged too."""
+    batch = views(T0, 320) + views(T0 + 100 * MIN, 5, first=1000, step_ms=MIN)
+    [finding] = run(DETECTOR, MemoryState(), batch)
+    assert finding.observed == 320

@@ -11,7 +11,9 @@ HOUR = 60 * MIN
 
 
 def detector(**overrides: object) -> NewDevice:
-    return NewDevice(Tuning(NewDeviceConfig(**overrides)), "t:")  # type: ignore[arg-type]
+    """The plain first-seen rule (no team, no corroboration) unless told otherwise."""
+    plain = {"team_devices": False, "corroborate": False}
+    return NewDevice(Tuning(NewDeviceConfig(**{**plain, **overrides})), "t:")  # type: ignore[arg-type]
 
 
 def login(n: int, ts: int, device: str = "dev-a", ip: str = "10.0.0.1", actor: str = "agent-1"):
@@ -61,7 +63,7 @@ def test_first_seen_sets_are_bounded_per_actor() -> None:
         MemoryState(),
     )
     run(d, state, [login(i, T0 + i * MIN, device=f"dev-{i}") for i in range(10)])
-    assert len(state.actors["agent-1"].slots["new_device"].seen) == 3
+    assert len(state.actors["agent-1"].slots["new_device"].seen.seen) == 3
     # the oldest was forgotten, so it is new again
     assert run(d, state, [login(20, T0 + 2 * HOUR, device="dev-0")]) != []
 
@@ -78,3 +80,51 @@ def test_per_tenant_warm_up_override() -> None:
     d, state = NewDevice(tuning, "t:"), MemoryState()
     run(d, state, [login(1, T0)])
     assert run(d, state, [login(2, T0 + 30 * HOUR, device="dev-x")]) == []
+
+
+def shipped() -> NewDevice:
+    """The shipped rule: a device no teammate used, corroborated within the hour."""
+    return NewDevice(Tuning(NewDeviceConfig(warmup_hours=24, attributes=frozenset({"device"}))))
+
+
+def used(n: int, ts: int, device: str, actor: str, action: str = "record.view", **kw: object):
+    return ev(n, action, ts, actor=actor, device_id=device, resource_id=f"r-{n}", **kw)
+
+
+def test_a_teammates_desk_is_not_news() -> None:
+    d, state = shipped(), MemoryState()
+    run(d, state, [used(1, T0, "desk-1", "agent-1"), used(2, T0, "desk-9", "agent-2")])
+    found = run(d, state, [used(3, T0 + 30 * HOUR, "desk-9", "agent-1", "record.export",
+                                records=500, country="CO")])  # fmt: skip
+    assert found == []  # agent-2 works at desk-9: hot-desking, even with an export
+
+
+def test_a_new_device_alone_waits_for_corroboration_then_is_learned() -> None:
+    d, state = shipped(), MemoryState()
+    run(d, state, [used(1, T0, "desk-1", "agent-1", country="CO")])
+    assert run(d, state, [used(2, T0 + 30 * HOUR, "laptop-1", "agent-1", country="CO")]) == []
+    later = T0 + 30 * HOUR + 2 * HOUR  # past the hour: the laptop is the actor's now
+    out = used(3, later, "laptop-1", "agent-1", "record.export", records=100, country="CO")
+    assert run(d, state, [out]) == []
+
+
+def test_records_moved_out_from_a_new_device_page() -> None:
+    d, state = shipped(), MemoryState()
+    run(d, state, [used(1, T0, "desk-1", "agent-1", country="CO")])
+    start = T0 + 30 * HOUR
+    assert run(d, state, [used(2, start, "dev-x", "agent-1", "auth.login", country="CO")]) == []
+    [finding] = run(d, state, [used(3, start + 10 * MIN, "dev-x", "agent-1", "record.export",
+                                     records=25, country="CO")])  # fmt: skip
+    assert finding.evidence["rule"] == "new_device_corroborated"
+    assert finding.evidence["corroborated_by"] == "records_out"
+    assert finding.evidence["records_out"] == 25 and finding.evidence["new_device"] == "dev-x"
+    assert finding.sample_event_ids == ("e-2", "e-3")
+
+
+def test_a_new_device_from_a_new_country_pages_at_once() -> None:
+    d, state = shipped(), MemoryState()
+    run(d, state, [used(1, T0, "desk-1", "agent-1", country="CO")])
+    [finding] = run(d, state, [used(2, T0 + 30 * HOUR, "dev-x", "agent-1", "auth.login",
+                                     country="RU")])  # fmt: skip
+    assert finding.evidence["corroborated_by"] == "new_country"
+    assert finding.severity == 4  # corroborated: one step above a bare new device

@@ -150,3 +150,16 @@ def test_config_rejects_unknown_time_zone_and_bad_roster(tmp_path: Path) -> None
     bad_roster.write_text("- {id: a, shift_start_hour: 7}\n")
     settings = load_detectors(config)  # the roster path is relative to the config file
     assert settings.configs["off_hours"].default.roster["a"].start_hour == 7
+
+
+def test_staying_late_after_a_shift_is_overtime_not_off_hours(roster: str) -> None:
+    """An unbroken session from 16:00 to 19:00 (shift 9-17, grace 30 min): overtime. The
+    same work after a break longer than the grace starts an off-shift session: it pages."""
+    state, off = MemoryState(), detector(roster)
+    late = activity(0, MONDAY + 16 * HOUR, 180)  # a view a minute, on past the shift
+    assert run(off, state, late) == []
+    back = activity(500, MONDAY + 20 * HOUR, 6)  # an hour after the last: a new session
+    [finding] = run(off, state, back)
+    assert finding.observed == 6
+    counted = detector(roster, overtime_is_not_off_hours=False)
+    assert run(counted, MemoryState(), late) != []  # the rule off: every late minute counts

@@ -133,3 +133,13 @@ def test_per_tenant_threshold_override() -> None:
     d, state = OrphanAccess(tuning, "t:"), MemoryState()
     views = [view(i, T0 + i * 1000, f"c{i}") for i in range(6)]
     assert run(d, state, [*views, tick(90, T0 + 10 * MIN)]) == []
+
+
+def test_supervisors_views_are_not_judged_by_default() -> None:
+    """QA reviews and callbacks are a supervisor's job: customers without an interaction
+    of their own. `exempt_actor_types: []` judges them like anyone."""
+    views = [view(i, T0 + i * MIN, f"c{i}", actor_type="supervisor") for i in range(6)]
+    tick_later = tick(100, T0 + 11 * MIN)
+    assert run(detector(), MemoryState(), [*views, tick_later]) == []
+    strict = detector(exempt_actor_types=frozenset())
+    assert run(strict, MemoryState(), [*views, tick_later]) != []

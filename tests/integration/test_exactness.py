@@ -95,7 +95,9 @@ def cases(tmp: Path) -> dict[str, tuple[Make, list[list[Event]]]]:
         "new_device": (
             lambda p: NewDevice(Tuning(NewDeviceConfig(warmup_hours=1)), p),
             [[ev(0, "auth.login", T0, device_id="desk", source_ip="10.0.0.1")],
-             [ev(1, "auth.login", T0 + 2 * HOUR, device_id="laptop", source_ip="10.0.0.1")]],
+             [ev(1, "auth.login", T0 + 2 * HOUR, device_id="laptop", source_ip="10.0.0.1")],
+             [ev(2, "record.export", T0 + 2 * HOUR + 5 * MIN, device_id="laptop",
+                 source_ip="10.0.0.1", records=40)]],
         ),
         "unusual_location": (
             lambda p: UnusualLocation(Tuning(UnusualLocationConfig(warmup_hours=1)), p),

@@ -36,7 +36,15 @@ from detectors.state.distinct_window import DistinctWindow
 from detectors.state.first_seen import FirstSeen
 from detectors.state.hour_profile import HourProfile
 from detectors.state.interactions import Interactions
-from detectors.state.shared import FAMILIES, channel_traffic, guarded_sum, team_sample, team_totals
+from detectors.state.shared import (
+    FAMILIES,
+    channel_traffic,
+    guarded_sum,
+    team_devices,
+    team_rates,
+    team_sample,
+    team_totals,
+)
 from detectors.state.shared.memory import SharedMemory
 from detectors.state.shared.plan import Plan
 from detectors.state.timed_members import TimedMembers
@@ -103,6 +111,27 @@ def team_totals_plan(rng: random.Random, prefix: str, step: int) -> Plan:
     return plan
 
 
+def team_rates_plan(rng: random.Random, prefix: str, step: int) -> Plan:
+    plan = Plan()
+    key = f"{prefix}{{t:acme:t-1}}:cumulative_access:shifts:agent"
+    for _ in range(5):
+        actor, start = f"a:{rng.randrange(9)}", T0 + (step - rng.randrange(5)) * HOUR
+        end = start + rng.randrange(1, 9) * HOUR
+        team_rates.add(plan, key, actor, start, end, rng.random() * 30, 20, DAY)
+    team_rates.recent(plan, key, T0 + (step - 6) * HOUR)
+    return plan
+
+
+def team_devices_plan(rng: random.Random, prefix: str, step: int) -> Plan:
+    plan = Plan()
+    key = f"{prefix}{{t:acme:t-1}}:new_device:devices"
+    for _ in range(4):
+        device = f"desk-{rng.randrange(30)}"
+        team_devices.used(plan, key, device, T0 + (step - rng.randrange(3)) * HOUR, 12, DAY)
+    team_devices.since(plan, key, T0 + (step - 4) * HOUR)
+    return plan
+
+
 def channel_traffic_plan(rng: random.Random, prefix: str, step: int) -> Plan:
     plan = Plan()
     now = T0 + step * 90 * MIN
@@ -121,7 +150,7 @@ def channel_traffic_plan(rng: random.Random, prefix: str, step: int) -> Plan:
             mode,
             now,
             30 * MIN,
-            [7, 2, 0.8],
+            [7, 2, 0.8, 3],
             0,
             "~channel_silence:%2A",
             7 * DAY,
@@ -133,6 +162,8 @@ SHARED: dict[str, ShapeShared] = {
     "guarded_sum": guarded_sum_plan,
     "team_sample": team_sample_plan,
     "team_totals": team_totals_plan,
+    "team_rates": team_rates_plan,
+    "team_devices": team_devices_plan,
     "channel_traffic": channel_traffic_plan,
 }
 

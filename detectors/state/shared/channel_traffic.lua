@@ -23,36 +23,33 @@ do
     end
   end
 
-  local function any_traffic(key, lo, hi)
+  local function busy_minutes(key, lo, hi)
     local lo_day, hi_day = math.floor(lo / DAY_MIN), math.floor(hi / DAY_MIN)
+    local busy = 0
     for day = lo_day, hi_day do
       local from = (day == lo_day) and (lo % DAY_MIN) or 0
       local to = (day == hi_day) and (hi % DAY_MIN) or (DAY_MIN - 1)
-      if redis.call('BITCOUNT', key .. ':m:' .. num(day), from, to, 'BIT') > 0 then
-        return true
-      end
+      busy = busy + redis.call('BITCOUNT', key .. ':m:' .. num(day), from, to, 'BIT')
     end
-    return false
+    return busy
   end
 
-  -- On how many of the last `days` days with traffic the channel sent something in the
-  -- same clock span as [now - silence, now]; the same weekday a week before, with traffic
-  -- but none in the span, vetoes.
-  local function usual(key, now, silence, rule)
-    local days, min_days, share = rule[1], rule[2], rule[3]
+  -- On how many of the last `days` days with traffic the channel was busy (traffic in at
+  -- least `enough` of its minutes) in the same clock span as the silence [now - span,
+  -- now]; the same weekday a week before, with traffic but none in the last `period` of
+  -- the span, vetoes.
+  local function usual(key, now, span_ms, period_ms, rule)
+    local days, min_days, share, enough = rule[1], rule[2], rule[3], rule[4]
     if share <= 0 then return 0, 0, true end
     local now_min = math.floor(now / 60000)
-    local span = math.ceil(silence / 60000)
+    local span, period = math.ceil(span_ms / 60000), math.ceil(period_ms / 60000)
     local busy, seen, week_quiet = 0, 0, false
     for d = 1, days do
       local hi = now_min - d * DAY_MIN
       if redis.call('EXISTS', key .. ':m:' .. num(math.floor(hi / DAY_MIN))) == 1 then
         seen = seen + 1
-        if any_traffic(key, hi - span, hi) then
-          busy = busy + 1
-        elseif d == 7 then
-          week_quiet = true
-        end
+        if busy_minutes(key, hi - span, hi) >= enough then busy = busy + 1 end
+        if d == 7 and busy_minutes(key, hi - period, hi) == 0 then week_quiet = true end
       end
     end
     return busy, seen, seen < min_days or (busy >= share * seen and not week_quiet)
@@ -78,7 +75,8 @@ do
     if last == nil then return false end
     if last < since then last = since end
     if silence <= 0 or now - last < silence or fields[3] == num(last) then return false end
-    local busy, seen, is_usual = usual(key, now, silence, rule)
+    local span = math.min(now - last, 86400000)  -- the whole silence, on earlier days
+    local busy, seen, is_usual = usual(key, now, span, silence, rule)
     if not is_usual then return false end
     return {last, busy, seen}
   end

@@ -19,6 +19,7 @@ SEEN, MINUTES, SILENCE = "channel_seen", "channel_minutes", "channel_silence"
 DAY_MIN = 1440
 DAY_MS = 86_400_000
 WEEK_DAYS = 7
+MAX_SPAN_MS = DAY_MS  # how much of a long silence is compared with earlier days
 
 
 def day_key(key: str, day: int) -> str:
@@ -98,29 +99,34 @@ def _minutes(memory: SharedMemory, op: list[Any]) -> None:
         memory.data.setdefault(day_key(key, minute // DAY_MIN), set()).add(minute % DAY_MIN)
 
 
-def _any_traffic(memory: SharedMemory, key: str, lo: int, hi: int) -> bool:
-    for minute in range(lo, hi + 1):
-        if minute % DAY_MIN in memory.data.get(day_key(key, minute // DAY_MIN), ()):
-            return True
-    return False
+def _busy_minutes(memory: SharedMemory, key: str, lo: int, hi: int) -> int:
+    """Minutes with traffic in [lo, hi] (minutes since the epoch)."""
+    return sum(
+        1
+        for minute in range(lo, hi + 1)
+        if minute % DAY_MIN in memory.data.get(day_key(key, minute // DAY_MIN), ())
+    )
 
 
 def _usual(
-    memory: SharedMemory, key: str, now: int, silence_ms: int, rule: list[float]
+    memory: SharedMemory, key: str, now: int, span_ms: int, period_ms: int, rule: list[float]
 ) -> tuple[int, int, bool]:
-    days, min_days, share = rule
+    """(busy days, days with traffic, usual?): a day is busy when the channel had traffic
+    in at least `enough` minutes of the silence's clock span; the same weekday a week
+    before, with traffic but none in the last `period_ms` of the span, vetoes."""
+    days, min_days, share, enough = rule
     if share <= 0:
         return 0, 0, True
-    now_min, span = now // 60_000, -(-silence_ms // 60_000)
+    now_min, span, period = now // 60_000, -(-span_ms // 60_000), -(-period_ms // 60_000)
     busy = seen_days = 0
     week_quiet = False
     for d in range(1, int(days) + 1):
         hi = now_min - d * DAY_MIN
         if day_key(key, hi // DAY_MIN) in memory.data:
             seen_days += 1
-            if _any_traffic(memory, key, hi - span, hi):
+            if _busy_minutes(memory, key, hi - span, hi) >= enough:
                 busy += 1
-            elif d == WEEK_DAYS:
+            if d == WEEK_DAYS and _busy_minutes(memory, key, hi - period, hi) == 0:
                 week_quiet = True
     return busy, seen_days, seen_days < min_days or (busy >= share * seen_days and not week_quiet)
 
@@ -141,5 +147,6 @@ def _silence(memory: SharedMemory, query: list[Any]) -> Any:
     last = max(last, since)
     if silence_ms <= 0 or now - last < silence_ms or fields.get(claim) == str(last):
         return None
-    busy, days, usual = _usual(memory, key, now, silence_ms, rule)
+    span = min(now - last, MAX_SPAN_MS)  # the whole silence, on earlier days
+    busy, days, usual = _usual(memory, key, now, span, silence_ms, rule)
     return [last, busy, days] if usual else None

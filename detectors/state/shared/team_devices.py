@@ -1,0 +1,51 @@
+"""Team devices (shared): the devices (desks, shared terminals) a team's actors used, with
+when each was last used; those used recently. A device a teammate used is the team's, not
+news (hot desks). Lua side: team_devices.lua. Setting a device again only moves its
+last-used time on; at most `cap` devices are kept (least recently used first out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from detectors.state.shared.memory import SharedMemory, handles_op, handles_query
+from detectors.state.shared.plan import Plan
+
+FAMILY = "team_devices"
+
+
+@dataclass(slots=True)
+class Devices:
+    """The devices used since a given time."""
+
+    used: frozenset[str] = field(default_factory=frozenset)
+
+    def fill(self, raw: Any) -> None:
+        self.used = frozenset(str(x) for x in raw)
+
+
+def used(plan: Plan, key: str, device: str, ts_ms: int, cap: int, ttl_ms: int) -> None:
+    plan.op(FAMILY, key, device, ts_ms, cap, ttl_ms)
+
+
+def since(plan: Plan, key: str, since_ms: int) -> Devices:
+    reply = Devices()
+    plan.ask(reply, FAMILY, key, since_ms)
+    return reply
+
+
+@handles_op(FAMILY)
+def _used(memory: SharedMemory, op: list[Any]) -> None:
+    _, key, device, ts, cap, _ttl = op
+    devices: dict[str, int] = memory.data.setdefault(key, {})
+    if ts > devices.get(device, -1):
+        devices[device] = ts
+    if len(devices) > cap + max(1, cap // 4):
+        for old in sorted(devices, key=lambda d: (devices[d], d))[: len(devices) - cap]:
+            del devices[old]
+
+
+@handles_query(FAMILY)
+def _since(memory: SharedMemory, query: list[Any]) -> list[str]:
+    _, key, since_ms = query
+    return sorted(d for d, ts in memory.data.get(key, {}).items() if ts >= since_ms)

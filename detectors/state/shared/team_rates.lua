@@ -1,0 +1,51 @@
+-- Team rates (detectors/state/shared/team_rates.py): a hash of "actor:start" -> "end:rate".
+do
+  local function parse(text)
+    local e, v = string.match(text, '^(-?%d+):(%-?%d+)$')
+    return tonumber(e), tonumber(v)
+  end
+
+  OPS['team_rates'] = function(op)
+    local key, field, stop, value, cap, ttl = op[2], op[3], op[4], op[5], op[6], op[7]
+    redis.call('HSET', key, field, num(stop) .. ':' .. num(value))
+    if redis.call('HLEN', key) > cap + math.max(1, math.floor(cap / 4)) then
+      local all = redis.call('HGETALL', key)
+      local rows = {}
+      for i = 1, #all, 2 do rows[#rows + 1] = {all[i], (parse(all[i + 1]))} end
+      table.sort(rows, function(a, b)
+        if a[2] ~= b[2] then return a[2] < b[2] end
+        return a[1] < b[1]
+      end)
+      for i = 1, #rows - cap do redis.call('HDEL', key, rows[i][1]) end
+    end
+    expire_once(key, ttl)
+  end
+
+  local function median(sorted)
+    local n = #sorted
+    local m = math.floor(n / 2)
+    if n % 2 == 1 then return sorted[m + 1] end
+    return (sorted[m] + sorted[m + 1]) / 2
+  end
+
+  QUERIES['team_rates'] = function(q)
+    local all = redis.call('HGETALL', q[2])
+    local values, actors, count = {}, {}, 0
+    for i = 1, #all, 2 do
+      local stop, value = parse(all[i + 1])
+      if stop >= q[3] then
+        values[#values + 1] = value
+        local who = string.match(all[i], '^(.*):%-?%d+$')
+        if not actors[who] then actors[who] = true; count = count + 1 end
+      end
+    end
+    local n = #values
+    if n == 0 then return {0, 0, 0, 0} end
+    table.sort(values)
+    local mid = median(values)
+    local dev = {}
+    for i = 1, n do dev[i] = math.abs(values[i] - mid) end
+    table.sort(dev)
+    return {count, n, math.floor(mid), math.floor(median(dev))}
+  end
+end

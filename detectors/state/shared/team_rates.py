@@ -1,0 +1,76 @@
+"""Team rates (shared): one number per closed period of a team's actors (e.g. distinct
+customers per hour of a shift), with when the period ended; the statistics of the periods
+that ended recently. Lua side: team_rates.lua. One field per (actor, period start): adding
+the same period again changes nothing. At most `cap` periods are kept (oldest first out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from detectors.state.keys import part
+from detectors.state.shared.memory import SharedMemory, handles_op, handles_query
+from detectors.state.shared.plan import Plan
+from detectors.stats import NO_STATS, Stats, median
+
+FAMILY = "team_rates"
+SCALE = 1000  # rates travel as integers x1000
+
+
+@dataclass(slots=True)
+class RecentRates:
+    """The statistics of the periods that ended since a given time, and how many actors."""
+
+    actors: int = 0
+    stats: Stats = NO_STATS
+
+    def fill(self, raw: Any) -> None:
+        actors, n, med, mad = (int(x) for x in raw)
+        self.actors = actors
+        self.stats = Stats(n, med / SCALE, mad / SCALE)
+
+
+def add(
+    plan: Plan, key: str, actor: str, start_ms: int, end_ms: int, rate: float, cap: int, ttl_ms: int
+) -> None:
+    plan.op(FAMILY, key, f"{part(actor)}:{start_ms}", end_ms, int(rate * SCALE), cap, ttl_ms)
+
+
+def recent(plan: Plan, key: str, since_ms: int) -> RecentRates:
+    reply = RecentRates()
+    plan.ask(reply, FAMILY, key, since_ms)
+    return reply
+
+
+def _parse(text: str) -> tuple[int, int]:
+    end, value = text.split(":")
+    return int(end), int(value)
+
+
+@handles_op(FAMILY)
+def _add(memory: SharedMemory, op: list[Any]) -> None:
+    _, key, field, end, value, cap, _ttl = op
+    rates: dict[str, str] = memory.data.setdefault(key, {})
+    rates[field] = f"{end}:{value}"
+    if len(rates) > cap + max(1, cap // 4):
+        oldest = sorted(rates, key=lambda f: (_parse(rates[f])[0], f))
+        for field_ in oldest[: len(rates) - cap]:
+            del rates[field_]
+
+
+@handles_query(FAMILY)
+def _recent(memory: SharedMemory, query: list[Any]) -> list[int]:
+    _, key, since = query
+    rows = [(f, *_parse(v)) for f, v in memory.data.get(key, {}).items()]
+    values = [value for _, end, value in rows if end >= since]
+    actors = {f.rsplit(":", 1)[0] for f, end, _ in rows if end >= since}
+    if not values:
+        return [0, 0, 0, 0]
+    mid = median(values)
+    mad = median([abs(v - mid) for v in values])
+    return [len(actors), len(values), int(mid), int(mad)]
+
+
+def cached_recent(ctx: Any, key: str, since_ms: int) -> RecentRates | None:
+    """The team's recent rates as last refreshed (detectors.base.Context.cached)."""
+    return ctx.cached(key, lambda plan: recent(plan, key, since_ms))  # type: ignore[no-any-return]
