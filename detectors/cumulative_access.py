@@ -68,6 +68,7 @@ class CumulativeAccessConfig:
     shift_history_days: int = 28
     shift_peer_days: int = 7  # peers' shifts ended in the last days form the sample
     shift_min_peers: int = 5  # peers with a shift in the sample before anything is judged
+    shift_min_samples: int = 20  # and at least this many shifts
     shift_max_customers: int = 5000  # distinct customers kept per shift
     shift_team_cap: int = 2000  # peers' shifts kept per team
     actions: frozenset[str] = frozenset(

@@ -39,7 +39,7 @@ class ShiftThreshold:
 def threshold(cfg: Any, team: Stats, peers: int, own: list[float]) -> ShiftThreshold | None:
     """max(floor, team median + k·spread, team median x ratio, own median x own ratio);
     None while the peers are too few to say what a shift looks like."""
-    if peers < cfg.shift_min_peers:
+    if peers < cfg.shift_min_peers or team.n < cfg.shift_min_samples:
         return None
     spread = max(team.mad * MAD_TO_SIGMA, cfg.shift_min_spread * team.median, 1.0)
     candidates = {

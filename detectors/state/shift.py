@@ -30,14 +30,17 @@ class Shift:
         self, ts_ms: int, gap_ms: int, min_ms: int, keep: int
     ) -> tuple[int, int, float] | None:
         """Account for activity at ts_ms: a gap longer than `gap_ms` closes the shift and
-        opens a new one. Returns the closed shift's (start, end, rate), if any."""
+        opens a new one. Returns the closed shift's (start, end, rate) when it lasted at
+        least `min_ms` (a shorter one says little of a rate: it is dropped)."""
         if self.start is None:
             self.start = self.last = ts_ms
             return None
         if ts_ms - self.last > gap_ms:
-            closed = (self.start, self.last, self.rate(min_ms))
-            self.history.append([self.last, closed[2], self.exceeded])
-            del self.history[:-keep]
+            closed = None
+            if self.last - self.start >= min_ms:
+                closed = (self.start, self.last, self.rate(min_ms))
+                self.history.append([self.last, closed[2], self.exceeded])
+                del self.history[:-keep]
             self.start = self.last = ts_ms
             self.customers, self.interactions, self.exceeded = set(), 0, False
             return closed

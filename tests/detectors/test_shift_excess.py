@@ -15,7 +15,7 @@ DETECTOR = CumulativeAccess(Tuning(CumulativeAccessConfig()))
 PEERS = [f"agent-{n}" for n in range(2, 10)]
 
 
-def shift(actor: str, day: int, per_hour: int, covered: bool = False, first: int = 0) -> list:
+def shift(actor: str, day: int, per_hour: int, covered: bool = False) -> list:
     """An 8-hour shift from 08:00: `per_hour` customers an hour, each with two record views;
     `covered`: each customer inside a short interaction (start, views, end)."""
     events: list[Event] = []
@@ -28,9 +28,8 @@ def shift(actor: str, day: int, per_hour: int, covered: bool = False, first: int
             if covered:
                 actions = ["interaction.start", *actions, "interaction.end"]
             for j, action in enumerate(actions):
-                n = first + len(events)
                 events.append(
-                    Event(f"e-{actor}-{n}", ts + j * 1000, "acme", "voice", actor, action,
+                    Event(f"e-{actor}-{day}-{len(events)}", ts + j * 1000, "acme", "voice", actor, action,
                           actor_team="t-1", customer_id=customer,
                           resource_id=f"rec-{customer}-{j}")
                 )  # fmt: skip
@@ -54,14 +53,14 @@ def by_hour(events: list[Event]) -> list[list[Event]]:
 
 def test_a_shift_well_above_the_peers_is_paged_within_the_shift() -> None:
     state = MemoryState()
-    work(state, 3)
+    work(state, 4)  # a peer's shift enters the sample when its next one starts: 24 shifts
     paged = []
-    for batch in by_hour(shift("agent-1", 3, 15, covered=True)):
+    for batch in by_hour(shift("agent-1", 4, 15, covered=True)):
         paged += [f for f in run(DETECTOR, state, batch) if f.evidence["rule"] == "shift_excess"]
     assert paged, "the collector's shift was not paged"
     first = paged[0]
     assert first.actor == "agent-1" and first.evidence["set_by"] == "team"
-    assert first.evidence["peers"] == len(PEERS)
+    assert first.evidence["peers"] == len(PEERS) and first.evidence["team_shifts"] == 24
     assert 6.0 <= first.evidence["team_median_per_hour"] <= 6.2  # 48 customers in 7.8 h
     assert first.evidence["interactions"] > 0 and first.evidence["customers_per_interaction"] == 1
     hours_in = (first.window_end_ms - first.window_start_ms) / HOUR
@@ -70,8 +69,8 @@ def test_a_shift_well_above_the_peers_is_paged_within_the_shift() -> None:
 
 def test_ordinary_shifts_and_slightly_busier_ones_stay_quiet() -> None:
     state = MemoryState()
-    work(state, 3)
-    for batch in by_hour(shift("agent-1", 3, 6) + shift("agent-2", 3, 9)):
+    work(state, 4)
+    for batch in by_hour(shift("agent-1", 4, 6) + shift("agent-2", 4, 9)):
         assert run(DETECTOR, state, batch) == []
 
 
@@ -95,11 +94,10 @@ def test_the_actors_own_usual_rate_raises_its_bar() -> None:
 
 def test_a_second_shift_over_raises_the_severity() -> None:
     state = MemoryState()
-    work(state, 3)
-    first = [f for f in run(DETECTOR, state, shift("agent-1", 3, 15))
+    work(state, 4)
+    first = [f for f in run(DETECTOR, state, shift("agent-1", 4, 15))
              if f.evidence["rule"] == "shift_excess"]  # fmt: skip
-    work(state, 1)  # the peers' fourth day
-    second = [f for f in run(DETECTOR, state, shift("agent-1", 4, 15, first=10_000))
+    second = [f for f in run(DETECTOR, state, shift("agent-1", 5, 15))
               if f.evidence["rule"] == "shift_excess"]  # fmt: skip
     assert first and second
     assert second[0].evidence["previous_shift_exceeded"] is True
