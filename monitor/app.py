@@ -8,6 +8,7 @@ after its effects are durable; no exception ever escapes the agent loop.
 from __future__ import annotations
 
 import asyncio
+import gc
 import hmac
 import logging
 import time
@@ -35,6 +36,10 @@ from monitor.subscription import TopicSubscription
 log = logging.getLogger("blindar.worker")
 CHANNEL_RELOAD_S = 2.0
 TICK_S = 5.0  # how often detectors that judge silence (channel_silence) check the wall clock
+# The actors' states are many small, long-lived, acyclic objects: left to the cyclic
+# garbage collector, every full collection walks them all. They are moved out of its
+# sight once a minute (reference counting still frees them when an actor leaves memory).
+GC_FREEZE_S = 60.0
 
 
 def unauthorized() -> web.Response:
@@ -97,6 +102,7 @@ class Worker:
         app.timer(5.0)(self._update_lag)
         app.timer(CHANNEL_RELOAD_S)(self._reload_channels)
         app.timer(TICK_S)(self._tick)
+        app.timer(GC_FREEZE_S)(self._freeze_heap)
         app.task(self._on_startup)
         app.on_before_shutdown.connect(self._on_shutdown)
         return app
@@ -170,6 +176,9 @@ class Worker:
             for m in messages:
                 self.offsets[(m.topic, m.partition)] = m.offset
             metrics.HEALTHY.set(1 if self.health.ok else 0)
+
+    async def _freeze_heap(self, app: faust.App) -> None:
+        gc.freeze()
 
     async def _tick(self, app: faust.App) -> None:
         """Let detectors judge what did not arrive (a silent channel sends no batch)."""
