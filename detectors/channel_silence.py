@@ -65,7 +65,7 @@ class ChannelSilenceConfig:
     # A day counts as busy in the silence's clock span when the channel sent something in at
     # least this many of its minutes there: a channel carrying an event every few minutes
     # is often quiet for ten, and pages once its silence is long for its own rate.
-    usual_busy_minutes: int = 5
+    usual_busy_minutes: int = 10
 
     def __post_init__(self) -> None:
         if not 0 <= self.usual_share <= 1:

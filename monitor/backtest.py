@@ -23,7 +23,16 @@ import yaml
 
 from monitor.config import DetectorSettings, resolve_files
 from monitor.replay import ReplayOptions, ReplayReport, run_replay
-from monitor.scoring import DAY_MS, DEFAULT_SLACK_MS, DetectorScore, Label, Page, read_labels, score
+from monitor.scoring import (
+    CHANNEL_ACTOR,
+    DAY_MS,
+    DEFAULT_SLACK_MS,
+    DetectorScore,
+    Label,
+    Page,
+    read_labels,
+    score,
+)
 from monitor.simulate import (
     SCENARIOS,
     Event,
@@ -241,6 +250,8 @@ def trait_noise(
     for page in pages:
         if page.actor in leaking or any(page.matches(lab, DEFAULT_SLACK_MS) for lab in labels):
             continue
+        if page.actor.startswith(CHANNEL_ACTOR):  # a channel's page: counted per channel-day
+            continue
         entry = noise.setdefault(page.detector, TraitNoise(page.detector))
         entry.pages += 1
         entry.actors.add(page.actor)
@@ -307,6 +318,20 @@ def noise_text(noise: dict[str, TraitNoise], counts: Counter[str], agent_days: f
                 f"{counts[trait]:>6}{per_1k:>19}"
             )
     return "\n".join(lines)
+
+
+def channels_text(result: BacktestResult) -> str:
+    """Pages about silent channels that no label names, per channel-day of the scored span."""
+    report = result.report
+    channels = report.channels
+    span = (report.last_ms or 0) - (report.measure_from_ms or report.first_ms or 0)
+    channel_days = channels * max(0, span) / DAY_MS
+    pages = sum(s.fp_channels for s in result.scores.values())
+    rate = f"{pages / channel_days:.2f}" if channel_days else "n/a"
+    return (
+        f"pages on silent channels no label names: {pages} in {channel_days:,.1f} "
+        f"channel-days ({channels} channels): {rate} per channel-day"
+    )
 
 
 def leaks_text(results: Sequence[LeakResult]) -> str:

@@ -145,15 +145,17 @@ def _directory(path: Path | None) -> AbstractContextManager[str]:
 
 def report_text(result: BacktestResult, top: int) -> str:
     """Everything the backtest prints after the replay."""
-    from monitor.backtest import leaks_text, noise_text, trait_counts
+    from monitor.backtest import channels_text, leaks_text, noise_text, trait_counts
     from monitor.replay import findings_text, summary_text
     from monitor.scoring import format_table
 
     days = result.normal_agent_days
     parts = [
         summary_text(result.report),
-        f"agent-days of actors with no leak: {days:,.1f} (the per-1k rates below use them)",
+        f"agent-days of actors with no leak: {days:,.1f} (the per-1k rates below use them; "
+        "pages about channels page no agent: see below)",
         format_table(result.scores, days),
+        channels_text(result),
         leaks_text(result.leaks),
         noise_text(result.noise, trait_counts(result.files.population), days),
     ]

@@ -83,6 +83,7 @@ class StreamClock:
         self.now_ms = 0
         self.measure_from_ms: int | None = None
         self.measured_actors: set[str] = set()
+        self.channels: set[str] = set()
 
     def __call__(self, events: Sequence[Event]) -> int:
         if not events:
@@ -93,6 +94,7 @@ class StreamClock:
         self.now_ms = max(self.now_ms, max(e.ts_ms for e in events))
         start = self.measure_from_ms
         self.measured_actors.update(e.actor_id for e in events if e.ts_ms >= start)
+        self.channels.update(e.channel for e in events)
         return self.now_ms
 
     @property
@@ -131,6 +133,7 @@ class ReplayReport:
     measure_from_ms: int | None = None
     actors: int = 0
     agent_days: float = 0.0
+    channels: int = 0  # channels that sent events
     keys_dropped: int = 0
 
     @property
@@ -308,6 +311,7 @@ async def _run(
     report.first_ms, report.last_ms = clock.first_ms, clock.now_ms or None
     report.measure_from_ms = clock.measure_from_ms
     report.actors = len(clock.measured_actors)
+    report.channels = len(clock.channels)
     report.agent_days = clock.measured_agent_days
     return report
 

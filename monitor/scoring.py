@@ -7,8 +7,10 @@ true positive; every other page of the detector is a false positive; a label no 
 matched is a false negative. False positives on the actor of another detector's
 scenario are counted apart too (`fp_on_scenarios`): one leak often looks like several
 kinds of trouble, and that is not the noise an analyst pays for on normal traffic; pages
-on actors that no label names (`fp_normal`) are that noise. For each detected label, the
-time from its start to the first matching page says how fast the leak was caught.
+on agents that no label names (`fp_normal`) are that noise. Pages about the monitor's own
+inputs (a silent channel: actor `channel:<name>`) page no agent: they are counted apart
+(`fp_channels`), per channel-day. For each detected label, the time from its start to the
+first matching page says how fast the leak was caught.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import orjson
 
 DAY_MS = 86_400_000
 DEFAULT_SLACK_MS = 5 * 60_000
+CHANNEL_ACTOR = "channel:"  # the actor of a finding about a channel (channel_silence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,7 @@ class DetectorScore:
     fn: int = 0
     fp_on_scenarios: int = 0
     fp_normal: int = 0
+    fp_channels: int = 0
     detected: int = 0
     missed: list[str] = field(default_factory=list)
     first_page_days: list[float] = field(default_factory=list)  # per detected label
@@ -127,6 +131,7 @@ class DetectorScore:
             "fp": self.fp,
             "fp_on_scenarios": self.fp_on_scenarios,
             "fp_normal": self.fp_normal,
+            "fp_channels": self.fp_channels,
             "fn": self.fn,
             "precision": self.precision,
             "recall": self.recall,
@@ -161,7 +166,9 @@ def score(
         result.fp += 1
         if any(page.touches(label, slack_ms) for label in labels):
             result.fp_on_scenarios += 1
-        if page.actor not in leaking:
+        if page.actor.startswith(CHANNEL_ACTOR):
+            result.fp_channels += 1
+        elif page.actor not in leaking:
             result.fp_normal += 1
     for i, label in enumerate(labels):
         result = scores.get(label.detector)
