@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from confluent_kafka import Producer
 
-from monitor.kafka_io import client_config
+from monitor.kafka_io import producer_config
 from monitor.settings import Settings
 from monitor.simulate import SCENARIOS, Population, Simulator, inject, merge
 from monitor.topics import create_topics
@@ -38,7 +38,7 @@ def partition_of(actor: str) -> int:
 
 def _producer(settings: Settings) -> Producer:
     return Producer(
-        client_config(
+        producer_config(
             settings,
             **{
                 "linger.ms": 20,

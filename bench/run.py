@@ -131,7 +131,7 @@ def run_peer(settings: Settings, mode: str, target: int) -> dict[str, Any]:
 
 def latency(settings: Settings, rate: float, seconds: float) -> dict[str, float]:
     """p50/p99 event-to-decision at `rate` events/s, from the worker's lag histogram."""
-    from monitor.kafka_io import client_config
+    from monitor.kafka_io import producer_config
     from monitor.simulate import Population, live, produce
 
     live_ns = replace(settings, namespace=f"{settings.namespace}live.")
@@ -150,7 +150,11 @@ def latency(settings: Settings, rate: float, seconds: float) -> dict[str, float]
         threading.Timer(seconds, stop.set).start()
         before = _lag_buckets(port)
         produce(
-            stream, client_config(live_ns), lambda c: live_ns.topic(f"interactions.{c}"), None, stop
+            stream,
+            producer_config(live_ns),
+            lambda c: live_ns.topic(f"interactions.{c}"),
+            None,
+            stop,
         )
         time.sleep(2.0)  # the last events' decisions
         after = _lag_buckets(port)

@@ -25,7 +25,7 @@ import redis
 
 from bench import procs
 from bench.run import OUT, _assigned, _wait, events_done, private_redis
-from monitor.kafka_io import client_config
+from monitor.kafka_io import producer_config
 from monitor.settings import Settings
 from monitor.simulate import Population, live, produce
 from monitor.topics import create_topics
@@ -53,7 +53,7 @@ def traffic(
 ) -> threading.Thread:
     """A thread producing live simulated events at `rate` until `stop` is set."""
     stream = live(Population(13, agents=agents), 13, rate, [], 1e9)
-    config = client_config(settings)
+    config = producer_config(settings)
     thread = threading.Thread(
         target=produce,
         args=(stream, config, lambda c: settings.topic(f"interactions.{c}"), None, stop),

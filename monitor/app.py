@@ -121,7 +121,7 @@ class Worker:
             detectors,
             state,
             engine,
-            OutputProducer(s),
+            OutputProducer(s, self.health),
             s.alerts_topic,
             s.deadletter_topic,
             delivery=self._start_delivery(),
@@ -134,7 +134,8 @@ class Worker:
             self.registry.names(),
         )
         for topic in (s.alerts_topic, s.deadletter_topic):
-            metrics.PRODUCE_ERRORS.labels(topic=topic)  # export 0 before the first error
+            for kind in ("retriable", "too_large", "refused", "fatal"):
+                metrics.PRODUCE_ERRORS.labels(topic=topic, kind=kind)  # 0 before the first
         started = time.time()
         for channel in self.registry.names():  # a channel that never sends is silent too
             metrics.LAST_EVENT.labels(channel=channel).set(started)

@@ -103,8 +103,9 @@ REDIS_STATE_LOST = Counter(
 )
 PRODUCE_ERRORS = Counter(
     "blindar_produce_errors_total",
-    "Failed deliveries to output topics (retried)",
-    ["topic"],
+    "Failed deliveries to output topics, by kind: retriable, too_large (a dead letter is "
+    "re-sent smaller), refused or fatal (the input is held and the delivery retried)",
+    ["topic", "kind"],
     registry=REGISTRY,
 )
 CONSUMER_LAG = Gauge(

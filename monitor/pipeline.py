@@ -7,7 +7,6 @@ dead letters acknowledged by Kafka): the caller may then ack the input messages.
 
 from __future__ import annotations
 
-import base64
 import logging
 import time
 from collections import Counter
@@ -21,7 +20,7 @@ from detectors.base import Detector, Finding
 from detectors.batch import as_batch
 from detectors.event import Event
 from detectors.state import Plan, StateStore
-from monitor import metrics
+from monitor import deadletter, metrics
 from monitor.alerts import Alert, AlertEngine
 from monitor.channels import Channel
 from monitor.events import Rejection, decode_message
@@ -144,35 +143,30 @@ class Pipeline:
                 self.max_batch_elements,
             )
             events.extend(good)
-            for rejection in bad:
-                self.dead_letter(message, channel, rejection, now_ms)
-                rejected[rejection.reason] += 1
+            if bad:
+                self.dead_letter(message, channel, bad, now_ms)
+                rejected.update(r.reason for r in bad)
         for channel, count in per_channel.items():
             metrics.MESSAGES.labels(channel=channel).inc(count)
         return events, rejected
 
     def dead_letter(
-        self, message: Message, channel: str, rejection: Rejection, now_ms: int
+        self, message: Message, channel: str, rejections: Sequence[Rejection], now_ms: int
     ) -> None:
-        metrics.INVALID.labels(channel=channel, reason=rejection.reason).inc()
-        record = {
-            "reason": rejection.reason,
-            "detail": rejection.detail,
-            "topic": message.topic,
-            "partition": message.partition,
-            "offset": message.offset,
-            "batch_index": rejection.index,
-            "channel": channel,
-            "received_ms": now_ms,
-            "key_b64": base64.b64encode(message.key).decode() if message.key else None,
-            "value_b64": base64.b64encode(message.value).decode() if message.value else None,
-        }
+        """One bounded dead letter for a message, listing each of its bad elements."""
+        for rejection in rejections:
+            metrics.INVALID.labels(channel=channel, reason=rejection.reason).inc()
+        origin = deadletter.Origin(
+            message.topic, message.partition, message.offset, channel, message.key, message.value
+        )
         if self.output is not None:
+            key = None if message.key is None else message.key[: deadletter.MAX_KEY_BYTES]
             self.output.send(
                 self.deadletter_topic,
-                message.key,
-                orjson.dumps(record),
-                headers=[("reason", rejection.reason.encode())],
+                key,
+                deadletter.encode(origin, rejections, now_ms),
+                headers=[("reason", rejections[0].reason.encode())],
+                smaller=lambda: deadletter.encode(origin, rejections, now_ms, smaller=True),
             )
 
     async def detect(self, events: Sequence[Event]) -> list[Finding]:

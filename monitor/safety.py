@@ -56,6 +56,6 @@ async def _process_one(pipeline: Pipeline, message: Message) -> None:
         )
         channel = pipeline.channel_of(message.topic)
         rejection = Rejection("processing_error", f"processing failed: {type(exc).__name__}")
-        pipeline.dead_letter(message, channel, rejection, 0)
+        pipeline.dead_letter(message, channel, [rejection], 0)
         if pipeline.output is not None:
             await pipeline.output.drain()

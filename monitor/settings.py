@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from monitor.contract import MAX_MESSAGE_BYTES
 from monitor.security import (
     KafkaSecurity,
     RedisAuth,
@@ -17,6 +18,7 @@ from monitor.security import (
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_DIR = REPO_ROOT / "deploy" / "config"
 DEV_PSEUDONYM_KEY = b"blindar-development-key-not-for-production"
+INPUT_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES + 4096
 
 
 class SettingsError(ValueError):
@@ -42,6 +44,13 @@ def _int_env(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name}: expected an integer, got {raw!r}") from None
+
+
+def _input_limit() -> int:
+    limit = _int_env("BLINDAR_INPUT_MAX_MESSAGE_BYTES", INPUT_MAX_MESSAGE_BYTES)
+    if limit < 1024:
+        raise SettingsError(f"BLINDAR_INPUT_MAX_MESSAGE_BYTES: at least 1024, got {limit}")
+    return limit
 
 
 def secret_bytes(name: str) -> bytes:
@@ -87,6 +96,9 @@ class Settings:
     session_timeout_s: float = 60.0
     # Bearer token required by /metrics and /health when set (BLINDAR_WEB_TOKEN[_FILE]).
     web_token: str = field(default="", repr=False)
+    # `max.message.bytes` of the input topics (BLINDAR_INPUT_MAX_MESSAGE_BYTES): the contract
+    # limit plus room for the key, headers and record-batch framing.
+    input_max_message_bytes: int = INPUT_MAX_MESSAGE_BYTES
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -110,6 +122,7 @@ class Settings:
             redis_auth=redis_auth,
             session_timeout_s=_int_env("BLINDAR_KAFKA_SESSION_TIMEOUT_MS", 60_000) / 1000,
             web_token=web_token,
+            input_max_message_bytes=_input_limit(),
         )
 
     def topic(self, name: str) -> str:

@@ -9,7 +9,7 @@ import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from monitor.kafka_io import client_config
+from monitor.kafka_io import producer_config
 from monitor.settings import Settings
 from monitor.simulate import (
     LONGEST_SCENARIO_DAYS,
@@ -63,7 +63,7 @@ def run_simulate(settings: Settings, args: argparse.Namespace) -> int:
         f"; scenarios {args.scenario} after {args.scenario_delay:.0f}s" if args.scenario else "",
     )
     try:
-        sent = produce(events, client_config(settings), _topic_for(settings), None, stop)
+        sent = produce(events, producer_config(settings), _topic_for(settings), None, stop)
     except KeyboardInterrupt:
         stop.set()
         sent = 0

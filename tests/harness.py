@@ -20,7 +20,7 @@ import redis
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from monitor.kafka_io import client_config
+from monitor.kafka_io import client_config, producer_config
 from monitor.settings import REPO_ROOT, Settings
 from monitor.topics import create_topics
 
@@ -155,7 +155,7 @@ def produce(
     key: bytes | None = None,
 ) -> int:
     """Produce events (dicts are JSON-encoded, bytes sent as is) to a channel's topic."""
-    producer = Producer(client_config(settings, **{"linger.ms": 5}))
+    producer = Producer(producer_config(settings, **{"linger.ms": 5}))
     topic = settings.topic(f"interactions.{channel}")
     count = 0
     for event in events:
@@ -173,7 +173,7 @@ def produce(
 
 def produce_events(settings: Settings, events: Iterable[dict[str, Any]]) -> int:
     """Produce contract events in the given order, each to its channel's topic, keyed by actor."""
-    producer = Producer(client_config(settings, **{"linger.ms": 5}))
+    producer = Producer(producer_config(settings, **{"linger.ms": 5}))
     count = 0
     for event in events:
         topic = settings.topic(f"interactions.{event['channel']}")

@@ -21,7 +21,7 @@ import orjson
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from monitor.kafka_io import client_config
+from monitor.kafka_io import client_config, producer_config
 from monitor.settings import REPO_ROOT, Settings
 from tests.harness import (
     TopicReader,
@@ -70,7 +70,7 @@ def blindar(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 
 def voice_traffic(settings: Settings, count: int, done: threading.Event) -> None:
     """Steady valid traffic on an existing channel, spread over several seconds."""
-    producer = Producer(client_config(settings, **{"linger.ms": 5}))
+    producer = Producer(producer_config(settings, **{"linger.ms": 5}))
     topic = settings.topic("interactions.voice")
     now = int(time.time() * 1000)
     for n in range(count):
@@ -245,7 +245,7 @@ def test_a_broken_file_keeps_the_running_config_and_any_topic_name_works(
     )
     added = blindar(settings, "channels", "add", "crm-audit")
     assert added.returncode == 0, added.stderr
-    producer = Producer(client_config(settings))
+    producer = Producer(producer_config(settings))
     producer.produce(settings.topic("custom.crm-feed"), orjson.dumps({**event, "event_id": "c1"}))
     assert producer.flush(30) == 0
     wait_until(
