@@ -85,6 +85,9 @@ class Worker:
             consumer_metadata_max_age_ms=30_000,
             broker_max_poll_records=s.batch_size,
             stream_buffer_maxsize=max(4096, 2 * s.batch_size),
+            # Stop (SIGTERM) without waiting for a batch that waits on Redis: the agent is
+            # cancelled and the batch stays uncommitted (see _agent).
+            stream_wait_empty=False,
             producer_acks=-1,
             broker_session_timeout=s.session_timeout_s,
             broker_heartbeat_interval=min(3.0, s.session_timeout_s / 3),
@@ -158,23 +161,41 @@ class Worker:
         async for batch in stream.take_events(
             self.settings.batch_size, within=self.settings.batch_within_s
         ):
-            while self.pipeline is None:  # startup hook not finished yet
-                await asyncio.sleep(0.05)
-            messages = [
-                Message(
-                    e.message.topic,
-                    e.message.partition,
-                    e.message.offset,
-                    e.message.key,
-                    e.message.value,
-                )
-                for e in batch
-            ]
-            async with self.busy:
-                await process_safely(self.pipeline, messages, self.health)
-            for m in messages:
-                self.offsets[(m.topic, m.partition)] = m.offset
-            metrics.HEALTHY.set(1 if self.health.ok else 0)
+            # Faust acks a batch when the loop body ends, even by cancellation (SIGTERM):
+            # an extra reference per message, dropped only once the batch is done, keeps
+            # an unfinished batch uncommitted so it is delivered again after a restart.
+            for e in batch:
+                e.message.incref()
+            try:
+                await self._process(batch)
+            except asyncio.CancelledError:
+                log.warning("stopped mid-batch: %d messages left uncommitted", len(batch))
+                raise
+            except Exception:  # nothing may escape the agent: faust would ack the batch
+                log.exception("batch of %d not processed; left uncommitted", len(batch))
+                self.health.set("processing", "agent error; input held")
+                continue
+            for e in batch:
+                e.message.decref()
+
+    async def _process(self, batch: list[faust.EventT]) -> None:
+        while self.pipeline is None:  # startup hook not finished yet
+            await asyncio.sleep(0.05)
+        messages = [
+            Message(
+                e.message.topic,
+                e.message.partition,
+                e.message.offset,
+                e.message.key,
+                e.message.value,
+            )
+            for e in batch
+        ]
+        async with self.busy:
+            await process_safely(self.pipeline, messages, self.health)
+        for m in messages:
+            self.offsets[(m.topic, m.partition)] = m.offset
+        metrics.HEALTHY.set(1 if self.health.ok else 0)
 
     async def _tick(self, app: faust.App) -> None:
         """Let detectors judge what did not arrive (a silent channel sends no batch)."""

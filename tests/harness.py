@@ -148,6 +148,21 @@ class WorkerProcess:
             return self.proc.wait(10)
 
 
+class Deliveries:
+    """Delivery reports of a test producer: a message Kafka refused fails the test."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def __call__(self, err: Any, _msg: Any) -> None:
+        if err is not None:
+            self.errors.append(err.name())
+
+    def check(self, producer: Producer, timeout: float = 30) -> None:
+        assert producer.flush(timeout) == 0, "produce did not complete"
+        assert not self.errors, f"Kafka refused {len(self.errors)} messages: {self.errors[:3]}"
+
+
 def produce(
     settings: Settings,
     channel: str,
@@ -156,6 +171,7 @@ def produce(
 ) -> int:
     """Produce events (dicts are JSON-encoded, bytes sent as is) to a channel's topic."""
     producer = Producer(producer_config(settings, **{"linger.ms": 5}))
+    deliveries = Deliveries()
     topic = settings.topic(f"interactions.{channel}")
     count = 0
     for event in events:
@@ -164,28 +180,32 @@ def produce(
             msg_key = key or event.get("actor", {}).get("id", "").encode()
         else:
             value, msg_key = event, key
-        producer.produce(topic, value, msg_key)
+        producer.produce(topic, value, msg_key, on_delivery=deliveries)
         producer.poll(0)
         count += 1
-    assert producer.flush(30) == 0, "produce did not complete"
+    deliveries.check(producer)
     return count
 
 
 def produce_events(settings: Settings, events: Iterable[dict[str, Any]]) -> int:
     """Produce contract events in the given order, each to its channel's topic, keyed by actor."""
     producer = Producer(producer_config(settings, **{"linger.ms": 5}))
+    deliveries = Deliveries()
     count = 0
     for event in events:
         topic = settings.topic(f"interactions.{event['channel']}")
         while True:
             try:
-                producer.produce(topic, orjson.dumps(event), event["actor"]["id"].encode())
+                value = orjson.dumps(event)
+                producer.produce(
+                    topic, value, event["actor"]["id"].encode(), on_delivery=deliveries
+                )
                 break
             except BufferError:
                 producer.poll(0.1)
         producer.poll(0)
         count += 1
-    assert producer.flush(30) == 0, "produce did not complete"
+    deliveries.check(producer)
     return count
 
 

@@ -25,7 +25,7 @@ from detectors.base import MINUTE_MS
 from monitor.kafka_io import client_config, producer_config
 from monitor.settings import Settings
 from monitor.simulate import Population, Simulator, inject, merge
-from tests.harness import TopicReader, redis_client, wait_until
+from tests.harness import Deliveries, TopicReader, redis_client, wait_until
 
 EXPORT_ACTIONS = {"record.export", "report.export", "file.download", "print"}
 # bulk_export defaults: 1-minute buckets, never dropped within window + lateness (20 min).
@@ -49,7 +49,9 @@ def malformed(n: int, good: dict[str, Any], run: int = 0) -> bytes:
         lambda: orjson.dumps({**good, "event_id": tag, "actor": {"id": [tag]}}),
     ]
     if n % 100 == 9:  # over 64 KiB: rarer, they are heavy
-        return orjson.dumps({**good, "event_id": tag, "pad": "x" * 70_000})
+        return orjson.dumps(
+            {**good, "event_id": tag, "pad": "x" * 66_000}
+        )  # over the contract, under the topic limit
     return kinds[n % len(kinds)]()
 
 
@@ -91,6 +93,7 @@ def produce_stream(
 ) -> int:
     """Produce the stream in order; `rate` paces it (messages per second) so it stays live."""
     producer = Producer(producer_config(settings, **{"linger.ms": 5}))
+    deliveries = Deliveries()
     started = time.monotonic()
     for n, (channel, key, value) in enumerate(stream):
         if rate is not None and n % 50 == 0:
@@ -100,12 +103,12 @@ def produce_stream(
         topic = settings.topic(f"interactions.{channel}")
         while True:
             try:
-                producer.produce(topic, value, key)
+                producer.produce(topic, value, key, on_delivery=deliveries)
                 break
             except BufferError:
                 producer.poll(0.1)
         producer.poll(0)
-    assert producer.flush(60) == 0, "produce did not complete"
+    deliveries.check(producer, 60)
     return len(stream)
 
 
