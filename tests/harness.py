@@ -71,6 +71,10 @@ def worker_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[
     return env
 
 
+class WorkerUnreachable(AssertionError):
+    """The worker's web server did not answer (not started, crashed or hung)."""
+
+
 class WorkerProcess:
     """`blindar worker` as a real subprocess; its output goes to a log file."""
 
@@ -95,12 +99,14 @@ class WorkerProcess:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.settings.web_port}{path}"
 
-    def get(self, path: str) -> tuple[int, bytes]:
+    def get(self, path: str, token: str | None = None) -> tuple[int, bytes]:
+        """Status and body of a page; a worker that does not answer fails the test
+        (WorkerUnreachable), it never reads as an empty page."""
         import urllib.error
         import urllib.request
 
         request = urllib.request.Request(self.url(path))
-        token = (self.extra_env or {}).get("BLINDAR_WEB_TOKEN")
+        token = (self.extra_env or {}).get("BLINDAR_WEB_TOKEN") if token is None else token
         if token:
             request.add_header("Authorization", f"Bearer {token}")
         try:
@@ -108,24 +114,31 @@ class WorkerProcess:
                 return resp.status, resp.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
-        except OSError:
-            return 0, b""
+        except OSError as exc:
+            raise WorkerUnreachable(f"{path}: {exc}\n{self.log_tail()}") from exc
 
     def health(self) -> dict[str, Any]:
+        """The /health report (the process answers: 200 with ?probe=live)."""
         status, body = self.get("/health?probe=live")
-        return orjson.loads(body) if status == 200 else {}
+        assert status == 200, f"/health?probe=live answered {status}: {body[:200]!r}"
+        return orjson.loads(body)
 
     def wait_ready(self, timeout: float = 90) -> None:
         def ready() -> bool:
             if self.proc is not None and self.proc.poll() is not None:
                 raise AssertionError(f"worker exited early:\n{self.log_tail()}")
-            return self.health().get("assigned_partitions", 0) > 0
+            try:
+                return self.health().get("assigned_partitions", 0) > 0
+            except WorkerUnreachable:  # still starting
+                return False
 
         wait_until(ready, timeout, 0.2, "worker to be assigned partitions")
 
     def metric(self, name: str, **labels: str) -> float:
-        """Sum of a metric's samples whose labels include `labels` (0 if absent)."""
-        _, body = self.get("/metrics")
+        """Sum of a metric's samples whose labels include `labels` (0 if the worker exports
+        none: a worker that does not answer, or answers an error, fails the test)."""
+        status, body = self.get("/metrics")
+        assert status == 200, f"/metrics answered {status}: {body[:200]!r}"
         total = 0.0
         for line in body.decode().splitlines():
             if not line.startswith(name + "{") and not line.startswith(name + " "):
