@@ -28,14 +28,20 @@ from monitor.kafka_io import OutputProducer, topic_partitions
 from monitor.pipeline import Message, Pipeline
 from monitor.pseudonym import Pseudonymizer
 from monitor.safety import process_safely
+from monitor.security import redact_url
 from monitor.settings import Settings
 from monitor.sinks import AlertDelivery, SinkSettings, build_delivery
-from monitor.state import RedisState, connect, redact_url
+from monitor.state import RedisState, connect
 from monitor.subscription import TopicSubscription
 
 log = logging.getLogger("blindar.worker")
 CHANNEL_RELOAD_S = 2.0
 TICK_S = 5.0  # how often detectors that judge silence (channel_silence) check the wall clock
+
+
+# Kubernetes probes cannot send a secret header: these two answer without the token and
+# say nothing but their status (live: the process serves; ready: started and healthy).
+OPEN_PATHS = frozenset({"/livez", "/readyz"})
 
 
 def unauthorized() -> web.Response:
@@ -89,6 +95,13 @@ class Worker:
             # cancelled and the batch stays uncommitted (see _agent).
             stream_wait_empty=False,
             producer_acks=-1,
+            # Faust's own pages (router, tables, graph, stats) are off; what remains ("/",
+            # ours) passes the bearer-token check of `_guard` (BLINDAR_WEB_TOKEN).
+            web_router_enabled=False,
+            web_tables_enabled=False,
+            web_graph_enabled=False,
+            web_stats_enabled=False,
+            web_application_options={"middlewares": [self._guard]},
             broker_session_timeout=s.session_timeout_s,
             broker_heartbeat_interval=min(3.0, s.session_timeout_s / 3),
             **s.kafka_security.faust_options(),
@@ -98,6 +111,8 @@ class Worker:
         app.agent(source, name="blindar-detect", concurrency=1)(self._agent)
         app.page("/metrics")(self._metrics_page)
         app.page("/health")(self._health_page)
+        app.page("/livez")(self._live_page)
+        app.page("/readyz")(self._ready_page)
         app.timer(5.0)(self._update_lag)
         app.timer(CHANNEL_RELOAD_S)(self._reload_channels)
         app.timer(TICK_S)(self._tick)
@@ -251,16 +266,28 @@ class Worker:
         given = request.headers.get("Authorization", "")
         return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Every page but the two probes requires the token when one is set."""
+        if request.path in OPEN_PATHS or self._authorized(request):
+            return await handler(request)
+        return unauthorized()
+
+    async def _live_page(self, request: Any) -> web.Response:
+        return web.Response(text="ok\n")
+
+    async def _ready_page(self, request: Any) -> web.Response:
+        ready = self.pipeline is not None and self.health.ok
+        return web.Response(
+            text="ready\n" if ready else "not ready\n", status=200 if ready else 503
+        )
+
     async def _metrics_page(self, request: Any) -> web.Response:
-        if not self._authorized(request):
-            return unauthorized()
         return web.Response(
             body=generate_latest(metrics.REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
 
     async def _health_page(self, request: Any) -> web.Response:
-        if not self._authorized(request):
-            return unauthorized()
         report = self.health.report()
         report["time"] = time.time()
         report["ready"] = self.pipeline is not None

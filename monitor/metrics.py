@@ -46,6 +46,12 @@ MESSAGES = Counter(
     ["channel"],
     registry=REGISTRY,
 )
+UNREGISTERED_CHANNEL = Counter(
+    "blindar_unregistered_channel_events_total",
+    "Events naming a channel that is not registered; they count for their topic's channel",
+    ["channel"],
+    registry=REGISTRY,
+)
 INVALID = Counter(
     "blindar_invalid_events_total",
     "Messages or batch elements sent to the dead-letter topic",

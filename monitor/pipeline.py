@@ -11,7 +11,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import orjson
@@ -142,13 +142,27 @@ class Pipeline:
                 self.mappers.get(message.topic),
                 self.max_batch_elements,
             )
-            events.extend(good)
+            events.extend(self.registered(good, channel))
             if bad:
                 self.dead_letter(message, channel, bad, now_ms)
                 rejected.update(r.reason for r in bad)
         for channel, count in per_channel.items():
             metrics.MESSAGES.labels(channel=channel).inc(count)
         return events, rejected
+
+    def registered(self, events: list[Event], channel: str) -> list[Event]:
+        """Events whose `channel` names no registered channel take their topic's channel
+        (counted): invented names never create state or metric labels."""
+        names = self.channel_names
+        if all(event.channel in names for event in events):
+            return events
+        fixed = []
+        for event in events:
+            if event.channel not in names:
+                metrics.UNREGISTERED_CHANNEL.labels(channel=channel).inc()
+                event = replace(event, channel=channel)
+            fixed.append(event)
+        return fixed
 
     def dead_letter(
         self, message: Message, channel: str, rejections: Sequence[Rejection], now_ms: int

@@ -47,16 +47,6 @@ def connect(url: str, auth: RedisAuth | None = None) -> aioredis.Redis:
     )
 
 
-def redact_url(url: str) -> str:
-    """`url` without its password, for logs."""
-    scheme, sep, rest = url.partition("://")
-    if "@" not in rest:
-        return url
-    creds, _, host = rest.rpartition("@")
-    user = creds.split(":", 1)[0]
-    return f"{scheme}{sep}{user}:***@{host}" if user else f"{scheme}{sep}***@{host}"
-
-
 async def call_with_retry(health: Health, what: str, call, *args):  # type: ignore[no-untyped-def]
     """Await `call(*args)` until Redis answers: lag grows while it is away, nothing is lost."""
     delay = 0.1
