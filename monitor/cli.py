@@ -13,6 +13,7 @@ from pathlib import Path
 from monitor.channels_cli import add_channel_commands
 from monitor.config import ConfigError
 from monitor.settings import Settings, SettingsError
+from monitor.text import escape_logs
 
 log = logging.getLogger("blindar")
 
@@ -23,6 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    escape_logs()
     try:
         settings = Settings.from_env()
         return int(args.run(settings, args) or 0)
