@@ -115,7 +115,7 @@ class AuthFailures(Tuned[AuthFailuresConfig]):
 
     def allowed(self, event: Event) -> bool:
         allowlist = self.tuning.allowlist_for(event.tenant)
-        return allowlist.allows_actor(event.actor_id, event.actor_team)
+        return allowlist.allows_actor(event.actor_id, event.trusted_team)
 
     def window_query(
         self, plan: Plan, tenant: str, subject: str, group: ActorBatch, lo_ts: int, end_hi: int

@@ -96,7 +96,7 @@ def actor_key(prefix: str, detector: str, tenant: str, actor: str, suffix: str) 
 class ActorBatch:
     """Per-(tenant, actor) bookkeeping for one batch: latest time, samples, channels."""
 
-    __slots__ = ("channels", "first_ts", "last_ts", "records", "samples", "team")
+    __slots__ = ("channels", "first_ts", "last_ts", "records", "samples", "team", "trusted_team")
 
     def __init__(self, event: Event) -> None:
         self.first_ts = event.ts_ms
@@ -104,7 +104,8 @@ class ActorBatch:
         self.samples: list[str] = []
         self.records: list[str] = []
         self.channels: set[str] = set()
-        self.team = event.actor_team
+        self.team = event.actor_team  # peer group
+        self.trusted_team = event.trusted_team  # allowlists
 
     def add(self, event: Event, max_samples: int = 5) -> None:
         self.first_ts = min(self.first_ts, event.ts_ms)

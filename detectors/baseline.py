@@ -125,7 +125,7 @@ class WindowBaseline(Tuned[Any]):
         groups = {
             key: group
             for key, group in group_by_actor(events, self.actions).items()
-            if not self.tuning.allowlist_for(key[0]).allows_actor(key[1], group.team)
+            if not self.tuning.allowlist_for(key[0]).allows_actor(key[1], group.trusted_team)
         }
         for event in events:
             if (event.tenant, event.actor_id) not in groups:

@@ -97,7 +97,7 @@ class CumulativeAccess(Tuned[CumulativeAccessConfig]):
         groups = {
             key: group
             for key, group in group_by_actor(events, self.actions).items()
-            if not self.tuning.allowlist_for(key[0]).allows_actor(key[1], group.team)
+            if not self.tuning.allowlist_for(key[0]).allows_actor(key[1], group.trusted_team)
         }
         members: dict[tuple[str, str, int], set[str]] = {}
         for event in events:

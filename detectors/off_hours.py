@@ -110,7 +110,7 @@ class OffHours(Tuned[OffHoursConfig]):
         hour_ids: dict[tuple[str, str, int], list[str]] = {}
         for event in events:
             if self.tuning.allowlist_for(event.tenant).allows_actor(
-                event.actor_id, event.actor_team
+                event.actor_id, event.trusted_team
             ):
                 continue
             cfg = self.tuning.for_tenant(event.tenant)

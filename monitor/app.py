@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitor import metrics
 from monitor.alerts import AlertEngine
+from monitor.assignments import Assignments, AssignmentWatcher, load_assignments
 from monitor.channel_reload import ChannelWatcher
 from monitor.channels import Registry, load_channels
 from monitor.config import DetectorSettings, load_detectors
@@ -53,9 +54,18 @@ def unauthorized() -> web.Response:
 class Worker:
     """Everything the Faust app needs, built from settings and validated config."""
 
-    def __init__(self, settings: Settings, registry: Registry, detectors: DetectorSettings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry,
+        detectors: DetectorSettings,
+        assignments: Assignments | None = None,
+    ) -> None:
         self.settings = settings
         self.registry = registry
+        self.assignments = AssignmentWatcher(
+            settings.assignments_file, assignments or Assignments()
+        )
         self.detector_settings = detectors
         self.health = Health()
         self.offsets: dict[tuple[str, int], int] = {}
@@ -71,7 +81,7 @@ class Worker:
     def from_settings(cls, settings: Settings) -> Worker:
         registry = load_channels(settings.config_dir / "channels.yaml")
         detectors = load_detectors(settings.config_dir / "detectors.yaml")
-        return cls(settings, registry, detectors)
+        return cls(settings, registry, detectors, load_assignments(settings.assignments_file))
 
     def _make_app(self) -> faust.App:
         s = self.settings
@@ -143,6 +153,7 @@ class Worker:
             s.alerts_topic,
             s.deadletter_topic,
             delivery=self._start_delivery(),
+            assignments=self.assignments.assignments,
         )
         log.info(
             "blindar worker: kafka=%s redis=%s detectors=%s channels=%s",
@@ -236,13 +247,17 @@ class Worker:
         metrics.HEALTHY.set(1 if self.health.ok else 0)
 
     async def _reload_channels(self, app: faust.App) -> None:
-        """Pick up added, changed and removed channels without a restart."""
+        """Pick up added, changed and removed channels, and a changed assignments file,
+        without a restart."""
         try:
             await self._apply_channel_changes()
         except Exception:  # a timer that raises would stop the worker
             log.exception("channel reload failed; will retry")
 
     async def _apply_channel_changes(self) -> None:
+        assignments = self.assignments.poll()
+        if assignments is not None and self.pipeline is not None:
+            self.pipeline.set_assignments(assignments)
         namespace = self.settings.namespace
         registry = self.watcher.poll()
         if registry is not None:

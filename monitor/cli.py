@@ -156,6 +156,11 @@ def cmd_config(settings: Settings, _args: argparse.Namespace) -> int:
     detectors = load_detectors(settings.config_dir / "detectors.yaml")
     print(f"channels.yaml + channels.d: ok ({len(registry.channels)} channels)")
     print(f"detectors.yaml: ok ({', '.join(detectors.configs)} enabled)")
+    if settings.assignments_file is not None:
+        from monitor.assignments import load_assignments
+
+        assignments = load_assignments(settings.assignments_file)
+        print(f"{settings.assignments_file.name}: ok ({len(assignments.by_actor)} actors)")
     return 0
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -30,6 +30,9 @@ from monitor.contract import (
     MAX_MESSAGE_BYTES,
     NEEDS_RESOURCE_ID,
 )
+
+if TYPE_CHECKING:
+    from monitor.assignments import Trust
 
 # Bounded set of reasons: the `reason` label of blindar_invalid_events_total.
 REASONS = (
@@ -78,8 +81,12 @@ def decode_message(
     now_ms: int,
     mapper: Mapper | None = None,
     max_batch: int = 1000,
+    trust: Trust | None = None,
 ) -> tuple[list[Event], list[Rejection]]:
-    """Decode one message: a JSON object (one event) or a JSON array of events."""
+    """Decode one message: a JSON object (one event) or a JSON array of events.
+
+    `trust` resolves the actor's tenants and team from trusted sources (None: the event's
+    own values are taken, as replay and `channels check` do)."""
     try:
         doc = _load(raw)
     except Invalid as exc:
@@ -87,11 +94,11 @@ def decode_message(
     clean = _clean(raw)  # type: ignore[arg-type]
     if isinstance(doc, dict):
         try:
-            return [parse_event(doc, channel, now_ms, mapper, clean)], []
+            return [parse_event(doc, channel, now_ms, mapper, clean, trust)], []
         except Invalid as exc:
             return [], [Rejection(exc.reason, exc.detail)]
     if isinstance(doc, list):
-        return _decode_batch(doc, channel, now_ms, mapper, max_batch, clean)
+        return _decode_batch(doc, channel, now_ms, mapper, max_batch, clean, trust)
     return [], [Rejection("not_object", f"expected a JSON object, got {_json_type(doc)}")]
 
 
@@ -102,6 +109,7 @@ def _decode_batch(
     mapper: Mapper | None,
     max_batch: int,
     clean: bool,
+    trust: Trust | None,
 ) -> tuple[list[Event], list[Rejection]]:
     if len(docs) > max_batch:
         detail = f"batch of {len(docs)} events exceeds the maximum of {max_batch}"
@@ -114,7 +122,7 @@ def _decode_batch(
             rejections.append(Rejection("not_object", detail, index))
             continue
         try:
-            events.append(parse_event(doc, channel, now_ms, mapper, clean))
+            events.append(parse_event(doc, channel, now_ms, mapper, clean, trust))
         except Invalid as exc:
             rejections.append(Rejection(exc.reason, exc.detail, index))
     return events, rejections
@@ -152,6 +160,7 @@ def parse_event(
     now_ms: int,
     mapper: Mapper | None = None,
     clean: bool = False,
+    trust: Trust | None = None,
 ) -> Event:
     """Validate one decoded JSON object against contract v1 and build an `Event`.
 
@@ -177,6 +186,8 @@ def parse_event(
         _resource_fields(resource, tenant, fields)
     if len(doc) > 5:  # more than the five required fields
         _optional_fields(doc, fields)
+    if trust is not None:
+        trust.resolve(actor_id, fields)
     event = Event(
         event_id=event_id,
         ts_ms=ts_ms,

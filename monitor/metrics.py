@@ -128,6 +128,12 @@ LAST_EVENT = Gauge(
 )
 UP = Gauge("blindar_worker_up", "1 while the worker's stream is running", registry=REGISTRY)
 HEALTHY = Gauge("blindar_worker_healthy", "1 when /health reports ok", registry=REGISTRY)
+ASSIGNMENT_RELOADS = Counter(
+    "blindar_assignment_reloads_total",
+    "Reloads of the assignments file after it changed (result: ok or error)",
+    ["result"],
+    registry=REGISTRY,
+)
 CHANNEL_RELOADS = Counter(
     "blindar_channel_reloads_total",
     "Reloads of the channel registry after its files changed (result: ok or error)",

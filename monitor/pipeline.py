@@ -22,6 +22,7 @@ from detectors.event import Event
 from detectors.state import Plan, StateStore
 from monitor import deadletter, metrics
 from monitor.alerts import Alert, AlertEngine
+from monitor.assignments import Assignments, Trust
 from monitor.channels import Channel
 from monitor.events import Rejection, decode_message
 from monitor.kafka_io import OutputProducer
@@ -62,12 +63,13 @@ class BatchResult:
     alerts: list[Alert] = field(default_factory=list)
 
 
-def allowlisted(detector: Detector, finding: Finding) -> bool:
-    """True when the finding's actor or team is on the detector's allowlist for the tenant."""
+def allowlisted(detector: Detector, finding: Finding, team: str | None) -> bool:
+    """True when the finding's actor, or its trusted `team`, is on the detector's allowlist
+    for the tenant (a team the event only claimed never allowlists)."""
     tuning = getattr(detector, "tuning", None)
     if tuning is None:
         return False
-    return tuning.allowlist_for(finding.tenant).allows_actor(finding.actor, finding.team)
+    return tuning.allowlist_for(finding.tenant).allows_actor(finding.actor, team)
 
 
 class Pipeline:
@@ -85,7 +87,13 @@ class Pipeline:
         max_batch_elements: int = 1000,
         delivery: AlertDelivery | None = None,
         clock: Clock | None = None,
+        assignments: Assignments | None = None,
+        trust_events: bool = False,
     ) -> None:
+        # trust_events (replay of an operator's own file): events' channel names and
+        # assignments are taken as they are; the worker never sets it.
+        self.trust_events = trust_events
+        self.assignments = assignments or Assignments()
         self.set_channels(channels)
         self.detectors = list(detectors)
         self.state = state
@@ -103,6 +111,24 @@ class Pipeline:
         self.mappers = {topic: channel.mapper() for topic, channel in channels.items()}
         self.channel_names = frozenset(channel.name for channel in channels.values())
         self.channels = channels
+        self._trust()
+
+    def set_assignments(self, assignments: Assignments) -> None:
+        """Use these trusted assignments from the next batch on (live reload)."""
+        self.assignments = assignments
+        self._trust()
+
+    def _trust(self) -> None:
+        self.trusts = {
+            topic: Trust(
+                self.assignments,
+                channel.name,
+                "tenants" in channel.trusted,
+                "team" in channel.trusted,
+            )
+            for topic, channel in self.channels.items()
+        }
+        self.default_trust = Trust(self.assignments)
 
     def channel_of(self, topic: str) -> str:
         """The registered channel of a topic; "other" keeps metric labels bounded."""
@@ -141,8 +167,9 @@ class Pipeline:
                 now_ms,
                 self.mappers.get(message.topic),
                 self.max_batch_elements,
+                None if self.trust_events else self.trusts.get(message.topic, self.default_trust),
             )
-            events.extend(self.registered(good, channel))
+            events.extend(good if self.trust_events else self.registered(good, channel))
             if bad:
                 self.dead_letter(message, channel, bad, now_ms)
                 rejected.update(r.reason for r in bad)
@@ -196,11 +223,12 @@ class Pipeline:
         batch = as_batch(events)
         pending = [(d, d.plan(batch, plan)) for d in self.detectors]
         results = await self.state.apply(plan)
+        teams = {e.actor_id: e.trusted_team for e in events if e.trusted_team is not None}
         return [
             finding
             for detector, p in pending
             for finding in p.findings(results)
-            if not allowlisted(detector, finding)
+            if not allowlisted(detector, finding, teams.get(finding.actor))
         ]
 
     async def tick(self, now_ms: int, channels: Sequence[Channel]) -> list[Alert]:
@@ -213,7 +241,9 @@ class Pipeline:
         if not plan:
             return []
         results = await self.state.apply(plan)
-        findings = [f for d, p in pending for f in p.findings(results) if not allowlisted(d, f)]
+        findings = [
+            f for d, p in pending for f in p.findings(results) if not allowlisted(d, f, None)
+        ]
         alerts = await self.alert_engine.decide(findings, now_ms)
         self.publish(alerts)
         if self.output is not None:

@@ -46,6 +46,15 @@ def _int_env(name: str, default: int) -> int:
         raise SettingsError(f"{name}: expected an integer, got {raw!r}") from None
 
 
+def _assignments_file() -> Path | None:
+    named = os.environ.get("BLINDAR_ASSIGNMENTS_FILE")
+    if named:
+        return Path(named)
+    config_dir = Path(_env("BLINDAR_CONFIG_DIR", str(DEFAULT_CONFIG_DIR)))
+    found = [config_dir / f"assignments.{ext}" for ext in ("yaml", "csv")]
+    return next((path for path in found if path.is_file()), None)
+
+
 def _input_limit() -> int:
     limit = _int_env("BLINDAR_INPUT_MAX_MESSAGE_BYTES", INPUT_MAX_MESSAGE_BYTES)
     if limit < 1024:
@@ -99,6 +108,9 @@ class Settings:
     # `max.message.bytes` of the input topics (BLINDAR_INPUT_MAX_MESSAGE_BYTES): the contract
     # limit plus room for the key, headers and record-batch framing.
     input_max_message_bytes: int = INPUT_MAX_MESSAGE_BYTES
+    # Trusted actor assignments (BLINDAR_ASSIGNMENTS_FILE, else assignments.yaml or .csv in
+    # the config directory if present; monitor/assignments.py).
+    assignments_file: Path | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -123,6 +135,7 @@ class Settings:
             session_timeout_s=_int_env("BLINDAR_KAFKA_SESSION_TIMEOUT_MS", 60_000) / 1000,
             web_token=web_token,
             input_max_message_bytes=_input_limit(),
+            assignments_file=_assignments_file(),
         )
 
     def topic(self, name: str) -> str:
