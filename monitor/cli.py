@@ -122,6 +122,12 @@ def add_period_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--roster", type=Path, metavar="ROSTER.yaml", help="write the agents' shifts (off_hours)"
     )
+    p.add_argument(
+        "--assignments",
+        type=Path,
+        metavar="ASSIGNMENTS.yaml",
+        help="write the agents' tenants and teams (the trusted assignments file)",
+    )
     p.add_argument("--days", type=float, default=1.0, help="period length (default 1)")
     p.add_argument("--hours", type=float, help="period length in hours (overrides --days)")
     p.add_argument("--warmup-days", type=float, default=0.0, help="normal days before it")
