@@ -31,6 +31,7 @@ ID = 128  # tenants, actors, teams, sites, devices
 LONG_ID = 256  # record, customer and interaction ids
 NAME = 64  # channel, action, types, country
 MAX_TENANTS = 64  # entries of actor.tenants
+MAX_COUNT = 2**53 - 1  # records, bytes: exact in a Lua (double) number and in JSON readers
 MAX_FUTURE_MS = 15 * 60 * 1000
 # RFC 3339 date-time with seconds and an explicit offset.
 RFC3339 = (  # [0-9], not \d: a JSON Schema (ECMA-262) \d is ASCII only, Python's is not
@@ -118,8 +119,15 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "interaction_id", "string", "The call, chat or email thread in progress", max_length=LONG_ID
     ),
-    Field("records", "integer", "How many records the action touched", default=1, minimum=0),
-    Field("bytes", "integer", "Bytes moved", default=0, minimum=0),
+    Field(
+        "records",
+        "integer",
+        "How many records the action touched",
+        default=1,
+        minimum=0,
+        maximum=MAX_COUNT,
+    ),
+    Field("bytes", "integer", "Bytes moved", default=0, minimum=0, maximum=MAX_COUNT),
     Field("source.ip", "string", "Actor's IP address", max_length=NAME),
     Field("source.device_id", "string", "Actor's device", max_length=ID),
     Field("source.country", "string", "Actor's country", max_length=NAME),

@@ -26,6 +26,7 @@ from monitor.contract import (
     LATITUDE,
     LIMIT,
     LONGITUDE,
+    MAX_COUNT,
     MAX_FUTURE_MS,
     MAX_MESSAGE_BYTES,
     NEEDS_RESOURCE_ID,
@@ -374,6 +375,8 @@ def _count(value: Any, path: str, default: int) -> int:
         value = _integral(value, path)
     if value < 0:
         raise Invalid("bad_value", f"{path}: must be >= 0")
+    if value > MAX_COUNT:
+        raise Invalid("bad_value", f"{path}: must be <= {MAX_COUNT}")
     return value
 
 
