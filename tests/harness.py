@@ -10,7 +10,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -174,6 +175,34 @@ class Deliveries:
     def check(self, producer: Producer, timeout: float = 30) -> None:
         assert producer.flush(timeout) == 0, "produce did not complete"
         assert not self.errors, f"Kafka refused {len(self.errors)} messages: {self.errors[:3]}"
+
+
+@contextmanager
+def running_worker(
+    settings: Settings, log_path: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[WorkerProcess]:
+    """A started worker, ready (assigned partitions), stopped on exit."""
+    worker = WorkerProcess(settings, log_path, extra_env).start()
+    try:
+        worker.wait_ready()
+        yield worker
+    finally:
+        worker.stop()
+
+
+@contextmanager
+def worker_in_namespace(
+    log_path: Path, **overrides: Any
+) -> Iterator[tuple[Settings, WorkerProcess]]:
+    """A fresh namespace (settings `overrides`, topics created) and a ready worker in it;
+    both go away on exit."""
+    settings = isolated_settings(**overrides)
+    provision(settings)
+    try:
+        with running_worker(settings, log_path) as worker:
+            yield settings, worker
+    finally:
+        drop_namespace(settings)
 
 
 def produce(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,11 +15,9 @@ from monitor.settings import REPO_ROOT, Settings
 from tests.harness import (
     TopicReader,
     WorkerProcess,
-    drop_namespace,
-    isolated_settings,
     produce,
-    provision,
     wait_until,
+    worker_in_namespace,
 )
 
 pytestmark = pytest.mark.services
@@ -35,15 +32,8 @@ def configured(services: Settings, tmp_path: Path) -> Iterator[tuple[Settings, W
     with (config / "channels.yaml").open("a") as channels:
         channels.write("  iam:\n    trusted: [tenants, team]\n")
     (config / "assignments.yaml").write_text("actors:\n  agent-a: {tenants: [acme], team: t-1}\n")
-    settings = replace(isolated_settings(), config_dir=config)
-    provision(settings)
-    worker = WorkerProcess(settings, tmp_path / "worker.log").start()
-    try:
-        worker.wait_ready()
-        yield settings, worker
-    finally:
-        worker.stop()
-        drop_namespace(settings)
+    with worker_in_namespace(tmp_path / "worker.log", config_dir=config) as running:
+        yield running
 
 
 def view(n: int, actor: str, record_tenant: str, claimed: list[str] | None = None) -> dict:

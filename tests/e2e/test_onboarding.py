@@ -12,7 +12,6 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,13 +25,11 @@ from monitor.settings import REPO_ROOT, Settings
 from tests.harness import (
     TopicReader,
     WorkerProcess,
-    drop_namespace,
     free_port,
-    isolated_settings,
     produce,
-    provision,
     wait_until,
     worker_env,
+    worker_in_namespace,
 )
 
 pytestmark = pytest.mark.services
@@ -46,15 +43,8 @@ def onboarding(services: Settings, tmp_path: Path) -> Iterator[tuple[Settings, W
     (config / "channels.d").mkdir(parents=True)
     for name in ("channels.yaml", "detectors.yaml"):
         shutil.copy(REPO_ROOT / "deploy" / "config" / name, config / name)
-    settings = replace(isolated_settings(), config_dir=config)
-    provision(settings)
-    worker = WorkerProcess(settings, tmp_path / "worker.log").start()
-    try:
-        worker.wait_ready()
-        yield settings, worker
-    finally:
-        worker.stop()
-        drop_namespace(settings)
+    with worker_in_namespace(tmp_path / "worker.log", config_dir=config) as running:
+        yield running
 
 
 def blindar(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:

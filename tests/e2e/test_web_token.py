@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.settings import Settings
-from tests.harness import WorkerProcess
+from tests.harness import WorkerProcess, running_worker
 
 pytestmark = pytest.mark.services
 TOKEN = "web-token-for-tests-0123456789"
@@ -19,12 +19,8 @@ PAGES += ["/health", "/health?probe=live", "/nothing-here"]
 
 @pytest.fixture
 def guarded(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
-    proc = WorkerProcess(settings, tmp_path / "worker.log", {"BLINDAR_WEB_TOKEN": TOKEN}).start()
-    try:
-        proc.wait_ready()
+    with running_worker(settings, tmp_path / "worker.log", {"BLINDAR_WEB_TOKEN": TOKEN}) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 def test_every_page_needs_the_token_and_probes_need_none(guarded: WorkerProcess) -> None:
