@@ -12,7 +12,7 @@ import time
 
 import orjson
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
 from monitor import deadletter
@@ -42,6 +42,18 @@ def set_limit(settings: Settings, topic: str, limit: int) -> None:
     )
 
 
+def limit_of(settings: Settings, topic: str) -> str:
+    """The topic's max.message.bytes, once the broker describes the (new) topic."""
+
+    def described() -> str | None:
+        try:
+            return topic_config(settings, topic)["max.message.bytes"]
+        except KafkaException:  # created a moment ago: not in the metadata yet
+            return None
+
+    return wait_until(described, 30, 0.2, f"config of {topic}")
+
+
 def export(n: int, records: int = 300, actor: str = "agent-9") -> dict:
     return {
         "event_id": f"x-{actor}-{n}",
@@ -58,10 +70,10 @@ def test_topics_sets_the_input_limit_also_on_existing_topics(services: Settings)
     chat = settings.topic("interactions.chat")
     try:
         ensure_topics(settings, [TopicSpec(chat, 1)])  # made before, without the limit
-        assert topic_config(settings, chat)["max.message.bytes"] != "69632"
+        assert limit_of(settings, chat) != "69632"
         create_topics(settings)
         for name in (chat, settings.topic("interactions.voice")):
-            assert topic_config(settings, name)["max.message.bytes"] == "69632"
+            assert limit_of(settings, name) == "69632"
         producer = Producer(client_config(settings))
         errors: list = []
         producer.produce(chat, b"x" * 70_000, on_delivery=lambda e, _m: errors.append(e))
