@@ -34,10 +34,10 @@ MAX_TENANTS = 64  # entries of actor.tenants
 MAX_COUNT = 2**53 - 1  # records, bytes: exact in a Lua (double) number and in JSON readers
 MAX_FUTURE_MS = 15 * 60 * 1000
 # RFC 3339 date-time with seconds and an explicit offset.
-RFC3339 = (  # [0-9], not \d: a JSON Schema (ECMA-262) \d is ASCII only, Python's is not
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
-    r"(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$"
-)
+# [0-9], not \d: a JSON Schema (ECMA-262) \d is ASCII only, Python's is not.
+RFC3339_SECOND = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
+RFC3339_TAIL = r"(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})"  # fraction, offset
+RFC3339 = f"^{RFC3339_SECOND}{RFC3339_TAIL}$"
 # Actions that must name the record they touch.
 NEEDS_RESOURCE_ID = frozenset({"record.view", "record.update", "pii.unmask"})
 LATITUDE = (-90.0, 90.0)
