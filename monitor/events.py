@@ -190,13 +190,16 @@ def parse_event(
         _resource_fields(resource, tenant, fields)
     if len(doc) > 5:  # more than the five required fields
         _optional_fields(doc, fields)
+    own_channel = _text(get("channel"), "channel", _NAME)
+    if not clean:  # the event's own values, before trusted ones replace any of them
+        _check_chars((event_id, tenant, own_channel, actor_id, action, resource_id), fields)
     if trust is not None:
         trust.resolve(actor_id, fields)
-    event = Event(
+    return Event(
         event_id=event_id,
         ts_ms=ts_ms,
         tenant=tenant,
-        channel=_text(get("channel"), "channel", _NAME) or channel,
+        channel=own_channel or channel,
         actor_id=actor_id,
         action=action,
         known_action=action in ACTIONS,
@@ -204,9 +207,6 @@ def parse_event(
         resource_tenant=fields.pop("resource_tenant", None) or tenant,
         **fields,
     )
-    if not clean:
-        _check_chars(event)
-    return event
 
 
 def _mapped(doc: dict[str, Any], mapper: Mapper) -> dict[str, Any]:
@@ -309,34 +309,33 @@ def _text(value: Any, path: str, limit: int) -> Any:
     raise Invalid("wrong_type", f"{path}: expected a string, got {_json_type(value)}")
 
 
-# Id-like fields of an Event and their contract paths, for the character check.
-_TEXT_FIELDS = (
-    ("event_id", "event_id"),
-    ("tenant", "tenant"),
-    ("channel", "channel"),
-    ("actor_id", "actor.id"),
-    ("action", "action"),
-    ("actor_team", "actor.team"),
-    ("actor_site", "actor.site"),
-    ("resource_type", "resource.type"),
-    ("resource_id", "resource.id"),
-    ("resource_tenant", "resource.tenant"),
-    ("customer_id", "customer_id"),
-    ("interaction_id", "interaction_id"),
-    ("source_ip", "source.ip"),
-    ("device_id", "source.device_id"),
-    ("country", "source.country"),
-    ("destination_domain", "destination.domain"),
-)
+# Id-like values checked for forbidden characters: the required ones (in this order), then
+# the optional ones by their Event field name.
+_REQUIRED_PATHS = ("event_id", "tenant", "channel", "actor.id", "action", "resource.id")
+_OPTIONAL_PATHS = {
+    "actor_team": "actor.team",
+    "actor_site": "actor.site",
+    "resource_type": "resource.type",
+    "resource_tenant": "resource.tenant",
+    "customer_id": "customer_id",
+    "interaction_id": "interaction_id",
+    "source_ip": "source.ip",
+    "device_id": "source.device_id",
+    "country": "source.country",
+    "destination_domain": "destination.domain",
+}
 
 
-def _check_chars(event: Event) -> None:
-    """Reject an id-like field holding a forbidden character (contract.FORBIDDEN_CHARS)."""
-    for attr, path in _TEXT_FIELDS:
-        value = getattr(event, attr)
+def _check_chars(required: tuple[str | None, ...], fields: dict[str, Any]) -> None:
+    """Reject an id-like value holding a forbidden character (contract.FORBIDDEN_CHARS)."""
+    for value, path in zip(required, _REQUIRED_PATHS, strict=True):
         if value and not value.isprintable():  # isprintable: the fast, common answer
             _forbid(value, path)
-    for tenant in event.actor_tenants:
+    for name, path in _OPTIONAL_PATHS.items():
+        value = fields.get(name)
+        if value and not value.isprintable():
+            _forbid(value, path)
+    for tenant in fields.get("actor_tenants", ()):
         if not tenant.isprintable():
             _forbid(tenant, "actor.tenants")
 

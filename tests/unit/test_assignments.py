@@ -95,3 +95,8 @@ def test_watcher_reloads_a_changed_file_and_keeps_the_old_one_on_error(tmp_path:
     path.write_text("actors: {{{\n")
     os.utime(path, ns=(3, 4))
     assert watcher.poll() is None and watcher.assignments is reloaded
+
+
+def test_a_hostile_claim_is_rejected_even_when_the_file_would_replace_it() -> None:
+    [], [rejection] = decode_message(message(team="t\x1b[2J"), "chat", NOW, trust=Trust(FILE))
+    assert rejection.reason == "bad_value" and rejection.detail.startswith("actor.team:")
