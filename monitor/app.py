@@ -234,6 +234,13 @@ class Worker:
             log.exception("periodic detector check failed")
 
     async def _update_lag(self, app: faust.App) -> None:
+        try:
+            self._export_lag(app)
+        except Exception:  # a timer that raises would stop the worker
+            log.exception("consumer lag not updated; will retry")
+        metrics.HEALTHY.set(1 if self.health.ok else 0)
+
+    def _export_lag(self, app: faust.App) -> None:
         consumer = app.consumer
         for tp in consumer.assignment():
             last = self.offsets.get((tp.topic, tp.partition))
@@ -244,7 +251,6 @@ class Worker:
             metrics.CONSUMER_LAG.labels(topic=tp.topic, partition=str(tp.partition)).set(
                 max(lag, 0)
             )
-        metrics.HEALTHY.set(1 if self.health.ok else 0)
 
     async def _reload_channels(self, app: faust.App) -> None:
         """Pick up added, changed and removed channels, and a changed assignments file,
