@@ -97,7 +97,7 @@ class AuthFailures(Tuned[AuthFailuresConfig]):
 
     def allowed(self, event: Event) -> bool:
         allowlist = self.tuning.allowlist_for(event.tenant)
-        return allowlist.allows_actor(event.actor_id, event.actor_team)
+        return allowlist.allows_actor(event.actor_id, event.trusted_team)
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
         failures: dict[str, ActorBatch] = {}

@@ -166,7 +166,10 @@ def describe(
             "window_minutes": cfg.window_minutes,
             "threshold_records": threshold,
             "over_threshold_by": count - threshold,
-            "assignment_from": "event" if first.actor_tenants else "last_seen",
+            # Which source decided: assignments_file, channel:<name> (trusted for tenants),
+            # last_seen (stored from a trusted source earlier), event (replay only).
+            "assignment_from": first.assignment_source
+            or ("event" if first.actor_tenants else "last_seen"),
             "rule": "static_threshold",
         },
         sample_event_ids=tuple(e.event_id for e in foreign[:5]),
