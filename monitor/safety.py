@@ -1,11 +1,14 @@
 """The agent's last line of defence: a batch that fails is retried, then split, never lost.
 
-Two kinds of failure reach here. `StateUnavailable` (the state store is down or refusing)
-holds the batch: it is retried with backoff for as long as it takes and nothing is
-dead-lettered. Anything else is a bug or an unexpected server error: the batch is retried
-a few times with backoff, then each message is processed alone, and only a message that
-still fails is dead-lettered with reason `processing_error` so the stream moves on without
-losing it. Cancellation (shutdown) always propagates: the caller must not ack the batch.
+Two kinds of failure reach here. A state outage (what `monitor/state/outages.py` calls
+one: connection errors, OOM, READONLY, LOADING, BUSY, cluster errors…, or its
+`StateUnavailable`) holds the batch: it is retried with backoff for as long as it takes
+and nothing is dead-lettered. The store already retries outages inside each call, so one
+reaching here came from a path outside it; it is held all the same. Anything else is a bug
+or an unexpected server error: the batch is retried a few times with backoff, then each
+message is processed alone, and only a message that still fails is dead-lettered with
+reason `processing_error` so the stream moves on without losing it. Cancellation
+(shutdown) always propagates: the caller must not ack the batch.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from monitor.errors import StateUnavailable
 from monitor.events import Rejection
 from monitor.health import Health
 from monitor.pipeline import Message, Pipeline
+from monitor.state.outages import StateUnavailable, is_outage
 
 log = logging.getLogger(__name__)
 BATCH_ATTEMPTS = 3
@@ -36,6 +39,11 @@ class Backoff:
         self.delay = min(self.delay * 2, MAX_DELAY_S)
 
 
+def held(exc: BaseException) -> bool:
+    """True for a state outage: the batch waits for the store, it is never dead-lettered."""
+    return isinstance(exc, StateUnavailable) or is_outage(exc)
+
+
 async def process_safely(pipeline: Pipeline, messages: Sequence[Message], health: Health) -> None:
     """Process a batch so that no exception escapes and no message is silently dropped."""
     backoff = Backoff()
@@ -46,9 +54,10 @@ async def process_safely(pipeline: Pipeline, messages: Sequence[Message], health
             health.clear("processing")
             health.clear("state")
             return
-        except StateUnavailable as exc:
-            await _hold(health, exc, len(messages), backoff)
         except Exception as exc:
+            if held(exc):
+                await _hold(health, exc, len(messages), backoff)
+                continue
             attempt += 1
             health.set("processing", f"batch failed: {type(exc).__name__}")
             log.exception(
@@ -59,7 +68,7 @@ async def process_safely(pipeline: Pipeline, messages: Sequence[Message], health
         await _process_one(pipeline, message, health)
 
 
-async def _hold(health: Health, exc: StateUnavailable, size: int, backoff: Backoff) -> None:
+async def _hold(health: Health, exc: Exception, size: int, backoff: Backoff) -> None:
     health.set("state", f"state store unavailable: {type(exc).__name__}; input held")
     log.warning(
         "state store unavailable (%s); batch of %d held, retrying in %.1fs",
@@ -77,9 +86,10 @@ async def _process_one(pipeline: Pipeline, message: Message, health: Health) -> 
         try:
             await pipeline.process([message])
             return
-        except StateUnavailable as exc:
-            await _hold(health, exc, 1, backoff)
         except Exception as exc:
+            if held(exc):
+                await _hold(health, exc, 1, backoff)
+                continue
             failure = type(exc).__name__
     log.error(
         "message %s[%d]@%d failed alone (%s); dead-lettered",

@@ -1,5 +1,6 @@
-"""The containment policy of monitor/safety.py: a state outage holds the batch (retried,
-never dead-lettered); a bug retries, splits, then dead-letters only the failing message."""
+"""The containment policy of monitor/safety.py: a state outage (as monitor/state/outages.py
+classifies them) holds the batch (retried, never dead-lettered); a bug retries, splits,
+then dead-letters only the failing message."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import asyncio
 from collections.abc import Sequence
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError, ResponseError
 
 from monitor import safety
-from monitor.errors import StateUnavailable
 from monitor.events import Rejection
 from monitor.health import Health
 from monitor.pipeline import Message
+from monitor.state.outages import StateUnavailable
 
 
 class Recorder:
@@ -20,18 +23,26 @@ class Recorder:
 
     output = None
 
-    def __init__(self, outages: int = 0, poison: int | None = None) -> None:
+    def __init__(
+        self,
+        outages: int = 0,
+        poison: int | None = None,
+        outage: Exception | None = None,
+        bug: Exception | None = None,
+    ) -> None:
         self.outages = outages
         self.poison = poison
+        self.outage = outage or StateUnavailable("READONLY")
+        self.bug = bug or ValueError("bug")
         self.processed: list[int] = []
         self.lettered: list[tuple[int, str]] = []
 
     async def process(self, messages: Sequence[Message]) -> None:
         if self.outages:
             self.outages -= 1
-            raise StateUnavailable("READONLY")
+            raise self.outage
         if any(m.offset == self.poison for m in messages):
-            raise ValueError("bug")
+            raise self.bug
         self.processed.extend(m.offset for m in messages)
 
     def channel_of(self, topic: str) -> str:
@@ -59,6 +70,29 @@ def test_state_outage_holds_the_batch_however_long_and_never_dead_letters() -> N
     asyncio.run(safety.process_safely(pipeline, batch(), health))  # type: ignore[arg-type]
     assert pipeline.processed == [0, 1, 2, 3, 4] and pipeline.lettered == []
     assert health.ok
+
+
+@pytest.mark.parametrize(
+    "outage",
+    [
+        ReadOnlyError("You can't write against a read only replica."),
+        ResponseError("CLUSTERDOWN The cluster is down"),
+        ResponseError("OOM command not allowed when used memory > 'maxmemory'."),
+        RedisConnectionError("Connection refused"),
+    ],
+    ids=["readonly", "clusterdown", "oom", "connection"],
+)
+def test_a_redis_outage_escaping_the_store_is_held_like_one(outage: Exception) -> None:
+    pipeline = Recorder(outages=safety.BATCH_ATTEMPTS + 5, outage=outage)
+    asyncio.run(safety.process_safely(pipeline, batch(), Health()))  # type: ignore[arg-type]
+    assert pipeline.processed == [0, 1, 2, 3, 4] and pipeline.lettered == []
+
+
+def test_a_redis_error_that_is_no_outage_is_a_bug() -> None:
+    pipeline = Recorder(poison=1, bug=ResponseError("ERR user_script:12: attempt to index nil"))
+    asyncio.run(safety.process_safely(pipeline, batch(), Health()))  # type: ignore[arg-type]
+    assert pipeline.processed == [0, 2, 3, 4]
+    assert pipeline.lettered == [(1, "processing_error")]
 
 
 def test_outage_while_split_is_held_too() -> None:
