@@ -37,8 +37,7 @@ def allowlisted(detector: Any, finding: Finding, teams: Iterable[str | None] = (
     tuning = getattr(detector, "tuning", None)
     if tuning is None:
         return False
-    allowlist = tuning.allowlist_for(finding.tenant)
-    return any(allowlist.allows_actor(finding.actor, team) for team in (None, *teams))
+    return any(tuning.allows_actor(finding.tenant, finding.actor, team) for team in (None, *teams))
 
 
 def trusted_teams(events: Sequence[Event], tenant: str) -> set[str | None]:

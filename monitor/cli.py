@@ -1,4 +1,5 @@
-"""The `blindar` command: topics, worker, simulate, replay, alerts tail, config check, wait."""
+"""The `blindar` command: topics, worker, simulate, replay, backtest, alerts tail, config check,
+wait."""
 
 from __future__ import annotations
 
@@ -54,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tenants", type=int, default=4)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument(
+        "--mix",
+        choices=["uniform", "realistic"],
+        default="uniform",
+        help="population: uniform (every agent on calls, 8-hour shifts) or realistic "
+        "(supervisors, back office, part-time, night teams, laptops, hot-desking)",
+    )
+    p.add_argument(
         "--scenario",
         action="append",
         default=[],
@@ -78,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_period_arguments(p)
     p = command("replay", cmd_replay, "run the detectors over a JSON-lines file in event time")
     add_replay_arguments(p)
+    p = command(
+        "backtest",
+        cmd_backtest,
+        "simulate a realistic labelled period, replay it and score every detector",
+    )
+    add_backtest_arguments(p)
     p = command("alerts", cmd_alerts, "follow the alerts topic")
     p.add_argument("action", choices=["tail"])
     p.add_argument("--tenant")
@@ -144,6 +158,18 @@ def add_replay_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.replay_cli import run
+
+    return run(settings, args)
+
+
+def add_backtest_arguments(p: argparse.ArgumentParser) -> None:
+    from monitor.backtest_cli import add_arguments
+
+    add_arguments(p)
+
+
+def cmd_backtest(settings: Settings, args: argparse.Namespace) -> int:
+    from monitor.backtest_cli import run
 
     return run(settings, args)
 

@@ -90,7 +90,8 @@ def decode_message(
     """Decode one message: a JSON object (one event) or a JSON array of events.
 
     `trust` resolves the actor's tenants and team from trusted sources (None: the event's
-    own values are taken, as replay and `channels check` do)."""
+    own values are taken, its team as the trusted one too, as replay and `channels check`
+    do)."""
     try:
         doc = _load(raw)
     except Invalid as exc:
@@ -195,6 +196,8 @@ def parse_event(
         _check_chars((event_id, tenant, own_channel, actor_id, action, resource_id), fields)
     if trust is not None:
         trust.resolve(actor_id, fields)
+    elif "actor_team" in fields:  # no trust to apply (replay): the file's team is trusted too
+        fields["trusted_team"] = fields["actor_team"]
     return Event(
         event_id=event_id,
         ts_ms=ts_ms,

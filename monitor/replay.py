@@ -33,6 +33,7 @@ from monitor.health import Health
 from monitor.pipeline import BatchResult, Message, Pipeline
 from monitor.scoring import DAY_MS, Label, Page, agent_days, format_table, score
 from monitor.state import RedisStore
+from monitor.state.outages import with_retry
 from monitor.state.store import is_cluster
 
 log = logging.getLogger("blindar.replay")
@@ -53,6 +54,12 @@ def scratch_namespace() -> str:
 
 
 async def drop_keys(client: aioredis.Redis, namespace: str) -> int:
+    """Delete every key under `namespace`; returns how many. A Redis that is busy (a shared
+    one running another client's long script) or away is waited for, as the state is."""
+    return await with_retry(Health(), "drop", lambda: _drop_keys(client, namespace))
+
+
+async def _drop_keys(client: aioredis.Redis, namespace: str) -> int:
     """Delete every key under `namespace` (SCAN + UNLINK in chunks); returns how many."""
     dropped = 0
     chunk: list[bytes] = []

@@ -61,6 +61,13 @@ def test_a_trusted_channel_s_own_values_count() -> None:
     assert event.trusted_team == "t-sales"
 
 
+def test_without_trust_the_event_s_own_values_count() -> None:
+    """Replay (an operator's own file) decodes without trust: its teams allowlist too."""
+    event = decode(message(tenants=["globex"], team="t-sales"), None)
+    assert event.actor_tenants == ("globex",) and event.assignment_source is None
+    assert event.trusted_team == event.actor_team == "t-sales"
+
+
 def test_yaml_and_csv_exports(tmp_path: Path) -> None:
     yaml_file = tmp_path / "a.yaml"
     yaml_file.write_text("actors:\n  agent-1: {tenants: [acme, globex], team: t-1}\n")
