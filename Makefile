@@ -3,11 +3,11 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install up up-cluster down demo test test-unit lint topics worker simulate clean bench soak backtest schema dashboards observability k8s-config
+.PHONY: install up up-cluster down demo test test-unit lint topics worker simulate clean bench soak backtest schema dashboards observability k8s-config lock
 
 install: .venv/.installed
 
-.venv/.installed: pyproject.toml
+.venv/.installed: pyproject.toml requirements-dev.lock
 	@deploy/local/python.sh
 	@touch $@
 
@@ -66,3 +66,11 @@ backtest: up
 
 k8s-config: install
 	@$(PY) deploy/k8s/render_config.py
+
+# Re-pin every dependency (with sha256 hashes) after changing pyproject.toml; see
+# docs/operations.md "Updating dependencies". Needs uv (pip install uv).
+LOCK := uv pip compile pyproject.toml --generate-hashes --python-version 3.11 \
+	--python-platform x86_64-manylinux_2_28 --no-header
+lock:
+	@$(LOCK) -o requirements.lock
+	@$(LOCK) --extra dev -o requirements-dev.lock

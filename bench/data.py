@@ -31,7 +31,7 @@ import orjson
 from confluent_kafka import Producer
 
 from monitor.channels import Registry
-from monitor.kafka_io import client_config
+from monitor.kafka_io import producer_config
 from monitor.settings import Settings
 from monitor.simulate import SCENARIOS, Population, Simulator
 
@@ -150,7 +150,7 @@ def partition_of(actor: bytes, partitions: int) -> int:
 
 def producer(settings: Settings) -> Producer:
     return Producer(
-        client_config(
+        producer_config(
             settings,
             **{
                 "linger.ms": 20,

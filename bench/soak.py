@@ -27,7 +27,7 @@ from bench import procs
 from bench.measure import assigned_partitions, worker_counts
 from bench.redis_server import start_redis
 from bench.run import OUT
-from monitor.kafka_io import client_config
+from monitor.kafka_io import producer_config
 from monitor.settings import Settings
 from monitor.simulate import Population, live, produce
 from monitor.topics import create_topics
@@ -55,7 +55,7 @@ def traffic(
 ) -> threading.Thread:
     """A thread producing live simulated events at `rate` until `stop` is set."""
     stream = live(Population(13, agents=agents), 13, rate, [], 1e9)
-    config = client_config(settings)
+    config = producer_config(settings)
     thread = threading.Thread(
         target=produce,
         args=(stream, config, lambda c: settings.topic(f"interactions.{c}"), None, stop),

@@ -3,7 +3,8 @@
 A BPO serves several clients from the same floor and often the same CRM; an agent of
 one client's campaign opening another client's customers is either a routing mistake
 or a breach of the client's contract (and of data-protection law). The actor's
-assigned tenants come from `actor.tenants`; an event without it is judged against the
+assigned tenants come from `Event.actor_tenants`, which the monitor fills from a trusted
+source only (monitor/assignments.py); an event without them is judged against the
 assignment last seen for that actor (kept in the state); with no assignment known the
 detector stays silent. Violations are counted per actor in a sliding window so the
 severity grows with the number of foreign records touched.
@@ -166,7 +167,10 @@ def describe(
             "window_minutes": cfg.window_minutes,
             "threshold_records": threshold,
             "over_threshold_by": count - threshold,
-            "assignment_from": "event" if first.actor_tenants else "last_seen",
+            # Which source decided: assignments_file, channel:<name> (trusted for tenants),
+            # last_seen (stored from a trusted source earlier), event (replay only).
+            "assignment_from": first.assignment_source
+            or ("event" if first.actor_tenants else "last_seen"),
             "rule": "static_threshold",
         },
         sample_event_ids=tuple(e.event_id for e in foreign[:5]),

@@ -144,7 +144,7 @@ class CumulativeAccess(Tuned[CumulativeAccessConfig]):
         groups: dict[str, ActorBatch] = {}
         counted: list[Event] = []
         for event in events:
-            if self.tuning.allows_actor(event.tenant, actor.actor, event.actor_team):
+            if self.tuning.allows_actor(event.tenant, actor.actor, event.trusted_team):
                 continue
             counted.append(event)
             cfg = self.tuning.for_tenant(event.tenant)

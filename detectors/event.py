@@ -62,3 +62,7 @@ class Event:
     destination_domain: str | None = None
     destination_external: bool | None = None
     outcome: str = "success"
+    # Set by the monitor from a trusted source (monitor/assignments.py): the team that
+    # allowlists read, and what decided `actor_tenants` (None: no trusted assignment).
+    trusted_team: str | None = None
+    assignment_source: str | None = None

@@ -123,7 +123,7 @@ class OffHours(Tuned[OffHoursConfig]):
         learned: dict[tuple[str, int, int], ActorBatch] = {}
         for event in sorted(events, key=lambda e: e.ts_ms):
             tenant = event.tenant
-            if self.tuning.allows_actor(tenant, actor.actor, event.actor_team):
+            if self.tuning.allows_actor(tenant, actor.actor, event.trusted_team):
                 continue
             cfg = self.tuning.for_tenant(tenant)
             shift = cfg.roster.get(actor.actor)

@@ -8,7 +8,7 @@ only to the detectors that read their action.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,12 +30,19 @@ class Observed:
     late: int = 0
 
 
-def allowlisted(detector: Any, finding: Finding) -> bool:
-    """True when the finding's actor or team is on the detector's allowlist for the tenant."""
+def allowlisted(detector: Any, finding: Finding, teams: Iterable[str | None] = ()) -> bool:
+    """True when the finding's actor, or one of `teams`, is on the detector's allowlist for
+    the tenant. `teams` are trusted teams (Event.trusted_team), never the finding's own
+    `team`: that is the peer group an event may claim for itself."""
     tuning = getattr(detector, "tuning", None)
     if tuning is None:
         return False
-    return bool(tuning.allows_actor(finding.tenant, finding.actor, finding.team))
+    return any(tuning.allows_actor(finding.tenant, finding.actor, team) for team in (None, *teams))
+
+
+def trusted_teams(events: Sequence[Event], tenant: str) -> set[str | None]:
+    """The trusted teams the actor's events carry for `tenant`."""
+    return {e.trusted_team for e in events if e.tenant == tenant and e.trusted_team}
 
 
 class Runner:
@@ -71,7 +78,7 @@ class Runner:
             detectors = [d for d in self.actor_side if id(d) in wanted]
         for detector in detectors:
             for finding in detector.observe(state, fresh, ctx):
-                if not allowlisted(detector, finding):
+                if not allowlisted(detector, finding, trusted_teams(fresh, finding.tenant)):
                     observed.findings.append(finding)
         return observed
 

@@ -20,6 +20,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitor import metrics
+from monitor.assignments import Assignments, AssignmentWatcher, load_assignments
 from monitor.channel_reload import ChannelWatcher
 from monitor.channels import Registry, load_channels
 from monitor.config import DetectorSettings, load_detectors
@@ -28,9 +29,10 @@ from monitor.health import Health
 from monitor.kafka_io import OutputProducer, topic_partitions
 from monitor.pipeline import Message, Pipeline
 from monitor.safety import process_safely
+from monitor.security import redact_url
 from monitor.settings import Settings
 from monitor.sinks import AlertDelivery, SinkSettings, build_delivery
-from monitor.state import RedisStore, redact_url
+from monitor.state import RedisStore
 from monitor.subscription import TopicSubscription
 
 log = logging.getLogger("blindar.worker")
@@ -42,6 +44,11 @@ TICK_S = 5.0  # how often detectors that judge silence (channel_silence) check t
 GC_FREEZE_S = 60.0
 
 
+# Kubernetes probes cannot send a secret header: these two answer without the token and
+# say nothing but their status (live: the process serves; ready: started and healthy).
+OPEN_PATHS = frozenset({"/livez", "/readyz"})
+
+
 def unauthorized() -> web.Response:
     return web.Response(
         status=401, text="bearer token required\n", headers={"WWW-Authenticate": "Bearer"}
@@ -51,9 +58,18 @@ def unauthorized() -> web.Response:
 class Worker:
     """Everything the Faust app needs, built from settings and validated config."""
 
-    def __init__(self, settings: Settings, registry: Registry, detectors: DetectorSettings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry,
+        detectors: DetectorSettings,
+        assignments: Assignments | None = None,
+    ) -> None:
         self.settings = settings
         self.registry = registry
+        self.assignments = AssignmentWatcher(
+            settings.assignments_file, assignments or Assignments()
+        )
         self.detector_settings = detectors
         self.health = Health()
         self.offsets: dict[tuple[str, int], int] = {}
@@ -69,7 +85,7 @@ class Worker:
     def from_settings(cls, settings: Settings) -> Worker:
         registry = load_channels(settings.config_dir / "channels.yaml")
         detectors = load_detectors(settings.config_dir / "detectors.yaml")
-        return cls(settings, registry, detectors)
+        return cls(settings, registry, detectors, load_assignments(settings.assignments_file))
 
     def _make_app(self) -> faust.App:
         s = self.settings
@@ -89,7 +105,17 @@ class Worker:
             consumer_metadata_max_age_ms=30_000,
             broker_max_poll_records=s.batch_size,
             stream_buffer_maxsize=max(4096, 2 * s.batch_size),
+            # Stop (SIGTERM) without waiting for a batch that waits on Redis: the agent is
+            # cancelled and the batch stays uncommitted (see _agent).
+            stream_wait_empty=False,
             producer_acks=-1,
+            # Faust's own pages (router, tables, graph, stats) are off; what remains ("/",
+            # ours) passes the bearer-token check of `_guard` (BLINDAR_WEB_TOKEN).
+            web_router_enabled=False,
+            web_tables_enabled=False,
+            web_graph_enabled=False,
+            web_stats_enabled=False,
+            web_application_options={"middlewares": [self._guard]},
             broker_session_timeout=s.session_timeout_s,
             broker_heartbeat_interval=min(3.0, s.session_timeout_s / 3),
             **s.kafka_security.faust_options(),
@@ -99,6 +125,8 @@ class Worker:
         app.agent(source, name="blindar-detect", concurrency=1)(self._agent)
         app.page("/metrics")(self._metrics_page)
         app.page("/health")(self._health_page)
+        app.page("/livez")(self._live_page)
+        app.page("/readyz")(self._ready_page)
         app.timer(5.0)(self._update_lag)
         app.timer(CHANNEL_RELOAD_S)(self._reload_channels)
         app.timer(TICK_S)(self._tick)
@@ -123,10 +151,11 @@ class Worker:
         self.pipeline = Pipeline(
             self.registry.by_topic(s.namespace),
             detection,
-            OutputProducer(s),
+            OutputProducer(s, self.health),
             s.alerts_topic,
             s.deadletter_topic,
             delivery=self._start_delivery(),
+            assignments=self.assignments.assignments,
         )
         log.info(
             "blindar worker: kafka=%s redis=%s detectors=%s channels=%s",
@@ -136,7 +165,8 @@ class Worker:
             self.registry.names(),
         )
         for topic in (s.alerts_topic, s.deadletter_topic):
-            metrics.PRODUCE_ERRORS.labels(topic=topic)  # export 0 before the first error
+            for kind in ("retriable", "too_large", "refused", "fatal"):
+                metrics.PRODUCE_ERRORS.labels(topic=topic, kind=kind)  # 0 before the first
         started = time.time()
         for channel in self.registry.names():  # a channel that never sends is silent too
             metrics.LAST_EVENT.labels(channel=channel).set(started)
@@ -159,23 +189,41 @@ class Worker:
         async for batch in stream.take_events(
             self.settings.batch_size, within=self.settings.batch_within_s
         ):
-            while self.pipeline is None:  # startup hook not finished yet
-                await asyncio.sleep(0.05)
-            messages = [
-                Message(
-                    e.message.topic,
-                    e.message.partition,
-                    e.message.offset,
-                    e.message.key,
-                    e.message.value,
-                )
-                for e in batch
-            ]
-            async with self.busy:
-                await process_safely(self.pipeline, messages, self.health)
-            for m in messages:
-                self.offsets[(m.topic, m.partition)] = m.offset
-            metrics.HEALTHY.set(1 if self.health.ok else 0)
+            # Faust acks a batch when the loop body ends, even by cancellation (SIGTERM):
+            # an extra reference per message, dropped only once the batch is done, keeps
+            # an unfinished batch uncommitted so it is delivered again after a restart.
+            for e in batch:
+                e.message.incref()
+            try:
+                await self._process(batch)
+            except asyncio.CancelledError:
+                log.warning("stopped mid-batch: %d messages left uncommitted", len(batch))
+                raise
+            except Exception:  # nothing may escape the agent: faust would ack the batch
+                log.exception("batch of %d not processed; left uncommitted", len(batch))
+                self.health.set("processing", "agent error; input held")
+                continue
+            for e in batch:
+                e.message.decref()
+
+    async def _process(self, batch: list[faust.EventT]) -> None:
+        while self.pipeline is None:  # startup hook not finished yet
+            await asyncio.sleep(0.05)
+        messages = [
+            Message(
+                e.message.topic,
+                e.message.partition,
+                e.message.offset,
+                e.message.key,
+                e.message.value,
+            )
+            for e in batch
+        ]
+        async with self.busy:
+            await process_safely(self.pipeline, messages, self.health)
+        for m in messages:
+            self.offsets[(m.topic, m.partition)] = m.offset
+        metrics.HEALTHY.set(1 if self.health.ok else 0)
 
     async def _freeze_heap(self, app: faust.App) -> None:
         gc.freeze()
@@ -191,6 +239,13 @@ class Worker:
             log.exception("periodic detector check failed")
 
     async def _update_lag(self, app: faust.App) -> None:
+        try:
+            self._export_lag(app)
+        except Exception:  # a timer that raises would stop the worker
+            log.exception("consumer lag not updated; will retry")
+        metrics.HEALTHY.set(1 if self.health.ok else 0)
+
+    def _export_lag(self, app: faust.App) -> None:
         consumer = app.consumer
         for tp in consumer.assignment():
             last = self.offsets.get((tp.topic, tp.partition))
@@ -201,16 +256,19 @@ class Worker:
             metrics.CONSUMER_LAG.labels(topic=tp.topic, partition=str(tp.partition)).set(
                 max(lag, 0)
             )
-        metrics.HEALTHY.set(1 if self.health.ok else 0)
 
     async def _reload_channels(self, app: faust.App) -> None:
-        """Pick up added, changed and removed channels without a restart."""
+        """Pick up added, changed and removed channels, and a changed assignments file,
+        without a restart."""
         try:
             await self._apply_channel_changes()
         except Exception:  # a timer that raises would stop the worker
             log.exception("channel reload failed; will retry")
 
     async def _apply_channel_changes(self) -> None:
+        assignments = self.assignments.poll()
+        if assignments is not None and self.pipeline is not None:
+            self.pipeline.set_assignments(assignments)
         namespace = self.settings.namespace
         registry = self.watcher.poll()
         if registry is not None:
@@ -234,16 +292,28 @@ class Worker:
         given = request.headers.get("Authorization", "")
         return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Every page but the two probes requires the token when one is set."""
+        if request.path in OPEN_PATHS or self._authorized(request):
+            return await handler(request)
+        return unauthorized()
+
+    async def _live_page(self, request: Any) -> web.Response:
+        return web.Response(text="ok\n")
+
+    async def _ready_page(self, request: Any) -> web.Response:
+        ready = self.pipeline is not None and self.health.ok
+        return web.Response(
+            text="ready\n" if ready else "not ready\n", status=200 if ready else 503
+        )
+
     async def _metrics_page(self, request: Any) -> web.Response:
-        if not self._authorized(request):
-            return unauthorized()
         return web.Response(
             body=generate_latest(metrics.REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
 
     async def _health_page(self, request: Any) -> web.Response:
-        if not self._authorized(request):
-            return unauthorized()
         report = self.health.report()
         report["time"] = time.time()
         report["ready"] = self.pipeline is not None

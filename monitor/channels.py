@@ -27,7 +27,9 @@ CHANNELS_DIR = "channels.d"
 CONTRACT_FIELDS = FIELD_PATHS
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-CHANNEL_KEYS = {"topic", "partitions", "mapping", "quiet_hours", "silence_minutes"}
+CHANNEL_KEYS = {"topic", "partitions", "mapping", "quiet_hours", "silence_minutes", "trusted"}
+# What a channel's own events may assert about their actor (monitor/assignments.py).
+TRUSTABLE = ("tenants", "team")
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class Channel:
     quiet_hours: tuple[QuietWindow, ...] = ()
     silence_minutes: int | None = None  # None: channel_silence's own silence_minutes
     source: str = "channels.yaml"
+    trusted: frozenset[str] = frozenset()  # subset of TRUSTABLE
 
     def mapper(self) -> Mapper | None:
         return compile_mapping(self.mapping, self.source, self.name) if self.mapping else None
@@ -178,7 +181,10 @@ def _channel(name: Any, entry: Any, defaults: dict[str, Any], where: str, path: 
     if not isinstance(mapping, dict):
         raise ConfigError(f"{where}: {at}mapping: must map contract fields to rules")
     compile_mapping(mapping, where, f"{at}mapping")  # validates every rule
-    return Channel(name, topic, count, dict(mapping), quiet, silence, where)
+    trusted = entry.get("trusted") or []
+    if not isinstance(trusted, list) or any(t not in TRUSTABLE for t in trusted):
+        raise ConfigError(f"{where}: {at}trusted: must be a list of {', '.join(TRUSTABLE)}")
+    return Channel(name, topic, count, dict(mapping), quiet, silence, where, frozenset(trusted))
 
 
 def quiet_windows(doc: Any, where: str, path: str) -> tuple[QuietWindow, ...]:

@@ -89,11 +89,12 @@ def check_sample(channel: Channel, data: bytes, out: Any, now_ms: int | None = N
 
 
 def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
-    from monitor.kafka_io import TopicSpec, ensure_topics, topic_partitions
+    from monitor.kafka_io import ensure_topics, topic_partitions
+    from monitor.topics import input_topic_spec
 
     _, channel = registry_channel(settings, args.name)
     topic = settings.topic(channel.topic)
-    created = ensure_topics(settings, [TopicSpec(topic, channel.partitions)])
+    created = ensure_topics(settings, [input_topic_spec(settings, channel)])
     if created:
         print(f"created topic {topic} with {channel.partitions} partitions")
         return 0

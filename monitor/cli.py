@@ -14,6 +14,7 @@ from pathlib import Path
 from monitor.channels_cli import add_channel_commands
 from monitor.config import ConfigError
 from monitor.settings import Settings, SettingsError
+from monitor.text import escape_logs
 
 log = logging.getLogger("blindar")
 
@@ -24,6 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    escape_logs()
     try:
         settings = Settings.from_env()
         return int(args.run(settings, args) or 0)
@@ -134,6 +136,12 @@ def add_period_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--roster", type=Path, metavar="ROSTER.yaml", help="write the agents' shifts (off_hours)"
     )
+    p.add_argument(
+        "--assignments",
+        type=Path,
+        metavar="ASSIGNMENTS.yaml",
+        help="write the agents' tenants and teams (the trusted assignments file)",
+    )
     p.add_argument("--days", type=float, default=1.0, help="period length (default 1)")
     p.add_argument("--hours", type=float, help="period length in hours (overrides --days)")
     p.add_argument("--warmup-days", type=float, default=0.0, help="normal days before it")
@@ -180,6 +188,11 @@ def cmd_config(settings: Settings, _args: argparse.Namespace) -> int:
     detectors = load_detectors(settings.config_dir / "detectors.yaml")
     print(f"channels.yaml + channels.d: ok ({len(registry.channels)} channels)")
     print(f"detectors.yaml: ok ({', '.join(detectors.configs)} enabled)")
+    if settings.assignments_file is not None:
+        from monitor.assignments import load_assignments
+
+        assignments = load_assignments(settings.assignments_file)
+        print(f"{settings.assignments_file.name}: ok ({len(assignments.by_actor)} actors)")
     return 0
 
 

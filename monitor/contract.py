@@ -20,10 +20,24 @@ VERSION = "1"
 SCHEMA_ID = "urn:blindar:event:v1"
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_EVENT_ID = 128
+# Identifier hygiene: id-like strings have a length limit and never hold control
+# characters (C0, DEL, C1), line/paragraph separators or bidirectional-text controls, so
+# they cannot break a log line, a terminal or a Redis member; such a value is rejected
+# (`bad_value`). The same set as a JSON Schema pattern and as a Python regex:
+FORBIDDEN_CHARS = r"\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff"
+NO_CONTROL_PATTERN = "^[^" + FORBIDDEN_CHARS + "]*$"
+FORBIDDEN_RE = re.compile("[" + FORBIDDEN_CHARS + "]")
+ID = 128  # tenants, actors, teams, sites, devices
+LONG_ID = 256  # record, customer and interaction ids
+NAME = 64  # channel, action, types, country
+MAX_TENANTS = 64  # entries of actor.tenants
+MAX_COUNT = 2**53 - 1  # records, bytes: exact in a Lua (double) number and in JSON readers
 MAX_FUTURE_MS = 15 * 60 * 1000
 # RFC 3339 date-time with seconds and an explicit offset.
-RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$"
-RFC3339_RE = re.compile(RFC3339)
+# [0-9], not \d: a JSON Schema (ECMA-262) \d is ASCII only, Python's is not.
+RFC3339_SECOND = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
+RFC3339_TAIL = r"(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})"  # fraction, offset
+RFC3339 = f"^{RFC3339_SECOND}{RFC3339_TAIL}$"
 # Actions that must name the record they touch.
 NEEDS_RESOURCE_ID = frozenset({"record.view", "record.update", "pii.unmask"})
 LATITUDE = (-90.0, 90.0)
@@ -32,7 +46,11 @@ LONGITUDE = (-180.0, 180.0)
 
 @dataclass(frozen=True)
 class Field:
-    """One contract field. `kind`: string, integer, number, boolean, timestamp, strings."""
+    """One contract field. `kind`: string, integer, number, boolean, timestamp, strings.
+
+    A string (or strings) field with a `max_length` is id-like: it also may not hold the
+    FORBIDDEN_CHARS.
+    """
 
     path: str
     kind: str
@@ -43,6 +61,7 @@ class Field:
     max_length: int | None = None
     minimum: float | None = None
     maximum: float | None = None
+    max_items: int | None = None  # strings: how many entries
 
 
 FIELDS: tuple[Field, ...] = (
@@ -54,13 +73,24 @@ FIELDS: tuple[Field, ...] = (
         max_length=MAX_EVENT_ID,
     ),
     Field("ts", "timestamp", "When it happened: RFC 3339 with offset, or epoch milliseconds", True),
-    Field("tenant", "string", "The BPO client or campaign whose data this is", True),
-    Field("channel", "string", "voice, chat, email, …; defaults to the topic's channel"),
-    Field("actor.id", "string", "The agent, user or service account", True),
+    Field("tenant", "string", "The BPO client or campaign whose data this is", True, max_length=ID),
+    Field(
+        "channel",
+        "string",
+        "voice, chat, email, …; a registered channel's name, else the topic's channel is used",
+        max_length=NAME,
+    ),
+    Field("actor.id", "string", "The agent, user or service account", True, max_length=ID),
     Field("actor.type", "string", "Kind of actor", enum=ACTOR_TYPES, default="agent"),
-    Field("actor.team", "string", "Peer group"),
-    Field("actor.site", "string", "Location"),
-    Field("actor.tenants", "strings", "Tenants this actor is assigned to"),
+    Field("actor.team", "string", "Peer group", max_length=ID),
+    Field("actor.site", "string", "Location", max_length=ID),
+    Field(
+        "actor.tenants",
+        "strings",
+        "Tenants this actor is assigned to (trusted only from channels configured for it)",
+        max_length=ID,
+        max_items=MAX_TENANTS,
+    ),
     Field(
         "action",
         "string",
@@ -68,14 +98,16 @@ FIELDS: tuple[Field, ...] = (
         + ", ".join(sorted(ACTIONS))
         + ")",
         True,
+        max_length=NAME,
     ),
-    Field("resource.type", "string", "customer_record, recording, transcript, …"),
+    Field("resource.type", "string", "customer_record, recording, transcript, …", max_length=NAME),
     Field(
         "resource.id",
         "string",
         "Which record; required for " + ", ".join(sorted(NEEDS_RESOURCE_ID)),
+        max_length=LONG_ID,
     ),
-    Field("resource.tenant", "string", "Owner of the record; defaults to tenant"),
+    Field("resource.tenant", "string", "Owner of the record; defaults to tenant", max_length=ID),
     Field(
         "resource.classification",
         "string",
@@ -83,22 +115,32 @@ FIELDS: tuple[Field, ...] = (
         enum=CLASSIFICATIONS,
         default="internal",
     ),
-    Field("customer_id", "string", "The customer the interaction is with"),
-    Field("interaction_id", "string", "The call, chat or email thread in progress"),
-    Field("records", "integer", "How many records the action touched", default=1, minimum=0),
-    Field("bytes", "integer", "Bytes moved", default=0, minimum=0),
-    Field("source.ip", "string", "Actor's IP address"),
-    Field("source.device_id", "string", "Actor's device"),
-    Field("source.country", "string", "Actor's country"),
+    Field("customer_id", "string", "The customer the interaction is with", max_length=LONG_ID),
+    Field(
+        "interaction_id", "string", "The call, chat or email thread in progress", max_length=LONG_ID
+    ),
+    Field(
+        "records",
+        "integer",
+        "How many records the action touched",
+        default=1,
+        minimum=0,
+        maximum=MAX_COUNT,
+    ),
+    Field("bytes", "integer", "Bytes moved", default=0, minimum=0, maximum=MAX_COUNT),
+    Field("source.ip", "string", "Actor's IP address", max_length=NAME),
+    Field("source.device_id", "string", "Actor's device", max_length=ID),
+    Field("source.country", "string", "Actor's country", max_length=NAME),
     Field("source.lat", "number", "Latitude", minimum=LATITUDE[0], maximum=LATITUDE[1]),
     Field("source.lon", "number", "Longitude", minimum=LONGITUDE[0], maximum=LONGITUDE[1]),
     Field("destination.kind", "string", "Where data went", enum=DESTINATION_KINDS),
-    Field("destination.domain", "string", "Destination domain"),
+    Field("destination.domain", "string", "Destination domain", max_length=253),
     Field("destination.external", "boolean", "Whether the destination is outside the company"),
     Field("outcome", "string", "Result of the action", enum=OUTCOMES, default="success"),
 )
 
 BY_PATH = {f.path: f for f in FIELDS}
+LIMIT = {f.path: f.max_length for f in FIELDS if f.max_length is not None}
 FIELD_PATHS = frozenset(BY_PATH)
 OBJECTS = ("actor", "resource", "source", "destination")
 
@@ -164,6 +206,10 @@ def _property(f: Field) -> dict[str, Any]:
     if f.kind == "strings":
         prop["type"] = ["array", "null"]
         prop["items"] = {"type": "string"}
+        if f.max_length is not None:
+            prop["items"].update(maxLength=f.max_length, pattern=NO_CONTROL_PATTERN)
+        if f.max_items is not None:
+            prop["maxItems"] = f.max_items
         return prop
     prop["type"] = f.kind if f.required else [f.kind, "null"]
     if f.enum is not None:
@@ -172,6 +218,7 @@ def _property(f: Field) -> dict[str, Any]:
         prop["minLength"] = 1
     if f.max_length is not None:
         prop["maxLength"] = f.max_length
+        prop["pattern"] = NO_CONTROL_PATTERN
     if f.minimum is not None:
         prop["minimum"] = f.minimum
     if f.maximum is not None:

@@ -6,9 +6,10 @@ with a bounded reason code (for metrics) and a human-readable detail.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -21,14 +22,21 @@ from detectors.event import (
     Event,
 )
 from monitor.contract import (
+    BY_PATH,
+    FORBIDDEN_RE,
     LATITUDE,
+    LIMIT,
     LONGITUDE,
-    MAX_EVENT_ID,
+    MAX_COUNT,
     MAX_FUTURE_MS,
     MAX_MESSAGE_BYTES,
     NEEDS_RESOURCE_ID,
-    RFC3339_RE,
+    RFC3339_SECOND,
+    RFC3339_TAIL,
 )
+
+if TYPE_CHECKING:
+    from monitor.assignments import Trust
 
 # Bounded set of reasons: the `reason` label of blindar_invalid_events_total.
 REASONS = (
@@ -77,24 +85,36 @@ def decode_message(
     now_ms: int,
     mapper: Mapper | None = None,
     max_batch: int = 1000,
+    trust: Trust | None = None,
 ) -> tuple[list[Event], list[Rejection]]:
-    """Decode one message: a JSON object (one event) or a JSON array of events."""
+    """Decode one message: a JSON object (one event) or a JSON array of events.
+
+    `trust` resolves the actor's tenants and team from trusted sources (None: the event's
+    own values are taken, its team as the trusted one too, as replay and `channels check`
+    do)."""
     try:
         doc = _load(raw)
     except Invalid as exc:
         return [], [Rejection(exc.reason, exc.detail)]
+    clean = _clean(raw)  # type: ignore[arg-type]
     if isinstance(doc, dict):
         try:
-            return [parse_event(doc, channel, now_ms, mapper)], []
+            return [parse_event(doc, channel, now_ms, mapper, clean, trust)], []
         except Invalid as exc:
             return [], [Rejection(exc.reason, exc.detail)]
     if isinstance(doc, list):
-        return _decode_batch(doc, channel, now_ms, mapper, max_batch)
+        return _decode_batch(doc, channel, now_ms, mapper, max_batch, clean, trust)
     return [], [Rejection("not_object", f"expected a JSON object, got {_json_type(doc)}")]
 
 
 def _decode_batch(
-    docs: list[Any], channel: str, now_ms: int, mapper: Mapper | None, max_batch: int
+    docs: list[Any],
+    channel: str,
+    now_ms: int,
+    mapper: Mapper | None,
+    max_batch: int,
+    clean: bool,
+    trust: Trust | None,
 ) -> tuple[list[Event], list[Rejection]]:
     if len(docs) > max_batch:
         detail = f"batch of {len(docs)} events exceeds the maximum of {max_batch}"
@@ -107,7 +127,7 @@ def _decode_batch(
             rejections.append(Rejection("not_object", detail, index))
             continue
         try:
-            events.append(parse_event(doc, channel, now_ms, mapper))
+            events.append(parse_event(doc, channel, now_ms, mapper, clean, trust))
         except Invalid as exc:
             rejections.append(Rejection(exc.reason, exc.detail, index))
     return events, rejections
@@ -133,23 +153,35 @@ def _json_type(value: Any) -> str:
     return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
+def _clean(raw: bytes) -> bool:
+    """True when no string of the message can hold a forbidden character: JSON has raw
+    control characters escaped, so printable ASCII without a backslash or DEL is clean."""
+    return raw.isascii() and b"\\" not in raw and b"\x7f" not in raw
+
+
 def parse_event(
-    doc: dict[str, Any], channel: str, now_ms: int, mapper: Mapper | None = None
+    doc: dict[str, Any],
+    channel: str,
+    now_ms: int,
+    mapper: Mapper | None = None,
+    clean: bool = False,
+    trust: Trust | None = None,
 ) -> Event:
-    """Validate one decoded JSON object against contract v1 and build an `Event`."""
+    """Validate one decoded JSON object against contract v1 and build an `Event`.
+
+    `clean`: the message's bytes hold no forbidden character (see `_clean`), so the
+    character check of id-like fields is skipped."""
     if mapper is not None:
         doc = _mapped(doc, mapper)
     get = doc.get
     actor = _obj(get("actor"), "actor", required=True)
-    event_id = _req_str(get("event_id"), "event_id")
-    if len(event_id) > MAX_EVENT_ID:
-        raise Invalid("bad_value", f"event_id: longer than {MAX_EVENT_ID} characters")
+    event_id = _req_text(get("event_id"), "event_id", _EVENT_ID)
     ts_ms = _timestamp(get("ts"), now_ms)
-    tenant = _req_str(get("tenant"), "tenant")
-    action = _req_str(get("action"), "action")
-    actor_id = _req_str(actor.get("id"), "actor.id")
+    tenant = _req_text(get("tenant"), "tenant", _ID)
+    action = _req_text(get("action"), "action", _NAME)
+    actor_id = _req_text(actor.get("id"), "actor.id", _ID)
     resource = _obj(get("resource"), "resource")
-    resource_id = _str(resource.get("id"), "resource.id") if resource else None
+    resource_id = _text(resource.get("id"), "resource.id", _LONG) if resource else None
     if resource_id is None and action in _NEEDS_RESOURCE_ID:
         raise Invalid("missing_field", f"resource.id: required for {action}")
     fields: dict[str, Any] = {}
@@ -159,11 +191,18 @@ def parse_event(
         _resource_fields(resource, tenant, fields)
     if len(doc) > 5:  # more than the five required fields
         _optional_fields(doc, fields)
+    own_channel = _text(get("channel"), "channel", _NAME)
+    if not clean:  # the event's own values, before trusted ones replace any of them
+        _check_chars((event_id, tenant, own_channel, actor_id, action, resource_id), fields)
+    if trust is not None:
+        trust.resolve(actor_id, fields)
+    elif "actor_team" in fields:  # no trust to apply (replay): the file's team is trusted too
+        fields["trusted_team"] = fields["actor_team"]
     return Event(
         event_id=event_id,
         ts_ms=ts_ms,
         tenant=tenant,
-        channel=_str(get("channel"), "channel") or channel,
+        channel=own_channel or channel,
         actor_id=actor_id,
         action=action,
         known_action=action in ACTIONS,
@@ -186,14 +225,14 @@ def _actor_fields(actor: Mapping[str, Any], fields: dict[str, Any]) -> None:
     kind = _enum(actor.get("type"), "actor.type", ACTOR_TYPES)
     if kind is not None:
         fields["actor_type"] = kind
-    fields["actor_team"] = _str(actor.get("team"), "actor.team")
-    fields["actor_site"] = _str(actor.get("site"), "actor.site")
-    fields["actor_tenants"] = _str_list(actor.get("tenants"), "actor.tenants")
+    fields["actor_team"] = _text(actor.get("team"), "actor.team", _ID)
+    fields["actor_site"] = _text(actor.get("site"), "actor.site", _ID)
+    fields["actor_tenants"] = _text_list(actor.get("tenants"), "actor.tenants")
 
 
 def _resource_fields(resource: Mapping[str, Any], tenant: str, fields: dict[str, Any]) -> None:
-    fields["resource_type"] = _str(resource.get("type"), "resource.type")
-    fields["resource_tenant"] = _str(resource.get("tenant"), "resource.tenant")
+    fields["resource_type"] = _text(resource.get("type"), "resource.type", _NAME)
+    fields["resource_tenant"] = _text(resource.get("tenant"), "resource.tenant", _ID)
     level = _enum(resource.get("classification"), "resource.classification", CLASSIFICATIONS)
     if level is not None:
         fields["classification"] = level
@@ -201,8 +240,8 @@ def _resource_fields(resource: Mapping[str, Any], tenant: str, fields: dict[str,
 
 def _optional_fields(doc: Mapping[str, Any], fields: dict[str, Any]) -> None:
     get = doc.get
-    fields["customer_id"] = _str(get("customer_id"), "customer_id")
-    fields["interaction_id"] = _str(get("interaction_id"), "interaction_id")
+    fields["customer_id"] = _text(get("customer_id"), "customer_id", _LONG)
+    fields["interaction_id"] = _text(get("interaction_id"), "interaction_id", _LONG)
     fields["records"] = _count(get("records"), "records", 1)
     fields["bytes"] = _count(get("bytes"), "bytes", 0)
     outcome = _enum(get("outcome"), "outcome", OUTCOMES)
@@ -210,9 +249,9 @@ def _optional_fields(doc: Mapping[str, Any], fields: dict[str, Any]) -> None:
         fields["outcome"] = outcome
     source = _obj(get("source"), "source")
     if source:
-        fields["source_ip"] = _str(source.get("ip"), "source.ip")
-        fields["device_id"] = _str(source.get("device_id"), "source.device_id")
-        fields["country"] = _str(source.get("country"), "source.country")
+        fields["source_ip"] = _text(source.get("ip"), "source.ip", _NAME)
+        fields["device_id"] = _text(source.get("device_id"), "source.device_id", _ID)
+        fields["country"] = _text(source.get("country"), "source.country", _NAME)
         fields["lat"] = _number(source.get("lat"), "source.lat", LATITUDE)
         fields["lon"] = _number(source.get("lon"), "source.lon", LONGITUDE)
     destination = _obj(get("destination"), "destination")
@@ -220,12 +259,25 @@ def _optional_fields(doc: Mapping[str, Any], fields: dict[str, Any]) -> None:
         fields["destination_kind"] = _enum(
             destination.get("kind"), "destination.kind", DESTINATION_KINDS
         )
-        fields["destination_domain"] = _str(destination.get("domain"), "destination.domain")
+        fields["destination_domain"] = _text(
+            destination.get("domain"), "destination.domain", _DOMAIN
+        )
         fields["destination_external"] = _bool(destination.get("external"), "destination.external")
 
 
 _NEEDS_RESOURCE_ID = NEEDS_RESOURCE_ID
 _EMPTY: Mapping[str, Any] = {}
+# Length limits of id-like fields (monitor/contract.py), as locals of the hot path.
+_EVENT_ID = LIMIT["event_id"]
+_ID = LIMIT["actor.id"]
+_LONG = LIMIT["resource.id"]
+_NAME = LIMIT["action"]
+_DOMAIN = LIMIT["destination.domain"]
+_TENANTS = BY_PATH["actor.tenants"].max_items or 0
+assert all(LIMIT[f] == _ID for f in ("tenant", "actor.team", "actor.site", "resource.tenant"))
+assert all(LIMIT[f] == _LONG for f in ("customer_id", "interaction_id"))
+assert all(LIMIT[f] == _NAME for f in ("channel", "resource.type", "source.ip", "source.country"))
+assert LIMIT["source.device_id"] == LIMIT["actor.tenants"] == _ID
 
 
 def _obj(value: Any, path: str, required: bool = False) -> Mapping[str, Any]:
@@ -238,18 +290,65 @@ def _obj(value: Any, path: str, required: bool = False) -> Mapping[str, Any]:
     raise Invalid("wrong_type", f"{path}: expected an object, got {_json_type(value)}")
 
 
-def _req_str(value: Any, path: str) -> str:
+def _req_text(value: Any, path: str, limit: int) -> str:
+    """A required id-like string within `limit` characters (characters: `_check_chars`)."""
     if type(value) is str and value:
-        return value
+        if len(value) <= limit:
+            return value
+        raise Invalid("bad_value", f"{path}: longer than {limit} characters")
     if value is None or value == "":
         raise Invalid("missing_field", f"{path}: required")
     raise Invalid("wrong_type", f"{path}: expected a string, got {_json_type(value)}")
 
 
-def _str(value: Any, path: str) -> Any:
-    if value is None or type(value) is str:
-        return value
+def _text(value: Any, path: str, limit: int) -> Any:
+    """An optional id-like string (None passes)."""
+    if value is None:
+        return None
+    if type(value) is str:
+        if len(value) <= limit:
+            return value
+        raise Invalid("bad_value", f"{path}: longer than {limit} characters")
     raise Invalid("wrong_type", f"{path}: expected a string, got {_json_type(value)}")
+
+
+# Id-like values checked for forbidden characters: the required ones (in this order), then
+# the optional ones by their Event field name.
+_REQUIRED_PATHS = ("event_id", "tenant", "channel", "actor.id", "action", "resource.id")
+_OPTIONAL_PATHS = {
+    "actor_team": "actor.team",
+    "actor_site": "actor.site",
+    "resource_type": "resource.type",
+    "resource_tenant": "resource.tenant",
+    "customer_id": "customer_id",
+    "interaction_id": "interaction_id",
+    "source_ip": "source.ip",
+    "device_id": "source.device_id",
+    "country": "source.country",
+    "destination_domain": "destination.domain",
+}
+
+
+def _check_chars(required: tuple[str | None, ...], fields: dict[str, Any]) -> None:
+    """Reject an id-like value holding a forbidden character (contract.FORBIDDEN_CHARS)."""
+    for value, path in zip(required, _REQUIRED_PATHS, strict=True):
+        if value and not value.isprintable():  # isprintable: the fast, common answer
+            _forbid(value, path)
+    for name, path in _OPTIONAL_PATHS.items():
+        value = fields.get(name)
+        if value and not value.isprintable():
+            _forbid(value, path)
+    for tenant in fields.get("actor_tenants", ()):
+        if not tenant.isprintable():
+            _forbid(tenant, "actor.tenants")
+
+
+def _forbid(value: str, path: str) -> None:
+    found = FORBIDDEN_RE.search(value)
+    if found is not None:
+        code = ord(found.group())
+        detail = f"{path}: control character U+{code:04X} at {found.start()}"
+        raise Invalid("bad_value", detail)
 
 
 def _enum(value: Any, path: str, allowed: frozenset[str]) -> str | None:
@@ -262,11 +361,15 @@ def _enum(value: Any, path: str, allowed: frozenset[str]) -> str | None:
     return value
 
 
-def _str_list(value: Any, path: str) -> tuple[str, ...]:
+def _text_list(value: Any, path: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if type(value) is not list or not all(type(item) is str for item in value):
         raise Invalid("wrong_type", f"{path}: expected a list of strings")
+    if len(value) > _TENANTS:
+        raise Invalid("bad_value", f"{path}: more than {_TENANTS} entries")
+    for item in value:
+        _text(item, path, _ID)
     return tuple(value)
 
 
@@ -277,6 +380,8 @@ def _count(value: Any, path: str, default: int) -> int:
         value = _integral(value, path)
     if value < 0:
         raise Invalid("bad_value", f"{path}: must be >= 0")
+    if value > MAX_COUNT:
+        raise Invalid("bad_value", f"{path}: must be <= {MAX_COUNT}")
     return value
 
 
@@ -322,11 +427,59 @@ def _timestamp(value: Any, now_ms: int) -> int:
     return ts_ms
 
 
+# RFC 3339 timestamps, split where they vary: the date and time to the second, and what
+# follows (fraction and offset). Both are validated once and remembered (bounded): events
+# of one second share the first, and few tails exist, so the common timestamp costs two
+# dict lookups instead of a regex and fromisoformat.
+_SECOND_RE = re.compile(RFC3339_SECOND + r"\Z")
+_TAIL_RE = re.compile(RFC3339_TAIL + r"\Z")
+_EPOCH = datetime(1970, 1, 1)
+_ONE_SECOND = timedelta(seconds=1)
+_SECONDS: dict[str, int] = {}
+_TAILS: dict[str, int] = {}
+_REMEMBERED = 16_384  # entries per cache before it starts afresh
+
+
 def _rfc3339_ms(text: str) -> int:
-    if RFC3339_RE.match(text) is None:
+    """Epoch ms of an RFC 3339 timestamp with seconds and an offset (contract.RFC3339)."""
+    seconds = _SECONDS.get(text[:19])
+    if seconds is None:
+        seconds = _second(text[:19])
+    shift = _TAILS.get(text[19:])
+    if shift is None:
+        shift = _tail(text[19:])
+    return seconds * 1000 + shift
+
+
+def _second(prefix: str) -> int:
+    """Seconds since the epoch of "YYYY-MM-DDTHH:MM:SS" read as UTC (a real calendar date)."""
+    if _SECOND_RE.match(prefix) is None:
         raise Invalid("bad_value", "ts: not an RFC 3339 timestamp with seconds and offset")
     try:
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(f"{prefix[:10]}T{prefix[11:]}")
     except ValueError:
         raise Invalid("bad_value", "ts: not an RFC 3339 timestamp") from None
-    return int(moment.timestamp() * 1000)
+    seconds = (moment - _EPOCH) // _ONE_SECOND
+    if len(_SECONDS) >= _REMEMBERED:
+        _SECONDS.clear()
+    _SECONDS[prefix] = seconds
+    return seconds
+
+
+def _tail(tail: str) -> int:
+    """Milliseconds to add for the fraction (truncated to ms) and the offset."""
+    found = _TAIL_RE.match(tail)
+    if found is None:
+        raise Invalid("bad_value", "ts: not an RFC 3339 timestamp with seconds and offset")
+    fraction, zone = found.groups()
+    shift = int((fraction[1:] + "00")[:3]) if fraction else 0
+    if zone != "Z":
+        hours, minutes = int(zone[1:3]), int(zone[4:6])
+        if hours > 23 or minutes > 59:
+            raise Invalid("bad_value", "ts: not an RFC 3339 timestamp")
+        offset_ms = (hours * 3600 + minutes * 60) * 1000
+        shift += -offset_ms if zone[0] == "+" else offset_ms
+    if len(_TAILS) >= _REMEMBERED:
+        _TAILS.clear()
+    _TAILS[tail] = shift
+    return shift

@@ -46,6 +46,12 @@ MESSAGES = Counter(
     ["channel"],
     registry=REGISTRY,
 )
+UNREGISTERED_CHANNEL = Counter(
+    "blindar_unregistered_channel_events_total",
+    "Events naming a channel that is not registered; they count for their topic's channel",
+    ["channel"],
+    registry=REGISTRY,
+)
 INVALID = Counter(
     "blindar_invalid_events_total",
     "Messages or batch elements sent to the dead-letter topic",
@@ -128,8 +134,9 @@ LATE_EVENTS = Counter(
 )
 PRODUCE_ERRORS = Counter(
     "blindar_produce_errors_total",
-    "Failed deliveries to output topics (retried)",
-    ["topic"],
+    "Failed deliveries to output topics, by kind: retriable, too_large (a dead letter is "
+    "re-sent smaller), refused or fatal (the input is held and the delivery retried)",
+    ["topic", "kind"],
     registry=REGISTRY,
 )
 CONSUMER_LAG = Gauge(
@@ -146,6 +153,12 @@ LAST_EVENT = Gauge(
 )
 UP = Gauge("blindar_worker_up", "1 while the worker's stream is running", registry=REGISTRY)
 HEALTHY = Gauge("blindar_worker_healthy", "1 when /health reports ok", registry=REGISTRY)
+ASSIGNMENT_RELOADS = Counter(
+    "blindar_assignment_reloads_total",
+    "Reloads of the assignments file after it changed (result: ok or error)",
+    ["result"],
+    registry=REGISTRY,
+)
 CHANNEL_RELOADS = Counter(
     "blindar_channel_reloads_total",
     "Reloads of the channel registry after its files changed (result: ok or error)",

@@ -7,20 +7,20 @@ dead letters acknowledged by Kafka): the caller may then ack the input messages.
 
 from __future__ import annotations
 
-import base64
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import orjson
 
 from detectors.base import Finding
 from detectors.event import Event
-from monitor import metrics
+from monitor import deadletter, metrics
 from monitor.alerts import Alert, Alerts
+from monitor.assignments import Assignments, Trust
 from monitor.channels import Channel
 from monitor.detection import Detection, Outcome
 from monitor.events import Rejection, decode_message
@@ -76,7 +76,13 @@ class Pipeline:
         max_batch_elements: int = 1000,
         delivery: AlertDelivery | None = None,
         clock: Clock | None = None,
+        assignments: Assignments | None = None,
+        trust_events: bool = False,
     ) -> None:
+        # trust_events (replay of an operator's own file): events' channel names and
+        # assignments are taken as they are; the worker never sets it.
+        self.trust_events = trust_events
+        self.assignments = assignments or Assignments()
         self.set_channels(channels)
         self.detection = detection
         self.alerts: Alerts = detection.alerts
@@ -94,6 +100,24 @@ class Pipeline:
         self.mappers = {topic: channel.mapper() for topic, channel in channels.items()}
         self.channel_names = frozenset(channel.name for channel in channels.values())
         self.channels = channels
+        self._trust()
+
+    def set_assignments(self, assignments: Assignments) -> None:
+        """Use these trusted assignments from the next batch on (live reload)."""
+        self.assignments = assignments
+        self._trust()
+
+    def _trust(self) -> None:
+        self.trusts = {
+            topic: Trust(
+                self.assignments,
+                channel.name,
+                "tenants" in channel.trusted,
+                "team" in channel.trusted,
+            )
+            for topic, channel in self.channels.items()
+        }
+        self.default_trust = Trust(self.assignments)
 
     def channel_of(self, topic: str) -> str:
         """The registered channel of a topic; "other" keeps metric labels bounded."""
@@ -150,37 +174,47 @@ class Pipeline:
                 now_ms,
                 self.mappers.get(message.topic),
                 self.max_batch_elements,
+                None if self.trust_events else self.trusts.get(message.topic, self.default_trust),
             )
-            events.extend(good)
-            for rejection in bad:
-                self.dead_letter(message, channel, rejection, now_ms)
-                rejected[rejection.reason] += 1
+            events.extend(good if self.trust_events else self.registered(good, channel))
+            if bad:
+                self.dead_letter(message, channel, bad, now_ms)
+                rejected.update(r.reason for r in bad)
         for channel, count in per_channel.items():
             metrics.MESSAGES.labels(channel=channel).inc(count)
         return events, rejected
 
+    def registered(self, events: list[Event], channel: str) -> list[Event]:
+        """Events whose `channel` names no registered channel take their topic's channel
+        (counted): invented names never create state or metric labels."""
+        names = self.channel_names
+        if all(event.channel in names for event in events):
+            return events
+        fixed = []
+        for event in events:
+            if event.channel not in names:
+                metrics.UNREGISTERED_CHANNEL.labels(channel=channel).inc()
+                event = replace(event, channel=channel)
+            fixed.append(event)
+        return fixed
+
     def dead_letter(
-        self, message: Message, channel: str, rejection: Rejection, now_ms: int
+        self, message: Message, channel: str, rejections: Sequence[Rejection], now_ms: int
     ) -> None:
-        metrics.INVALID.labels(channel=channel, reason=rejection.reason).inc()
-        record = {
-            "reason": rejection.reason,
-            "detail": rejection.detail,
-            "topic": message.topic,
-            "partition": message.partition,
-            "offset": message.offset,
-            "batch_index": rejection.index,
-            "channel": channel,
-            "received_ms": now_ms,
-            "key_b64": base64.b64encode(message.key).decode() if message.key else None,
-            "value_b64": base64.b64encode(message.value).decode() if message.value else None,
-        }
+        """One bounded dead letter for a message, listing each of its bad elements."""
+        for rejection in rejections:
+            metrics.INVALID.labels(channel=channel, reason=rejection.reason).inc()
+        origin = deadletter.Origin(
+            message.topic, message.partition, message.offset, channel, message.key, message.value
+        )
         if self.output is not None:
+            key = None if message.key is None else message.key[: deadletter.MAX_KEY_BYTES]
             self.output.send(
                 self.deadletter_topic,
-                message.key,
-                orjson.dumps(record),
-                headers=[("reason", rejection.reason.encode())],
+                key,
+                deadletter.encode(origin, rejections, now_ms),
+                headers=[("reason", rejections[0].reason.encode())],
+                smaller=lambda: deadletter.encode(origin, rejections, now_ms, smaller=True),
             )
 
     def send(self, alerts: Sequence[Alert]) -> None:

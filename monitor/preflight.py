@@ -14,8 +14,8 @@ from confluent_kafka import KafkaError
 from confluent_kafka.admin import AdminClient
 
 from monitor.kafka_io import client_config
+from monitor.security import redact_url
 from monitor.settings import Settings, SettingsError
-from monitor.state import redact_url
 
 FATAL_KAFKA = {
     KafkaError._AUTHENTICATION: "SASL authentication failed: check KAFKA_SASL_USERNAME, "

@@ -294,6 +294,7 @@ async def _run(
         f"{namespace}alerts",
         f"{namespace}deadletter",
         clock=clock,
+        trust_events=True,
     )
     report = ReplayReport(detectors=[d.name for d in detectors])
     progress = Progress(path.stat().st_size) if options.progress else None

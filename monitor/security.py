@@ -9,10 +9,12 @@ Secrets never appear in a repr, a log line or an error message.
 from __future__ import annotations
 
 import os
+import re
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
@@ -178,3 +180,33 @@ class RedisAuth:
         if self.ca_file and url.startswith("rediss://"):
             options["ssl_ca_certs"] = self.ca_file
         return options
+
+
+# Query parameters that carry a credential (matched as a part of the lowercased name).
+SECRET_PARAM = re.compile(
+    r"pass|pwd|token|secret|key|auth|credential|signature|sig$|session|cookie|jwt|bearer"
+)
+MASK = "***"
+
+
+def redact_url(url: str) -> str:
+    """`url` for logs: the password or bare token of its userinfo, and the value of every
+    credential-like query parameter (`password=`, `token=`, `api_key=`…), masked."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return MASK  # unparseable: say nothing of it
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        # "user:password@" keeps the user; a bare "token@" may be a secret: all masked.
+        netloc = f"{user}:{MASK}@{host}" if colon and user else f"{MASK}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode(
+            [(k, MASK if SECRET_PARAM.search(k.lower()) else v) for k, v in pairs], safe="*"
+        )
+    fragment = MASK if parts.fragment else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from monitor.contract import MAX_MESSAGE_BYTES
 from monitor.security import (
     KafkaSecurity,
     RedisAuth,
@@ -17,6 +18,7 @@ from monitor.security import (
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_DIR = REPO_ROOT / "deploy" / "config"
 DEV_PSEUDONYM_KEY = b"blindar-development-key-not-for-production"
+INPUT_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES + 4096
 
 
 class SettingsError(ValueError):
@@ -49,6 +51,22 @@ def _int_env(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name}: expected an integer, got {raw!r}") from None
+
+
+def _assignments_file() -> Path | None:
+    named = os.environ.get("BLINDAR_ASSIGNMENTS_FILE")
+    if named:
+        return Path(named)
+    config_dir = Path(_env("BLINDAR_CONFIG_DIR", str(DEFAULT_CONFIG_DIR)))
+    found = [config_dir / f"assignments.{ext}" for ext in ("yaml", "csv")]
+    return next((path for path in found if path.is_file()), None)
+
+
+def _input_limit() -> int:
+    limit = _int_env("BLINDAR_INPUT_MAX_MESSAGE_BYTES", INPUT_MAX_MESSAGE_BYTES)
+    if limit < 1024:
+        raise SettingsError(f"BLINDAR_INPUT_MAX_MESSAGE_BYTES: at least 1024, got {limit}")
+    return limit
 
 
 def secret_bytes(name: str) -> bytes:
@@ -95,6 +113,12 @@ class Settings:
     session_timeout_s: float = 60.0
     # Bearer token required by /metrics and /health when set (BLINDAR_WEB_TOKEN[_FILE]).
     web_token: str = field(default="", repr=False)
+    # `max.message.bytes` of the input topics (BLINDAR_INPUT_MAX_MESSAGE_BYTES): the contract
+    # limit plus room for the key, headers and record-batch framing.
+    input_max_message_bytes: int = INPUT_MAX_MESSAGE_BYTES
+    # Trusted actor assignments (BLINDAR_ASSIGNMENTS_FILE, else assignments.yaml or .csv in
+    # the config directory if present; monitor/assignments.py).
+    assignments_file: Path | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -119,6 +143,8 @@ class Settings:
             redis_auth=redis_auth,
             session_timeout_s=_int_env("BLINDAR_KAFKA_SESSION_TIMEOUT_MS", 60_000) / 1000,
             web_token=web_token,
+            input_max_message_bytes=_input_limit(),
+            assignments_file=_assignments_file(),
         )
 
     def topic(self, name: str) -> str:

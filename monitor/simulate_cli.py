@@ -9,7 +9,7 @@ import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from monitor.kafka_io import client_config
+from monitor.kafka_io import producer_config
 from monitor.settings import Settings
 from monitor.simulate import (
     LONGEST_SCENARIO_DAYS,
@@ -19,6 +19,7 @@ from monitor.simulate import (
     live,
     period,
     produce,
+    write_assignments,
     write_jsonl,
     write_labels,
     write_roster,
@@ -40,6 +41,8 @@ def run_simulate(settings: Settings, args: argparse.Namespace) -> int:
         return write_period(args)
     agents = max(args.agents or LIVE_AGENTS, agents_for_rate(args.rate))
     population = Population(args.seed, agents, args.tenants, mix_named(args.mix))
+    if args.assignments:
+        write_assignments(population, args.assignments)
     labels: list[dict[str, object]] = []
     events = live(
         population,
@@ -64,7 +67,7 @@ def run_simulate(settings: Settings, args: argparse.Namespace) -> int:
         f"; scenarios {args.scenario} after {args.scenario_delay:.0f}s" if args.scenario else "",
     )
     try:
-        sent = produce(events, client_config(settings), _topic_for(settings), None, stop)
+        sent = produce(events, producer_config(settings), _topic_for(settings), None, stop)
     except KeyboardInterrupt:
         stop.set()
         sent = 0
@@ -81,7 +84,8 @@ def _topic_for(settings: Settings):  # type: ignore[no-untyped-def]
 def write_period(args: argparse.Namespace) -> int:
     """A simulated period to files: normal traffic plus labelled scenarios (default: one of
     every registered scenario), after optional warm-up days of normal traffic only."""
-    missing = [p for p in (args.out, args.labels, args.roster) if p and not p.parent.is_dir()]
+    files = (args.out, args.labels, args.roster, args.assignments)
+    missing = [p for p in files if p and not p.parent.is_dir()]
     if missing:  # before the period is generated, not after
         log.error("no such directory for %s", ", ".join(str(p) for p in missing))
         return 2
@@ -102,6 +106,8 @@ def write_period(args: argparse.Namespace) -> int:
         write_labels(labels, args.labels)
     if args.roster:
         write_roster(population, args.roster)
+    if args.assignments:
+        write_assignments(population, args.assignments)
     log.info(
         "wrote %d events (%d agents, %d tenants, %s .. +%.1f h) to %s in %.1fs; %d labels%s",
         count,

@@ -12,6 +12,7 @@ from confluent_kafka import Consumer
 
 from monitor.kafka_io import client_config
 from monitor.settings import Settings
+from monitor.text import strip_terminal
 
 COLOURS = {
     1: "\033[37m",
@@ -37,6 +38,7 @@ def format_alert(doc: dict[str, Any], colour: bool) -> str:
         f"{when} {kind} {doc.get('severity', '?'):<8} {detector:<14} {tenant}/{actor}"
         f"  {info.get('title', '')}  x{doc.get('count', 1)}  uid={info.get('uid', '')[:12]}"
     )
+    line = strip_terminal(line)  # the topic may hold anything: no escape reaches the terminal
     return f"{COLOURS.get(sev, '')}{line}{RESET}" if colour else line
 
 

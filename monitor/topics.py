@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.channels import load_channels
+from monitor.channels import Channel, load_channels
 from monitor.kafka_io import TopicSpec, ensure_topics
 from monitor.settings import Settings
 
@@ -11,9 +11,17 @@ DEADLETTER_RETENTION_MS = str(7 * 24 * 3600 * 1000)
 ALERTS_RETENTION_MS = str(90 * 24 * 3600 * 1000)
 
 
+def input_topic_spec(settings: Settings, channel: Channel) -> TopicSpec:
+    """A channel's topic. It refuses what the contract rejects anyway (the size limit
+    BLINDAR_INPUT_MAX_MESSAGE_BYTES, set on an existing topic too); its producers keep
+    their batch.size under that limit."""
+    limit = (("max.message.bytes", str(settings.input_max_message_bytes)),)
+    return TopicSpec(settings.topic(channel.topic), channel.partitions, enforced=limit)
+
+
 def topic_specs(settings: Settings) -> list[TopicSpec]:
     registry = load_channels(settings.config_dir / "channels.yaml")
-    specs = [TopicSpec(settings.topic(c.topic), c.partitions) for c in registry.channels]
+    specs = [input_topic_spec(settings, c) for c in registry.channels]
     specs.append(TopicSpec(settings.alerts_topic, 6, (("retention.ms", ALERTS_RETENTION_MS),)))
     specs.append(
         TopicSpec(settings.deadletter_topic, 6, (("retention.ms", DEADLETTER_RETENTION_MS),))

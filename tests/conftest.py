@@ -12,7 +12,13 @@ from confluent_kafka.admin import AdminClient
 
 from monitor.kafka_io import client_config
 from monitor.settings import Settings
-from tests.harness import WorkerProcess, drop_namespace, isolated_settings, provision
+from tests.harness import (
+    WorkerProcess,
+    drop_namespace,
+    isolated_settings,
+    provision,
+    running_worker,
+)
 
 
 @pytest.fixture(scope="session")
@@ -37,9 +43,5 @@ def settings(services: Settings) -> Iterator[Settings]:
 
 @pytest.fixture
 def worker(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
-    proc = WorkerProcess(settings, tmp_path / "worker.log").start()
-    try:
-        proc.wait_ready()
+    with running_worker(settings, tmp_path / "worker.log") as proc:
         yield proc
-    finally:
-        proc.stop()

@@ -11,7 +11,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from monitor.health import Health
-from monitor.kafka_io import client_config
+from monitor.kafka_io import client_config, producer_config
 from monitor.settings import REPO_ROOT, Settings
 from monitor.state import RedisStore
 from monitor.topics import create_topics
@@ -74,6 +75,10 @@ def worker_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[
     return env
 
 
+class WorkerUnreachable(AssertionError):
+    """The worker's web server did not answer (not started, crashed or hung)."""
+
+
 class WorkerProcess:
     """`blindar worker` as a real subprocess; its output goes to a log file."""
 
@@ -98,12 +103,14 @@ class WorkerProcess:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.settings.web_port}{path}"
 
-    def get(self, path: str) -> tuple[int, bytes]:
+    def get(self, path: str, token: str | None = None) -> tuple[int, bytes]:
+        """Status and body of a page; a worker that does not answer fails the test
+        (WorkerUnreachable), it never reads as an empty page."""
         import urllib.error
         import urllib.request
 
         request = urllib.request.Request(self.url(path))
-        token = (self.extra_env or {}).get("BLINDAR_WEB_TOKEN")
+        token = (self.extra_env or {}).get("BLINDAR_WEB_TOKEN") if token is None else token
         if token:
             request.add_header("Authorization", f"Bearer {token}")
         try:
@@ -111,24 +118,31 @@ class WorkerProcess:
                 return resp.status, resp.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
-        except OSError:
-            return 0, b""
+        except OSError as exc:
+            raise WorkerUnreachable(f"{path}: {exc}\n{self.log_tail()}") from exc
 
     def health(self) -> dict[str, Any]:
+        """The /health report (the process answers: 200 with ?probe=live)."""
         status, body = self.get("/health?probe=live")
-        return orjson.loads(body) if status == 200 else {}
+        assert status == 200, f"/health?probe=live answered {status}: {body[:200]!r}"
+        return orjson.loads(body)
 
     def wait_ready(self, timeout: float = 90) -> None:
         def ready() -> bool:
             if self.proc is not None and self.proc.poll() is not None:
                 raise AssertionError(f"worker exited early:\n{self.log_tail()}")
-            return self.health().get("assigned_partitions", 0) > 0
+            try:
+                return self.health().get("assigned_partitions", 0) > 0
+            except WorkerUnreachable:  # still starting
+                return False
 
         wait_until(ready, timeout, 0.2, "worker to be assigned partitions")
 
     def metric(self, name: str, **labels: str) -> float:
-        """Sum of a metric's samples whose labels include `labels` (0 if absent)."""
-        _, body = self.get("/metrics")
+        """Sum of a metric's samples whose labels include `labels` (0 if the worker exports
+        none: a worker that does not answer, or answers an error, fails the test)."""
+        status, body = self.get("/metrics")
+        assert status == 200, f"/metrics answered {status}: {body[:200]!r}"
         total = 0.0
         for line in body.decode().splitlines():
             if not line.startswith(name + "{") and not line.startswith(name + " "):
@@ -151,6 +165,49 @@ class WorkerProcess:
             return self.proc.wait(10)
 
 
+class Deliveries:
+    """Delivery reports of a test producer: a message Kafka refused fails the test."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def __call__(self, err: Any, _msg: Any) -> None:
+        if err is not None:
+            self.errors.append(err.name())
+
+    def check(self, producer: Producer, timeout: float = 30) -> None:
+        assert producer.flush(timeout) == 0, "produce did not complete"
+        assert not self.errors, f"Kafka refused {len(self.errors)} messages: {self.errors[:3]}"
+
+
+@contextmanager
+def running_worker(
+    settings: Settings, log_path: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[WorkerProcess]:
+    """A started worker, ready (assigned partitions), stopped on exit."""
+    worker = WorkerProcess(settings, log_path, extra_env).start()
+    try:
+        worker.wait_ready()
+        yield worker
+    finally:
+        worker.stop()
+
+
+@contextmanager
+def worker_in_namespace(
+    log_path: Path, **overrides: Any
+) -> Iterator[tuple[Settings, WorkerProcess]]:
+    """A fresh namespace (settings `overrides`, topics created) and a ready worker in it;
+    both go away on exit."""
+    settings = isolated_settings(**overrides)
+    provision(settings)
+    try:
+        with running_worker(settings, log_path) as worker:
+            yield settings, worker
+    finally:
+        drop_namespace(settings)
+
+
 def produce(
     settings: Settings,
     channel: str,
@@ -158,7 +215,8 @@ def produce(
     key: bytes | None = None,
 ) -> int:
     """Produce events (dicts are JSON-encoded, bytes sent as is) to a channel's topic."""
-    producer = Producer(client_config(settings, **{"linger.ms": 5}))
+    producer = Producer(producer_config(settings, **{"linger.ms": 5}))
+    deliveries = Deliveries()
     topic = settings.topic(f"interactions.{channel}")
     count = 0
     for event in events:
@@ -167,28 +225,32 @@ def produce(
             msg_key = key or event.get("actor", {}).get("id", "").encode()
         else:
             value, msg_key = event, key
-        producer.produce(topic, value, msg_key)
+        producer.produce(topic, value, msg_key, on_delivery=deliveries)
         producer.poll(0)
         count += 1
-    assert producer.flush(30) == 0, "produce did not complete"
+    deliveries.check(producer)
     return count
 
 
 def produce_events(settings: Settings, events: Iterable[dict[str, Any]]) -> int:
     """Produce contract events in the given order, each to its channel's topic, keyed by actor."""
-    producer = Producer(client_config(settings, **{"linger.ms": 5}))
+    producer = Producer(producer_config(settings, **{"linger.ms": 5}))
+    deliveries = Deliveries()
     count = 0
     for event in events:
         topic = settings.topic(f"interactions.{event['channel']}")
         while True:
             try:
-                producer.produce(topic, orjson.dumps(event), event["actor"]["id"].encode())
+                value = orjson.dumps(event)
+                producer.produce(
+                    topic, value, event["actor"]["id"].encode(), on_delivery=deliveries
+                )
                 break
             except BufferError:
                 producer.poll(0.1)
         producer.poll(0)
         count += 1
-    assert producer.flush(30) == 0, "produce did not complete"
+    deliveries.check(producer)
     return count
 
 

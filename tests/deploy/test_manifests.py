@@ -101,9 +101,10 @@ def test_k8s_worker_deployment_probes_and_metrics_service() -> None:
         pod["metadata"]["labels"].items() >= deployment["spec"]["selector"]["matchLabels"].items()
     )
     [container] = pod["spec"]["containers"]
-    assert container["livenessProbe"]["httpGet"]["path"] == "/health?probe=live"
-    assert container["startupProbe"]["httpGet"]["path"] == "/health?probe=live"
-    assert container["readinessProbe"]["httpGet"]["path"] == "/health"
+    # Probes carry no token: the two pages that need none (monitor/app.py OPEN_PATHS).
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
+    assert container["startupProbe"]["httpGet"]["path"] == "/livez"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     [port] = container["ports"]
     assert port == {"name": "metrics", "containerPort": 6066}
     env = {e["name"]: e.get("value") for e in container["env"]}
@@ -139,7 +140,7 @@ def test_dockerfile_copies_what_exists_and_runs_the_worker() -> None:
         for part in source.split():
             assert (REPO_ROOT / part).exists(), f"COPY {part}: missing"
     assert 'ENTRYPOINT ["blindar"]' in text and 'CMD ["worker"]' in text
-    assert "/health?probe=live" in text
+    assert "/livez" in text
     assert re.search(r"^USER \d+", text, flags=re.M), "runs as a non-root user"
     for name in re.findall(r"\b(BLINDAR_[A-Z_]+)=", text):
         assert name in blindar_env_names()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from detectors.bulk_export import BulkExport, BulkExportConfig
 from detectors.state import MemoryState
-from detectors.tuning import Tuning
+from detectors.tuning import Allowlist, Tuning
 from tests.detectors.helpers import MIN, T0, ev, run
 
 DETECTOR = BulkExport(Tuning(BulkExportConfig(threshold_records=500, window_minutes=15)))
@@ -86,3 +88,17 @@ def test_per_tenant_threshold() -> None:
     )
     [finding] = run(tuned, MemoryState(), [ev(1, "record.export", T0, records=60)])
     assert finding.threshold == 50 and finding.tenant == "acme"
+
+
+def test_team_allowlist_reads_only_the_trusted_team() -> None:
+    """The runner drops findings of an allowlisted team only when the team comes from a
+    trusted source (Event.trusted_team); actor.team as the event claims it (the helper's
+    events all claim t-1) allowlists nothing."""
+    allow = Allowlist(teams=frozenset({"t-1"}))
+    detector = BulkExport(Tuning(BulkExportConfig(threshold_records=500), allowlist=allow))
+    claimed = [ev(i, "record.export", T0 + i * MIN, records=100) for i in range(5)]
+    assert len(run(detector, MemoryState(), claimed)) == 1
+    trusted = [replace(e, trusted_team="t-1") for e in claimed]
+    assert run(detector, MemoryState(), trusted) == []
+    other = [replace(e, trusted_team="t-2") for e in claimed]
+    assert len(run(detector, MemoryState(), other)) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from detectors.state import MemoryState
 from detectors.tuning import Allowlist, Tuning
 from detectors.unmask_rate import UnmaskRate, UnmaskRateConfig
@@ -56,7 +58,10 @@ def test_quiet_at_the_actors_usual_rate() -> None:
 
 def test_allowlisted_team_is_not_judged() -> None:
     detector = UnmaskRate(Tuning(UnmaskRateConfig(), allowlist=Allowlist(teams=frozenset({"t-1"}))))
-    assert run(detector, MemoryState(), unmasks(0, 0, 60)) == []
+    trusted = [replace(e, trusted_team="t-1") for e in unmasks(0, 0, 60)]
+    assert run(detector, MemoryState(), trusted) == []
+    # A team the event only claims (actor_team, not from a trusted source) allowlists nothing.
+    assert run(detector, MemoryState(), unmasks(0, 0, 60)) != []
 
 
 def test_late_unmasks_land_in_their_hour() -> None:

@@ -12,7 +12,6 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,18 +20,16 @@ import orjson
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from monitor.kafka_io import client_config
+from monitor.kafka_io import client_config, producer_config
 from monitor.settings import REPO_ROOT, Settings
 from tests.harness import (
     TopicReader,
     WorkerProcess,
-    drop_namespace,
     free_port,
-    isolated_settings,
     produce,
-    provision,
     wait_until,
     worker_env,
+    worker_in_namespace,
 )
 
 pytestmark = pytest.mark.services
@@ -46,15 +43,8 @@ def onboarding(services: Settings, tmp_path: Path) -> Iterator[tuple[Settings, W
     (config / "channels.d").mkdir(parents=True)
     for name in ("channels.yaml", "detectors.yaml"):
         shutil.copy(REPO_ROOT / "deploy" / "config" / name, config / name)
-    settings = replace(isolated_settings(), config_dir=config)
-    provision(settings)
-    worker = WorkerProcess(settings, tmp_path / "worker.log").start()
-    try:
-        worker.wait_ready()
-        yield settings, worker
-    finally:
-        worker.stop()
-        drop_namespace(settings)
+    with worker_in_namespace(tmp_path / "worker.log", config_dir=config) as running:
+        yield running
 
 
 def blindar(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -70,7 +60,7 @@ def blindar(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 
 def voice_traffic(settings: Settings, count: int, done: threading.Event) -> None:
     """Steady valid traffic on an existing channel, spread over several seconds."""
-    producer = Producer(client_config(settings, **{"linger.ms": 5}))
+    producer = Producer(producer_config(settings, **{"linger.ms": 5}))
     topic = settings.topic("interactions.voice")
     now = int(time.time() * 1000)
     for n in range(count):
@@ -245,7 +235,7 @@ def test_a_broken_file_keeps_the_running_config_and_any_topic_name_works(
     )
     added = blindar(settings, "channels", "add", "crm-audit")
     assert added.returncode == 0, added.stderr
-    producer = Producer(client_config(settings))
+    producer = Producer(producer_config(settings))
     producer.produce(settings.topic("custom.crm-feed"), orjson.dumps({**event, "event_id": "c1"}))
     assert producer.flush(30) == 0
     wait_until(

@@ -44,6 +44,7 @@ VALID = [
     base(),
     base(action="record.export", resource=DROP, records=900, bytes=0),
     base(ts="2026-09-21T10:00:00Z"),
+    base(ts="2026-09-21t10:00:00.123456789-03:30"),
     base(ts="2026-09-21 10:00:00.123+02:00"),
     base(records=5.0, ts=float(NOW)),
     base(action="custom.thing", resource=DROP),
@@ -73,6 +74,13 @@ INVALID = [
     base(ts="2026-09-21T10:00Z"),
     base(ts="2026-09-21T10:00:00"),
     base(ts="yesterday"),
+    base(ts="2026-09-21T10:00:00+0200"),
+    base(ts="2026-09-21T10:00:00.Z"),
+    base(ts="2026-09-21T10:00:00.1234567890Z"),
+    base(ts="2026-09-21T10:00:00z"),
+    base(ts="2026-09-21T10:00:00,5Z"),
+    base(ts="2026-09-21T10:00:0٣Z"),
+    base(ts="2026-09-21"),
     base(tenant=DROP),
     base(tenant=""),
     base(actor=DROP),
@@ -173,6 +181,11 @@ def with_value(path: str, value: Any) -> dict[str, Any]:
     return doc
 
 
+# Control characters that break log lines, terminals or stored members (C0, DEL, C1,
+# separators, bidirectional overrides, BOM).
+HOSTILE_CHARS = ["\x00", "\n", "\x1b", "\x1f", "\x7f", "\x85", "\u2028", "\u202e", "\ufeff"]
+
+
 def table_cases() -> list[tuple[str, Any, str | None]]:
     """(path, value, expected reason or None for valid) derived from the contract table."""
     wrong = {"string": 12, "integer": "1", "number": "1.5", "boolean": "yes", "strings": "a"}
@@ -188,7 +201,15 @@ def table_cases() -> list[tuple[str, Any, str | None]]:
         if f.enum is not None:
             cases.append((f.path, "not-in-enum", "bad_value"))
         if f.max_length is not None:
-            cases.append((f.path, "x" * (f.max_length + 1), "bad_value"))
+            one = (lambda text: [text]) if f.kind == "strings" else (lambda text: text)
+            cases.append((f.path, one("x" * f.max_length), None))
+            cases.append((f.path, one("x" * (f.max_length + 1)), "bad_value"))
+            for char in HOSTILE_CHARS:
+                cases.append((f.path, one(f"a{char}b"), "bad_value"))
+            cases.append((f.path, one("Zoë-東京 ok"), None))
+        if f.max_items is not None:
+            cases.append((f.path, ["t"] * f.max_items, None))
+            cases.append((f.path, ["t"] * (f.max_items + 1), "bad_value"))
         if f.minimum is not None:
             cases.append((f.path, f.minimum - 1, "bad_value"))
         if f.maximum is not None:

@@ -46,3 +46,13 @@ def test_filters_by_tenant_detector_and_minimum_severity() -> None:
 def test_missing_fields_do_not_break_the_line() -> None:
     assert "?" in format_alert({"time": 0}, colour=False)
     assert not _wanted({}, None, None, 1)
+
+
+def test_terminal_escapes_in_an_alert_never_reach_the_terminal() -> None:
+    hostile = doc()
+    hostile["finding_info"]["title"] = "x\x1b[2J\x1b]0;owned\x07\x1b[31mred\rback\x9b"
+    hostile["actor"]["user"]["uid"] = "agent\x1b[1A"
+    line = format_alert(hostile, colour=True)
+    body = line[len(COLOURS[3]) : -len(RESET)]
+    assert "\x1b" not in body and "\r" not in body and "\x9b" not in body
+    assert "agent/" not in body and "agent" in body and "red" in body and "\\r" in body
