@@ -1,4 +1,5 @@
-"""The `blindar` command: topics, worker, simulate, replay, alerts tail, config check, wait."""
+"""The `blindar` command: topics, worker, simulate, replay, report, alerts tail, config check,
+wait."""
 
 from __future__ import annotations
 
@@ -76,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_period_arguments(p)
     p = command("replay", cmd_replay, "run the detectors over a JSON-lines file in event time")
     add_replay_arguments(p)
+    p = command("report", cmd_report, "write a tenant's assurance report (HTML + JSON)")
+    add_report_arguments(p)
     p = command("alerts", cmd_alerts, "follow the alerts topic")
     p.add_argument("action", choices=["tail"])
     p.add_argument("--tenant")
@@ -136,6 +139,18 @@ def add_replay_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.replay_cli import run
+
+    return run(settings, args)
+
+
+def add_report_arguments(p: argparse.ArgumentParser) -> None:
+    from monitor.report_cli import add_arguments
+
+    add_arguments(p)
+
+
+def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    from monitor.report_cli import run
 
     return run(settings, args)
 

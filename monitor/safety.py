@@ -3,26 +3,32 @@
 Redis outages are retried inside the pipeline itself. What reaches here is a bug or
 an unexpected server error: the batch is retried a few times with backoff, then each
 message is processed alone, and a message that still fails is dead-lettered with
-reason `processing_error` so the stream moves on without losing it.
+reason `processing_error` (and counted in the assurance ledger, under no tenant) so the
+stream moves on without losing it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 
 from monitor.events import Rejection
 from monitor.health import Health
-from monitor.pipeline import Message, Pipeline
+from monitor.ledger import DeadLetter
+from monitor.pipeline import Message, Pipeline, dead_letter
 
 log = logging.getLogger(__name__)
 BATCH_ATTEMPTS = 3
 
 
-async def process_safely(pipeline: Pipeline, messages: Sequence[Message], health: Health) -> None:
-    """Process a batch so that no exception escapes and no message is silently dropped."""
-    delay = 0.5
+async def process_safely(
+    pipeline: Pipeline, messages: Sequence[Message], health: Health, first_delay_s: float = 0.5
+) -> None:
+    """Process a batch so that no exception escapes and no message is silently dropped;
+    failed attempts wait `first_delay_s`, then twice as long each time."""
+    delay = first_delay_s
     for attempt in range(1, BATCH_ATTEMPTS + 1):
         try:
             await pipeline.process(messages)
@@ -59,3 +65,16 @@ async def _process_one(pipeline: Pipeline, message: Message) -> None:
         pipeline.dead_letter(message, channel, rejection, 0)
         if pipeline.output is not None:
             await pipeline.output.drain()
+        await _count(pipeline, dead_letter(message, channel, rejection))
+
+
+async def _count(pipeline: Pipeline, letter: DeadLetter) -> None:
+    """The dead letter in the assurance ledger (under no tenant), if the store takes it: the
+    failure may have been the store's own."""
+    try:
+        await pipeline.record_dead_letters([letter], int(time.time() * 1000))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.error("dead letter %s not counted in the ledger (%s)", letter.position,
+                  type(exc).__name__)  # fmt: skip

@@ -51,6 +51,13 @@ def _int_env(name: str, default: int) -> int:
         raise SettingsError(f"{name}: expected an integer, got {raw!r}") from None
 
 
+def _positive_env(name: str, default: int) -> int:
+    value = _int_env(name, default)
+    if value <= 0:
+        raise SettingsError(f"{name}: must be a positive integer, got {value}")
+    return value
+
+
 def secret_bytes(name: str) -> bytes:
     """NAME or the content of NAME_FILE, as bytes (HMAC keys); errors as SettingsError."""
     try:
@@ -95,6 +102,10 @@ class Settings:
     session_timeout_s: float = 60.0
     # Bearer token required by /metrics and /health when set (BLINDAR_WEB_TOKEN[_FILE]).
     web_token: str = field(default="", repr=False)
+    # The assurance ledger (monitor/ledger.py): days kept after each day ends, and alerts
+    # itemized per tenant and day (more are counted, not listed).
+    ledger_retention_days: int = 400
+    ledger_max_alerts: int = 2000
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -119,6 +130,8 @@ class Settings:
             redis_auth=redis_auth,
             session_timeout_s=_int_env("BLINDAR_KAFKA_SESSION_TIMEOUT_MS", 60_000) / 1000,
             web_token=web_token,
+            ledger_retention_days=_positive_env("BLINDAR_LEDGER_RETENTION_DAYS", 400),
+            ledger_max_alerts=_positive_env("BLINDAR_LEDGER_MAX_ALERTS", 2000),
         )
 
     def topic(self, name: str) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -26,13 +25,13 @@ from monitor.settings import REPO_ROOT, Settings
 from tests.harness import (
     TopicReader,
     WorkerProcess,
+    blindar,
     drop_namespace,
     free_port,
     isolated_settings,
     produce,
     provision,
     wait_until,
-    worker_env,
 )
 
 pytestmark = pytest.mark.services
@@ -55,17 +54,6 @@ def onboarding(services: Settings, tmp_path: Path) -> Iterator[tuple[Settings, W
     finally:
         worker.stop()
         drop_namespace(settings)
-
-
-def blindar(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "monitor.cli", *args],
-        cwd=REPO_ROOT,
-        env=worker_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def voice_traffic(settings: Settings, count: int, done: threading.Event) -> None:

@@ -7,6 +7,7 @@ The workload is simulated traffic of the last ~50 minutes with injected leaks
   bucket, each actor's remembered event ids equal its true ids, and every enumeration
   window holds exactly the true records (nothing lost, nothing counted twice);
 - dead letters: every malformed message is on the dead-letter topic (at least once);
+- assurance ledger: every valid event counted once, every bad message once per position;
 - progress: the group's committed offsets reach the end of every input partition.
 """
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import redis
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from detectors.base import MINUTE_MS
@@ -267,6 +269,22 @@ def page_uids(alerts: list[dict[str, Any]]) -> dict[tuple[str, str, str], set[st
     return pages
 
 
+def ledger_totals(settings: Settings) -> tuple[int, int]:
+    """Events and dead letters the assurance ledger counted, over every tenant and day."""
+    client = redis.Redis.from_url(settings.redis_url)
+    events = letters = 0
+    try:
+        for key in client.scan_iter(match=f"{settings.redis_prefix}{{n*:ledger:*:n"):
+            for name, n in client.hgetall(key).items():
+                if name.startswith(b"ev|"):
+                    events += int(n)
+                elif name.startswith(b"dl|"):
+                    letters += int(n)
+    finally:
+        client.close()
+    return events, letters
+
+
 @dataclass
 class Outcome:
     events: int
@@ -320,6 +338,9 @@ def check_all(
     wanted = {raw for _, _, raw in work.invalid}
     assert wanted <= set(lettered), "every malformed message is dead-lettered"
     assert set(lettered) <= wanted | earlier_invalid, "nothing else is dead-lettered"
+    events, letters_counted = ledger_totals(settings)
+    assert events == len(work.events), "the ledger counts every valid event once"
+    assert letters_counted == len(positions), "the ledger counts each bad message once"
     return Outcome(
         events=len(work.events),
         pages=len(pages),

@@ -1,0 +1,132 @@
+-- Ledger (detectors/state/shared/ledger.py): the assurance ledger. Counter hashes (HINCRBY,
+-- or the larger value for maxima), minute bitmaps, a sorted set of dead-lettered message
+-- positions (scored by receipt time), alert rows (a hash: uid -> summary, uid|count,
+-- uid|last_ms, uid|severity) and configuration snapshots (strings). Counts tied to an owner
+-- follow STATUS, how that owner's write went earlier in this call.
+do
+  local FIELDS_PER_ALERT = 4
+  local expired_at = {}
+  local function expire_at(key, at)
+    if not expired_at[key] then
+      redis.call('PEXPIREAT', key, num(at))
+      expired_at[key] = true
+    end
+  end
+
+  local function keep_max(key, field, value)
+    local old = tonumber(redis.call('HGET', key, field) or '')
+    if old == nil or value > old then redis.call('HSET', key, field, num(value)) end
+  end
+
+  local function counted(owner, strict)
+    local status = STATUS[owner]
+    return status == '0' or (status == nil and strict == 0)
+  end
+
+  OPS['ledger_count'] = function(op)
+    local key, at, rows = op[2], op[3], op[4]
+    local sums, maxima, any = {}, {}, false
+    for _, row in ipairs(rows) do
+      if counted(row[1], row[2]) then
+        local s, m = row[3], row[4]
+        for i = 1, #s, 2 do sums[s[i]] = (sums[s[i]] or 0) + s[i + 1]; any = true end
+        for i = 1, #m, 2 do
+          if maxima[m[i]] == nil or m[i + 1] > maxima[m[i]] then maxima[m[i]] = m[i + 1] end
+          any = true
+        end
+      end
+    end
+    for name, n in pairs(sums) do redis.call('HINCRBY', key, name, num(n)) end
+    for name, value in pairs(maxima) do keep_max(key, name, value) end
+    if any then expire_at(key, at) end
+  end
+
+  OPS['ledger_minutes'] = function(op)
+    local key, at, bits = op[2], op[3], op[4]
+    for _, b in ipairs(bits) do redis.call('SETBIT', key, b, 1) end
+    if #bits > 0 then expire_at(key, at) end
+  end
+
+  OPS['ledger_dead'] = function(op)
+    local key, guard, at, ttl, cap, now, letters = op[2], op[3], op[4], op[5], op[6], op[7], op[8]
+    local added = false
+    for _, letter in ipairs(letters) do
+      if redis.call('ZADD', guard, 'NX', num(now), letter[1]) == 1 then
+        local s = letter[2]
+        for i = 1, #s, 2 do redis.call('HINCRBY', key, s[i], num(s[i + 1])) end
+        added = true
+      end
+    end
+    if redis.call('ZCARD', guard) > cap + math.max(1, math.floor(cap / 4)) then
+      redis.call('ZREMRANGEBYRANK', guard, 0, -(cap + 1))
+    end
+    if #letters > 0 then redis.call('PEXPIRE', guard, num(ttl)) end
+    if added then expire_at(key, at) end
+  end
+
+  OPS['ledger_alerts'] = function(op)
+    local key, counters, at, max_rows, rows = op[2], op[3], op[4], op[5], op[6]
+    local pages = false
+    for _, row in ipairs(rows) do
+      local uid, summary = row[1], row[2]
+      local listed = redis.call('HEXISTS', key, uid) == 1
+      if not listed and summary ~= '' then
+        if redis.call('HLEN', key) < FIELDS_PER_ALERT * max_rows then
+          redis.call('HSET', key, uid, summary)
+          listed = true
+        end
+        redis.call('HINCRBY', counters, row[6], 1)
+        pages = true
+      end
+      if listed then
+        keep_max(key, uid .. '|count', row[3])
+        keep_max(key, uid .. '|last_ms', row[4])
+        keep_max(key, uid .. '|severity', row[5])
+        expire_at(key, at)
+      end
+    end
+    if pages then expire_at(counters, at) end
+  end
+
+  OPS['ledger_snapshot'] = function(op)
+    redis.call('SET', op[2], op[3], 'PXAT', num(op[4]))
+  end
+
+  local function sorted_pairs(flat)
+    local names, values = {}, {}
+    for i = 1, #flat, 2 do
+      names[#names + 1] = flat[i]
+      values[flat[i]] = flat[i + 1]
+    end
+    table.sort(names)
+    local out = {}
+    for _, name in ipairs(names) do
+      out[#out + 1] = name
+      out[#out + 1] = values[name]
+    end
+    return out
+  end
+
+  QUERIES['ledger_day'] = function(q)
+    return {sorted_pairs(redis.call('HGETALL', q[2])), sorted_pairs(redis.call('HGETALL', q[3]))}
+  end
+
+  QUERIES['ledger_day_minutes'] = function(q)
+    local bits = redis.call('GET', q[2])
+    local out = {}
+    if not bits then return out end
+    for i = 1, #bits do
+      local byte = string.byte(bits, i)
+      if byte ~= 0 then
+        for j = 0, 7 do
+          if bit.band(byte, bit.rshift(128, j)) ~= 0 then out[#out + 1] = (i - 1) * 8 + j end
+        end
+      end
+    end
+    return out
+  end
+
+  QUERIES['ledger_config'] = function(q)
+    return redis.call('GET', q[2])
+  end
+end

@@ -1,0 +1,231 @@
+"""Ledger (shared): the assurance ledger's counters, minute bitmaps, dead-letter guard,
+alert rows and configuration snapshots, written in the same store call as the batch's
+actor states (what is counted: monitor/ledger.py). Lua side: ledger.lua.
+
+- Counts from an actor's events name their owner: they are added only if that owner's
+  state write in the same call went through (status "0"). A conflict ("c") or a call
+  applied before ("r") adds nothing, so events are counted exactly when they are applied.
+  An owner not in the call (a Redis Cluster node other than the counter's) counts unless
+  `strict` (a conflict retry round, whose first round counted it).
+- Dead letters count once per message position: a guard of the newest `cap` positions.
+- Alert rows are set once per uid; their count, last seen and severity keep the largest.
+- Day keys expire at a fixed time (`expire_at_ms`); the guard `guard_ttl_ms` after use.
+
+Reads (the report): a day's counters and alert rows, a channel's minutes of a day, a
+configuration snapshot; every answer sorted, so Redis and the twin agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from detectors.state.shared.memory import SharedMemory, handles_op, handles_query
+from detectors.state.shared.plan import EXTRA_KEYS, Plan
+
+COUNT, MINUTES, DEAD, ALERTS, SNAPSHOT = (
+    "ledger_count",
+    "ledger_minutes",
+    "ledger_dead",
+    "ledger_alerts",
+    "ledger_snapshot",
+)
+READ_DAY, READ_MINUTES, READ_SNAPSHOT = "ledger_day", "ledger_day_minutes", "ledger_config"
+FIELDS_PER_ALERT = 4  # uid (the summary), uid|count, uid|last_ms, uid|severity
+
+EXTRA_KEYS[DEAD] = lambda item: [item[2]]  # the guard
+EXTRA_KEYS[ALERTS] = lambda item: [item[2]]  # the day's counters (pages)
+EXTRA_KEYS[READ_DAY] = lambda item: [item[2]]  # the day's alert rows
+
+Pairs = list[Any]  # [field, value, field, value, ...]
+
+
+def count(plan: Plan, key: str, expire_at_ms: int, rows: list[list[Any]]) -> None:
+    """Add to the counters of `key`; each row `[owner, strict, sums, maxima]` (sums and
+    maxima as pairs) counts only as its owner's write went (see the module)."""
+    plan.op(COUNT, key, expire_at_ms, rows)
+
+
+def minutes(plan: Plan, key: str, expire_at_ms: int, bits: list[int]) -> None:
+    """Set these bits of the bitmap `key` (minutes of a day)."""
+    plan.op(MINUTES, key, expire_at_ms, bits)
+
+
+def dead_letters(
+    plan: Plan,
+    key: str,
+    guard: str,
+    expire_at_ms: int,
+    guard_ttl_ms: int,
+    cap: int,
+    now_ms: int,
+    letters: list[list[Any]],
+) -> None:
+    """Add each `[position, pairs]` to the counters of `key` unless `guard` already holds
+    its position; the guard keeps the newest `cap` positions."""
+    plan.op(DEAD, key, guard, expire_at_ms, guard_ttl_ms, cap, now_ms, letters)
+
+
+def alerts(
+    plan: Plan, key: str, counters: str, expire_at_ms: int, max_rows: int, rows: list[list[Any]]
+) -> None:
+    """Alert rows `[uid, summary, count, last_ms, severity, pages_field]`: a summary ("" for
+    none) is set once, while fewer than `max_rows` alerts are listed, and adds one to
+    `pages_field` of `counters` (past the cap it is counted, not listed); the other values
+    keep their largest, for listed alerts."""
+    plan.op(ALERTS, key, counters, expire_at_ms, max_rows, rows)
+
+
+def snapshot(plan: Plan, key: str, value: str, expire_at_ms: int) -> None:
+    plan.op(SNAPSHOT, key, value, expire_at_ms)
+
+
+@dataclass(slots=True)
+class Day:
+    """A tenant's ledger of one day: counters, and alert rows as stored."""
+
+    counters: dict[str, int] = field(default_factory=dict)
+    alerts: dict[str, str] = field(default_factory=dict)
+
+    def fill(self, raw: Any) -> None:
+        counters, alert_rows = raw
+        self.counters = {str(counters[i]): int(counters[i + 1]) for i in range(0, len(counters), 2)}
+        self.alerts = {
+            str(alert_rows[i]): str(alert_rows[i + 1]) for i in range(0, len(alert_rows), 2)
+        }
+
+
+@dataclass(slots=True)
+class Minutes:
+    """The minutes (0..1439) of a day whose bit is set."""
+
+    minutes: list[int] = field(default_factory=list)
+
+    def fill(self, raw: Any) -> None:
+        self.minutes = [int(m) for m in raw]
+
+
+@dataclass(slots=True)
+class Snapshot:
+    value: str | None = None
+
+    def fill(self, raw: Any) -> None:
+        self.value = str(raw) if raw else None
+
+
+def read_day(plan: Plan, counters: str, alert_rows: str) -> Day:
+    reply = Day()
+    plan.ask(reply, READ_DAY, counters, alert_rows)
+    return reply
+
+
+def read_minutes(plan: Plan, key: str) -> Minutes:
+    reply = Minutes()
+    plan.ask(reply, READ_MINUTES, key)
+    return reply
+
+
+def read_snapshot(plan: Plan, key: str) -> Snapshot:
+    reply = Snapshot()
+    plan.ask(reply, READ_SNAPSHOT, key)
+    return reply
+
+
+# ---------------------------------------------------------------- the in-process twin
+
+
+def _counted(memory: SharedMemory, owner: str, strict: int) -> bool:
+    status = memory.status.get(owner)
+    return status == "0" or (status is None and not strict)
+
+
+@handles_op(COUNT)
+def _count(memory: SharedMemory, op: list[Any]) -> None:
+    _, key, _at, rows = op
+    counters: dict[str, int] = memory.data.setdefault(key, {})
+    for owner, strict, sums, maxima in rows:
+        if not _counted(memory, owner, strict):
+            continue
+        for i in range(0, len(sums), 2):
+            counters[sums[i]] = counters.get(sums[i], 0) + sums[i + 1]
+        for i in range(0, len(maxima), 2):
+            name, value = maxima[i], maxima[i + 1]
+            if name not in counters or value > counters[name]:
+                counters[name] = value
+    if not counters:
+        del memory.data[key]
+
+
+@handles_op(MINUTES)
+def _minutes(memory: SharedMemory, op: list[Any]) -> None:
+    _, key, _at, bits = op
+    memory.data.setdefault(key, set()).update(bits)
+
+
+@handles_op(DEAD)
+def _dead(memory: SharedMemory, op: list[Any]) -> None:
+    _, key, guard_key, _at, _ttl, cap, now, letters = op
+    guard: dict[str, int] = memory.data.setdefault(guard_key, {})
+    counters: dict[str, int] = memory.data.setdefault(key, {})
+    for position, sums in letters:
+        if position in guard:
+            continue
+        guard[position] = now
+        for i in range(0, len(sums), 2):
+            counters[sums[i]] = counters.get(sums[i], 0) + sums[i + 1]
+    if len(guard) > cap + max(1, cap // 4):  # the oldest positions leave (as a sorted set)
+        for position in sorted(guard, key=lambda p: (guard[p], p))[: len(guard) - cap]:
+            del guard[position]
+    if not counters:
+        del memory.data[key]
+
+
+def _keep_max(fields: dict[str, Any], name: str, value: int) -> None:
+    if name not in fields or value > int(fields[name]):
+        fields[name] = value
+
+
+@handles_op(ALERTS)
+def _alerts(memory: SharedMemory, op: list[Any]) -> None:
+    _, key, counters_key, _at, max_rows, rows = op
+    listed: dict[str, Any] = memory.data.setdefault(key, {})
+    for uid, summary, count_, last_ms, severity, pages in rows:
+        exists = uid in listed
+        if not exists and summary:
+            if len(listed) < FIELDS_PER_ALERT * max_rows:
+                listed[uid] = summary
+                exists = True
+            counters = memory.data.setdefault(counters_key, {})
+            counters[pages] = counters.get(pages, 0) + 1
+        if exists:
+            _keep_max(listed, f"{uid}|count", count_)
+            _keep_max(listed, f"{uid}|last_ms", last_ms)
+            _keep_max(listed, f"{uid}|severity", severity)
+    if not listed:
+        del memory.data[key]
+
+
+@handles_op(SNAPSHOT)
+def _snapshot(memory: SharedMemory, op: list[Any]) -> None:
+    _, key, value, _at = op
+    memory.data[key] = value
+
+
+def _flat(fields: dict[str, Any]) -> list[str]:
+    return [x for name in sorted(fields) for x in (name, str(fields[name]))]
+
+
+@handles_query(READ_DAY)
+def _read_day(memory: SharedMemory, query: list[Any]) -> list[list[str]]:
+    _, counters, alert_rows = query
+    return [_flat(memory.data.get(counters, {})), _flat(memory.data.get(alert_rows, {}))]
+
+
+@handles_query(READ_MINUTES)
+def _read_minutes(memory: SharedMemory, query: list[Any]) -> list[int]:
+    return sorted(memory.data.get(query[1], ()))
+
+
+@handles_query(READ_SNAPSHOT)
+def _read_snapshot(memory: SharedMemory, query: list[Any]) -> str | None:
+    return memory.data.get(query[1])
