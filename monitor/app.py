@@ -115,7 +115,7 @@ class Worker:
         await store.start()
         ledger = LedgerSettings(s.ledger_retention_days, s.ledger_max_alerts)
         detection = build_detection(
-            self.detector_settings, store, s.pseudonym_key, prefix, ledger=ledger
+            self.detector_settings, store, s.pseudonym_key, prefix, ledger_settings=ledger
         )
         detectors = detection.runner.detectors
         self.pipeline = Pipeline(

@@ -160,10 +160,10 @@ class Detection:
         return f"{self.prefix}{actor_tag(actor)}"
 
     async def run(
-        self, events: Sequence[Event], now_ms: int, extra: LedgerBatch | None = None
+        self, events: Sequence[Event], now_ms: int, entries: LedgerBatch | None = None
     ) -> Outcome:
         """The batch through the detectors, its state and alert decisions stored in one call
-        (per Redis node) with its ledger entries and `extra` ones (its dead letters)."""
+        (per Redis node) with its ledger entries, and `entries` no actor owns (dead letters)."""
         by_actor: dict[str, list[Event]] = {}
         for event in events:
             own = by_actor.get(event.actor_id)
@@ -178,7 +178,7 @@ class Detection:
             ctx = BatchContext(plan, self.shared, now_ms)
             applied = [self.apply(actor, own, ctx, now_ms) for actor, own in by_actor.items()]
             shared = self.runner.plan_shared(events, plan)
-            self.record(plan, applied, now_ms, strict=False, extra=extra)
+            self.record(plan, applied, now_ms, strict=False, entries=entries)
             writes = [w for w, _ in applied] + asked(shared)
             if not writes and not plan:
                 return outcome
@@ -241,19 +241,19 @@ class Detection:
         applied: list[tuple[OwnerWrite, Observed]],
         now_ms: int,
         strict: bool,
-        extra: LedgerBatch | None = None,
+        entries: LedgerBatch | None = None,
     ) -> None:
         """The ledger entries of this store call: each actor's new events (counted only if
-        its state write goes through, see detectors/state/shared/ledger.py), `extra`, and
+        its state write goes through, see detectors/state/shared/ledger.py), `entries`, and
         the configuration snapshot once a day."""
         ledger = self.ledger
         if ledger is None:
             return
         fresh = [(write.key, observed.fresh) for write, observed in applied]
         ledger.events(fresh, now_ms, strict).put(plan, ledger.settings, now_ms)
-        for entries in (extra, ledger.snapshot(now_ms)):
-            if entries is not None:
-                entries.put(plan, ledger.settings, now_ms)
+        for more in (entries, ledger.snapshot(now_ms)):
+            if more is not None:
+                more.put(plan, ledger.settings, now_ms)
 
     async def record_alerts(
         self, published: Sequence[Alert], repeats: Sequence[Repeat], paged_ms: int
@@ -376,7 +376,7 @@ def build_detection(
     pseudonym_key: bytes,
     prefix: str = "",
     detectors: Sequence[Any] | None = None,
-    ledger: LedgerSettings | None = None,
+    ledger_settings: LedgerSettings | None = None,
 ) -> Detection:
     """The detection stage for a validated detector file (its detectors built with `prefix`
     unless given) on `store`, keeping the assurance ledger under `prefix`."""
@@ -385,11 +385,11 @@ def build_detection(
     pseudonymize = Pseudonymizer(pseudonym_key)
     alerts = Alerts(pseudonymize, settings.suppression_minutes)
     snapshot = controls.snapshot(settings)
-    kept = Ledger(
+    ledger = Ledger(
         prefix,
         controls.config_hash(snapshot),
         controls.encoded(snapshot).decode(),
         pseudonymize,
-        ledger,
+        ledger_settings,
     )
-    return Detection(runner, store, alerts, prefix, settings.state, kept)
+    return Detection(runner, store, alerts, prefix, settings.state, ledger)

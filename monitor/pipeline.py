@@ -112,14 +112,15 @@ class Pipeline:
         events, letters = self.decode(messages, wall_ms)
         now_ms = wall_ms if self.clock is None else self.clock(events)
         ledger = self.detection.ledger
-        # the dead letters go with the first store call (one of their own if no event is valid)
-        extra = ledger.dead_letters(letters, wall_ms) if ledger is not None and letters else None
+        # the dead letters go with the first store call (one of their own if no event is
+        # valid), on the day of the pipeline's clock (the wall clock in the worker)
+        dead = ledger.dead_letters(letters, now_ms) if ledger is not None and letters else None
         outcome = Outcome()
         for start in range(0, max(len(events), 1), self.max_plan_events):
             part = await self.detection.run(
-                events[start : start + self.max_plan_events], now_ms, extra
+                events[start : start + self.max_plan_events], now_ms, dead
             )
-            extra = None
+            dead = None
             merge(outcome, part)
         alerts = await self.publish(outcome, now_ms)
         self.observe(events, outcome, started, now_ms)
