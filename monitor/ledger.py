@@ -207,8 +207,16 @@ class LedgerBatch:
         """Add the batch to a store plan (shared family `ledger`)."""
         at = self.expire_at_ms
         for key, owners in self.counts.items():
-            rows = [[c.owner, int(c.strict), pairs(c.sums), pairs(c.maxima)] for c in owners]
-            family.count(plan, key, at[key], rows)
+            names: dict[str, int] = {}  # field -> its 1-based index in the op
+            rows = []
+            for c in owners:
+                row: list[Any] = [c.owner, int(c.strict)]
+                for name, n in c.sums.items():
+                    row += (names.setdefault(name, len(names) + 1), n)
+                for name, value in c.maxima.items():
+                    row += (-names.setdefault(name, len(names) + 1), value)
+                rows.append(row)
+            family.count(plan, key, at[key], list(names), rows)
         for key, bits in self.minutes.items():
             family.minutes(plan, key, at[key], sorted(bits))
         guard_ms = settings.dead_letter_guard_hours * 3_600_000

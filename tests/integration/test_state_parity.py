@@ -150,12 +150,13 @@ def ledger_plan(rng: random.Random, prefix: str, step: int) -> Plan:
     at = int(time.time() * 1000) + 30 * DAY  # an expiry in the past would drop the key
     days = [f"{prefix}{{n:acme}}:ledger:d{d}" for d in range(2)]
     for key in days:
+        names = ["ev|voice", "lag|n", "lag|max_ms"]
         rows = [
-            [f"{{a:a-{n}}}", rng.randrange(2), ["ev|voice", rng.randrange(1, 9), "lag|n", 3],
-             ["lag|max_ms", rng.randrange(5000)]]
+            [f"{{a:a-{n}}}", rng.randrange(2), 1, rng.randrange(1, 9), 2, 3, -3,
+             rng.randrange(5000)]
             for n in range(rng.randrange(4))
         ]  # fmt: skip
-        ledger.count(plan, key + ":n", at, rows)
+        ledger.count(plan, key + ":n", at, names, rows)
         letters = [
             [f"voice:0:{rng.randrange(step * 3 + 5)}", ["dl|voice|not_json", 1 + rng.randrange(2)]]
             for _ in range(rng.randrange(4))
@@ -222,13 +223,14 @@ def test_ledger_counts_only_for_owners_whose_write_went_through(settings: Settin
 
     def request(expected: list[int], rows: list[list[Any]]) -> WriteRequest:
         plan = Plan()
-        ledger.count(plan, counters, int(time.time() * 1000) + DAY, rows)
+        later = int(time.time() * 1000) + DAY
+        ledger.count(plan, counters, later, ["ev|voice", "lag|max_ms"], rows)
         ledger.read_day(plan, counters, counters[:-1] + "a")
         writes = [OwnerWrite(key, v, state=b"[]") for key, v in zip(owners, expected, strict=True)]
         return WriteRequest(writes, plan, T0, 60_000, 120_000)
 
     def row(owner: str, strict: int, n: int) -> list[Any]:
-        return [owner, strict, ["ev|voice", n], ["lag|max_ms", n]]
+        return [owner, strict, 1, n, -2, n]  # ev|voice += n, lag|max_ms >= n
 
     rounds = [
         # all four written (version 0 -> 1): each counts

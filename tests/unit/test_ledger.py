@@ -104,7 +104,7 @@ def test_a_retry_round_marks_its_counts_strict() -> None:
     plan = Plan()
     batch.put(plan, LEDGER.settings, T0)
     [count, _minutes] = plan.ops
-    assert count[0] == family.COUNT and count[3][0][:2] == ["{a:agent-1}", 1]
+    assert count[0] == family.COUNT and count[4][0][:2] == ["{a:agent-1}", 1]
 
 
 def test_dead_letters_count_per_message_position_tenant_and_reason() -> None:

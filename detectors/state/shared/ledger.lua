@@ -23,21 +23,26 @@ do
     return status == '0' or (status == nil and strict == 0)
   end
 
+  -- rows: {owner, strict, i, n, i, n, ...}: n adds to names[i], or for i < 0 is kept as
+  -- the largest value of names[-i]
   OPS['ledger_count'] = function(op)
-    local key, at, rows = op[2], op[3], op[4]
+    local key, at, names, rows = op[2], op[3], op[4], op[5]
     local sums, maxima, any = {}, {}, false
     for _, row in ipairs(rows) do
       if counted(row[1], row[2]) then
-        local s, m = row[3], row[4]
-        for i = 1, #s, 2 do sums[s[i]] = (sums[s[i]] or 0) + s[i + 1]; any = true end
-        for i = 1, #m, 2 do
-          if maxima[m[i]] == nil or m[i + 1] > maxima[m[i]] then maxima[m[i]] = m[i + 1] end
+        for k = 3, #row, 2 do
+          local i, value = row[k], row[k + 1]
+          if i > 0 then
+            sums[i] = (sums[i] or 0) + value
+          elseif maxima[-i] == nil or value > maxima[-i] then
+            maxima[-i] = value
+          end
           any = true
         end
       end
     end
-    for name, n in pairs(sums) do redis.call('HINCRBY', key, name, num(n)) end
-    for name, value in pairs(maxima) do keep_max(key, name, value) end
+    for i, n in pairs(sums) do redis.call('HINCRBY', key, names[i], num(n)) end
+    for i, value in pairs(maxima) do keep_max(key, names[i], value) end
     if any then expire_at(key, at) end
   end
 

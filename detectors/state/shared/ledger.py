@@ -40,10 +40,12 @@ EXTRA_KEYS[READ_DAY] = lambda item: [item[2]]  # the day's alert rows
 Pairs = list[Any]  # [field, value, field, value, ...]
 
 
-def count(plan: Plan, key: str, expire_at_ms: int, rows: list[list[Any]]) -> None:
-    """Add to the counters of `key`; each row `[owner, strict, sums, maxima]` (sums and
-    maxima as pairs) counts only as its owner's write went (see the module)."""
-    plan.op(COUNT, key, expire_at_ms, rows)
+def count(plan: Plan, key: str, expire_at_ms: int, names: list[str], rows: list[list[Any]]) -> None:
+    """Add to the counters of `key`; each row `[owner, strict, i, n, i, n, ...]` counts only
+    as its owner's write went (see the module): `n` is added to `names[i - 1]`, or for a
+    negative `i` kept as the largest value of `names[-i - 1]` (compact: one flat list per
+    owner, field names once per key)."""
+    plan.op(COUNT, key, expire_at_ms, names, rows)
 
 
 def minutes(plan: Plan, key: str, expire_at_ms: int, bits: list[int]) -> None:
@@ -141,17 +143,17 @@ def _counted(memory: SharedMemory, owner: str, strict: int) -> bool:
 
 @handles_op(COUNT)
 def _count(memory: SharedMemory, op: list[Any]) -> None:
-    _, key, _at, rows = op
+    _, key, _at, names, rows = op
     counters: dict[str, int] = memory.data.setdefault(key, {})
-    for owner, strict, sums, maxima in rows:
-        if not _counted(memory, owner, strict):
+    for row in rows:
+        if not _counted(memory, row[0], row[1]):
             continue
-        for i in range(0, len(sums), 2):
-            counters[sums[i]] = counters.get(sums[i], 0) + sums[i + 1]
-        for i in range(0, len(maxima), 2):
-            name, value = maxima[i], maxima[i + 1]
-            if name not in counters or value > counters[name]:
-                counters[name] = value
+        for k in range(2, len(row), 2):
+            i, value = row[k], row[k + 1]
+            if i > 0:
+                counters[names[i - 1]] = counters.get(names[i - 1], 0) + value
+            elif names[-i - 1] not in counters or value > counters[names[-i - 1]]:
+                counters[names[-i - 1]] = value
     if not counters:
         del memory.data[key]
 
