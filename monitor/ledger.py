@@ -30,7 +30,6 @@ itself); the report shows them to the tenants using the channel.
 
 from __future__ import annotations
 
-import bisect
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +52,7 @@ UNKNOWN_TENANT_TAG = "{n}"  # dead letters that name no tenant
 LAG_BUCKETS_S = (1, 5, 15, 60, 300, 900, 3600)
 LAG_BOUNDS_MS = [bound * 1000 for bound in LAG_BUCKETS_S]
 LAG_FIELDS = [f"lag|le|{bound}" for bound in LAG_BUCKETS_S] + ["lag|le|inf"]
+LAG_TOTALS = ("lag|sum_ms", "lag|max_ms")
 OTHER_CHANNEL = "other"
 
 
@@ -79,11 +79,6 @@ def day_of(ts_ms: int) -> str:
 
 def day_start_ms(day: str) -> int:
     return int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp() * 1000)
-
-
-def lag_bucket(lag_ms: int) -> str:
-    """The histogram field of a processing lag: the smallest bound it does not exceed."""
-    return LAG_FIELDS[bisect.bisect_left(LAG_BOUNDS_MS, lag_ms)]
 
 
 def tenant_key(prefix: str, tenant: str | None, day: str, kind: str) -> str:
@@ -131,15 +126,17 @@ class DeadLetter:
     tenant: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class OwnerCounts:
-    """One actor's part of a tenant-day's counters: counted only if the actor's state write
-    in the same store call goes through."""
+@dataclass(slots=True)
+class EventTally:
+    """A tenant-day's new events as the shared family counts them: one row per actor,
+    `[owner key, strict, channel index, lag ms, channel index, lag ms, ...]`, counted only
+    if the actor's state write in the same store call goes through (`strict`: a conflict
+    retry round, where an actor not in the call is not counted); channel indices (from 1)
+    into `channels`; `totals`: fields that count every event (configuration, lag count)."""
 
-    owner: str
-    strict: bool  # a conflict retry round: an owner not in the call is not counted
-    sums: dict[str, int]
-    maxima: dict[str, int]
+    totals: tuple[str, ...]
+    channels: dict[str, int] = field(default_factory=dict)
+    rows: list[list[Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,12 +172,12 @@ class AlertRows:
 class LedgerBatch:
     """What one batch adds to the ledger, as plain data (keys as in the module docstring).
 
-    counts: tenant-day counters key -> each actor's contribution. minutes: bitmap key ->
+    events: tenant-day counters key -> its new events, per actor. minutes: bitmap key ->
     minutes of the day. dead: counters key -> its dead letters. alerts: alert-rows key ->
     its rows. snapshot: (key, value) of the detector configuration. expire_at_ms: every
     key's expiry."""
 
-    counts: dict[str, list[OwnerCounts]] = field(default_factory=dict)
+    events: dict[str, EventTally] = field(default_factory=dict)
     minutes: dict[str, set[int]] = field(default_factory=dict)
     dead: dict[str, DeadLetters] = field(default_factory=dict)
     alerts: dict[str, AlertRows] = field(default_factory=dict)
@@ -188,7 +185,7 @@ class LedgerBatch:
     expire_at_ms: dict[str, int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.counts or self.minutes or self.dead or self.alerts or self.snapshot)
+        return bool(self.events or self.minutes or self.dead or self.alerts or self.snapshot)
 
     def alert(self, key: str, counters: str, uid: str, row: AlertRow) -> None:
         rows = self.alerts.setdefault(key, AlertRows(counters)).rows
@@ -206,17 +203,10 @@ class LedgerBatch:
     def put(self, plan: Plan, settings: LedgerSettings, now_ms: int) -> None:
         """Add the batch to a store plan (shared family `ledger`)."""
         at = self.expire_at_ms
-        for key, owners in self.counts.items():
-            names: dict[str, int] = {}  # field -> its 1-based index in the op
-            rows = []
-            for c in owners:
-                row: list[Any] = [c.owner, int(c.strict)]
-                for name, n in c.sums.items():
-                    row += (names.setdefault(name, len(names) + 1), n)
-                for name, value in c.maxima.items():
-                    row += (-names.setdefault(name, len(names) + 1), value)
-                rows.append(row)
-            family.count(plan, key, at[key], list(names), rows)
+        for key, tally in self.events.items():
+            channels = [f"ev|{part(c)}" for c in tally.channels]  # in index order
+            fields = family.EventFields(channels, list(tally.totals), *LAG_TOTALS, LAG_FIELDS)
+            family.events(plan, key, at[key], fields, LAG_BOUNDS_MS, tally.rows)
         for key, bits in self.minutes.items():
             family.minutes(plan, key, at[key], sorted(bits))
         guard_ms = settings.dead_letter_guard_hours * 3_600_000
@@ -276,51 +266,48 @@ class Ledger:
     def events(
         self, fresh: Sequence[tuple[str, Sequence[Event]]], decided_ms: int, strict: bool
     ) -> LedgerBatch:
-        """Each actor's new events (owner key, events): per tenant and day, the events per
-        channel, the processing lag to `decided_ms` and the configuration that judged them;
-        the minutes each channel carried events. Days past retention are left out."""
-        batch = LedgerBatch()
+        """Each actor's new events (owner key, events), per tenant and day of their own
+        time: their channel and processing lag to `decided_ms` (counted with the detector
+        configuration that judged them), and the minutes each channel carried events. Days
+        past retention are left out. (The hot path: one pass, few allocations.)"""
+        totals = (f"cfg|{self.config}", "lag|n")
+        known = self.channels
+        flag = int(strict)
+        tallies: dict[tuple[str, int], EventTally] = {}  # (tenant, day number) ->
+        minutes: dict[tuple[str, int], set[int]] = {}  # (channel, day number) ->
         for owner, events in fresh:
-            if events:
-                self._owner(batch, owner, events, decided_ms, strict)
+            mine: dict[tuple[str, int], tuple[EventTally, list[Any]]] = {}
+            for event in events:
+                ts = event.ts_ms
+                day = ts // DAY_MS
+                where = (event.tenant, day)
+                found = mine.get(where)
+                if found is None:
+                    tally = tallies.get(where)
+                    if tally is None:
+                        tally = tallies[where] = EventTally(totals)
+                    found = mine[where] = (tally, [owner, flag])
+                    tally.rows.append(found[1])
+                tally, row = found
+                channel = event.channel
+                if known is not None and channel not in known:
+                    channel = OTHER_CHANNEL
+                index = tally.channels.get(channel)
+                if index is None:
+                    index = tally.channels[channel] = len(tally.channels) + 1
+                lag = decided_ms - ts
+                row += (index, lag if lag > 0 else 0)
+                bits = minutes.get((channel, day))
+                if bits is None:
+                    bits = minutes[(channel, day)] = set()
+                bits.add(ts % DAY_MS // MINUTE_MS)
+        batch = LedgerBatch()
+        for (tenant, day), tally in tallies.items():
+            batch.events[tenant_key(self.prefix, tenant, day_name(day), "n")] = tally
+        for (channel, day), bits in minutes.items():
+            batch.minutes[self.channel_key(channel, day_name(day))] = bits
         self._expire(batch, decided_ms)
         return batch
-
-    def _owner(
-        self,
-        batch: LedgerBatch,
-        owner: str,
-        events: Sequence[Event],
-        decided_ms: int,
-        strict: bool,
-    ) -> None:
-        lags: dict[tuple[str, int], dict[str, list[int]]] = {}
-        for event in events:
-            ts = event.ts_ms
-            day = ts // DAY_MS
-            per_channel = lags.setdefault((event.tenant, day), {})
-            per_channel.setdefault(event.channel, []).append(ts)
-        for (tenant, day), per_channel in lags.items():
-            name = day_name(day)
-            sums: dict[str, int] = {}
-            spread: list[int] = []
-            for raw, stamps in per_channel.items():
-                channel = self.label(raw)
-                ev = f"ev|{part(channel)}"
-                sums[ev] = sums.get(ev, 0) + len(stamps)
-                spread += [max(0, decided_ms - ts) for ts in stamps]
-                start = day * DAY_MS
-                bits = batch.minutes.setdefault(self.channel_key(channel, name), set())
-                bits.update((ts - start) // MINUTE_MS for ts in stamps)
-            sums[f"cfg|{self.config}"] = len(spread)
-            sums["lag|n"] = len(spread)
-            sums["lag|sum_ms"] = sum(spread)
-            for lag in spread:
-                bucket = lag_bucket(lag)
-                sums[bucket] = sums.get(bucket, 0) + 1
-            key = tenant_key(self.prefix, tenant, name, "n")
-            counts = OwnerCounts(owner, strict, sums, {"lag|max_ms": max(spread)})
-            batch.counts.setdefault(key, []).append(counts)
 
     def channel_key(self, channel: str, day: str) -> str:
         return channel_key(self.prefix, channel, day)
@@ -409,7 +396,7 @@ class Ledger:
 
     def _expire(self, batch: LedgerBatch, now_ms: int) -> None:
         """Set every day key's expiry; drop entries of days already past retention."""
-        tables: tuple[dict[str, Any], ...] = (batch.counts, batch.minutes, batch.dead, batch.alerts)
+        tables: tuple[dict[str, Any], ...] = (batch.events, batch.minutes, batch.dead, batch.alerts)
         for table in tables:
             for key in list(table):
                 at = self.expire_at(key_day(key))

@@ -142,6 +142,20 @@ def channel_traffic_plan(rng: random.Random, prefix: str, step: int) -> Plan:
     return plan
 
 
+EVENT_FIELDS = ledger.EventFields(
+    ["ev|voice", "ev|sms"],
+    ["cfg|x", "lag|n"],
+    "lag|sum_ms",
+    "lag|max_ms",
+    ["le|1", "le|5", "le|inf"],
+)
+BOUNDS = [1000, 5000]
+
+
+def lag(rng: random.Random) -> int:
+    return rng.choice([0, 999, 1000, 1001, 5000, 5001, rng.randrange(10_000)])
+
+
 def ledger_plan(rng: random.Random, prefix: str, step: int) -> Plan:
     """Counts (no owner in these calls: strict rows count nothing), minutes, dead letters
     re-delivered and trimmed past a small guard, alert rows past a small cap, a snapshot,
@@ -150,13 +164,12 @@ def ledger_plan(rng: random.Random, prefix: str, step: int) -> Plan:
     at = int(time.time() * 1000) + 30 * DAY  # an expiry in the past would drop the key
     days = [f"{prefix}{{n:acme}}:ledger:d{d}" for d in range(2)]
     for key in days:
-        names = ["ev|voice", "lag|n", "lag|max_ms"]
         rows = [
-            [f"{{a:a-{n}}}", rng.randrange(2), 1, rng.randrange(1, 9), 2, 3, -3,
-             rng.randrange(5000)]
+            [f"{{a:a-{n}}}", rng.randrange(2)]
+            + [x for _ in range(rng.randrange(1, 4)) for x in (rng.randrange(1, 3), lag(rng))]
             for n in range(rng.randrange(4))
-        ]  # fmt: skip
-        ledger.count(plan, key + ":n", at, names, rows)
+        ]
+        ledger.events(plan, key + ":n", at, EVENT_FIELDS, BOUNDS, rows)
         letters = [
             [f"voice:0:{rng.randrange(step * 3 + 5)}", ["dl|voice|not_json", 1 + rng.randrange(2)]]
             for _ in range(rng.randrange(4))
@@ -224,13 +237,13 @@ def test_ledger_counts_only_for_owners_whose_write_went_through(settings: Settin
     def request(expected: list[int], rows: list[list[Any]]) -> WriteRequest:
         plan = Plan()
         later = int(time.time() * 1000) + DAY
-        ledger.count(plan, counters, later, ["ev|voice", "lag|max_ms"], rows)
+        ledger.events(plan, counters, later, EVENT_FIELDS, BOUNDS, rows)
         ledger.read_day(plan, counters, counters[:-1] + "a")
         writes = [OwnerWrite(key, v, state=b"[]") for key, v in zip(owners, expected, strict=True)]
         return WriteRequest(writes, plan, T0, 60_000, 120_000)
 
     def row(owner: str, strict: int, n: int) -> list[Any]:
-        return [owner, strict, 1, n, -2, n]  # ev|voice += n, lag|max_ms >= n
+        return [owner, strict, *([1, n] * n)]  # n voice events, each with a lag of n ms
 
     rounds = [
         # all four written (version 0 -> 1): each counts
@@ -268,7 +281,10 @@ def test_ledger_counts_only_for_owners_whose_write_went_through(settings: Settin
     assert on_redis == in_memory
     statuses, [counted] = on_redis[-1]
     assert "".join(statuses) == "cc00"
-    assert counted == [["ev|voice", "1204", "lag|max_ms", "1000"], []]
+    # round 1: 4 events of lag 1; round 2: a-2 and a-3 (100 each), the absent owner (1000)
+    stored = dict(zip(counted[0][0::2], counted[0][1::2], strict=True))
+    assert stored["ev|voice"] == stored["lag|n"] == str(4 + 100 + 100 + 1000)
+    assert stored["lag|max_ms"] == "1000" and stored["lag|sum_ms"] == str(4 + 20_000 + 1000**2)
 
 
 # ---------------------------------------------------------------- actor families

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from detectors.base import Finding
 from detectors.event import Event
 from detectors.state.shared import ledger as family
+from detectors.state.shared.memory import SharedMemory
 from detectors.state.shared.plan import Plan
 from monitor.alerts import Alert
 from monitor.channels import Channel
@@ -27,7 +28,6 @@ from monitor.ledger import (
     crossed_ms,
     day_of,
     day_start_ms,
-    lag_bucket,
     tenant_key,
 )
 from monitor.pipeline import Message, Pipeline
@@ -68,6 +68,15 @@ def page(f: Finding, uid: str = "u1", kind: str = "new", count: int = 1) -> Aler
     return Alert(uid, kind, f, count, f.window_end_ms, {})
 
 
+def applied(batch: Any, status: dict[str, str] | None = None) -> dict[str, Any]:
+    """What the store's twin holds once the batch's plan is applied (owners as `status`)."""
+    plan = Plan()
+    batch.put(plan, LEDGER.settings, T0)
+    memory = SharedMemory()
+    memory.apply(plan, status)
+    return memory.data
+
+
 def test_new_events_are_counted_per_owner_tenant_channel_and_day() -> None:
     ledger = Ledger("ns:", "cfg123", "{}", PSEUDONYM, channels={"voice", "sms"})
     fresh = [
@@ -76,19 +85,11 @@ def test_new_events_are_counted_per_owner_tenant_channel_and_day() -> None:
         ("{a:agent-5}", []),
     ]
     batch = ledger.events(fresh, T0 + 2500, strict=False)
-    [acme] = batch.counts["ns:{n:acme}:ledger:2026-11-30:n"]
-    assert (acme.owner, acme.strict) == ("{a:agent-1}", False)
-    assert acme.sums == {
-        "ev|voice": 2,
-        "ev|sms": 1,
-        "cfg|cfg123": 3,
-        "lag|n": 3,
-        "lag|sum_ms": 7500,
-        "lag|le|5": 3,
-    }
-    assert acme.maxima == {"lag|max_ms": 2500}
-    [globex] = batch.counts["ns:{n:globex}:ledger:2026-11-30:n"]
-    assert globex.sums["ev|other"] == 1  # an unregistered channel name stays bounded
+    acme_key, globex_key = (f"ns:{{n:{t}}}:ledger:2026-11-30:n" for t in ("acme", "globex"))
+    acme = batch.events[acme_key]
+    assert acme.channels == {"voice": 1, "sms": 2}
+    assert acme.rows == [["{a:agent-1}", 0, 1, 2500, 1, 2500, 2, 2500]]
+    assert batch.events[globex_key].channels == {"other": 1}  # an unregistered name: bounded
     assert batch.minutes == {
         "ns:{c:voice}:ledger:2026-11-30:m": {600},
         "ns:{c:sms}:ledger:2026-11-30:m": {600},
@@ -96,15 +97,38 @@ def test_new_events_are_counted_per_owner_tenant_channel_and_day() -> None:
     }
     end_of_retention = day_start_ms(DAY) + DAY_MS + 400 * DAY_MS
     assert set(batch.expire_at_ms.values()) == {end_of_retention}
-    assert set(batch.expire_at_ms) == {*batch.counts, *batch.minutes}
+    assert set(batch.expire_at_ms) == {*batch.events, *batch.minutes}
+    stored = applied(batch)
+    assert stored[acme_key] == {
+        "ev|voice": 2,
+        "ev|sms": 1,
+        "cfg|cfg123": 3,
+        "lag|n": 3,
+        "lag|sum_ms": 7500,
+        "lag|max_ms": 2500,
+        "lag|le|5": 3,
+    }
+    assert stored[globex_key]["ev|other"] == 1
 
 
-def test_a_retry_round_marks_its_counts_strict() -> None:
-    batch = LEDGER.events([("{a:agent-1}", [event(1)])], T0, strict=True)
-    plan = Plan()
-    batch.put(plan, LEDGER.settings, T0)
-    [count, _minutes] = plan.ops
-    assert count[0] == family.COUNT and count[4][0][:2] == ["{a:agent-1}", 1]
+def test_lag_histogram_bounds() -> None:
+    lags = (0, 1000, 1001, 60_000, 3_600_001)
+    fresh = [("{a:agent-1}", [event(n, ts=T0 - lag) for n, lag in enumerate(lags)])]
+    stored = applied(LEDGER.events(fresh, T0, strict=False))["ns:{n:acme}:ledger:2026-11-30:n"]
+    histogram = {k: v for k, v in stored.items() if k.startswith("lag|le|")}
+    assert histogram == {"lag|le|1": 2, "lag|le|5": 1, "lag|le|60": 1, "lag|le|inf": 1}
+    assert stored["lag|max_ms"] == 3_600_001 and day_of(T0) == DAY
+
+
+def test_an_actor_counts_only_if_its_write_goes_through() -> None:
+    fresh = [("{a:agent-1}", [event(1)]), ("{a:agent-2}", [event(2)])]
+    key = "ns:{n:acme}:ledger:2026-11-30:n"
+    first = LEDGER.events(fresh, T0, strict=False)
+    assert applied(first, {"{a:agent-1}": "c", "{a:agent-2}": "0"})[key]["lag|n"] == 1
+    assert applied(first, {"{a:agent-1}": "r"})[key]["lag|n"] == 1  # agent-2 elsewhere
+    retry = LEDGER.events(fresh, T0, strict=True)
+    assert applied(retry, {"{a:agent-1}": "0"})[key]["lag|n"] == 1  # agent-2 elsewhere: not
+    assert key not in applied(retry, {})
 
 
 def test_dead_letters_count_per_message_position_tenant_and_reason() -> None:
@@ -153,7 +177,7 @@ def test_an_alert_stays_on_the_day_it_was_first_seen() -> None:
 def test_days_past_retention_are_not_written() -> None:
     old = ("{a:agent-1}", [event(1, ts=T0 - 40 * DAY_MS), event(2)])
     batch = LEDGER.events([old], T0, strict=False)
-    assert list(batch.counts) == ["ns:{n:acme}:ledger:2026-11-30:n"]
+    assert list(batch.events) == ["ns:{n:acme}:ledger:2026-11-30:n"]
     assert all(DAY in key for key in batch.expire_at_ms)
 
 
@@ -174,17 +198,6 @@ def test_time_to_page_counts_from_the_crossing() -> None:
         "channel_silence", "*", window_start_ms=T0, window_end_ms=T0 + 700_000, threshold=10.0
     )
     assert crossed_ms(silence) == T0 + 600_000
-
-
-def test_lag_buckets() -> None:
-    assert [lag_bucket(ms) for ms in (0, 1000, 1001, 60_000, 3_600_001)] == [
-        "lag|le|1",
-        "lag|le|1",
-        "lag|le|5",
-        "lag|le|60",
-        "lag|le|inf",
-    ]
-    assert day_of(T0) == DAY
 
 
 @given(st.text(), st.text())

@@ -23,27 +23,34 @@ do
     return status == '0' or (status == nil and strict == 0)
   end
 
-  -- rows: {owner, strict, i, n, i, n, ...}: n adds to names[i], or for i < 0 is kept as
-  -- the largest value of names[-i]
-  OPS['ledger_count'] = function(op)
-    local key, at, names, rows = op[2], op[3], op[4], op[5]
-    local sums, maxima, any = {}, {}, false
+  -- rows: {owner, strict, c, lag, c, lag, ...}, one pair per event; fields: {channel
+  -- fields, total fields, lag sum field, lag max field, bucket fields}
+  OPS['ledger_events'] = function(op)
+    local key, at, fields, bounds, rows = op[2], op[3], op[4], op[5], op[6]
+    local per_channel, buckets, n, sum, top = {}, {}, 0, 0, nil
+    local above = #bounds + 1
     for _, row in ipairs(rows) do
       if counted(row[1], row[2]) then
         for k = 3, #row, 2 do
-          local i, value = row[k], row[k + 1]
-          if i > 0 then
-            sums[i] = (sums[i] or 0) + value
-          elseif maxima[-i] == nil or value > maxima[-i] then
-            maxima[-i] = value
+          local c, lag = row[k], row[k + 1]
+          per_channel[c] = (per_channel[c] or 0) + 1
+          n, sum = n + 1, sum + lag
+          if top == nil or lag > top then top = lag end
+          local b = above
+          for j = 1, #bounds do
+            if lag <= bounds[j] then b = j; break end
           end
-          any = true
+          buckets[b] = (buckets[b] or 0) + 1
         end
       end
     end
-    for i, n in pairs(sums) do redis.call('HINCRBY', key, names[i], num(n)) end
-    for i, value in pairs(maxima) do keep_max(key, names[i], value) end
-    if any then expire_at(key, at) end
+    if n == 0 then return end
+    for c, k in pairs(per_channel) do redis.call('HINCRBY', key, fields[1][c], num(k)) end
+    for _, name in ipairs(fields[2]) do redis.call('HINCRBY', key, name, num(n)) end
+    redis.call('HINCRBY', key, fields[3], num(sum))
+    keep_max(key, fields[4], top)
+    for b, k in pairs(buckets) do redis.call('HINCRBY', key, fields[5][b], num(k)) end
+    expire_at(key, at)
   end
 
   OPS['ledger_minutes'] = function(op)

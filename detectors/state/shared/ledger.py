@@ -2,7 +2,7 @@
 alert rows and configuration snapshots, written in the same store call as the batch's
 actor states (what is counted: monitor/ledger.py). Lua side: ledger.lua.
 
-- Counts from an actor's events name their owner: they are added only if that owner's
+- Events of an actor name their owner: they are counted only if that owner's
   state write in the same call went through (status "0"). A conflict ("c") or a call
   applied before ("r") adds nothing, so events are counted exactly when they are applied.
   An owner not in the call (a Redis Cluster node other than the counter's) counts unless
@@ -17,14 +17,15 @@ configuration snapshot; every answer sorted, so Redis and the twin agree.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from detectors.state.shared.memory import SharedMemory, handles_op, handles_query
 from detectors.state.shared.plan import EXTRA_KEYS, Plan
 
-COUNT, MINUTES, DEAD, ALERTS, SNAPSHOT = (
-    "ledger_count",
+EVENTS, MINUTES, DEAD, ALERTS, SNAPSHOT = (
+    "ledger_events",
     "ledger_minutes",
     "ledger_dead",
     "ledger_alerts",
@@ -37,15 +38,32 @@ EXTRA_KEYS[DEAD] = lambda item: [item[2]]  # the guard
 EXTRA_KEYS[ALERTS] = lambda item: [item[2]]  # the day's counters (pages)
 EXTRA_KEYS[READ_DAY] = lambda item: [item[2]]  # the day's alert rows
 
-Pairs = list[Any]  # [field, value, field, value, ...]
+
+class EventFields(NamedTuple):
+    """The counter fields an events tally writes."""
+
+    channels: list[str]  # per channel index (from 1)
+    totals: list[str]  # +1 per event
+    lag_sum: str
+    lag_max: str
+    buckets: list[str]  # the lag histogram, per bound and one above the last
 
 
-def count(plan: Plan, key: str, expire_at_ms: int, names: list[str], rows: list[list[Any]]) -> None:
-    """Add to the counters of `key`; each row `[owner, strict, i, n, i, n, ...]` counts only
-    as its owner's write went (see the module): `n` is added to `names[i - 1]`, or for a
-    negative `i` kept as the largest value of `names[-i - 1]` (compact: one flat list per
-    owner, field names once per key)."""
-    plan.op(COUNT, key, expire_at_ms, names, rows)
+def events(
+    plan: Plan,
+    key: str,
+    expire_at_ms: int,
+    fields: EventFields,
+    bounds: list[int],
+    rows: list[list[Any]],
+) -> None:
+    """Tally events into the counters of `key`. Each row `[owner, strict, c, lag, c, lag,
+    ...]` (one pair per event: its channel's index into `fields.channels`, from 1, and its
+    lag) counts only as its owner's write went (see the module). Per event: its channel's
+    field and every `fields.totals` field +1, the lag added to `fields.lag_sum`, kept at
+    most in `fields.lag_max`, and +1 in the histogram field of the first bound >= lag
+    (`fields.buckets`, one more than `bounds`)."""
+    plan.op(EVENTS, key, expire_at_ms, list(fields), bounds, rows)
 
 
 def minutes(plan: Plan, key: str, expire_at_ms: int, bits: list[int]) -> None:
@@ -141,21 +159,29 @@ def _counted(memory: SharedMemory, owner: str, strict: int) -> bool:
     return status == "0" or (status is None and not strict)
 
 
-@handles_op(COUNT)
-def _count(memory: SharedMemory, op: list[Any]) -> None:
-    _, key, _at, names, rows = op
-    counters: dict[str, int] = memory.data.setdefault(key, {})
+@handles_op(EVENTS)
+def _events(memory: SharedMemory, op: list[Any]) -> None:
+    _, key, _at, fields, bounds, rows = op
+    channels, totals, lag_sum, lag_max, buckets = fields
+    tally: dict[str, int] = {}
+    top = None
     for row in rows:
         if not _counted(memory, row[0], row[1]):
             continue
         for k in range(2, len(row), 2):
-            i, value = row[k], row[k + 1]
-            if i > 0:
-                counters[names[i - 1]] = counters.get(names[i - 1], 0) + value
-            elif names[-i - 1] not in counters or value > counters[names[-i - 1]]:
-                counters[names[-i - 1]] = value
-    if not counters:
-        del memory.data[key]
+            channel, lag = channels[row[k] - 1], row[k + 1]
+            bucket = buckets[bisect.bisect_left(bounds, lag)]
+            for name in (channel, *totals, bucket):
+                tally[name] = tally.get(name, 0) + 1
+            tally[lag_sum] = tally.get(lag_sum, 0) + lag
+            top = lag if top is None else max(top, lag)
+    if top is None:
+        return
+    counters: dict[str, int] = memory.data.setdefault(key, {})
+    for name, n in tally.items():
+        counters[name] = counters.get(name, 0) + n
+    if lag_max not in counters or top > counters[lag_max]:
+        counters[lag_max] = top
 
 
 @handles_op(MINUTES)
