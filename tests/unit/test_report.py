@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from monitor import controls
+from monitor import controls, report_cli
 from monitor.cli import main
 from monitor.config import load_detectors
 from monitor.ledger import DAY_MS, day_start_ms
@@ -245,3 +245,16 @@ def test_the_command_refuses_a_backwards_period_and_a_missing_folder(
     assert "no such directory" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["report", "--tenant", "acme", "--from", "yesterday", "--to", "2026-12-01"])
+
+
+def test_the_command_gives_up_when_redis_does_not_answer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report_cli, "READ_TIMEOUT_S", 1.0)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    monkeypatch.setenv("BLINDAR_REDIS_CLUSTER", "no")
+    out = tmp_path / "r.html"
+    args = ["report", "--tenant", "acme", "--from", "2026-12-01", "--to", "2026-12-01"]
+    assert main([*args, "--out", str(out)]) == 1
+    assert "did not answer within 1 s" in capsys.readouterr().err
+    assert not out.exists()

@@ -1,8 +1,8 @@
 -- Ledger (detectors/state/shared/ledger.py): the assurance ledger. Counter hashes (HINCRBY,
 -- or the larger value for maxima), minute bitmaps, a sorted set of dead-lettered message
 -- positions (scored by receipt time), alert rows (a hash: uid -> summary, uid|count,
--- uid|last_ms, uid|severity) and configuration snapshots (strings). Counts tied to an owner
--- follow STATUS, how that owner's write went earlier in this call.
+-- uid|last_ms, uid|severity) and configuration snapshots (strings). An actor's events
+-- count as STATUS says its write went earlier in this call.
 do
   local FIELDS_PER_ALERT = 4
   local expired_at = {}

@@ -60,9 +60,9 @@ def events(
     """Tally events into the counters of `key`. Each row `[owner, strict, c, lag, c, lag,
     ...]` (one pair per event: its channel's index into `fields.channels`, from 1, and its
     lag) counts only as its owner's write went (see the module). Per event: its channel's
-    field and every `fields.totals` field +1, the lag added to `fields.lag_sum`, kept at
-    most in `fields.lag_max`, and +1 in the histogram field of the first bound >= lag
-    (`fields.buckets`, one more than `bounds`)."""
+    field and every `fields.totals` field +1, the lag added to `fields.lag_sum` (the
+    largest kept in `fields.lag_max`), and +1 in the histogram field of the first bound
+    >= lag (`fields.buckets`, one more than `bounds`)."""
     plan.op(EVENTS, key, expire_at_ms, list(fields), bounds, rows)
 
 
