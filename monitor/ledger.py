@@ -249,17 +249,18 @@ class Ledger:
         self.pseudonymize = pseudonymize
         self.settings = settings or LedgerSettings()
         self.channels = frozenset(channels) if channels is not None else None
-        self.snapshot_day = ""  # the UTC day the snapshot was last written (batch clock)
-        self.offered_day = ""  # the day of the snapshot in the last store call
+        self.snapshot_day = -1  # the day (number) the snapshot was last written (batch clock)
+        self.offered_day = -1  # the day of the snapshot in the last store call
 
     def label(self, channel: str) -> str:
         if self.channels is None or channel in self.channels:
             return channel
         return OTHER_CHANNEL
 
-    def expire_at(self, day: str) -> int:
-        """When a key of `day` expires: `retention_days` after the day ends."""
-        return day_start_ms(day) + DAY_MS + self.settings.retention_days * DAY_MS
+    def expire_at(self, day: int) -> int:
+        """When a key of `day` (days since 1970-01-01) expires: `retention_days` after the
+        day ends."""
+        return (day + 1 + self.settings.retention_days) * DAY_MS
 
     # ------------------------------------------------------------ events
 
@@ -303,11 +304,22 @@ class Ledger:
                 bits.add(ts % DAY_MS // MINUTE_MS)
         batch = LedgerBatch()
         for (tenant, day), tally in tallies.items():
-            batch.events[tenant_key(self.prefix, tenant, day_name(day), "n")] = tally
+            key = tenant_key(self.prefix, tenant, day_name(day), "n")
+            if self.keep(batch, key, day, decided_ms):
+                batch.events[key] = tally
         for (channel, day), bits in minutes.items():
-            batch.minutes[self.channel_key(channel, day_name(day))] = bits
-        self._expire(batch, decided_ms)
+            key = self.channel_key(channel, day_name(day))
+            if self.keep(batch, key, day, decided_ms):
+                batch.minutes[key] = bits
         return batch
+
+    def keep(self, batch: LedgerBatch, key: str, day: int, now_ms: int) -> bool:
+        """Whether a key of `day` is still within retention (its expiry then noted)."""
+        at = self.expire_at(day)
+        if at <= now_ms:
+            return False
+        batch.expire_at_ms[key] = at
+        return True
 
     def channel_key(self, channel: str, day: str) -> str:
         return channel_key(self.prefix, channel, day)
@@ -318,16 +330,17 @@ class Ledger:
         """Dead letters per tenant (named or unknown) and receipt day, by channel and reason;
         a message's elements are counted together, once per message position."""
         batch = LedgerBatch()
-        day = day_of(received_ms)
+        day = received_ms // DAY_MS
         for letter in letters:
-            key = tenant_key(self.prefix, letter.tenant, day, "n")
+            key = tenant_key(self.prefix, letter.tenant, day_name(day), "n")
             dead = batch.dead.get(key)
             if dead is None:
+                if not self.keep(batch, key, day, received_ms):
+                    continue
                 dead = batch.dead[key] = DeadLetters(guard_key(self.prefix, letter.tenant))
             sums = dead.positions.setdefault(letter.position, {})
             name = f"dl|{part(self.label(letter.channel))}|{letter.reason}"
             sums[name] = sums.get(name, 0) + 1
-        self._expire(batch, received_ms)
         return batch
 
     # ------------------------------------------------------------ alerts
@@ -338,25 +351,23 @@ class Ledger:
         """Published alerts and repeats folded into open alerts, under the day each alert
         was first seen: a page writes its summary (and counts), the rest their growing values."""
         batch = LedgerBatch()
+        rows: list[tuple[str, int, str, AlertRow]] = []
         for alert in published:
             finding = alert.finding
-            key, counters = self.alert_keys(finding.tenant, alert.first_seen_ms)
             page = alert.kind == "new"
             summary = orjson.dumps(self.summary(alert, paged_ms)) if page else None
             pages = pages_field(finding) if page else ""
             row = AlertRow(summary, alert.count, finding.window_end_ms, finding.severity, pages)
-            batch.alert(key, counters, alert.uid, row)
-        for repeat in repeats:
-            key, counters = self.alert_keys(repeat.tenant, repeat.first_seen_ms)
-            row = AlertRow(None, repeat.count, repeat.last_seen_ms, repeat.severity)
-            batch.alert(key, counters, repeat.uid, row)
-        self._expire(batch, paged_ms)
+            rows.append((finding.tenant, alert.first_seen_ms, alert.uid, row))
+        for r in repeats:
+            row = AlertRow(None, r.count, r.last_seen_ms, r.severity)
+            rows.append((r.tenant, r.first_seen_ms, r.uid, row))
+        for tenant, first_seen_ms, uid, row in rows:
+            day = first_seen_ms // DAY_MS
+            key = tenant_key(self.prefix, tenant, day_name(day), "a")
+            if self.keep(batch, key, day, paged_ms):
+                batch.alert(key, tenant_key(self.prefix, tenant, day_name(day), "n"), uid, row)
         return batch
-
-    def alert_keys(self, tenant: str, first_seen_ms: int) -> tuple[str, str]:
-        """The alert rows and the counters of the tenant on the day an alert was first seen."""
-        day = day_of(first_seen_ms)
-        return tenant_key(self.prefix, tenant, day, "a"), tenant_key(self.prefix, tenant, day, "n")
 
     def summary(self, alert: Alert, paged_ms: int) -> dict[str, Any]:
         """An alert as the ledger keeps it: no raw customer, record or actor id."""
@@ -381,31 +392,15 @@ class Ledger:
     def snapshot(self, now_ms: int) -> LedgerBatch | None:
         """The configuration snapshot, for each UTC day's first store call (until `wrote`):
         it outlives by a day every counter that names its hash."""
-        today = day_of(now_ms)
+        today = now_ms // DAY_MS
         if today == self.snapshot_day:
             return None
         key = config_key(self.prefix, self.config)
         batch = LedgerBatch(snapshot=(key, self.snapshot_text))
-        batch.expire_at_ms[key] = self.expire_at(today) + DAY_MS
+        batch.expire_at_ms[key] = self.expire_at(today + 1)
         self.offered_day = today
         return batch
 
     def wrote(self) -> None:
         """The store call carrying the last snapshot offered went through."""
         self.snapshot_day = self.offered_day
-
-    def _expire(self, batch: LedgerBatch, now_ms: int) -> None:
-        """Set every day key's expiry; drop entries of days already past retention."""
-        tables: tuple[dict[str, Any], ...] = (batch.events, batch.minutes, batch.dead, batch.alerts)
-        for table in tables:
-            for key in list(table):
-                at = self.expire_at(key_day(key))
-                if at <= now_ms:
-                    del table[key]
-                else:
-                    batch.expire_at_ms[key] = at
-
-
-def key_day(key: str) -> str:
-    """The DAY part of a ledger day key (…:ledger:DAY:kind)."""
-    return key.rsplit(":", 2)[-2]

@@ -185,7 +185,8 @@ def test_the_configuration_snapshot_rides_on_each_days_first_call() -> None:
     ledger = Ledger("ns:", "cfg1", '{"x": 1}', PSEUDONYM, LedgerSettings(retention_days=30))
     first = ledger.snapshot(T0)
     assert first is not None and first.snapshot == ("ns:ledger:config:cfg1", '{"x": 1}')
-    assert first.expire_at_ms["ns:ledger:config:cfg1"] == ledger.expire_at(DAY) + DAY_MS
+    day_ends = day_start_ms(DAY) + DAY_MS
+    assert first.expire_at_ms["ns:ledger:config:cfg1"] == day_ends + 31 * DAY_MS  # a day more
     assert ledger.snapshot(T0) is not None  # not written yet: offered again
     ledger.wrote()
     assert ledger.snapshot(T0 + 60_000) is None
