@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install up down demo test test-unit lint topics worker simulate clean bench soak schema dashboards observability k8s-config
+.PHONY: install up up-cluster down demo test test-unit lint topics worker simulate clean bench soak backtest schema dashboards observability k8s-config
 
 install: .venv/.installed
 
@@ -13,6 +13,9 @@ install: .venv/.installed
 
 up: install
 	@deploy/local/up.sh
+
+up-cluster: install
+	@BLINDAR_LOCAL_REDIS_CLUSTER=1 deploy/local/up.sh
 
 down:
 	@deploy/local/down.sh
@@ -55,6 +58,11 @@ bench: up
 
 soak: up
 	@$(PY) -m bench.soak
+
+# 14 days x 500 realistic agents with labelled leaks from day 8, replayed and scored;
+# e.g. `make backtest BACKTEST_ARGS="--agents 200 --days 10 --leak-day 4"` while iterating.
+backtest: up
+	@$(PY) -m monitor.cli backtest $(BACKTEST_ARGS)
 
 k8s-config: install
 	@$(PY) deploy/k8s/render_config.py

@@ -96,8 +96,7 @@ class AuthFailures(Tuned[AuthFailuresConfig]):
         return PerTenant.loader(WindowedSum.load)(data)
 
     def allowed(self, event: Event) -> bool:
-        allowlist = self.tuning.allowlist_for(event.tenant)
-        return allowlist.allows_actor(event.actor_id, event.actor_team)
+        return self.tuning.allows_actor(event.tenant, event.actor_id, event.actor_team)
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
         failures: dict[str, ActorBatch] = {}

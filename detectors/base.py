@@ -22,6 +22,7 @@ from detectors.tuning import Tuning
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
+MAX_SAMPLES = 5  # sample event ids and records an alert carries
 C = TypeVar("C")
 R = TypeVar("R", bound=Reply)
 
@@ -146,28 +147,40 @@ def severity_for(observed: float, threshold: float) -> int:
 
 
 class ActorBatch:
-    """Per-(tenant, actor) bookkeeping for one batch: time span, samples, channels, team."""
+    """Per-(tenant, actor) bookkeeping for one batch: the events a detector counted, their
+    time span; samples, records, channels and team are read only when a finding is made."""
 
-    __slots__ = ("channels", "first_ts", "last_ts", "records", "samples", "team")
+    __slots__ = ("events", "first_ts", "last_ts")
 
     def __init__(self, event: Event) -> None:
+        self.events: list[Event] = []
         self.first_ts = event.ts_ms
         self.last_ts = event.ts_ms
-        self.samples: list[str] = []
-        self.records: list[str] = []
-        self.channels: set[str] = set()
-        self.team = event.actor_team
 
-    def add(self, event: Event, max_samples: int = 5) -> None:
-        if event.ts_ms < self.first_ts:
-            self.first_ts = event.ts_ms
-        if event.ts_ms > self.last_ts:
-            self.last_ts = event.ts_ms
-        if len(self.samples) < max_samples:
-            self.samples.append(event.event_id)
-        if event.resource_id and len(self.records) < max_samples:
-            self.records.append(event.resource_id)
-        self.channels.add(event.channel)
+    def add(self, event: Event) -> None:
+        self.events.append(event)
+        ts = event.ts_ms
+        if ts < self.first_ts:
+            self.first_ts = ts
+        elif ts > self.last_ts:
+            self.last_ts = ts
+
+    @property
+    def team(self) -> str | None:
+        return self.events[0].actor_team if self.events else None
+
+    @property
+    def samples(self) -> list[str]:
+        """The first event ids (for the alert's evidence)."""
+        return [e.event_id for e in self.events[:MAX_SAMPLES]]
+
+    @property
+    def records(self) -> list[str]:
+        return [e.resource_id for e in self.events if e.resource_id][:MAX_SAMPLES]
+
+    @property
+    def channels(self) -> set[str]:
+        return {e.channel for e in self.events}
 
 
 def tuned_actions(tuning: Any) -> frozenset[str]:

@@ -110,8 +110,7 @@ class WindowBaseline(Tuned[Any]):
             cfg = self.tuning.for_tenant(event.tenant)
             if event.action not in cfg.actions:
                 continue
-            allowlist = self.tuning.allowlist_for(event.tenant)
-            if allowlist.allows_actor(actor.actor, event.actor_team):
+            if self.tuning.allows_actor(event.tenant, actor.actor, event.actor_team):
                 continue
             window = event.ts_ms // (cfg.window_minutes * MINUTE_MS)
             histories.get_or_new(event.tenant, WindowHistory).add(window, 1)

@@ -101,7 +101,7 @@ class CumulativeAccess(Tuned[CumulativeAccessConfig]):
             cfg = self.tuning.for_tenant(event.tenant)
             if not event.resource_id or event.action not in cfg.actions:
                 continue
-            if self.tuning.allowlist_for(event.tenant).allows_actor(actor.actor, event.actor_team):
+            if self.tuning.allows_actor(event.tenant, actor.actor, event.actor_team):
                 continue
             days = slots.get_or_new(event.tenant, ActorDays).days
             days.add(event.resource_id, event.ts_ms // DAY_MS, cfg.max_records_per_day)

@@ -18,7 +18,7 @@ from detectors.base import Context, Finding, Tuned, severity_for
 from detectors.event import Event
 from detectors.state.actor import ActorState
 from detectors.state.first_seen import FirstSeen
-from detectors.whereabouts import Seen, check_first_seen, sightings
+from detectors.whereabouts import ATTRIBUTES, DAY_MS, Seen, check_first_seen, sightings
 
 NAME = "new_device"
 KINDS = frozenset({"device", "ip"})
@@ -44,6 +44,8 @@ class NewDevice(Tuned[NewDeviceConfig]):
         return FirstSeen.load(data)
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
+        if len(events) == 1 and self.known(actor, events[0]):
+            return []
         seen = sightings(events, KINDS)
         if not seen:
             return []
@@ -57,6 +59,17 @@ class NewDevice(Tuned[NewDeviceConfig]):
             known, wanted, cfg.warmup_hours, cfg.max_per_actor, cfg.remember_days
         )
         return [describe(cfg, new)] if new else []
+
+    def known(self, actor: ActorState, event: Event) -> bool:
+        """The fast path: every device/address of the event is known (one lookup each)."""
+        cfg = self.tuning.for_tenant(event.tenant)
+        known: FirstSeen = actor.slot(NAME, FirstSeen)
+        remember = cfg.remember_days * DAY_MS
+        for kind in cfg.attributes:
+            value = ATTRIBUTES[kind](event)
+            if value and not known.touch(f"{kind}:{value}", event.ts_ms, remember):
+                return False
+        return True
 
 
 def describe(cfg: NewDeviceConfig, new: list[Seen]) -> Finding:

@@ -106,7 +106,7 @@ class OffHours(Tuned[OffHoursConfig]):
         learned: dict[tuple[str, int, int], ActorBatch] = {}
         for event in events:
             tenant = event.tenant
-            if self.tuning.allowlist_for(tenant).allows_actor(actor.actor, event.actor_team):
+            if self.tuning.allows_actor(tenant, actor.actor, event.actor_team):
                 continue
             cfg = self.tuning.for_tenant(tenant)
             shift = cfg.roster.get(actor.actor)

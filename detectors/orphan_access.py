@@ -91,10 +91,7 @@ class OrphanAccess(Tuned[OrphanAccessConfig]):
             group = groups.get(event.tenant)
             if group is None:
                 groups[event.tenant] = group = ActorBatch(event)
-            else:
-                group.first_ts = min(group.first_ts, event.ts_ms)
-                group.last_ts = max(group.last_ts, event.ts_ms)
-            group.channels.add(event.channel)
+            group.add(event)
         findings = []
         for tenant, group in groups.items():
             slot = slots.get(tenant)

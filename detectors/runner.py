@@ -35,7 +35,7 @@ def allowlisted(detector: Any, finding: Finding) -> bool:
     tuning = getattr(detector, "tuning", None)
     if tuning is None:
         return False
-    return tuning.allowlist_for(finding.tenant).allows_actor(finding.actor, finding.team)
+    return bool(tuning.allows_actor(finding.tenant, finding.actor, finding.team))
 
 
 class Runner:

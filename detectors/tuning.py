@@ -31,6 +31,9 @@ class Allowlist:
         domain = domain.lower().rstrip(".")
         return any(domain == d or domain.endswith("." + d) for d in self.destination_domains)
 
+    def __bool__(self) -> bool:
+        return bool(self.actors or self.teams or self.actor_patterns or self.destination_domains)
+
     def merged(self, other: Allowlist) -> Allowlist:
         return Allowlist(
             self.actors | other.actors,
@@ -49,9 +52,20 @@ class Tuning(Generic[C]):
     allowlist: Allowlist = field(default_factory=Allowlist)
     tenant_allowlists: Mapping[str, Allowlist] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        merged = {t: self.allowlist.merged(extra) for t, extra in self.tenant_allowlists.items()}
+        object.__setattr__(self, "_merged", merged)
+        anyone = self.allowlist != Allowlist() or any(merged.values())
+        object.__setattr__(self, "_any", anyone)
+
     def for_tenant(self, tenant: str) -> C:
         return self.tenants.get(tenant, self.default)
 
     def allowlist_for(self, tenant: str) -> Allowlist:
-        extra = self.tenant_allowlists.get(tenant)
-        return self.allowlist.merged(extra) if extra else self.allowlist
+        return self._merged.get(tenant, self.allowlist)  # type: ignore[attr-defined,no-any-return]
+
+    def allows_actor(self, tenant: str, actor: str, team: str | None) -> bool:
+        """Whether the tenant's allowlist names the actor or its team (fast when empty)."""
+        if not self._any:  # type: ignore[attr-defined]
+            return False
+        return self.allowlist_for(tenant).allows_actor(actor, team)

@@ -22,7 +22,7 @@ from detectors.base import MINUTE_MS, Context, Finding, Tuned, severity_for
 from detectors.event import Event
 from detectors.state.actor import ActorState
 from detectors.state.first_seen import FirstSeen
-from detectors.whereabouts import Point, check_first_seen, distance_km, sightings
+from detectors.whereabouts import DAY_MS, Point, check_first_seen, distance_km, sightings
 
 NAME = "unusual_location"
 HOUR_MS = 60 * MINUTE_MS
@@ -81,6 +81,8 @@ class UnusualLocation(Tuned[UnusualLocationConfig]):
         return Whereabouts.load(data)
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
+        if len(events) == 1 and self.unchanged(actor, events[0]):
+            return []
         findings: list[Finding] = []
         where: Whereabouts | None = None
         countries = sightings(events, COUNTRY)
@@ -105,6 +107,28 @@ class UnusualLocation(Tuned[UnusualLocationConfig]):
             if hop is not None:
                 findings.append(impossible_travel(cfg, first, hop[0], hop[1], located))
         return findings
+
+    def unchanged(self, actor: ActorState, event: Event) -> bool:
+        """The fast path: a known country, at the same place as the last point (which only
+        moves on in time)."""
+        where: Whereabouts = actor.slot(NAME, Whereabouts)
+        cfg = self.tuning.for_tenant(event.tenant)
+        if event.country and not where.countries.touch(
+            f"country:{event.country}", event.ts_ms, cfg.remember_days * DAY_MS
+        ):
+            return False
+        last = where.last
+        if event.lat is None or event.lon is None:
+            if not event.country:
+                return True  # not located
+            same = last is not None and last.lat is None and last.country == event.country
+        else:
+            same = last is not None and (last.lat, last.lon, last.country) == (
+                event.lat, event.lon, event.country)  # fmt: skip
+        if not same or last is None or event.ts_ms < last.ts_ms:
+            return False
+        where.last = Point(event.ts_ms, last.lat, last.lon, last.country, event.event_id)
+        return True
 
 
 def worst_hop(

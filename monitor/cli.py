@@ -1,5 +1,5 @@
-"""The `blindar` command: topics, worker, simulate, replay, report, alerts tail, config check,
-wait."""
+"""The `blindar` command: topics, worker, simulate, replay, backtest, report, alerts tail,
+config check, wait."""
 
 from __future__ import annotations
 
@@ -53,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tenants", type=int, default=4)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument(
+        "--mix",
+        choices=["uniform", "realistic"],
+        default="uniform",
+        help="population: uniform (every agent on calls, 8-hour shifts) or realistic "
+        "(supervisors, back office, part-time, night teams, laptops, hot-desking)",
+    )
+    p.add_argument(
         "--scenario",
         action="append",
         default=[],
@@ -77,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_period_arguments(p)
     p = command("replay", cmd_replay, "run the detectors over a JSON-lines file in event time")
     add_replay_arguments(p)
+    p = command(
+        "backtest",
+        cmd_backtest,
+        "simulate a realistic labelled period, replay it and score every detector",
+    )
+    add_backtest_arguments(p)
     p = command("report", cmd_report, "write a tenant's assurance report (HTML + JSON)")
     add_report_arguments(p)
     p = command("alerts", cmd_alerts, "follow the alerts topic")
@@ -139,6 +152,18 @@ def add_replay_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.replay_cli import run
+
+    return run(settings, args)
+
+
+def add_backtest_arguments(p: argparse.ArgumentParser) -> None:
+    from monitor.backtest_cli import add_arguments
+
+    add_arguments(p)
+
+
+def cmd_backtest(settings: Settings, args: argparse.Namespace) -> int:
+    from monitor.backtest_cli import run
 
     return run(settings, args)
 

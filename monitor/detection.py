@@ -81,8 +81,10 @@ class Outcome:
 
 
 def once(pending: list[Pending]) -> list[Pending]:
-    """Each alert once, as last handed back (an owner may answer twice in one batch)."""
-    return list({(p.key, p.field): p for p in pending}.values())
+    """Each alert once, as last handed back (an owner may answer twice in one batch), in
+    owner order (the same whatever the Redis nodes answering)."""
+    latest = {(p.key, p.field): p for p in pending}
+    return [latest[k] for k in sorted(latest)]
 
 
 def asked(shared: list[Any]) -> list[OwnerWrite]:

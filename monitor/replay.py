@@ -32,7 +32,9 @@ from monitor.detection import build_detection
 from monitor.health import Health
 from monitor.pipeline import BatchResult, Message, Pipeline
 from monitor.scoring import DAY_MS, Label, Page, agent_days, format_table, score
-from monitor.state import RedisStore, connect
+from monitor.state import RedisStore
+from monitor.state.outages import with_retry
+from monitor.state.store import is_cluster
 
 log = logging.getLogger("blindar.replay")
 
@@ -52,6 +54,12 @@ def scratch_namespace() -> str:
 
 
 async def drop_keys(client: aioredis.Redis, namespace: str) -> int:
+    """Delete every key under `namespace`; returns how many. A Redis that is busy (a shared
+    one running another client's long script) or away is waited for, as the state is."""
+    return await with_retry(Health(), "drop", lambda: _drop_keys(client, namespace))
+
+
+async def _drop_keys(client: aioredis.Redis, namespace: str) -> int:
     """Delete every key under `namespace` (SCAN + UNLINK in chunks); returns how many."""
     dropped = 0
     chunk: list[bytes] = []
@@ -240,36 +248,39 @@ def batches(stream: IO[bytes], size: int, topic: str) -> Iterator[tuple[list[Mes
 async def replay_file(
     path: str | Path, detector_settings: DetectorSettings, options: ReplayOptions
 ) -> ReplayReport:
-    """Replay one file through the detectors on scratch Redis; the namespace is dropped after."""
-    client = connect(scratch_url(options.redis_url, options.redis_db))
+    """Replay one file through the detectors on scratch Redis (a scratch logical database;
+    on a Redis Cluster, which has one database, only the scratch namespace); the namespace
+    is dropped after."""
+    health = Health()
+    url = options.redis_url
+    if not await is_cluster(url):
+        url = scratch_url(url, options.redis_db)
+    store = await RedisStore.open(url, health)
     namespace = options.namespace or scratch_namespace()
     try:
-        report = await _run(Path(path), client, namespace, detector_settings, options)
+        report = await _run(Path(path), store, namespace, detector_settings, options)
     finally:
-        dropped = await drop_keys(client, namespace)
+        dropped = await drop_keys(store.client, namespace)  # type: ignore[arg-type]
         log.info("dropped %d scratch keys under %s", dropped, namespace)
-        await client.aclose()
+        await store.aclose()
     report.keys_dropped = dropped
     return report
 
 
 async def _run(
     path: Path,
-    client: aioredis.Redis,
+    store: RedisStore,
     namespace: str,
     detector_settings: DetectorSettings,
     options: ReplayOptions,
 ) -> ReplayReport:
-    health = Health()
     detectors = detector_settings.build(namespace)
     for detector in detectors:
         watch = getattr(detector, "watch", None)  # channel_silence judges registered channels
         if watch is not None and options.channels:
             watch(options.channels)
     key = options.pseudonym_key or b"blindar-replay-scratch-key"
-    detection = build_detection(
-        detector_settings, RedisStore(client, health), key, namespace, detectors
-    )
+    detection = build_detection(detector_settings, store, key, namespace, detectors)
     clock = StreamClock(int(options.warmup_days * DAY_MS))
     channel = options.channel
     topic = channel.topic if channel else REPLAY_TOPIC

@@ -6,7 +6,9 @@ that tenant and actor whose window overlaps [start_ms - slack, end_ms + window] 
 true positive; every other page of the detector is a false positive; a label no page
 matched is a false negative. False positives on the actor of another detector's
 scenario are counted apart too (`fp_on_scenarios`): one leak often looks like several
-kinds of trouble, and that is not the noise an analyst pays for on normal traffic.
+kinds of trouble, and that is not the noise an analyst pays for on normal traffic; pages
+on actors that no label names (`fp_normal`) are that noise. For each detected label, the
+time from its start to the first matching page says how fast the leak was caught.
 """
 
 from __future__ import annotations
@@ -91,8 +93,10 @@ class DetectorScore:
     fp: int = 0
     fn: int = 0
     fp_on_scenarios: int = 0
+    fp_normal: int = 0
     detected: int = 0
     missed: list[str] = field(default_factory=list)
+    first_page_days: list[float] = field(default_factory=list)  # per detected label
 
     @property
     def precision(self) -> float | None:
@@ -105,6 +109,15 @@ class DetectorScore:
     def false_per_1000_agent_days(self, agent_days: float) -> float | None:
         return 1000 * self.fp / agent_days if agent_days > 0 else None
 
+    def normal_per_1000_agent_days(self, agent_days: float) -> float | None:
+        """Pages on actors no label names, per 1,000 agent-days."""
+        return 1000 * self.fp_normal / agent_days if agent_days > 0 else None
+
+    @property
+    def worst_first_page_days(self) -> float | None:
+        """The longest wait from a detected leak's start to its first page."""
+        return max(self.first_page_days) if self.first_page_days else None
+
     def as_dict(self, agent_days: float) -> dict[str, Any]:
         return {
             "detector": self.detector,
@@ -113,10 +126,13 @@ class DetectorScore:
             "tp": self.tp,
             "fp": self.fp,
             "fp_on_scenarios": self.fp_on_scenarios,
+            "fp_normal": self.fp_normal,
             "fn": self.fn,
             "precision": self.precision,
             "recall": self.recall,
             "false_alerts_per_1000_agent_days": self.false_per_1000_agent_days(agent_days),
+            "normal_pages_per_1000_agent_days": self.normal_per_1000_agent_days(agent_days),
+            "first_page_days": self.first_page_days,
             "missed": self.missed,
         }
 
@@ -129,7 +145,8 @@ def score(
 ) -> dict[str, DetectorScore]:
     """Per-detector figures for the detectors that ran; labels of others are left out."""
     scores = {name: DetectorScore(name) for name in detectors}
-    matched: set[int] = set()
+    first_page: dict[int, int] = {}  # label index -> end of its earliest matching page
+    leaking = {label.actor for label in labels}
     for page in pages:
         result = scores.get(page.detector)
         if result is None:
@@ -138,18 +155,23 @@ def score(
         hits = [i for i, label in enumerate(labels) if page.matches(label, slack_ms)]
         if hits:
             result.tp += 1
-            matched.update(hits)
+            for i in hits:
+                first_page[i] = min(first_page.get(i, page.window_end_ms), page.window_end_ms)
             continue
         result.fp += 1
         if any(page.touches(label, slack_ms) for label in labels):
             result.fp_on_scenarios += 1
+        if page.actor not in leaking:
+            result.fp_normal += 1
     for i, label in enumerate(labels):
         result = scores.get(label.detector)
         if result is None:
             continue
         result.labels += 1
-        if i in matched:
+        if i in first_page:
             result.detected += 1
+            wait = max(0, first_page[i] - label.start_ms) / DAY_MS
+            result.first_page_days.append(round(wait, 3))
         else:
             result.fn += 1
             result.missed.append(f"{label.scenario} {label.tenant}/{label.actor}")
@@ -178,17 +200,20 @@ def format_table(scores: dict[str, DetectorScore], days: float) -> str:
     head = (
         f"{'detector':<20}{'labels':>7}{'pages':>7}{'TP':>5}{'FP':>5}{'(scen.)':>8}"
         f"{'FN':>5}{'precision':>11}{'recall':>8}{'FP/1k agent-days':>18}"
+        f"{'normal/1k':>11}{'1st page (d)':>14}"
     )
     lines = [head, "-" * len(head)]
     for s in scores.values():
-        rate = s.false_per_1000_agent_days(days)
         lines.append(
             f"{s.detector:<20}{s.labels:>7}{s.pages:>7}{s.tp:>5}{s.fp:>5}{s.fp_on_scenarios:>8}"
             f"{s.fn:>5}{_ratio(s.precision):>11}{_ratio(s.recall):>8}"
-            f"{'n/a' if rate is None else f'{rate:.2f}':>18}"
+            f"{_ratio(s.false_per_1000_agent_days(days)):>18}"
+            f"{_ratio(s.normal_per_1000_agent_days(days)):>11}"
+            f"{_ratio(s.worst_first_page_days):>14}"
         )
     return "\n".join(lines)
 
 
 def _ratio(value: float | None) -> str:
+    """A ratio, rate or number of days with two decimals; n/a when there is none."""
     return "n/a" if value is None else f"{value:.2f}"

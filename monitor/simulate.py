@@ -12,7 +12,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from datetime import time as clock
 from operator import itemgetter
@@ -24,6 +24,18 @@ from zoneinfo import ZoneInfo
 import orjson
 import yaml
 from confluent_kafka import Producer
+
+from monitor.workforce import (
+    UNIFORM,
+    Mix,
+    Workstation,
+    desk_ip,
+    home_ip,
+    hot_desk_pods,
+    shape_agent,
+    shape_teams,
+    traits,
+)
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +119,11 @@ class Team:
 
 @dataclass(slots=True)
 class Agent:
-    """One simulated actor; `actor` is the contract's actor object, shared by its events."""
+    """One simulated actor; `actor` is the contract's actor object, shared by its events.
+    `role` says what work fills its shifts (front: interactions; supervisor: QA reviews,
+    look-ups and escalations; back_office: cases with no interaction); `per_hour` is its
+    pace (interactions, tasks or cases an hour); `workstations`, when set, are where it
+    works from, weighted (else one of `devices` at random each shift)."""
 
     id: str
     type: str
@@ -117,6 +133,11 @@ class Agent:
     ips: tuple[str, ...]
     per_hour: float
     actor: dict[str, Any] = field(default_factory=dict)
+    role: str = "front"
+    shift_start: int = 0
+    shift_hours: int = SHIFT_MS // HOUR_MS
+    days_off: tuple[int, ...] = ()
+    workstations: tuple[Workstation, ...] = ()
 
     @property
     def channel(self) -> str:
@@ -125,17 +146,31 @@ class Agent:
 
 
 class Population:
-    """Agents spread over tenants, teams, sites and shifts, built from a seed."""
+    """Agents spread over tenants, teams, sites and shifts, built from a seed; `mix` (see
+    monitor.workforce) adds roles, part-time, night teams and device habits."""
 
-    def __init__(self, seed: int, agents: int = 300, tenants: int = 4) -> None:
+    def __init__(self, seed: int, agents: int = 300, tenants: int = 4, mix: Mix = UNIFORM) -> None:
         if not 1 <= tenants <= len(TENANT_CATALOG):
             raise ValueError(f"tenants must be 1..{len(TENANT_CATALOG)}")
         rng = Random(f"population/{seed}")
         self.seed = seed
+        self.mix = mix
         self.tenants = [Tenant(name, ZoneInfo(tz)) for name, tz in TENANT_CATALOG[:tenants]]
         self.teams = _make_teams(rng, self.tenants, max(tenants, math.ceil(agents / 15)))
+        if mix is not UNIFORM:  # its own random stream: the uniform population stays as it was
+            rng = Random(f"workforce/{seed}")
+            self.teams = shape_teams(self.teams, mix, rng)
         self.agents = [self._make_agent(rng, n) for n in range(agents)]
+        if mix is not UNIFORM:
+            self._shape(mix, rng)
         self.by_id = {agent.id: agent for agent in self.agents}
+
+    def _shape(self, mix: Mix, rng: Random) -> None:
+        """Roles, hours, pace and workstations of the mix, agent by agent."""
+        pods = hot_desk_pods(self.teams, mix, rng)
+        for n, agent in enumerate(self.agents):
+            shape_agent(agent, n, mix, pods.get(agent.team.id), rng)
+            agent.actor = _actor_object(agent)
 
     def _make_agent(self, rng: Random, n: int) -> Agent:
         """One agent of team n mod teams; the first of each team is its supervisor."""
@@ -151,23 +186,25 @@ class Population:
             team=team,
             tenants=tuple(tenants),
             devices=tuple(f"dev-{n:04d}-{c}" for c in "ab"[:count]),
-            ips=tuple(_desk_ip(team.site, n, k) for k in range(count)),
+            ips=tuple(desk_ip(team.site, n, k) for k in range(count)),
             per_hour=rng.uniform(9.0, 16.0),
+            shift_start=team.shift_start,
+            days_off=team.days_off,
         )
         agent.actor = _actor_object(agent)
         return agent
 
     def shifts(self, agent: Agent, start_ms: int, end_ms: int) -> Iterator[tuple[int, int]]:
         """The agent's (begin, end) shift windows in ms that overlap [start_ms, end_ms)."""
-        team = agent.team
-        tz = team.tenant.tz
+        tz = agent.team.tenant.tz
+        length = agent.shift_hours * HOUR_MS
         day = datetime.fromtimestamp(start_ms / 1000, tz).date() - timedelta(days=1)
         while True:
-            begin = int(datetime.combine(day, clock(team.shift_start), tz).timestamp() * 1000)
+            begin = int(datetime.combine(day, clock(agent.shift_start), tz).timestamp() * 1000)
             if begin >= end_ms:
                 return
-            if begin + SHIFT_MS > start_ms and day.weekday() not in team.days_off:
-                yield begin, begin + SHIFT_MS
+            if begin + length > start_ms and day.weekday() not in agent.days_off:
+                yield begin, begin + length
             day += timedelta(days=1)
 
     def on_shift(self, agent: Agent, ts_ms: int) -> bool:
@@ -199,12 +236,6 @@ def _make_teams(rng: Random, tenants: list[Tenant], count: int) -> list[Team]:
     return teams
 
 
-def _desk_ip(site: Site, n: int, k: int) -> str:
-    """A private desk IP on the site's network, unique per agent and device."""
-    v = 2 * n + k
-    return f"10.{(site.octet + 16 * (v // 65024)) % 256}.{v // 254 % 256}.{v % 254 + 1}"
-
-
 def _actor_object(agent: Agent) -> dict[str, Any]:
     """The contract's actor object for this agent."""
     return {
@@ -222,12 +253,14 @@ def _roster_entry(agent: Agent) -> dict[str, Any]:
     return {
         **agent.actor,
         "tz": team.tenant.tz.key,
-        "shift_start_hour": team.shift_start,
-        "shift_hours": SHIFT_MS // HOUR_MS,
-        "days_off": list(team.days_off),
+        "shift_start_hour": agent.shift_start,
+        "shift_hours": agent.shift_hours,
+        "days_off": list(agent.days_off),
         "devices": list(agent.devices),
         "ips": list(agent.ips),
         "country": team.site.country,
+        "role": agent.role,
+        "traits": traits(agent),
     }
 
 
@@ -248,8 +281,11 @@ def _event(
     return event
 
 
-def _source(agent: Agent, rng: Random) -> dict[str, Any]:
-    """One of the agent's usual devices and IPs, at its site."""
+def _source(agent: Agent, rng: Random, stable: bool = False) -> dict[str, Any]:
+    """One of the agent's usual devices and IPs, at its site (or one of its workstations;
+    `stable`: never a changed home address)."""
+    if agent.workstations:
+        return _workstation_source(agent, rng, stable)
     k = rng.randrange(len(agent.devices))
     site = agent.team.site
     return {
@@ -258,6 +294,24 @@ def _source(agent: Agent, rng: Random) -> dict[str, Any]:
         "country": site.country,
         "lat": site.lat,
         "lon": site.lon,
+    }
+
+
+HOME_IP_CHANGE = 0.1  # share of shifts at home on a new broadband address
+
+
+def _workstation_source(agent: Agent, rng: Random, stable: bool) -> dict[str, Any]:
+    """One of the agent's workstations by weight; at home the address sometimes changes."""
+    place = rng.choices(agent.workstations, [w.weight for w in agent.workstations])[0]
+    ip = place.ip
+    if place.dynamic_ip and not stable and rng.random() < HOME_IP_CHANGE:
+        ip = home_ip(rng)
+    return {
+        "ip": ip,
+        "device_id": place.device,
+        "country": place.country,
+        "lat": place.lat,
+        "lon": place.lon,
     }
 
 
@@ -364,30 +418,183 @@ def _login(agent: Agent, rng: Random, t: int, source: dict) -> EventGen:
     return t
 
 
-def _work(agent: Agent, rng: Random, last: int, until: float, source: dict) -> EventGen:
-    """Interactions after `last` that end by `until`; returns the ts of the last event."""
+Unit = Callable[[Agent, Random, int, int, dict], list[Event]]
+
+
+def _units(
+    agent: Agent,
+    rng: Random,
+    span: tuple[int, float],
+    source: dict,
+    unit: Unit,
+    shape: tuple[tuple[float, float], tuple[float, float], float],
+) -> EventGen:
+    """Units of work (an interaction, a case) one after the other at the agent's pace in
+    (last, until), now and then a break, and after a unit sometimes a small export;
+    `shape` = (gap before a unit, its length, both as shares of the cycle; export share).
+    Returns the ts of the last event."""
+    (last, until), (gap, length, export_share) = span, shape
     cycle = HOUR_MS / agent.per_hour
     while True:
-        t = last + int(rng.uniform(0.1, 0.5) * cycle)
+        t = last + int(rng.uniform(*gap) * cycle)
         if rng.random() < 0.04:
             t += rng.randint(300_000, 900_000)
-        dur = int(rng.uniform(0.5, 0.9) * cycle)
+        dur = int(rng.uniform(*length) * cycle)
         if t + dur > until:
             return last
-        yield from _interaction(agent, rng, t, dur, source)
+        yield from unit(agent, rng, t, dur, source)
         last = t + dur
-        if rng.random() < 0.03 and last + 60_000 <= until:
+        if rng.random() < export_share and last + 60_000 <= until:
             last += rng.randint(10_000, 60_000)
             yield _export(agent, rng, last, source)
 
 
+def _work(agent: Agent, rng: Random, last: int, until: float, source: dict) -> EventGen:
+    """Interactions after `last` that end by `until`; returns the ts of the last event."""
+    shape = ((0.1, 0.5), (0.5, 0.9), 0.03)
+    return (yield from _units(agent, rng, (last, until), source, _interaction, shape))
+
+
+SUPERVISOR_TASKS = ("review", "lookup", "escalation", "report")
+SUPERVISOR_WEIGHTS = (50, 25, 20, 5)
+
+
+def _supervise(agent: Agent, rng: Random, last: int, until: float, source: dict) -> EventGen:
+    """A supervisor's tasks after `last` that end by `until`: QA reviews of the team's
+    interactions, look-ups of customers, escalations taken over, a team report now and
+    then; returns the ts of the last event."""
+    cycle = HOUR_MS / agent.per_hour
+    while True:
+        t = last + int(rng.uniform(0.2, 0.8) * cycle)
+        dur = int(rng.uniform(0.4, 1.0) * cycle)
+        if t + dur > until:
+            return last
+        task = rng.choices(SUPERVISOR_TASKS, SUPERVISOR_WEIGHTS)[0]
+        if task == "review":
+            yield from _qa_review(agent, rng, t, dur, source)
+        elif task == "lookup":
+            yield from _lookup(agent, rng, t, source)
+        elif task == "escalation":
+            yield from _interaction(agent, rng, t, dur, source)
+        else:
+            yield _team_report(agent, rng, t, source)
+        last = t + dur
+
+
+def _qa_review(agent: Agent, rng: Random, t: int, dur: int, source: dict) -> list[Event]:
+    """A QA review of one of the team's interactions: its recording, often its transcript
+    and the customer's record, with no interaction of the reviewer's own."""
+    tenant = _pick_tenant(agent, rng)
+    customer = rng.randrange(tenant.customers)
+    reviewed = {
+        "customer_id": f"cust-{tenant.name}-{customer}",
+        "interaction_id": f"int-reviewed-{tenant.name}-{customer}",
+    }
+    kinds = [("recording", "call")]
+    if rng.random() < 0.5:
+        kinds.append(("transcript", "trn"))
+    resources = [_media(tenant, kind, prefix, customer) for kind, prefix in kinds]
+    if rng.random() < 0.7:
+        resources.append(_record(tenant, customer, 0))
+    offsets = sorted(int(rng.uniform(0.0, 0.9) * dur) for _ in resources)
+    return [
+        _event(agent, t + offset, "record.view", agent.channel, tenant.name, source,
+               resource=resource, **reviewed)
+        for offset, resource in zip(offsets, resources, strict=True)
+    ]  # fmt: skip
+
+
+def _media(tenant: Tenant, kind: str, prefix: str, customer: int) -> dict[str, Any]:
+    """The recording or transcript of a customer's last interaction."""
+    return {
+        "type": kind,
+        "id": f"{prefix}-{tenant.name}-{customer}",
+        "tenant": tenant.name,
+        "classification": "pii",
+    }
+
+
+def _lookup(agent: Agent, rng: Random, t: int, source: dict) -> list[Event]:
+    """A supervisor opens a customer's record (a callback, a complaint): one or two views."""
+    tenant = _pick_tenant(agent, rng)
+    customer = rng.randrange(tenant.customers)
+    ctx = {"customer_id": f"cust-{tenant.name}-{customer}"}
+    events = []
+    for n in range(rng.randint(1, 2)):
+        resource = _record(tenant, customer, n)
+        at = t + n * rng.randint(10_000, 90_000)
+        events.append(
+            _event(agent, at, "record.view", agent.channel, tenant.name, source,
+                   resource=resource, **ctx)
+        )  # fmt: skip
+    return events
+
+
+def _team_report(agent: Agent, rng: Random, t: int, source: dict) -> Event:
+    """The team's daily figures, exported by its supervisor."""
+    tenant = _pick_tenant(agent, rng)
+    resource = _report(tenant, rng.randrange(40), "internal")
+    records = rng.randint(20, 150)
+    return _event(
+        agent, t, "report.export", agent.channel, tenant.name, source,
+        resource=resource, records=records, bytes=records * rng.randint(200, 800),
+    )  # fmt: skip
+
+
+def _process_cases(agent: Agent, rng: Random, last: int, until: float, source: dict) -> EventGen:
+    """Back-office cases after `last` that end by `until` (claims, disputes, corrections):
+    record work on one customer each, with no interaction; returns the ts of the last event."""
+    shape = ((0.05, 0.3), (0.6, 1.0), 0.02)
+    return (yield from _units(agent, rng, (last, until), source, _case, shape))
+
+
+def _case_actions(rng: Random) -> list[str]:
+    """Record actions on one case: a search, views, updates, a document, an unmask."""
+    actions = ["record.search"] if rng.random() < 0.4 else []
+    actions += ["record.view"] * rng.randint(1, 3)
+    if rng.random() < 0.7:
+        actions += ["record.update"] * rng.randint(1, 2)
+    if rng.random() < 0.08:
+        actions.insert(rng.randint(1, len(actions)), "pii.unmask")
+    if rng.random() < 0.2:
+        actions.append("file.download")
+    return actions
+
+
+def _case(agent: Agent, rng: Random, t: int, dur: int, source: dict) -> list[Event]:
+    """One case: its record actions on one customer, spread over `dur`, no interaction."""
+    tenant = _pick_tenant(agent, rng)
+    customer = rng.randrange(tenant.customers)
+    ctx = {"customer_id": f"cust-{tenant.name}-{customer}"}
+    actions = _case_actions(rng)
+    offsets = sorted(int(rng.uniform(0.0, 0.95) * dur) for _ in actions)
+    events = []
+    for offset, action in zip(offsets, actions, strict=True):
+        if action == "file.download":
+            fields = {"resource": _attachment(tenant, rng), "records": 1, "bytes": 40_000}
+        else:
+            k = rng.randrange(2) if action == "pii.unmask" else rng.choices((0, 1, 2), (5, 3, 2))[0]
+            fields = {"resource": _record(tenant, customer, k)}
+        events.append(
+            _event(agent, t + offset, action, agent.channel, tenant.name, source, **ctx, **fields)
+        )
+    return events
+
+
+WORK: dict[str, Callable[[Agent, Random, int, float, dict], EventGen]] = {
+    "front": _work,
+    "supervisor": _supervise,
+    "back_office": _process_cases,
+}
+
+
 def _shift(agent: Agent, rng: Random, begin: int, end: int, login: bool) -> EventGen:
-    """One shift: login (unless already logged in), interactions, logout."""
+    """One shift: login (unless already logged in), the role's work, logout."""
     source = _source(agent, rng)
     t = begin
     if login:
         t = yield from _login(agent, rng, begin + rng.randint(0, 300_000), source)
-    t = yield from _work(agent, rng, t, end, source)
+    t = yield from WORK[agent.role](agent, rng, t, end, source)
     t = max(t, end - rng.randint(0, 300_000))
     tenant = agent.tenants[0].name
     yield _event(agent, t, "auth.logout", agent.channel, tenant, source, outcome="success")
@@ -402,6 +609,20 @@ def _numbered(events: Iterator[Event], run_id: str) -> Iterator[Event]:
 
 
 _by_ts = itemgetter("ts")
+
+
+def _paced(agent: Agent, rng: Random, jitter: float) -> Agent:
+    """The agent on one day: its pace varies from day to day (a harder queue, a slow system)
+    by a log-normal factor of sd `jitter`."""
+    if not jitter:
+        return agent
+    return replace(agent, per_hour=agent.per_hour * math.exp(rng.gauss(0, jitter)))
+
+
+def _overtime(rng: Random, share: float) -> int:
+    """Unplanned overtime on a share of shifts (a queue to clear, a colleague off sick):
+    one to two hours more, in ms; 0 on most shifts. The roster does not know about it."""
+    return rng.randint(60, 120) * 60_000 if rng.random() < share else 0
 
 
 class Simulator:
@@ -424,9 +645,15 @@ class Simulator:
 
     def _agent(self, agent: Agent, start_ms: int, end_ms: int) -> Iterator[Event]:
         """One agent's events in the window, shift after shift."""
+        mix = self.population.mix
         for begin, end in self.population.shifts(agent, start_ms, end_ms):
             rng = Random(f"{self.seed}/{agent.id}/{begin}")
-            for event in _shift(agent, rng, max(begin, start_ms), end, begin >= start_ms):
+            worker = agent
+            if mix is not UNIFORM:  # own streams: the uniform population stays as it was
+                day = Random(f"{self.seed}/{agent.id}/{begin}/day")
+                end += _overtime(day, mix.overtime)
+                worker = _paced(agent, day, mix.pace_jitter)
+            for event in _shift(worker, rng, max(begin, start_ms), end, begin >= start_ms):
                 if event["ts"] >= end_ms:
                     return
                 yield event
@@ -436,7 +663,7 @@ class Simulator:
         rng = Random(f"{self.seed}/{agent.id}/live")
         source = _source(agent, rng)
         t = yield from _login(agent, rng, start_ms + rng.randint(0, 300_000), source)
-        yield from _work(agent, rng, t, math.inf, source)
+        yield from WORK[agent.role](agent, rng, t, math.inf, source)
 
 
 # ---------------------------------------------------------------- scenarios
@@ -507,12 +734,15 @@ def _finish(name: str, detector: str, leak: Leak) -> Injected:
 
 
 def _leak(population: Population, rng: Random, start_ms: int, on_shift: bool = True) -> Leak:
-    """A leak by a plain agent on (or off) shift for the hour from start_ms, on a usual device."""
-    agents = [a for a in population.agents if a.type == "agent"] or population.agents
+    """A leak by a front-line agent on (or off) shift for the hour from start_ms, on a usual
+    device (not a supervisor or a back-office clerk, whose usual work looks otherwise)."""
+    agents = [
+        a for a in population.agents if a.type == "agent" and a.role == "front"
+    ] or population.agents
     fitting = [a for a in agents if _shift_state(population, a, start_ms) == on_shift]
     starting = [a for a in agents if population.on_shift(a, start_ms) == on_shift]
     agent = rng.choice(fitting or starting or agents)
-    return Leak(agent, agent.tenants[0].name, start_ms, _source(agent, rng))
+    return Leak(agent, agent.tenants[0].name, start_ms, _source(agent, rng, stable=True))
 
 
 def _shift_state(population: Population, agent: Agent, start_ms: int) -> bool | None:
@@ -647,7 +877,9 @@ def access_burst(population: Population, rng: Random, start_ms: int) -> Leak:
 
 
 CUMULATIVE_DAYS = 7
-LONGEST_SCENARIO_DAYS = CUMULATIVE_DAYS  # how far past its start a scenario may run
+COLLECTOR_DAYS = 7
+LONGEST_SCENARIO_DAYS = max(CUMULATIVE_DAYS, COLLECTOR_DAYS)  # how far past its start a
+# scenario may run
 
 
 @scenario("cumulative_access")
@@ -664,6 +896,79 @@ def cumulative_access(population: Population, rng: Random, start_ms: int) -> Lea
         span_s = (end - begin) / 1000 - 60
         _views(leak, tenant, rng, count, span_s, begin_s=(begin - start_ms) / 1000)
     return leak
+
+
+UNCOVERED_PER_SHIFT = 136  # extra accounts a shift (the real case: 68,701 by 3 agents)
+COVERED_PER_SHIFT = 60  # about 2.5 times what a realistic front-line agent opens a day
+COVER_SECONDS = (40, 150)  # length of a cover interaction
+
+
+@scenario("cumulative_access")
+def uncovered_collector(population: Population, rng: Random, start_ms: int) -> Leak:
+    """The careful insider without cover: from start_ms, in every shift of the next
+    COLLECTOR_DAYS days, about 136 extra accounts opened outside any interaction."""
+    leak = _collector(population, rng, start_ms)
+    tenant = _tenant(population, leak.tenant)
+    for begin_s, span_s in _collector_shifts(population, leak, COLLECTOR_DAYS):
+        count = max(1, round(rng.gauss(UNCOVERED_PER_SHIFT, 10)))
+        _views(leak, tenant, rng, count, span_s, begin_s=begin_s)
+    return leak
+
+
+@scenario("cumulative_access")
+def covered_collector(population: Population, rng: Random, start_ms: int) -> Leak:
+    """The careful insider with cover: from start_ms, in every shift of the next
+    COLLECTOR_DAYS days, about 60 extra accounts, each opened inside a short interaction
+    with that customer, so that no view is an orphan."""
+    leak = _collector(population, rng, start_ms)
+    tenant = _tenant(population, leak.tenant)
+    for begin_s, span_s in _collector_shifts(population, leak, COLLECTOR_DAYS):
+        count = max(1, round(rng.gauss(COVERED_PER_SHIFT, 6)))
+        for offset in _offsets(rng, count, span_s):
+            _cover_interaction(leak, tenant, rng, begin_s + offset)
+    return leak
+
+
+def _collector(population: Population, rng: Random, start_ms: int) -> Leak:
+    """A leak by a full-time front-line agent, on shift or not at start_ms."""
+    agents = [
+        a
+        for a in population.agents
+        if a.type == "agent" and a.role == "front" and a.shift_hours == 8 and len(a.days_off) <= 2
+    ]
+    agent = rng.choice(agents or population.agents)
+    return Leak(agent, agent.tenants[0].name, start_ms, _source(agent, rng, stable=True))
+
+
+def _collector_shifts(
+    population: Population, leak: Leak, days: int
+) -> Iterator[tuple[float, float]]:
+    """(offset from the leak's start, usable length) in seconds of the agent's shifts in the
+    next `days` days, leaving five minutes at each end for login and logout."""
+    end_ms = leak.start_ms + days * 24 * HOUR_MS
+    for begin, end in population.shifts(leak.agent, leak.start_ms, end_ms):
+        begin = max(begin, leak.start_ms)
+        end = min(end, end_ms)
+        if end - begin > 20 * 60_000:
+            yield (begin - leak.start_ms) / 1000 + 300, (end - begin) / 1000 - 600
+
+
+def _cover_interaction(leak: Leak, tenant: Tenant, rng: Random, at_s: float) -> None:
+    """A short interaction with one more customer: its account record, sometimes another."""
+    customer = rng.randrange(tenant.customers)
+    ts = leak.start_ms + int(at_s * 1000)
+    ctx = {
+        "customer_id": f"cust-{tenant.name}-{customer}",
+        "interaction_id": f"int-{leak.agent.id}-{ts}",
+    }
+    length = rng.uniform(*COVER_SECONDS)
+    leak.add(at_s, "interaction.start", **ctx)
+    leak.add(at_s + rng.uniform(3, 0.3 * length), "record.view",
+             resource=_record(tenant, customer, 0), **ctx)  # fmt: skip
+    if rng.random() < 0.4:
+        leak.add(at_s + rng.uniform(0.3, 0.9) * length, "record.view",
+                 resource=_record(tenant, customer, 1), **ctx)  # fmt: skip
+    leak.add(at_s + length, "interaction.end", **ctx)
 
 
 @scenario("unmask_rate")

@@ -23,6 +23,7 @@ from monitor.simulate import (
     write_labels,
     write_roster,
 )
+from monitor.workforce import mix_named
 
 FILE_AGENTS = 500
 LIVE_AGENTS = 300
@@ -38,7 +39,7 @@ def run_simulate(settings: Settings, args: argparse.Namespace) -> int:
     if args.out:
         return write_period(args)
     agents = max(args.agents or LIVE_AGENTS, agents_for_rate(args.rate))
-    population = Population(args.seed, agents=agents, tenants=args.tenants)
+    population = Population(args.seed, agents, args.tenants, mix_named(args.mix))
     labels: list[dict[str, object]] = []
     events = live(
         population,
@@ -87,8 +88,9 @@ def write_period(args: argparse.Namespace) -> int:
     hours = args.hours if args.hours is not None else 24 * args.days
     warmup_s = args.warmup_days * 86_400
     names = [] if args.normal_only else (args.scenario or sorted(SCENARIOS)) * args.each
-    start = _start_ms(args.start, warmup_s + hours * 3600)
-    population = Population(args.seed, agents=args.agents or FILE_AGENTS, tenants=args.tenants)
+    start = start_ms_for(args.start, warmup_s + hours * 3600)
+    mix = mix_named(args.mix)
+    population = Population(args.seed, args.agents or FILE_AGENTS, args.tenants, mix)
     began = time.monotonic()
     try:
         events, labels = period(population, args.seed, start, hours * 3600, names, warmup_s)
@@ -115,7 +117,7 @@ def write_period(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start_ms(text: str | None, span_s: float) -> int:
+def start_ms_for(text: str | None, span_s: float) -> int:
     """--start as epoch ms (an ISO date or date-time, UTC unless it says otherwise); default:
     a midnight UTC such that the period ends a day, plus the longest scenario's length,
     before today's midnight, so that no event (scenarios may run past the period's end) is

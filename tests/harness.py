@@ -3,6 +3,7 @@ subprocess, producing and consuming helpers. Every wait is a wait-for-condition.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
@@ -20,8 +21,10 @@ import redis
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from monitor.health import Health
 from monitor.kafka_io import client_config
 from monitor.settings import REPO_ROOT, Settings
+from monitor.state import RedisStore
 from monitor.topics import create_topics
 
 
@@ -259,8 +262,23 @@ def provision(settings: Settings) -> None:
     create_topics(settings)
 
 
+@functools.lru_cache(maxsize=8)
+def is_cluster(url: str) -> bool:
+    """Whether REDIS_URL names a node of a Redis Cluster (the tests run on both)."""
+    info = redis.Redis.from_url(url, socket_connect_timeout=3).info("cluster")
+    return bool(info.get("cluster_enabled"))
+
+
 def redis_client(settings: Settings) -> redis.Redis:
+    """A synchronous client for the tests' own reads: cluster-aware on a Redis Cluster."""
+    if is_cluster(settings.redis_url):
+        return redis.RedisCluster.from_url(settings.redis_url)  # type: ignore[return-value]
     return redis.Redis.from_url(settings.redis_url)
+
+
+async def open_store(settings: Settings, marker: str | None = None) -> RedisStore:
+    """The worker's store on REDIS_URL: a single Redis or a Redis Cluster, found out."""
+    return await RedisStore.open(settings.redis_url, Health(), marker=marker)
 
 
 def drop_namespace(settings: Settings) -> None:

@@ -2,7 +2,11 @@
 # Stops what up.sh started, by pid file, and nothing else.
 set -uo pipefail
 source "$(dirname "$0")/common.sh"
-for name in kafka redis prometheus alertmanager; do
+clusters=()
+for pidfile in "$RUN"/redis-cluster-*.pid; do
+  [[ -e $pidfile ]] && clusters+=("$(basename "$pidfile" .pid)")
+done
+for name in kafka redis "${clusters[@]}" prometheus alertmanager; do
   pidfile="$RUN/$name.pid"
   if alive "$pidfile"; then
     pid="$(cat "$pidfile")"

@@ -5,6 +5,7 @@ here="$(dirname "$0")"
 "$here/packages.sh"
 "$here/redis.sh"
 "$here/kafka.sh"
+if [[ "${BLINDAR_LOCAL_REDIS_CLUSTER:-}" == 1 ]]; then "$here/redis-cluster.sh"; fi
 source "$here/common.sh"
 wait_for 60 "redis" bash -c "redis-cli -p $REDIS_PORT ping 2>/dev/null | grep -q PONG"
 "$ROOT/.venv/bin/python" -m monitor.cli wait --timeout 90

@@ -57,6 +57,16 @@ class FirstSeen:
                 del seen[value]
         return out
 
+    def touch(self, value: str, ts_ms: int, remember_ms: int) -> bool:
+        """True (and its last-seen time moved on) when `value` is known and not forgotten;
+        False when a full `check` must decide (the common case costs a lookup)."""
+        last = self.seen.get(value)
+        if last is None or ts_ms - last > remember_ms:
+            return False
+        if ts_ms > last:
+            self.seen[value] = ts_ms
+        return True
+
     def dump(self) -> list[Any]:
         return [self.first, *(x for item in self.seen.items() for x in item)]
 

@@ -1,7 +1,8 @@
 #!lua flags=allow-cross-slot-keys
 -- blindar alert confirmation (monitor/state/store.py): alerts Kafka acknowledged stop
 -- being pending; a new page is marked delivered. ARGV[1]: JSON list of
--- {owner key, field, uid, kind, decided at}. Confirming twice changes nothing.
+-- {owner key, field, uid, kind, decided at} (KEYS holds one owner key, to route the call).
+-- Confirming twice changes nothing.
 for _, c in ipairs(cjson.decode(ARGV[1])) do
   local key, field, uid, kind, at = c[1], c[2], c[3], c[4], c[5]
   local raw = redis.call('HGET', key, field)

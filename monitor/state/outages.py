@@ -62,11 +62,17 @@ class StateUnavailable(Exception):
     """Redis cannot apply the state now; the batch must wait (raised only when asked)."""
 
 
+# A script's key whose slot this node does not serve (moved, or moving) fails the call
+# before it writes anything (write.lua looks at every key first): route it again.
+MOVING = ("non local key", "hash to the same slot", "not served")
+
+
 def is_outage(exc: BaseException) -> bool:
     if isinstance(exc, OUTAGES):
         return True
     if isinstance(exc, ResponseError):
-        return str(exc).split(" ", 1)[0] in OUTAGE_CODES
+        text = str(exc)
+        return text.split(" ", 1)[0] in OUTAGE_CODES or any(m in text for m in MOVING)
     if isinstance(exc, RedisClusterException):  # topology not known yet / in flux
         return "slot" in str(exc).lower() or "node" in str(exc).lower()
     return False
@@ -74,8 +80,16 @@ def is_outage(exc: BaseException) -> bool:
 
 def outage_kind(exc: BaseException) -> str:
     if isinstance(exc, ResponseError) and not isinstance(exc, OUTAGES):
-        return str(exc).split(" ", 1)[0].lower()
+        text = str(exc)
+        return "slot_moving" if any(m in text for m in MOVING) else text.split(" ", 1)[0].lower()
     return type(exc).__name__
+
+
+def is_moving(exc: BaseException) -> bool:
+    """A redirect, or a script that met a key of a slot its node does not serve."""
+    return isinstance(exc, REDIRECTS) or (
+        isinstance(exc, ResponseError) and any(m in str(exc) for m in MOVING)
+    )
 
 
 async def with_retry(
@@ -99,7 +113,7 @@ async def with_retry(
             kind = outage_kind(exc)
             metrics.REDIS_ERRORS.labels(kind=kind).inc()
             health.set("redis", f"unavailable: {kind}")
-            log.warning("redis %s: %s; retrying in %.2fs", what, kind, delay)
+            log.warning("redis %s: %s (%s); retrying in %.2fs", what, kind, str(exc)[:120], delay)
             if on_outage is not None:
                 try:
                     await on_outage(exc)

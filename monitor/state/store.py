@@ -31,7 +31,7 @@ from detectors.state.shared.plan import EXTRA_KEYS, Plan
 from monitor import metrics
 from monitor.health import Health
 from monitor.security import RedisAuth
-from monitor.state.outages import REDIRECTS, with_retry
+from monitor.state.outages import is_moving, with_retry
 from monitor.state.requests import OwnerWrite, Pending, Repeat, WriteReply, WriteRequest
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ class RedisStore:
         self.health = health
         self.marker = marker
         self.token = str(int(time.time() * 1000))
+        self.markers: dict[str, str] = {}  # node name -> its marker key (Redis Cluster)
 
     @classmethod
     async def open(
@@ -150,12 +151,35 @@ class RedisStore:
         await self.client.aclose()
 
     async def start(self) -> None:
-        """Write the state marker (kept if another worker already did)."""
-        if self.marker:
-            marker = self.marker
+        """Write the state marker, one per node of a Redis Cluster (kept if another worker
+        already did): each node can lose its data on its own."""
+        if not self.marker:
+            return
+        nodes = self.cluster.get_primaries() if self.cluster is not None else [None]
+        for node in nodes:
+            key = self.marker_key(node)
             await with_retry(
-                self.health, "marker", lambda: self.client.set(marker, self.token, nx=True)
+                self.health, "marker", lambda key=key: self.client.set(key, self.token, nx=True)
             )
+
+    def marker_key(self, node: ClusterNode | None) -> str:
+        """The marker kept on `node`: a key whose slot that node serves."""
+        assert self.marker is not None
+        if node is None:
+            return self.marker
+        known = self.markers.get(node.name)
+        if known is not None and self._serves(node, known):
+            return known
+        for n in range(100_000):
+            key = f"{self.marker}:{{n{n}}}"
+            if self._serves(node, key):
+                self.markers[node.name] = key
+                return key
+        raise RuntimeError(f"no slot of {node.name} found for the state marker")
+
+    def _serves(self, node: ClusterNode, key: str) -> bool:
+        owner = self.node_of(key)
+        return owner is not None and owner.name == node.name
 
     # ------------------------------------------------------------------ routing
 
@@ -189,7 +213,7 @@ class RedisStore:
 
     async def refresh(self, exc: BaseException) -> None:
         """After a redirect, learn the cluster's slot map again."""
-        if self.cluster is not None and isinstance(exc, REDIRECTS):
+        if self.cluster is not None and (is_moving(exc) or isinstance(exc, OSError)):
             await self.cluster.nodes_manager.initialize()
 
     # ------------------------------------------------------------------ calls
@@ -218,7 +242,10 @@ class RedisStore:
                 groups.setdefault(node.name if node else "", (node, []))[1].append(i)
             out: list[dict[bytes, bytes]] = [{} for _ in keys]
             replies = await asyncio.gather(
-                *(self._eval(node, LOAD, [keys[i] for i in idx]) for node, idx in groups.values())
+                *(
+                    self._eval(node, LOAD, [keys[idx[0]]], *(keys[i] for i in idx))
+                    for node, idx in groups.values()
+                )
             )
             for (_, idx), reply in zip(groups.values(), replies, strict=True):
                 for i, flat in zip(idx, reply, strict=True):
@@ -277,10 +304,13 @@ class RedisStore:
             "s": ops,
             "q": queries,
         }
-        if self.marker and (part.node is None or part.node is self._marker_node()):
-            doc["m"], doc["mt"] = self.marker, self.token
-            keys.append(self.marker)
-        raw = await self._eval(part.node, WRITE, keys, orjson.dumps(doc), blob)
+        if self.marker:
+            marker = self.marker_key(part.node)
+            doc["m"], doc["mt"] = marker, self.token
+            keys.append(marker)
+        if self.cluster is not None:
+            doc["k"] = keys  # looked at first: a slot on the move fails before any write
+        raw = await self._eval(part.node, WRITE, keys[:1], orjson.dumps(doc), blob)
         statuses, pending, answers, lost, repeats = raw
         statuses = statuses.decode() if isinstance(statuses, bytes) else statuses
         pending = [
@@ -288,9 +318,6 @@ class RedisStore:
             for n, f, kind, uid, count, first, payload, at in pending
         ]
         return list(statuses), pending, [plain(a) for a in answers], lost, repeats
-
-    def _marker_node(self) -> ClusterNode | None:
-        return self.node_of(self.marker) if self.marker else None
 
     async def confirm(self, pending: Sequence[Pending]) -> None:
         """Alerts Kafka acknowledged stop being pending (idempotent)."""
@@ -307,7 +334,7 @@ class RedisStore:
                     self._eval(
                         node,
                         CONFIRM,
-                        sorted({p.key for p in items}),
+                        [items[0].key],
                         orjson.dumps(
                             [[p.key, p.field, p.uid, p.kind, p.decided_ms] for p in items]
                         ),
@@ -329,7 +356,7 @@ class RedisStore:
 
 
 def encode_owners(owners: Sequence[OwnerWrite]) -> tuple[list[str], list[list[Any]], bytes]:
-    """KEYS, rows and the blob of values for the write script (see write.lua)."""
+    """The owners' keys, their rows and the blob of values for the write script."""
     keys: list[str] = []
     rows: list[list[Any]] = []
     parts: list[bytes] = []
@@ -342,7 +369,7 @@ def encode_owners(owners: Sequence[OwnerWrite]) -> tuple[list[str], list[list[An
         position += len(data)
         return at
 
-    for n, owner in enumerate(owners, start=1):
+    for owner in owners:
         keys.append(owner.key)
         state = owner.state
         decisions = [
@@ -351,7 +378,7 @@ def encode_owners(owners: Sequence[OwnerWrite]) -> tuple[list[str], list[list[An
             for d in owner.decisions
         ]  # fmt: skip
         rows.append(
-            [n, owner.expected, put(state) if state else 0, len(state),
+            [owner.key, owner.expected, put(state) if state else 0, len(state),
              1 if owner.snapshot else 0, owner.ttl_ms, decisions]
         )  # fmt: skip
     return keys, rows, b"".join(parts)

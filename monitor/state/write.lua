@@ -1,10 +1,15 @@
 -- blindar state write (monitor/state/store.py): one call per batch and Redis node.
 --
+-- KEYS holds one key of the part (it routes the call to its node); the script touches
+-- keys of several slots of that node (allow-cross-slot-keys). On a Redis Cluster, doc.k
+-- lists every key it will touch and each is looked at before anything is written: a key
+-- whose slot this node no longer serves (a slot on the move) fails the call here, with
+-- nothing written, and the caller routes it again.
 -- ARGV[1] is a JSON document; ARGV[2] a blob that log entries, snapshots and finding
 -- payloads are sliced from (offset, length), so binary-safe values never pass through JSON.
 --   t: write token of this batch   now: decision time (ms)   supp: suppression (ms)
 --   attl: how long an alert record outlives its last repeat (ms)
---   w: owners, each {index of its key in KEYS, expected version (-1: no state of its own), entry offset,
+--   w: owners, each {key, expected version (-1: no state of its own), entry offset,
 --      entry length, 1 if the entry is a snapshot, ttl ms (0: leave it), findings}
 --      finding: {field, uid, window end, observed, severity, payload offset,
 --                payload length, claim field ('' if none), episode}
@@ -36,6 +41,10 @@ local function slice(offset, length) return string.sub(blob, offset, offset + le
 --@families
 
 local token, now, supp, attl = doc.t, doc.now, doc.supp, doc.attl
+
+if doc.k then
+  for _, key in ipairs(doc.k) do redis.call('EXISTS', key) end
+end
 
 local function pending_set(raw)
   local set = {}
@@ -102,7 +111,7 @@ end
 
 local statuses, pending_out, repeats_out = {}, {}, {}
 for i, w in ipairs(doc.w) do
-  local key = KEYS[w[1]]
+  local key = w[1]
   local cur = redis.call('HMGET', key, 'v', 'w', 'n', 'P')
   local v = tonumber(cur[1] or '0')
   local status = '0'

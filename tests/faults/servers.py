@@ -265,3 +265,60 @@ class RedisServer:
         for path in self.dir.rglob("*"):
             if path.is_file() and path.name != "redis.log":
                 path.unlink()
+
+
+class RedisClusterServer:
+    """Three redis-server nodes on free loopback ports made one Redis Cluster (no
+    replicas), each with its own data dir; `reshard` moves slots while it serves."""
+
+    def __init__(self, root: Path) -> None:
+        self.nodes = [
+            RedisServer(root / f"node{n}", extra=self._cluster_options(root / f"node{n}"))
+            for n in range(3)
+        ]
+        for node in self.nodes:  # the cluster bus listens 10,000 ports higher
+            while node.port > 55_000:
+                node.port = free_port()
+
+    @staticmethod
+    def _cluster_options(folder: Path) -> list[str]:
+        return ["--cluster-enabled", "yes", "--cluster-config-file", str(folder / "nodes.conf")]
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
+
+    def start(self) -> RedisClusterServer:
+        for node in self.nodes:
+            node.start()
+        addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+        subprocess.run(
+            ["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0",
+             "--cluster-yes"],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        wait_until(self._ready, 30, 0.2, "private redis cluster to be ok")
+        return self
+
+    def _ready(self) -> bool:
+        info = self.nodes[0].admin().execute_command("CLUSTER", "INFO").decode()
+        return "cluster_state:ok" in info
+
+    def node_id(self, n: int) -> str:
+        return str(self.nodes[n].admin().execute_command("CLUSTER", "MYID").decode())
+
+    def reshard(self, source: int, target: int, slots: int) -> subprocess.CompletedProcess:
+        """Move `slots` slots (and their keys) from node `source` to node `target`."""
+        return subprocess.run(
+            ["redis-cli", "--cluster", "reshard", f"127.0.0.1:{self.nodes[0].port}",
+             "--cluster-from", self.node_id(source), "--cluster-to", self.node_id(target),
+             "--cluster-slots", str(slots), "--cluster-yes", "--cluster-pipeline", "10"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()

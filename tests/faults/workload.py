@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-import redis
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from detectors.base import MINUTE_MS
@@ -30,12 +29,10 @@ from detectors.state.actor import ActorState
 from detectors.state.shared.plan import Plan
 from monitor.config import load_detectors
 from monitor.detection import BatchContext, build_detection
-from monitor.health import Health
 from monitor.kafka_io import client_config
 from monitor.settings import Settings
 from monitor.simulate import Population, Simulator, inject, merge
-from monitor.state import RedisStore, connect
-from tests.harness import TopicReader, wait_until
+from tests.harness import TopicReader, open_store, redis_client, wait_until
 
 EXPORT_ACTIONS = {"record.export", "report.export", "file.download", "print"}
 # bulk_export defaults: 1-minute buckets, never dropped within window + lateness (20 min).
@@ -179,8 +176,7 @@ def stored_actors(settings: Settings, actors: list[str]) -> dict[str, ActorState
     read back with the worker's own detectors (default config)."""
 
     async def load() -> dict[str, ActorState]:
-        client = connect(settings.redis_url)
-        store = RedisStore(client, Health())
+        store = await open_store(settings)
         config = load_detectors(settings.config_dir / "detectors.yaml")
         detection = build_detection(config, store, b"k" * 32, settings.redis_prefix)
         keys = [detection.key(actor) for actor in actors]
@@ -190,7 +186,7 @@ def stored_actors(settings: Settings, actors: list[str]) -> dict[str, ActorState
             actor: detection.restore(actor, key, fields, ctx).state
             for actor, key, fields in zip(actors, keys, stored, strict=True)
         }
-        await client.aclose()
+        await store.aclose()
         return states
 
     return asyncio.run(load())
@@ -271,7 +267,7 @@ def page_uids(alerts: list[dict[str, Any]]) -> dict[tuple[str, str, str], set[st
 
 def ledger_totals(settings: Settings) -> tuple[int, int]:
     """Events and dead letters the assurance ledger counted, over every tenant and day."""
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis_client(settings)
     events = letters = 0
     try:
         for key in client.scan_iter(match=f"{settings.redis_prefix}{{n*:ledger:*:n"):

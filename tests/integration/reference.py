@@ -10,18 +10,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-import redis
 
 from detectors.base import Detector
 from detectors.event import Event
 from detectors.state.shared import ledger
 from detectors.state.shared.plan import Plan
 from monitor.detection import Detection, Outcome
-from monitor.health import Health
 from monitor.settings import Settings
-from monitor.state import MemoryStore, RedisStore, connect
+from monitor.state import MemoryStore
 from monitor.state.requests import WriteRequest
 from tests.detectors.helpers import MIN, T0
+from tests.harness import open_store, redis_client
 from tests.integration.simulated import detection_on
 
 MakeEvent = Callable[[random.Random, int, int], Event]  # (rng, index, ts_ms) -> a new event
@@ -88,10 +87,8 @@ async def run_both(
 ) -> tuple[Runs, MemoryStore]:
     """Every batch through a Redis-backed and a memory-backed detection stage (each its
     own detectors), alerts confirmed after each batch as the worker does."""
-    client = connect(settings.redis_url)
-    on_redis = detection_on(
-        RedisStore(client, Health()), settings.redis_prefix, make(settings.redis_prefix)
-    )
+    store = await open_store(settings)
+    on_redis = detection_on(store, settings.redis_prefix, make(settings.redis_prefix))
     memory = MemoryStore()
     in_memory = detection_on(memory, settings.redis_prefix, make(settings.redis_prefix))
     runs = Runs()
@@ -110,7 +107,7 @@ async def run_both(
                 await detection.store.confirm(outcome.pending)
                 out.append(outcome_view(outcome))
     finally:
-        await client.aclose()
+        await store.aclose()
     return runs, memory
 
 
@@ -161,7 +158,7 @@ def _text(value: Any) -> str:
 
 
 def redis_owners(settings: Settings, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis_client(settings)
     try:
         return {key: owner_fields(client.hgetall(key)) for key in keys}
     finally:

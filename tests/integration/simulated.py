@@ -13,9 +13,8 @@ from detectors.event import Event
 from monitor.config import DetectorSettings
 from monitor.detection import Detection, build_detection
 from monitor.events import parse_event
-from monitor.health import Health
 from monitor.settings import Settings
-from monitor.state import RedisStore, connect
+from tests.harness import open_store
 
 KEY = b"simulated-traffic-test-key-32byte"
 
@@ -34,8 +33,8 @@ async def detect_batches(
     settings: Settings, detectors: Sequence[Detector], batches: Iterable[Sequence[Event]]
 ) -> list[Finding]:
     """Every finding of the detectors over the batches (decision time = the latest event)."""
-    client = connect(settings.redis_url)
-    detection = detection_on(RedisStore(client, Health()), settings.redis_prefix, detectors)
+    store = await open_store(settings)
+    detection = detection_on(store, settings.redis_prefix, detectors)
     findings: list[Finding] = []
     try:
         for batch in batches:
@@ -43,7 +42,7 @@ async def detect_batches(
                 now = max(e.ts_ms for e in batch)
                 findings += (await detection.run(batch, now)).findings
     finally:
-        await client.aclose()
+        await store.aclose()
     return findings
 
 

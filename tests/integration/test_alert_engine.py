@@ -13,11 +13,11 @@ from ocsf_json_schema import OcsfJsonSchemaEmbedded, get_ocsf_schema
 from detectors.base import Finding
 from detectors.state.shared.plan import Plan
 from monitor.alerts import OCSF_VERSION, Alerts, ocsf_finding
-from monitor.health import Health
 from monitor.pseudonym import Pseudonymizer
 from monitor.settings import Settings
-from monitor.state import MemoryStore, RedisStore, connect
+from monitor.state import MemoryStore, RedisStore
 from monitor.state.requests import NO_STATE, OwnerWrite, WriteRequest
+from tests.harness import open_store
 
 MIN = 60_000
 T0 = 1_780_000_000_000
@@ -48,8 +48,7 @@ async def decide_all(
 ):
     """Each round's findings decided in their owner's hash; the alerts the store hands
     back to publish, as (kind, uid, count)."""
-    client = connect(settings.redis_url)
-    store = RedisStore(client, Health()) if store_kind == "redis" else MemoryStore()
+    store = await open_store(settings) if store_kind == "redis" else MemoryStore()
     alerts = Alerts(Pseudonymizer(b"k" * 32), 30)
     owner = f"{settings.redis_prefix}{{a:agent-9}}"
     out = []
@@ -62,7 +61,8 @@ async def decide_all(
         if confirm:
             await store.confirm(reply.pending)
         out.append([(p.kind, p.uid, p.count) for p in reply.pending])
-    await client.aclose()
+    if isinstance(store, RedisStore):
+        await store.aclose()
     return out
 
 

@@ -16,10 +16,9 @@ import pytest
 from detectors.base import Finding
 from detectors.event import Event
 from monitor.config import DetectorSettings, load_detectors
-from monitor.health import Health
 from monitor.settings import Settings
 from monitor.simulate import TEAM_KINDS, Population, Simulator, inject, merge
-from monitor.state import RedisStore, connect
+from tests.harness import open_store
 from tests.integration.simulated import detection_on, to_event
 
 pytestmark = pytest.mark.services
@@ -121,8 +120,7 @@ async def detect(
 ) -> list[Finding]:
     """Warm-up events, then the stream poll by poll. channel_silence judges each poll in
     event-time order (as replay does); the others get per-channel batches."""
-    client = connect(settings.redis_url)
-    store = RedisStore(client, Health())
+    store = await open_store(settings)
     detectors = my_detectors(settings).build(settings.redis_prefix)
     silence = [d for d in detectors if d.name == "channel_silence"]
     for d in silence:
@@ -139,7 +137,7 @@ async def detect(
             findings += (await others.run(batch, max(e.ts_ms for e in batch))).findings
         if chunk:
             findings += (await judge_silence.run(chunk, max(e.ts_ms for e in chunk))).findings
-    await client.aclose()
+    await store.aclose()
     return findings
 
 

@@ -20,7 +20,6 @@ from typing import Any
 
 import orjson
 import pytest
-import redis
 
 from detectors.access_burst import AccessBurst, AccessBurstConfig
 from detectors.auth_failures import AuthFailures, AuthFailuresConfig
@@ -39,11 +38,9 @@ from detectors.unmask_rate import UnmaskRate, UnmaskRateConfig
 from detectors.unusual_location import UnusualLocation, UnusualLocationConfig
 from monitor.alerts import Alert
 from monitor.detection import Detection
-from monitor.health import Health
 from monitor.settings import Settings
-from monitor.state import RedisStore, connect
 from tests.detectors.helpers import MIN, T0, ev
-from tests.harness import drop_namespace, isolated_settings
+from tests.harness import drop_namespace, isolated_settings, open_store, redis_client
 from tests.integration.simulated import detection_on
 
 pytestmark = pytest.mark.services
@@ -168,7 +165,7 @@ async def apply(detection: Detection, batch: list[Event], confirm: bool) -> list
 
 def stored(settings: Settings) -> dict[str, Any]:
     """Every key of the namespace with its value (the batch write token left out)."""
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis_client(settings)
     prefix = settings.redis_prefix
     out: dict[str, Any] = {}
     for key in client.scan_iter(match=f"{prefix}*"):
@@ -214,8 +211,7 @@ def test_redelivery_and_crash_give_the_same_alerts_and_state(
     make, batches = cases(tmp_path)[name]
 
     async def scenario() -> tuple[list[list[bytes]], list[list[bytes]], list[list[bytes]]]:
-        client = connect(settings.redis_url)
-        store = RedisStore(client, Health())
+        store = await open_store(settings)
 
         def restarted(prefix: str) -> Detection:  # a worker with an empty memory
             return detection_on(store, prefix, [make(prefix)])
@@ -232,7 +228,7 @@ def test_redelivery_and_crash_give_the_same_alerts_and_state(
             await apply(dying, batch, confirm=False)  # killed before Kafka acknowledged
             after = restarted(second.redis_prefix)
             crashed.append(published(await apply(after, batch, confirm=True)))
-        await client.aclose()
+        await store.aclose()
         return once, again, crashed
 
     once, again, crashed = asyncio.run(scenario())
@@ -249,7 +245,7 @@ def test_redelivery_and_crash_give_the_same_alerts_and_state(
 
 def ledger_events(settings: Settings) -> int:
     """Events the assurance ledger counted, over every tenant and day."""
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis_client(settings)
     try:
         counters = client.scan_iter(match=f"{settings.redis_prefix}{{n:*}}:ledger:*:n")
         return sum(

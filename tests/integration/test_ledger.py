@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import redis
 
 from detectors.base import Finding
 from detectors.bulk_export import BulkExport, BulkExportConfig
@@ -21,13 +20,13 @@ from monitor import metrics
 from monitor.alerts import Alert
 from monitor.config import DetectorSettings
 from monitor.detection import Detection, build_detection
-from monitor.health import Health
 from monitor.ledger import LedgerSettings, day_of
 from monitor.ledger_reader import LedgerReader
 from monitor.pseudonym import Pseudonymizer
 from monitor.report import Period, build_report, read_view
 from monitor.settings import Settings
-from monitor.state import MemoryStore, RedisStore, connect
+from monitor.state import MemoryStore
+from tests.harness import open_store, redis_client
 
 pytestmark = pytest.mark.services
 MIN = 60_000
@@ -40,11 +39,11 @@ async def with_store(settings: Settings, kind: str, work: Any) -> Any:
     """`work(store)` on a fresh Redis-backed store or on the twin."""
     if kind == "memory":
         return await work(MemoryStore())
-    client = connect(settings.redis_url)
+    store = await open_store(settings)
     try:
-        return await work(RedisStore(client, Health()))
+        return await work(store)
     finally:
-        await client.aclose()
+        await store.aclose()
 
 
 def worker(store: Any, prefix: str, detectors: list[Any] | None = None, **ledger: Any) -> Detection:
@@ -167,6 +166,6 @@ def test_read_queries_change_nothing(settings: Settings) -> None:
         await reader.answer(Plan())
 
     asyncio.run(with_store(settings, "redis", work))
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis_client(settings)
     assert list(client.scan_iter(match=f"{settings.redis_prefix}*")) == []
     client.close()

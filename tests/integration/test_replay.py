@@ -33,6 +33,7 @@ from monitor.simulate import (
     write_jsonl,
     write_labels,
 )
+from tests.harness import is_cluster
 
 START = 1_780_000_000_000 // 86_400_000 * 86_400_000  # a midnight UTC in the past
 SCRATCH_DB = 15
@@ -71,7 +72,10 @@ def redis_url() -> str:
 
 
 def scratch_keys(url: str, namespace: str) -> list[bytes]:
-    client = redis.Redis.from_url(scratch_url(url, SCRATCH_DB))
+    if is_cluster(url):
+        client = redis.RedisCluster.from_url(url)
+    else:
+        client = redis.Redis.from_url(scratch_url(url, SCRATCH_DB))
     return list(client.scan_iter(match=f"{namespace}*", count=1000))
 
 

@@ -19,7 +19,6 @@ from typing import Any
 
 import orjson
 import pytest
-import redis
 
 from detectors.access_burst import AccessBurst, AccessBurstConfig
 from detectors.auth_failures import AuthFailures, AuthFailuresConfig
@@ -55,12 +54,12 @@ from detectors.tuning import Tuning
 from detectors.unmask_rate import UnmaskRate, UnmaskRateConfig
 from detectors.unusual_location import UnusualLocation, UnusualLocationConfig
 from monitor.detection import Detection, Outcome
-from monitor.health import Health
 from monitor.ledger import LedgerSettings
 from monitor.settings import Settings
-from monitor.state import MemoryStore, RedisStore, connect
+from monitor.state import MemoryStore
 from monitor.state.requests import OwnerWrite, WriteRequest
 from tests.detectors.helpers import MIN, T0
+from tests.harness import open_store, redis_client
 from tests.integration.reference import (
     ledger_answers,
     ledger_keys,
@@ -209,8 +208,7 @@ def test_every_shared_family_has_a_parity_case() -> None:
 @pytest.mark.parametrize("family", FAMILIES)
 def test_shared_family_matches_its_twin(settings: Settings, family: str) -> None:
     async def run() -> tuple[list[Any], list[Any]]:
-        client = connect(settings.redis_url)
-        store = RedisStore(client, Health())
+        store = await open_store(settings)
         memory = SharedMemory()
         rng = random.Random(family)
         got_redis, got_memory = [], []
@@ -219,7 +217,7 @@ def test_shared_family_matches_its_twin(settings: Settings, family: str) -> None
             reply = await store.write(WriteRequest([], plan, T0, 60_000, 120_000))
             got_redis.append(reply.answers)
             got_memory.append(memory.apply(plan))
-        await client.aclose()
+        await store.aclose()
         return got_redis, got_memory
 
     got_redis, got_memory = asyncio.run(run())
@@ -271,11 +269,11 @@ def test_ledger_counts_only_for_owners_whose_write_went_through(settings: Settin
         return answers
 
     async def both() -> tuple[list[Any], list[Any]]:
-        client = connect(settings.redis_url)
+        store = await open_store(settings)
         try:
-            return await run(RedisStore(client, Health())), await run(MemoryStore())
+            return await run(store), await run(MemoryStore())
         finally:
-            await client.aclose()
+            await store.aclose()
 
     on_redis, in_memory = asyncio.run(both())
     assert on_redis == in_memory
@@ -500,18 +498,18 @@ def test_detection_on_redis_matches_the_twin(settings: Settings, tmp_path: Path)
 
 
 async def ledger_on_redis(settings: Settings, keys: list[str]) -> list[Any]:
-    client = connect(settings.redis_url)
+    store = await open_store(settings)
     try:
-        return await ledger_answers(RedisStore(client, Health()), keys)
+        return await ledger_answers(store, keys)
     finally:
-        await client.aclose()
+        await store.aclose()
 
 
 def test_every_state_key_has_a_ttl(settings: Settings, tmp_path: Path) -> None:
     batches = redelivered_batches(17, 4, 60, 10 * MIN, random_event)
     make = all_detectors(write_roster(tmp_path), lambda: T0)
     asyncio.run(run_both(settings, make, batches))
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis_client(settings)
     keys = list(client.scan_iter(match=f"{settings.redis_prefix}*"))
     assert len(keys) > 10
     # the assurance ledger keeps each day for its retention after the day ends

@@ -17,6 +17,7 @@ import pytest
 
 from monitor import simulate
 from monitor.simulate import (
+    SCENARIO_DETECTORS,
     SCENARIOS,
     Population,
     Simulator,
@@ -42,6 +43,7 @@ EXPORTS = {"record.export", "report.export", "file.download", "print"}
 TOUCHES = {"record.view", "record.search", "record.update", "record.export", "pii.unmask"}
 SENSITIVE = {"pii", "pci", "phi"}
 NEEDS_RESOURCE_ID = {"record.view", "record.update", "pii.unmask"}
+MULTI_DAY = {"uncovered_collector", "covered_collector"}  # collectors: from the first shift
 
 
 @pytest.fixture(scope="module")
@@ -288,12 +290,17 @@ def test_scenario_is_one_labelled_agent(
     for event in events:
         check_contract(event)
     assert {e["actor"]["id"] for e in events} == {label["actor"]}
-    assert label["scenario"] == name and label["detector"] == name
+    assert label["scenario"] == name and label["detector"] == SCENARIO_DETECTORS[name]
     assert label["tenant"] in {e["tenant"] for e in events}
-    assert label["start_ms"] == events[0]["ts"] == START + 30 * MINUTE
     assert label["end_ms"] == events[-1]["ts"] and label["events"] == len(events)
     assert len({e["event_id"] for e in events}) == len(events)
     agent = population.by_id[label["actor"]]
+    if name in MULTI_DAY:  # from the agent's first shift on, for days
+        assert START + 30 * MINUTE <= label["start_ms"] == events[0]["ts"]
+        assert all(population.on_shift(agent, e["ts"]) for e in events)
+        return
+    assert label["detector"] == name
+    assert label["start_ms"] == events[0]["ts"] == START + 30 * MINUTE
     assert population.on_shift(agent, label["start_ms"]) == (name != "off_hours")
 
 
