@@ -19,6 +19,8 @@ prefix; T, C encoded by detectors.state.keys.part; DAY = the UTC date, 2026-12-0
                         UID -> JSON summary (set once), UID|count, UID|last_ms,
                         UID|severity (the largest seen)
   P{n:T}:ledger:dead    the positions of T's dead-lettered messages counted lately
+  P{n:T}:ledger:calls   the store calls whose events of T were counted lately (a retried
+                        call counts nothing again)
   P{c:C}:ledger:DAY:m   bitmap of the minutes of DAY in which channel C carried events
   Pledger:config:HASH   the detector configuration snapshot HASH names (monitor/controls.py)
 
@@ -63,7 +65,8 @@ class LedgerSettings:
     retention_days: int = 400  # a day's keys live this long after the day ends
     max_alert_rows: int = 2000  # alerts listed per tenant and day (more are counted)
     dead_letter_guard: int = 50_000  # dead-lettered message positions remembered per tenant
-    dead_letter_guard_hours: int = 48  # ... for at least this long after the last one
+    call_guard: int = 10_000  # store calls whose events were counted, remembered per tenant
+    guard_hours: int = 48  # the guards live this long after their last use
 
 
 @functools.lru_cache(maxsize=1024)
@@ -88,9 +91,11 @@ def tenant_key(prefix: str, tenant: str | None, day: str, kind: str) -> str:
     return f"{prefix}{tag}:ledger:{day}:{kind}"
 
 
-def guard_key(prefix: str, tenant: str | None) -> str:
+def guard_key(prefix: str, tenant: str | None, kind: str) -> str:
+    """A tenant's guard: kind "dead" (message positions of its dead letters counted) or
+    "calls" (store calls whose events were counted)."""
     tag = UNKNOWN_TENANT_TAG if tenant is None else tenant_tag(tenant)
-    return f"{prefix}{tag}:ledger:dead"
+    return f"{prefix}{tag}:ledger:{kind}"
 
 
 def channel_key(prefix: str, channel: str, day: str) -> str:
@@ -135,6 +140,7 @@ class EventTally:
     into `channels`; `totals`: fields that count every event (configuration, lag count)."""
 
     totals: tuple[str, ...]
+    calls: str  # the tenant's guard of store calls counted already
     channels: dict[str, int] = field(default_factory=dict)
     rows: list[list[Any]] = field(default_factory=list)
 
@@ -203,17 +209,18 @@ class LedgerBatch:
     def put(self, plan: Plan, settings: LedgerSettings, now_ms: int) -> None:
         """Add the batch to a store plan (shared family `ledger`)."""
         at = self.expire_at_ms
+        guard_ms = settings.guard_hours * 3_600_000
         for key, tally in self.events.items():
             channels = [f"ev|{part(c)}" for c in tally.channels]  # in index order
             fields = family.EventFields(channels, list(tally.totals), *LAG_TOTALS, LAG_FIELDS)
-            family.events(plan, key, at[key], fields, LAG_BOUNDS_MS, tally.rows)
+            calls = family.Guard(tally.calls, guard_ms, settings.call_guard)
+            family.events(plan, key, calls, at[key], fields, LAG_BOUNDS_MS, tally.rows)
         for key, bits in self.minutes.items():
             family.minutes(plan, key, at[key], sorted(bits))
-        guard_ms = settings.dead_letter_guard_hours * 3_600_000
-        cap = settings.dead_letter_guard
         for key, dead in self.dead.items():
             rows = [[position, pairs(sums)] for position, sums in dead.positions.items()]
-            family.dead_letters(plan, key, dead.guard, at[key], guard_ms, cap, now_ms, rows)
+            guard = family.Guard(dead.guard, guard_ms, settings.dead_letter_guard)
+            family.dead_letters(plan, key, guard, at[key], now_ms, rows)
         for key, listed in self.alerts.items():
             rows = [
                 [uid, (r.summary or b"").decode(), r.count, r.last_ms, r.severity, r.pages]
@@ -286,7 +293,8 @@ class Ledger:
                 if found is None:
                     tally = tallies.get(where)
                     if tally is None:
-                        tally = tallies[where] = EventTally(totals)
+                        calls = guard_key(self.prefix, event.tenant, "calls")
+                        tally = tallies[where] = EventTally(totals, calls)
                     found = mine[where] = (tally, [owner, flag])
                     tally.rows.append(found[1])
                 tally, row = found
@@ -337,7 +345,8 @@ class Ledger:
             if dead is None:
                 if not self.keep(batch, key, day, received_ms):
                     continue
-                dead = batch.dead[key] = DeadLetters(guard_key(self.prefix, letter.tenant))
+                guard = guard_key(self.prefix, letter.tenant, "dead")
+                dead = batch.dead[key] = DeadLetters(guard)
             sums = dead.positions.setdefault(letter.position, {})
             name = f"dl|{part(self.label(letter.channel))}|{letter.reason}"
             sums[name] = sums.get(name, 0) + 1

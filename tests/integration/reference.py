@@ -181,7 +181,8 @@ def owner_keys(store: MemoryStore) -> list[str]:
 
 def ledger_keys(store: MemoryStore) -> list[str]:
     """The assurance ledger's keys the run wrote (the guard of dead letters aside)."""
-    return sorted(k for k in store.data if "ledger:" in k and not k.endswith(":ledger:dead"))
+    guards = (":ledger:dead", ":ledger:calls")
+    return sorted(k for k in store.data if "ledger:" in k and not k.endswith(guards))
 
 
 async def ledger_answers(store: Any, keys: Sequence[str]) -> list[Any]:

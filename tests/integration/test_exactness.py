@@ -164,7 +164,7 @@ async def apply(detection: Detection, batch: list[Event], confirm: bool) -> list
 
 
 def stored(settings: Settings) -> dict[str, Any]:
-    """Every key of the namespace with its value (the batch write token left out)."""
+    """Every key of the namespace with its value (the batch write tokens left out)."""
     client = redis_client(settings)
     prefix = settings.redis_prefix
     out: dict[str, Any] = {}
@@ -173,6 +173,8 @@ def stored(settings: Settings) -> dict[str, Any]:
         kind = client.type(key).decode()
         if kind == "hash":
             value: Any = {f: v for f, v in client.hgetall(key).items() if f != b"w"}
+        elif kind == "zset" and name.endswith(":ledger:calls"):
+            value = client.zcard(key)  # members name the store calls (write tokens)
         elif kind == "zset":
             value = client.zrange(key, 0, -1, withscores=True)
         elif kind == "list":

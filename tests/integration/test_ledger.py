@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from detectors.base import Finding
 from detectors.bulk_export import BulkExport, BulkExportConfig
@@ -26,6 +27,7 @@ from monitor.pseudonym import Pseudonymizer
 from monitor.report import Period, build_report, read_view
 from monitor.settings import Settings
 from monitor.state import MemoryStore
+from monitor.state.requests import WriteRequest
 from tests.harness import open_store, redis_client
 
 pytestmark = pytest.mark.services
@@ -169,3 +171,36 @@ def test_read_queries_change_nothing(settings: Settings) -> None:
     client = redis_client(settings)
     assert list(client.scan_iter(match=f"{settings.redis_prefix}*")) == []
     client.close()
+
+
+def test_a_store_call_retried_after_it_applied_counts_nothing_again(settings: Settings) -> None:
+    """The reply of a call that went through is lost (the connection drops): the store
+    sends it again with the same token. An actor written in it answers "written before";
+    an actor the call does not hold (on a Redis Cluster, another node's) is guarded by the
+    token: each event counts once."""
+    prefix = settings.redis_prefix
+    events = [export(n, actor="agent-1") for n in range(3)]
+
+    async def work(store: Any) -> dict[str, int]:
+        execute = store._execute
+        dropped: list[int] = []
+
+        async def drop_first_reply(node: Any, *args: Any) -> Any:
+            reply = await execute(node, *args)
+            if args[0] == "EVALSHA" and not dropped:
+                dropped.append(1)
+                raise RedisConnectionError("connection lost after the call (test)")
+            return reply
+
+        store._execute = drop_first_reply
+        ledger = worker(store, prefix).ledger
+        plan = Plan()
+        batch = ledger.events([("{a:on-another-node}", events)], NOW + MIN, strict=False)
+        batch.put(plan, ledger.settings, NOW + MIN)
+        await store.write(WriteRequest([], plan, NOW + MIN, 0, 0))
+        assert dropped, "the first reply was dropped"
+        days = await LedgerReader(store, prefix).tenant_days("acme", [day_of(NOW)])
+        return days[day_of(NOW)].counters
+
+    counted = asyncio.run(with_store(settings, "redis", work))
+    assert counted["ev|voice"] == 3 and counted["lag|n"] == 3

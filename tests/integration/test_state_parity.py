@@ -168,13 +168,14 @@ def ledger_plan(rng: random.Random, prefix: str, step: int) -> Plan:
             + [x for _ in range(rng.randrange(1, 4)) for x in (rng.randrange(1, 3), lag(rng))]
             for n in range(rng.randrange(4))
         ]
-        ledger.events(plan, key + ":n", at, EVENT_FIELDS, BOUNDS, rows)
+        calls = ledger.Guard(f"{prefix}{{n:acme}}:ledger:calls", DAY, 10)
+        ledger.events(plan, key + ":n", calls, at, EVENT_FIELDS, BOUNDS, rows)
         letters = [
             [f"voice:0:{rng.randrange(step * 3 + 5)}", ["dl|voice|not_json", 1 + rng.randrange(2)]]
             for _ in range(rng.randrange(4))
         ]
-        guard = f"{prefix}{{n:acme}}:ledger:dead"
-        ledger.dead_letters(plan, key + ":n", guard, at, DAY, 6, T0 + step, letters)
+        guard = ledger.Guard(f"{prefix}{{n:acme}}:ledger:dead", DAY, 6)
+        ledger.dead_letters(plan, key + ":n", guard, at, T0 + step, letters)
         alert_rows = [
             [f"u{rng.randrange(6)}", rng.choice(["", '{"s":1}']), rng.randrange(1, 5),
              T0 + rng.randrange(100), rng.randrange(1, 6), "pg|bulk_export|3"]
@@ -235,7 +236,8 @@ def test_ledger_counts_only_for_owners_whose_write_went_through(settings: Settin
     def request(expected: list[int], rows: list[list[Any]]) -> WriteRequest:
         plan = Plan()
         later = int(time.time() * 1000) + DAY
-        ledger.events(plan, counters, later, EVENT_FIELDS, BOUNDS, rows)
+        calls = ledger.Guard(counters + ":calls", DAY, 10)
+        ledger.events(plan, counters, calls, later, EVENT_FIELDS, BOUNDS, rows)
         ledger.read_day(plan, counters, counters[:-1] + "a")
         writes = [OwnerWrite(key, v, state=b"[]") for key, v in zip(owners, expected, strict=True)]
         return WriteRequest(writes, plan, T0, 60_000, 120_000)

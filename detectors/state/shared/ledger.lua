@@ -23,10 +23,24 @@ do
     return status == '0' or (status == nil and strict == 0)
   end
 
+  -- A guard: a sorted set of the newest `cap` members, kept `ttl` ms after its last use.
+  -- True when `member` is new to it.
+  local function first_time(guard, ttl, cap, score, member)
+    local added = redis.call('ZADD', guard, 'NX', num(score), member) == 1
+    if added and redis.call('ZCARD', guard) > cap + math.max(1, math.floor(cap / 4)) then
+      redis.call('ZREMRANGEBYRANK', guard, 0, -(cap + 1))
+    end
+    redis.call('PEXPIRE', guard, num(ttl))
+    return added
+  end
+
   -- rows: {owner, strict, c, lag, c, lag, ...}, one pair per event; fields: {channel
-  -- fields, total fields, lag sum field, lag max field, bucket fields}
+  -- fields, total fields, lag sum field, lag max field, bucket fields}. Once per store call:
+  -- a retried call (same token) whose part here was applied counts nothing again.
   OPS['ledger_events'] = function(op)
-    local key, at, fields, bounds, rows = op[2], op[3], op[4], op[5], op[6]
+    local key, calls, calls_ttl, calls_cap, at = op[2], op[3], op[4], op[5], op[6]
+    local fields, bounds, rows = op[7], op[8], op[9]
+    if not first_time(calls, calls_ttl, calls_cap, doc.now, doc.t .. '|' .. key) then return end
     local per_channel, buckets, n, sum, top = {}, {}, 0, 0, nil
     local above = #bounds + 1
     for _, row in ipairs(rows) do
@@ -60,19 +74,15 @@ do
   end
 
   OPS['ledger_dead'] = function(op)
-    local key, guard, at, ttl, cap, now, letters = op[2], op[3], op[4], op[5], op[6], op[7], op[8]
+    local key, guard, ttl, cap, at, now, letters = op[2], op[3], op[4], op[5], op[6], op[7], op[8]
     local added = false
     for _, letter in ipairs(letters) do
-      if redis.call('ZADD', guard, 'NX', num(now), letter[1]) == 1 then
+      if first_time(guard, ttl, cap, now, letter[1]) then
         local s = letter[2]
         for i = 1, #s, 2 do redis.call('HINCRBY', key, s[i], num(s[i + 1])) end
         added = true
       end
     end
-    if redis.call('ZCARD', guard) > cap + math.max(1, math.floor(cap / 4)) then
-      redis.call('ZREMRANGEBYRANK', guard, 0, -(cap + 1))
-    end
-    if #letters > 0 then redis.call('PEXPIRE', guard, num(ttl)) end
     if added then expire_at(key, at) end
   end
 

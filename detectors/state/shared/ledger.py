@@ -6,7 +6,10 @@ actor states (what is counted: monitor/ledger.py). Lua side: ledger.lua.
   state write in the same call went through (status "0"). A conflict ("c") or a call
   applied before ("r") adds nothing, so events are counted exactly when they are applied.
   An owner not in the call (a Redis Cluster node other than the counter's) counts unless
-  `strict` (a conflict retry round, whose first round counted it).
+  `strict` (a conflict retry round, whose first round counted it). A store call retried
+  (its token seen before by this counter: a node of a Redis Cluster that applied its part
+  while another refused) counts nothing again: the `calls` guard keeps the newest `cap`
+  tokens of the tenant.
 - Dead letters count once per message position: a guard of the newest `cap` positions.
 - Alert rows are set once per uid; their count, last seen and severity keep the largest.
 - Day keys expire at a fixed time (`expire_at_ms`); the guard `guard_ttl_ms` after use.
@@ -34,9 +37,19 @@ EVENTS, MINUTES, DEAD, ALERTS, SNAPSHOT = (
 READ_DAY, READ_MINUTES, READ_SNAPSHOT = "ledger_day", "ledger_day_minutes", "ledger_config"
 FIELDS_PER_ALERT = 4  # uid (the summary), uid|count, uid|last_ms, uid|severity
 
-EXTRA_KEYS[DEAD] = lambda item: [item[2]]  # the guard
+EXTRA_KEYS[EVENTS] = lambda item: [item[2]]  # the calls guard
+EXTRA_KEYS[DEAD] = lambda item: [item[2]]  # the positions guard
 EXTRA_KEYS[ALERTS] = lambda item: [item[2]]  # the day's counters (pages)
 EXTRA_KEYS[READ_DAY] = lambda item: [item[2]]  # the day's alert rows
+
+
+class Guard(NamedTuple):
+    """A sorted set of what was counted already: its key, how long it lives after its last
+    use, and how many of the newest members it keeps."""
+
+    key: str
+    ttl_ms: int
+    cap: int
 
 
 class EventFields(NamedTuple):
@@ -52,6 +65,7 @@ class EventFields(NamedTuple):
 def events(
     plan: Plan,
     key: str,
+    calls: Guard,
     expire_at_ms: int,
     fields: EventFields,
     bounds: list[int],
@@ -62,8 +76,8 @@ def events(
     lag) counts only as its owner's write went (see the module). Per event: its channel's
     field and every `fields.totals` field +1, the lag added to `fields.lag_sum` (the
     largest kept in `fields.lag_max`), and +1 in the histogram field of the first bound
-    >= lag (`fields.buckets`, one more than `bounds`)."""
-    plan.op(EVENTS, key, expire_at_ms, list(fields), bounds, rows)
+    >= lag (`fields.buckets`, one more than `bounds`). Once per store call (`calls`)."""
+    plan.op(EVENTS, key, *calls, expire_at_ms, list(fields), bounds, rows)
 
 
 def minutes(plan: Plan, key: str, expire_at_ms: int, bits: list[int]) -> None:
@@ -72,18 +86,11 @@ def minutes(plan: Plan, key: str, expire_at_ms: int, bits: list[int]) -> None:
 
 
 def dead_letters(
-    plan: Plan,
-    key: str,
-    guard: str,
-    expire_at_ms: int,
-    guard_ttl_ms: int,
-    cap: int,
-    now_ms: int,
-    letters: list[list[Any]],
+    plan: Plan, key: str, guard: Guard, expire_at_ms: int, now_ms: int, letters: list[list[Any]]
 ) -> None:
     """Add each `[position, pairs]` to the counters of `key` unless `guard` already holds
-    its position; the guard keeps the newest `cap` positions."""
-    plan.op(DEAD, key, guard, expire_at_ms, guard_ttl_ms, cap, now_ms, letters)
+    its position (scored `now_ms`)."""
+    plan.op(DEAD, key, *guard, expire_at_ms, now_ms, letters)
 
 
 def alerts(
@@ -161,7 +168,8 @@ def _counted(memory: SharedMemory, owner: str, strict: int) -> bool:
 
 @handles_op(EVENTS)
 def _events(memory: SharedMemory, op: list[Any]) -> None:
-    _, key, _at, fields, bounds, rows = op
+    """(The twin never sees a store call twice: its calls guard has nothing to do.)"""
+    _, key, _calls, _ttl, _cap, _at, fields, bounds, rows = op
     channels, totals, lag_sum, lag_max, buckets = fields
     tally: dict[str, int] = {}
     top = None
@@ -190,20 +198,27 @@ def _minutes(memory: SharedMemory, op: list[Any]) -> None:
     memory.data.setdefault(key, set()).update(bits)
 
 
+def _first_time(guard: dict[str, int], cap: int, score: int, member: str) -> bool:
+    """ledger.lua's first_time: whether `member` is new to the guard (then added; past a
+    quarter over `cap`, the oldest leave down to `cap`, as a sorted set orders them)."""
+    if member in guard:
+        return False
+    guard[member] = score
+    if len(guard) > cap + max(1, cap // 4):
+        for old in sorted(guard, key=lambda m: (guard[m], m))[: len(guard) - cap]:
+            del guard[old]
+    return True
+
+
 @handles_op(DEAD)
 def _dead(memory: SharedMemory, op: list[Any]) -> None:
-    _, key, guard_key, _at, _ttl, cap, now, letters = op
+    _, key, guard_key, _ttl, cap, _at, now, letters = op
     guard: dict[str, int] = memory.data.setdefault(guard_key, {})
     counters: dict[str, int] = memory.data.setdefault(key, {})
     for position, sums in letters:
-        if position in guard:
-            continue
-        guard[position] = now
-        for i in range(0, len(sums), 2):
-            counters[sums[i]] = counters.get(sums[i], 0) + sums[i + 1]
-    if len(guard) > cap + max(1, cap // 4):  # the oldest positions leave (as a sorted set)
-        for position in sorted(guard, key=lambda p: (guard[p], p))[: len(guard) - cap]:
-            del guard[position]
+        if _first_time(guard, cap, now, position):
+            for i in range(0, len(sums), 2):
+                counters[sums[i]] = counters.get(sums[i], 0) + sums[i + 1]
     if not counters:
         del memory.data[key]
 
