@@ -301,11 +301,14 @@ def check_all(
     alerts: TopicReader,
     since_ms: int = 0,
     earlier_invalid: frozenset[bytes] = frozenset(),
+    ledger_slack: int = 0,
 ) -> Outcome:
     """After recovery: exactly one page uid per leak, exact counters, every bad input lettered.
 
     `since_ms` ignores alerts decided before it; `earlier_invalid` are dead letters of an
-    earlier workload that may also be on the topic.
+    earlier workload that may also be on the topic; `ledger_slack`: how far the ledger's
+    event count may be from the truth (a crash between two Redis Cluster nodes' calls,
+    docs/report.md: at most one batch).
     """
     wait_all_committed(settings)
     alerts.wait_for(len(work.labels), timeout=150, settle=2.0)
@@ -335,7 +338,7 @@ def check_all(
     assert wanted <= set(lettered), "every malformed message is dead-lettered"
     assert set(lettered) <= wanted | earlier_invalid, "nothing else is dead-lettered"
     events, letters_counted = ledger_totals(settings)
-    assert events == len(work.events), "the ledger counts every valid event once"
+    assert abs(events - len(work.events)) <= ledger_slack, "the ledger counts each event once"
     assert letters_counted == len(positions), "the ledger counts each bad message once"
     return Outcome(
         events=len(work.events),
