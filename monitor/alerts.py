@@ -139,6 +139,7 @@ class Alerts:
             encode_finding(finding),
             claim_field(finding.detector, finding.tenant) if finding.episode else "",
             finding.episode,
+            finding.tenant,
         )
 
     def alert(self, pending: Pending) -> Alert:

@@ -27,6 +27,7 @@ from monitor.config import DetectorSettings, load_detectors
 from monitor.detection import build_detection
 from monitor.health import Health
 from monitor.kafka_io import OutputProducer, topic_partitions
+from monitor.ledger import LedgerSettings
 from monitor.pipeline import Message, Pipeline
 from monitor.safety import process_safely
 from monitor.security import redact_url
@@ -146,7 +147,10 @@ class Worker:
             cluster=s.redis_cluster,
         )
         await store.start()
-        detection = build_detection(self.detector_settings, store, s.pseudonym_key, prefix)
+        ledger = LedgerSettings(s.ledger_retention_days, s.ledger_max_alerts)
+        detection = build_detection(
+            self.detector_settings, store, s.pseudonym_key, prefix, ledger_settings=ledger
+        )
         detectors = detection.runner.detectors
         self.pipeline = Pipeline(
             self.registry.by_topic(s.namespace),

@@ -1,5 +1,5 @@
-"""The `blindar` command: topics, worker, simulate, replay, backtest, alerts tail, config check,
-wait."""
+"""The `blindar` command: topics, worker, simulate, replay, backtest, report, alerts tail,
+config check, wait."""
 
 from __future__ import annotations
 
@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
         "simulate a realistic labelled period, replay it and score every detector",
     )
     add_backtest_arguments(p)
+    p = command("report", cmd_report, "write a tenant's assurance report (HTML + JSON)")
+    add_report_arguments(p)
     p = command("alerts", cmd_alerts, "follow the alerts topic")
     p.add_argument("action", choices=["tail"])
     p.add_argument("--tenant")
@@ -170,6 +172,18 @@ def add_backtest_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_backtest(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.backtest_cli import run
+
+    return run(settings, args)
+
+
+def add_report_arguments(p: argparse.ArgumentParser) -> None:
+    from monitor.report_cli import add_arguments
+
+    add_arguments(p)
+
+
+def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    from monitor.report_cli import run
 
     return run(settings, args)
 

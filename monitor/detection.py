@@ -27,12 +27,20 @@ from detectors.runner import Observed, Runner
 from detectors.state.actor import ActorState
 from detectors.state.keys import actor_tag
 from detectors.state.shared.plan import Plan, Reply
-from monitor import metrics
-from monitor.alerts import Alerts
+from monitor import controls, metrics
+from monitor.alerts import Alert, Alerts
 from monitor.config import DetectorSettings, StateSettings
+from monitor.ledger import Ledger, LedgerBatch, LedgerSettings
 from monitor.pseudonym import Pseudonymizer
 from monitor.state.codec import decode_events, encode_events
-from monitor.state.requests import NO_STATE, OwnerWrite, Pending, WriteReply, WriteRequest
+from monitor.state.requests import (
+    NO_STATE,
+    OwnerWrite,
+    Pending,
+    Repeat,
+    WriteReply,
+    WriteRequest,
+)
 
 log = logging.getLogger(__name__)
 R = TypeVar("R", bound=Reply)
@@ -69,6 +77,7 @@ class Outcome:
     applied: list[Event] = field(default_factory=list)  # new events (not re-delivered)
     duplicates: int = 0
     late: int = 0
+    repeats: list[Repeat] = field(default_factory=list)  # findings folded without a page
 
 
 def once(pending: list[Pending]) -> list[Pending]:
@@ -137,12 +146,14 @@ class Detection:
         alerts: Alerts,
         prefix: str = "",
         settings: StateSettings | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         self.runner = runner
         self.store = store
         self.alerts = alerts
         self.prefix = prefix
         self.settings = settings or StateSettings()
+        self.ledger = ledger  # the assurance ledger, counted in the same store call
         self.actors: dict[str, Cached] = {}
         self.shared = SharedCache(self.settings.shared_refresh_seconds * 1000)
         self.swept = time.monotonic()
@@ -150,7 +161,11 @@ class Detection:
     def key(self, actor: str) -> str:
         return f"{self.prefix}{actor_tag(actor)}"
 
-    async def run(self, events: Sequence[Event], now_ms: int) -> Outcome:
+    async def run(
+        self, events: Sequence[Event], now_ms: int, entries: LedgerBatch | None = None
+    ) -> Outcome:
+        """The batch through the detectors, its state and alert decisions stored in one call
+        (per Redis node) with its ledger entries, and `entries` no actor owns (dead letters)."""
         by_actor: dict[str, list[Event]] = {}
         for event in events:
             own = by_actor.get(event.actor_id)
@@ -165,8 +180,13 @@ class Detection:
             ctx = BatchContext(plan, self.shared, now_ms)
             applied = [self.apply(actor, own, ctx, now_ms) for actor, own in by_actor.items()]
             shared = self.runner.plan_shared(events, plan)
+            self.record(plan, applied, now_ms, strict=False, entries=entries)
             writes = [w for w, _ in applied] + asked(shared)
+            if not writes and not plan:
+                return outcome
             reply = await self.store.write(self.request(writes, plan, now_ms))
+            if self.ledger is not None:
+                self.ledger.wrote()
             self.shared.answered(now_ms)
             await self.settle(by_actor, applied, reply, outcome, now_ms)
             plan.fill(reply.answers)
@@ -217,6 +237,38 @@ class Detection:
         write.decisions = [self.alerts.decision(f) for f in observed.findings]
         return write, observed
 
+    def record(
+        self,
+        plan: Plan,
+        applied: list[tuple[OwnerWrite, Observed]],
+        now_ms: int,
+        strict: bool,
+        entries: LedgerBatch | None = None,
+    ) -> None:
+        """The ledger entries of this store call: each actor's new events (counted only if
+        its state write goes through, see detectors/state/shared/ledger.py), `entries`, and
+        the configuration snapshot once a day."""
+        ledger = self.ledger
+        if ledger is None:
+            return
+        fresh = [(write.key, observed.fresh) for write, observed in applied]
+        ledger.events(fresh, now_ms, strict).put(plan, ledger.settings, now_ms)
+        for more in (entries, ledger.snapshot(now_ms)):
+            if more is not None:
+                more.put(plan, ledger.settings, now_ms)
+
+    async def record_alerts(
+        self, published: Sequence[Alert], repeats: Sequence[Repeat], paged_ms: int
+    ) -> None:
+        """Published alerts and folded repeats into the ledger (idempotent by uid: an alert
+        published again after a crash changes nothing)."""
+        if self.ledger is None or not (published or repeats):
+            return
+        plan = Plan()
+        self.ledger.alerts(published, repeats, paged_ms).put(plan, self.ledger.settings, paged_ms)
+        if plan:
+            await self.store.write(self.request([], plan, paged_ms))
+
     def request(self, writes: list[OwnerWrite], plan: Plan, now_ms: int) -> WriteRequest:
         alerts = self.alerts
         return WriteRequest(writes, plan, now_ms, alerts.suppression_ms, alerts.record_ttl_ms)
@@ -234,6 +286,7 @@ class Detection:
         actors = list(by_actor)
         for _ in range(CONFLICT_ROUNDS):
             outcome.pending += reply.pending
+            outcome.repeats += reply.repeats
             retry: list[str] = []
             statuses = reply.statuses[: len(actors)]  # then shared owners: never conflicts
             for actor, (write, observed), status in zip(actors, applied, statuses, strict=True):
@@ -252,6 +305,7 @@ class Detection:
             ctx = BatchContext(plan, self.shared, now_ms)
             actors = retry
             applied = [self.apply(a, by_actor[a], ctx, now_ms) for a in retry]
+            self.record(plan, applied, now_ms, strict=True)
             reply = await self.store.write(self.request([w for w, _ in applied], plan, now_ms))
         raise RuntimeError(f"actor state kept changing under this worker: {len(actors)} actors")
 
@@ -276,6 +330,7 @@ class Detection:
         outcome.findings += findings
         reply = await self.store.write(self.request(list(by_owner.values()), Plan(), now_ms))
         outcome.pending += reply.pending
+        outcome.repeats += reply.repeats
 
     async def tick(self, detectors: Sequence[Any], now_ms: int, channels: Sequence[Any]) -> Outcome:
         """Detectors that judge what did not arrive (channel_silence), on the wall clock."""
@@ -286,6 +341,7 @@ class Detection:
             return outcome
         reply = await self.store.write(self.request(asked(pending), plan, now_ms))
         outcome.pending += reply.pending
+        outcome.repeats += reply.repeats
         plan.fill(reply.answers)
         await self.decide_shared(self.runner.shared_findings(pending), outcome, now_ms)
         outcome.pending = once(outcome.pending)
@@ -322,10 +378,20 @@ def build_detection(
     pseudonym_key: bytes,
     prefix: str = "",
     detectors: Sequence[Any] | None = None,
+    ledger_settings: LedgerSettings | None = None,
 ) -> Detection:
     """The detection stage for a validated detector file (its detectors built with `prefix`
-    unless given) on `store`."""
+    unless given) on `store`, keeping the assurance ledger under `prefix`."""
     built = list(detectors) if detectors is not None else settings.build(prefix)
     runner = Runner(built, settings.state.late_minutes * MINUTE_MS)
-    alerts = Alerts(Pseudonymizer(pseudonym_key), settings.suppression_minutes)
-    return Detection(runner, store, alerts, prefix, settings.state)
+    pseudonymize = Pseudonymizer(pseudonym_key)
+    alerts = Alerts(pseudonymize, settings.suppression_minutes)
+    snapshot = controls.snapshot(settings)
+    ledger = Ledger(
+        prefix,
+        controls.config_hash(snapshot),
+        controls.encoded(snapshot).decode(),
+        pseudonymize,
+        ledger_settings,
+    )
+    return Detection(runner, store, alerts, prefix, settings.state, ledger)

@@ -63,17 +63,24 @@ class Invalid(Exception):
 
 
 class Rejection:
-    """A message (or one element of a batch message) that goes to the dead-letter topic."""
+    """A message (or one element of a batch message) that goes to the dead-letter topic;
+    `tenant` when the bad element still names one (a JSON object with a string tenant)."""
 
-    __slots__ = ("detail", "index", "reason")
+    __slots__ = ("detail", "index", "reason", "tenant")
 
-    def __init__(self, reason: str, detail: str, index: int | None = None) -> None:
+    def __init__(
+        self, reason: str, detail: str, index: int | None = None, tenant: str | None = None
+    ) -> None:
         self.reason = reason
         self.detail = detail
         self.index = index
+        self.tenant = tenant
 
     def __repr__(self) -> str:
-        return f"Rejection({self.reason!r}, {self.detail!r}, index={self.index})"
+        return (
+            f"Rejection({self.reason!r}, {self.detail!r}, index={self.index}, "
+            f"tenant={self.tenant!r})"
+        )
 
 
 Mapper = Callable[[dict[str, Any]], dict[str, Any]]
@@ -101,7 +108,7 @@ def decode_message(
         try:
             return [parse_event(doc, channel, now_ms, mapper, clean, trust)], []
         except Invalid as exc:
-            return [], [Rejection(exc.reason, exc.detail)]
+            return [], [Rejection(exc.reason, exc.detail, tenant=tenant_hint(doc, mapper))]
     if isinstance(doc, list):
         return _decode_batch(doc, channel, now_ms, mapper, max_batch, clean, trust)
     return [], [Rejection("not_object", f"expected a JSON object, got {_json_type(doc)}")]
@@ -129,8 +136,20 @@ def _decode_batch(
         try:
             events.append(parse_event(doc, channel, now_ms, mapper, clean, trust))
         except Invalid as exc:
-            rejections.append(Rejection(exc.reason, exc.detail, index))
+            rejections.append(Rejection(exc.reason, exc.detail, index, tenant_hint(doc, mapper)))
     return events, rejections
+
+
+def tenant_hint(doc: dict[str, Any], mapper: Mapper | None) -> str | None:
+    """The tenant a rejected object names (after the channel's mapping), if any: dead letters
+    are counted per tenant in the assurance ledger. Never raises."""
+    if mapper is not None:
+        try:
+            doc = mapper(doc)
+        except Exception:
+            return None
+    tenant = doc.get("tenant") if isinstance(doc, dict) else None
+    return tenant if type(tenant) is str and tenant else None
 
 
 def _load(raw: bytes | None) -> Any:

@@ -26,6 +26,7 @@ from monitor.detection import Detection, Outcome
 from monitor.events import Rejection, decode_message
 from monitor.kafka_io import OutputProducer
 from monitor.latency_log import LatencyLog
+from monitor.ledger import DeadLetter
 
 if TYPE_CHECKING:
     from monitor.sinks import AlertDelivery
@@ -83,8 +84,8 @@ class Pipeline:
         # assignments are taken as they are; the worker never sets it.
         self.trust_events = trust_events
         self.assignments = assignments or Assignments()
-        self.set_channels(channels)
         self.detection = detection
+        self.set_channels(channels)
         self.alerts: Alerts = detection.alerts
         self.output = output
         self.alerts_topic = alerts_topic
@@ -118,6 +119,8 @@ class Pipeline:
             for topic, channel in self.channels.items()
         }
         self.default_trust = Trust(self.assignments)
+        if self.detection.ledger is not None:
+            self.detection.ledger.channels = self.channel_names
 
     def channel_of(self, topic: str) -> str:
         """The registered channel of a topic; "other" keeps metric labels bounded."""
@@ -130,17 +133,32 @@ class Pipeline:
     async def process(self, messages: Sequence[Message]) -> BatchResult:
         started = time.time()
         wall_ms = int(started * 1000)
-        events, rejected = self.decode(messages, wall_ms)
+        events, letters = self.decode(messages, wall_ms)
         now_ms = wall_ms if self.clock is None else self.clock(events)
+        ledger = self.detection.ledger
+        # the dead letters go with the first store call (one of their own if no event is
+        # valid), on the day of the pipeline's clock (the wall clock in the worker)
+        dead = ledger.dead_letters(letters, now_ms) if ledger is not None and letters else None
         outcome = Outcome()
-        for start in range(0, len(events), self.max_plan_events):
-            part = await self.detection.run(events[start : start + self.max_plan_events], now_ms)
+        for start in range(0, max(len(events), 1), self.max_plan_events):
+            part = await self.detection.run(
+                events[start : start + self.max_plan_events], now_ms, dead
+            )
+            dead = None
             merge(outcome, part)
         alerts = await self.publish(outcome, now_ms)
         self.observe(events, outcome, started, now_ms)
         if self.latency_log is not None:
             self.latency_log.record(events, int(time.time() * 1000))
-        return BatchResult(len(events), sum(rejected.values()), rejected, outcome.findings, alerts)
+        rejected = Counter(letter.reason for letter in letters)
+        return BatchResult(len(events), len(letters), rejected, outcome.findings, alerts)
+
+    async def record_dead_letters(self, letters: Sequence[DeadLetter], now_ms: int) -> None:
+        """Dead letters decided outside a batch (a message that failed processing) into the
+        assurance ledger, in a store call of their own."""
+        ledger = self.detection.ledger
+        if ledger is not None and letters:
+            await self.detection.run([], now_ms, ledger.dead_letters(letters, now_ms))
 
     async def tick(self, now_ms: int, channels: Sequence[Channel]) -> list[Alert]:
         """Periodic check for detectors that judge the absence of events (channel_silence)."""
@@ -149,21 +167,27 @@ class Pipeline:
         return await self.publish(outcome, now_ms)
 
     async def publish(self, outcome: Outcome, now_ms: int) -> list[Alert]:
-        """Decided alerts go to dlp.alerts; once Kafka acknowledged them they are confirmed
-        in the store, then handed to the optional sinks. A crash in between publishes them
-        again from the store (same uid, same document)."""
+        """Decided alerts go to dlp.alerts; once Kafka acknowledged them they are written to
+        the assurance ledger (with the repeats folded into open alerts) and confirmed in the
+        store, then handed to the optional sinks. A crash in between publishes them again
+        from the store (same uid, same document) and the ledger keeps them once."""
         alerts = [self.alerts.alert(p) for p in outcome.pending]
         self.send(alerts)
         if self.output is not None:
             await self.output.drain()
+        paged_ms = int(time.time() * 1000) if self.clock is None else now_ms
+        await self.detection.record_alerts(alerts, outcome.repeats, paged_ms)
         await self.detection.store.confirm(outcome.pending)
         if self.delivery is not None:
             self.delivery.submit(alerts, outcome.findings, now_ms)
         return alerts
 
-    def decode(self, messages: Sequence[Message], now_ms: int) -> tuple[list[Event], Counter[str]]:
+    def decode(
+        self, messages: Sequence[Message], now_ms: int
+    ) -> tuple[list[Event], list[DeadLetter]]:
+        """Valid events, and every dead-lettered element (sent to dlp.deadletter)."""
         events: list[Event] = []
-        rejected: Counter[str] = Counter()
+        rejected: list[DeadLetter] = []
         per_channel: Counter[str] = Counter()
         for message in messages:
             channel = self.channel_of(message.topic)
@@ -179,7 +203,7 @@ class Pipeline:
             events.extend(good if self.trust_events else self.registered(good, channel))
             if bad:
                 self.dead_letter(message, channel, bad, now_ms)
-                rejected.update(r.reason for r in bad)
+                rejected.extend(dead_letter(message, channel, rejection) for rejection in bad)
         for channel, count in per_channel.items():
             metrics.MESSAGES.labels(channel=channel).inc(count)
         return events, rejected
@@ -266,9 +290,16 @@ class Pipeline:
             metrics.LAST_EVENT.labels(channel=channel).set(ts_ms / 1000)
 
 
+def dead_letter(message: Message, channel: str, rejection: Rejection) -> DeadLetter:
+    """A rejected element for the ledger: its message's position counts it once."""
+    position = f"{message.topic}:{message.partition}:{message.offset}"
+    return DeadLetter(position, channel, rejection.reason, rejection.tenant)
+
+
 def merge(outcome: Outcome, part: Outcome) -> None:
     outcome.findings += part.findings
     outcome.pending += part.pending
+    outcome.repeats += part.repeats
     outcome.applied += part.applied
     outcome.duplicates += part.duplicates
     outcome.late += part.late

@@ -7,19 +7,22 @@ and nothing is dead-lettered. The store already retries outages inside each call
 reaching here came from a path outside it; it is held all the same. Anything else is a bug
 or an unexpected server error: the batch is retried a few times with backoff, then each
 message is processed alone, and only a message that still fails is dead-lettered with
-reason `processing_error` so the stream moves on without losing it. Cancellation
-(shutdown) always propagates: the caller must not ack the batch.
+reason `processing_error` (and counted in the assurance ledger, under no tenant) so
+the stream moves on without losing it. Cancellation (shutdown) always propagates: the
+caller must not ack the batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 
 from monitor.events import Rejection
 from monitor.health import Health
-from monitor.pipeline import Message, Pipeline
+from monitor.ledger import DeadLetter
+from monitor.pipeline import Message, Pipeline, dead_letter
 from monitor.state.outages import StateUnavailable, is_outage
 
 log = logging.getLogger(__name__)
@@ -103,3 +106,16 @@ async def _process_one(pipeline: Pipeline, message: Message, health: Health) -> 
     pipeline.dead_letter(message, channel, [rejection], 0)
     if pipeline.output is not None:
         await pipeline.output.drain()
+    await _count(pipeline, dead_letter(message, channel, rejection))
+
+
+async def _count(pipeline: Pipeline, letter: DeadLetter) -> None:
+    """The dead letter in the assurance ledger (under no tenant), if the store takes it: the
+    failure may have been the store's own."""
+    try:
+        await pipeline.record_dead_letters([letter], int(time.time() * 1000))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.error("dead letter %s not counted in the ledger (%s)", letter.position,
+                  type(exc).__name__)  # fmt: skip

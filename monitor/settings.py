@@ -69,6 +69,13 @@ def _input_limit() -> int:
     return limit
 
 
+def _positive_env(name: str, default: int) -> int:
+    value = _int_env(name, default)
+    if value <= 0:
+        raise SettingsError(f"{name}: must be a positive integer, got {value}")
+    return value
+
+
 def secret_bytes(name: str) -> bytes:
     """NAME or the content of NAME_FILE, as bytes (HMAC keys); errors as SettingsError."""
     try:
@@ -119,6 +126,10 @@ class Settings:
     # Trusted actor assignments (BLINDAR_ASSIGNMENTS_FILE, else assignments.yaml or .csv in
     # the config directory if present; monitor/assignments.py).
     assignments_file: Path | None = None
+    # The assurance ledger (monitor/ledger.py): days kept after each day ends, and alerts
+    # itemized per tenant and day (more are counted, not listed).
+    ledger_retention_days: int = 400
+    ledger_max_alerts: int = 2000
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -145,6 +156,8 @@ class Settings:
             web_token=web_token,
             input_max_message_bytes=_input_limit(),
             assignments_file=_assignments_file(),
+            ledger_retention_days=_positive_env("BLINDAR_LEDGER_RETENTION_DAYS", 400),
+            ledger_max_alerts=_positive_env("BLINDAR_LEDGER_MAX_ALERTS", 2000),
         )
 
     def topic(self, name: str) -> str:

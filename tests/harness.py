@@ -254,6 +254,18 @@ def produce_events(settings: Settings, events: Iterable[dict[str, Any]]) -> int:
     return count
 
 
+def blindar(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a `blindar` command against the settings' deployment; its output as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "monitor.cli", *args],
+        cwd=REPO_ROOT,
+        env=worker_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 class TopicReader:
     """Reads a whole topic from the beginning, accumulating everything seen so far."""
 

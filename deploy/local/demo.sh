@@ -31,6 +31,22 @@ cleanup() {
     "$ROOT/deploy/local/down.sh"
   fi
   log "stopped"
+  report_hint
+}
+
+# How to get the assurance report of the tenant the demo's leaks hit (docs/report.md).
+report_hint() {
+  local tenant day
+  tenant="$(sed -n 's#.*injected [a-z_]* by \([^/]*\)/.*#\1#p' "$RUN/demo-simulator.log" 2>/dev/null | head -1)"
+  day="$(date -u +%F)"
+  cat <<REPORT
+
+  The assurance report of the demo tenant ${tenant:-acme-bank} (HTML + JSON twin; the ledger is in
+  Redis, which keeps its data across make down / make up):
+    make up && .venv/bin/blindar report --tenant ${tenant:-acme-bank} --from $day --to $day --out .run/report.html
+  Other demo tenants: acme-bank, telco-one, shopmart, healthplus. What it shows: docs/report.md
+
+REPORT
 }
 trap cleanup INT TERM EXIT
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the local stack needs (only the missing ones).
+# Installs the Debian packages the local stack needs (only the missing ones). chromium
+# renders the assurance report to PNG in its test (tests/e2e/test_report.py).
 set -euo pipefail
-wanted=(redis-server prometheus prometheus-alertmanager)
+wanted=(redis-server prometheus prometheus-alertmanager chromium)
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -8,7 +8,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from detectors.state.shared.memory import SharedMemory
-from monitor.state.requests import Decision, OwnerWrite, Pending, WriteReply, WriteRequest
+from monitor.state.requests import (
+    Decision,
+    OwnerWrite,
+    Pending,
+    Repeat,
+    WriteReply,
+    WriteRequest,
+)
 
 
 class MemoryStore:
@@ -28,6 +35,7 @@ class MemoryStore:
     async def write(self, request: WriteRequest) -> WriteReply:
         statuses: list[str] = []
         pending: list[Pending] = []
+        repeats: list[Repeat] = []
         for owner in request.owners:
             fields = self.data.setdefault(owner.key, {})
             version = int(fields.get("v", 0))
@@ -38,10 +46,15 @@ class MemoryStore:
             if owner.expected >= 0 and owner.state:
                 write_state(fields, owner, version)
             for decision in owner.decisions:
-                decide(fields, decision, request)
+                record = decide(fields, decision, request)
+                if record is not None:
+                    repeats.append(Repeat(owner.key, decision.field, decision.tenant,
+                                          record["u"], record["c"], record["f"], record["l"],
+                                          record["s"]))  # fmt: skip
             pending += pending_of(owner.key, fields)
-        answers = self.shared.apply(request.plan)
-        return WriteReply(statuses, pending, answers)
+        written = dict(zip((owner.key for owner in request.owners), statuses, strict=True))
+        answers = self.shared.apply(request.plan, written)
+        return WriteReply(statuses, pending, answers, repeats=repeats)
 
     async def confirm(self, pending: Sequence[Pending]) -> None:
         for item in pending:
@@ -78,12 +91,13 @@ def write_state(fields: dict[str, Any], owner: OwnerWrite, version: int) -> None
         fields.update({"v": version + 1, "n": entries + 1, f"e{entries + 1}": owner.state})
 
 
-def decide(fields: dict[str, Any], d: Decision, request: WriteRequest) -> None:
-    """write.lua's decide(): one page per alert field until it is quiet for a whole window."""
+def decide(fields: dict[str, Any], d: Decision, request: WriteRequest) -> dict[str, Any] | None:
+    """write.lua's decide(): one page per alert field until it is quiet for a whole window;
+    the record when the finding was folded into it without a page (a repeat)."""
     now, supp = request.now_ms, request.suppression_ms
     if d.claim:
         if fields.get(d.claim) == d.episode:
-            return
+            return None
         fields[d.claim] = d.episode
     record = fields.get(d.field)
     if record is not None and now - record["n"] >= request.alert_ttl_ms:
@@ -101,12 +115,13 @@ def decide(fields: dict[str, Any], d: Decision, request: WriteRequest) -> None:
             record["r"], record["s"] = d.observed, d.severity
             kind = "new" if record["d"] == 0 else "update"
     else:
-        return
+        return None
     if kind:
         record["p"] = {"k": kind, "x": d.payload, "t": now, "c": record["c"], "f": record["f"]}
         if d.field not in fields.setdefault("P", []):
             fields["P"].append(d.field)
     fields[d.field] = record
+    return None if kind else record
 
 
 def pending_of(key: str, fields: dict[str, Any]) -> list[Pending]:

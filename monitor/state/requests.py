@@ -23,6 +23,7 @@ class Decision:
     payload: bytes  # the finding as JSON (monitor/state/codec.py)
     claim: str = ""  # the field recording the episode paged ("" = none)
     episode: str = ""
+    tenant: str = ""  # the finding's tenant (not sent: names the ledger row of a repeat)
 
 
 @dataclass(slots=True)
@@ -60,12 +61,28 @@ class Pending:
     decided_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    """A finding folded into an open alert without a page (suppressed): the alert's values
+    that only grow, for the assurance ledger."""
+
+    key: str
+    field: str
+    tenant: str
+    uid: str
+    count: int
+    first_seen_ms: int
+    last_seen_ms: int
+    severity: int
+
+
 @dataclass(slots=True)
 class WriteReply:
     statuses: list[str]  # per owner: "0" written, "r" written before by this batch, "c" conflict
     pending: list[Pending]
     answers: list[Any]
     state_lost: bool = False
+    repeats: list[Repeat] = field(default_factory=list)
 
     def conflicts(self) -> list[int]:
         return [i for i, status in enumerate(self.statuses) if status == "c"]

@@ -32,7 +32,7 @@ from monitor import metrics
 from monitor.health import Health
 from monitor.security import RedisAuth
 from monitor.state.outages import is_moving, with_retry
-from monitor.state.requests import OwnerWrite, Pending, WriteReply, WriteRequest
+from monitor.state.requests import OwnerWrite, Pending, Repeat, WriteReply, WriteRequest
 
 log = logging.getLogger(__name__)
 FLAGS = "#!lua flags=allow-cross-slot-keys\n"
@@ -268,11 +268,16 @@ class RedisStore:
         async def attempt() -> None:
             parts = self.route(request, whole)
             results = await asyncio.gather(*(self._write_part(request, p, token) for p in parts))
-            for part, (statuses, pending, answers, lost) in zip(parts, results, strict=True):
+            for part, (statuses, pending, answers, lost, repeats) in zip(
+                parts, results, strict=True
+            ):
                 for i, status in zip(part.owners, statuses, strict=True):
                     reply.statuses[i] = status
                 reply.pending += [
                     Pending(request.owners[part.owners[p[0] - 1]].key, *p[1:]) for p in pending
+                ]
+                reply.repeats += [
+                    repeat_of(request.owners[part.owners[r[0] - 1]], r) for r in repeats
                 ]
                 for i, answer in zip(part.queries, answers, strict=True):
                     reply.answers[i] = answer
@@ -306,13 +311,13 @@ class RedisStore:
         if self.cluster is not None:
             doc["k"] = keys  # looked at first: a slot on the move fails before any write
         raw = await self._eval(part.node, WRITE, keys[:1], orjson.dumps(doc), blob)
-        statuses, pending, answers, lost = raw
+        statuses, pending, answers, lost, repeats = raw
         statuses = statuses.decode() if isinstance(statuses, bytes) else statuses
         pending = [
             [n, plain(f), plain(kind), plain(uid), int(count), int(first), payload, int(at)]
             for n, f, kind, uid, count, first, payload, at in pending
         ]
-        return list(statuses), pending, [plain(a) for a in answers], lost
+        return list(statuses), pending, [plain(a) for a in answers], lost, repeats
 
     async def confirm(self, pending: Sequence[Pending]) -> None:
         """Alerts Kafka acknowledged stop being pending (idempotent)."""
@@ -388,6 +393,15 @@ def shared_keys(ops: list[list[Any]], queries: list[list[Any]]) -> list[str]:
         if extra is not None:
             keys.update(dict.fromkeys(extra(item)))
     return list(keys)
+
+
+def repeat_of(owner: OwnerWrite, row: list[Any]) -> Repeat:
+    """A repeat as write.lua reports it: {owner, finding index, uid, count, first seen,
+    last seen, severity}."""
+    _, j, uid, count, first, last, severity = row
+    decision = owner.decisions[int(j) - 1]
+    return Repeat(owner.key, decision.field, decision.tenant, plain(uid), int(count),
+                  int(first), int(last), int(severity))  # fmt: skip
 
 
 def plain(value: Any) -> Any:

@@ -15,13 +15,16 @@
 --                payload length, claim field ('' if none), episode}
 --   s / q: shared-family ops and queries ({family, key, args...})
 --   m / mt: the state marker key and its token (optional)
--- Returns {statuses, pending, answers, lost}: statuses has one character per owner
+-- Returns {statuses, pending, answers, lost, repeats}: statuses has one character per owner
 -- ('0' written, 'r' written before by this very batch, 'c' conflict: another writer
 -- moved the owner on, nothing done); pending lists every owner's alerts that wait for
--- Kafka: {owner index, field, kind, uid, count, first seen, payload, decided at}.
+-- Kafka: {owner index, field, kind, uid, count, first seen, payload, decided at};
+-- repeats lists the findings folded into an open alert without a page: {owner index,
+-- finding index, uid, count, first seen, last seen, severity}.
+-- Shared ops run after the owners; STATUS[owner key] tells them how each owner's write went.
 local doc = cjson.decode(ARGV[1])
 local blob = ARGV[2] or ''
-local OPS, QUERIES = {}, {}
+local OPS, QUERIES, STATUS = {}, {}, {}
 
 local function num(x) return string.format('%d', x) end
 
@@ -61,6 +64,7 @@ end
 -- One page per (owner, detector, tenant) while it keeps repeating; a new page only once
 -- the alert has been quiet for a whole suppression window, in event time and in
 -- processing time. A decided alert stays pending until confirmed (Kafka acknowledged it).
+-- Returns the record when the finding was folded into it without a page (a repeat).
 local function decide(key, f, pending)
   local field, wend, observed, sev = f[1], f[3], f[4], f[5]
   if f[8] ~= '' then
@@ -90,6 +94,7 @@ local function decide(key, f, pending)
     pending[field] = true
   end
   redis.call('HSET', key, field, cjson.encode(rec))
+  if not kind then return rec end
 end
 
 local function write_state(key, w, v, n)
@@ -104,7 +109,7 @@ local function write_state(key, w, v, n)
   end
 end
 
-local statuses, pending_out = {}, {}
+local statuses, pending_out, repeats_out = {}, {}, {}
 for i, w in ipairs(doc.w) do
   local key = w[1]
   local cur = redis.call('HMGET', key, 'v', 'w', 'n', 'P')
@@ -117,12 +122,16 @@ for i, w in ipairs(doc.w) do
     if w[6] > 0 then redis.call('PEXPIRE', key, num(w[6])) end
     if #w[7] > 0 then
       local pending = pending_set(cur[4])
-      for _, f in ipairs(w[7]) do decide(key, f, pending) end
+      for j, f in ipairs(w[7]) do
+        local rec = decide(key, f, pending)
+        if rec then repeats_out[#repeats_out + 1] = {i, j, rec.u, rec.c, rec.f, rec.l, rec.s} end
+      end
       save_pending(key, pending)
       cur[4] = redis.call('HGET', key, 'P')
     end
   end
   statuses[i] = status
+  STATUS[key] = status
   if status ~= 'c' and cur[4] then
     for _, field in ipairs(cjson.decode(cur[4])) do
       local raw = redis.call('HGET', key, field)
@@ -146,4 +155,4 @@ if doc.m and redis.call('EXISTS', doc.m) == 0 then
   lost = 1
 end
 
-return {table.concat(statuses), pending_out, answers, lost}
+return {table.concat(statuses), pending_out, answers, lost, repeats_out}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -25,10 +24,10 @@ from monitor.settings import REPO_ROOT, Settings
 from tests.harness import (
     TopicReader,
     WorkerProcess,
+    blindar,
     free_port,
     produce,
     wait_until,
-    worker_env,
     worker_in_namespace,
 )
 
@@ -45,17 +44,6 @@ def onboarding(services: Settings, tmp_path: Path) -> Iterator[tuple[Settings, W
         shutil.copy(REPO_ROOT / "deploy" / "config" / name, config / name)
     with worker_in_namespace(tmp_path / "worker.log", config_dir=config) as running:
         yield running
-
-
-def blindar(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "monitor.cli", *args],
-        cwd=REPO_ROOT,
-        env=worker_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def voice_traffic(settings: Settings, count: int, done: threading.Event) -> None:

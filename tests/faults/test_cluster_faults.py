@@ -15,7 +15,7 @@ import pytest
 
 from monitor.settings import Settings
 from tests.faults.servers import KafkaServer, RedisClusterServer
-from tests.faults.test_faults import in_background, report, start_worker
+from tests.faults.test_faults import WORKER_ENV, in_background, report, start_worker
 from tests.faults.workload import build, check_all
 from tests.harness import TopicReader, drop_namespace, isolated_settings, provision, wait_until
 
@@ -51,7 +51,10 @@ def test_kill_9_mid_batch_on_a_redis_cluster(on_cluster: Settings, tmp_path: Pat
     first.stop(signal.SIGKILL)
     producer.join(60)
     second = start_worker(on_cluster, tmp_path / "second.log")
-    outcome = check_all(on_cluster, work, alerts)
+    # The ledger's counters may sit on another node than an actor: a kill between the two
+    # nodes' calls of one batch may count that batch's events twice or not at all.
+    batch = int(WORKER_ENV["BLINDAR_BATCH_SIZE"])
+    outcome = check_all(on_cluster, work, alerts, ledger_slack=batch)
     assert "redis cluster" in second.log_path.read_text()
     report("kill -9 on a redis cluster", outcome)
     second.stop()

@@ -13,9 +13,12 @@ import orjson
 
 from detectors.base import Detector
 from detectors.event import Event
+from detectors.state.shared import ledger
+from detectors.state.shared.plan import Plan
 from monitor.detection import Detection, Outcome
 from monitor.settings import Settings
 from monitor.state import MemoryStore
+from monitor.state.requests import WriteRequest
 from tests.detectors.helpers import MIN, T0
 from tests.harness import open_store, redis_client
 from tests.integration.simulated import detection_on
@@ -64,6 +67,7 @@ def outcome_view(outcome: Outcome) -> dict[str, Any]:
         ],
         "duplicates": outcome.duplicates,
         "late": outcome.late,
+        "repeats": outcome.repeats,
     }
 
 
@@ -98,6 +102,8 @@ async def run_both(
                     if extra is not None:
                         outcome.findings += extra.findings
                         outcome.pending += extra.pending
+                alerts = [detection.alerts.alert(p) for p in outcome.pending]
+                await detection.record_alerts(alerts, outcome.repeats, now)
                 await detection.store.confirm(outcome.pending)
                 out.append(outcome_view(outcome))
     finally:
@@ -171,3 +177,23 @@ def owner_keys(store: MemoryStore) -> list[str]:
         if isinstance(value, dict)
         and ("v" in value or "P" in value or any(str(f).startswith("!") for f in value))
     )
+
+
+def ledger_keys(store: MemoryStore) -> list[str]:
+    """The assurance ledger's keys the run wrote (the guard of dead letters aside)."""
+    guards = (":ledger:dead", ":ledger:calls")
+    return sorted(k for k in store.data if "ledger:" in k and not k.endswith(guards))
+
+
+async def ledger_answers(store: Any, keys: Sequence[str]) -> list[Any]:
+    """What the ledger's read queries answer for these keys, on either store."""
+    plan = Plan()
+    for key in keys:
+        if key.endswith((":n", ":a")):
+            ledger.read_day(plan, key[:-1] + "n", key[:-1] + "a")
+        elif key.endswith(":m"):
+            ledger.read_minutes(plan, key)
+        else:
+            ledger.read_snapshot(plan, key)
+    reply = await store.write(WriteRequest([], plan, T0, 0, 0))
+    return reply.answers

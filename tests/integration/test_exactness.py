@@ -7,6 +7,8 @@ Each detector's leak is applied batch by batch three ways:
 - in a second namespace, with the worker killed after every batch's state call and
   before Kafka acknowledged its alerts, then restarted on the same batch: the alerts
   published are the very same documents, and the state ends the same.
+The state compared is every key, the assurance ledger's too (events counted once, alerts
+recorded once).
 """
 
 from __future__ import annotations
@@ -153,16 +155,18 @@ def published(alerts: Sequence[Alert]) -> list[bytes]:
 
 async def apply(detection: Detection, batch: list[Event], confirm: bool) -> list[Alert]:
     """One batch as the worker runs it: detection, then (unless it dies first) the alerts
-    go to Kafka and are confirmed."""
-    outcome = await detection.run(batch, max(e.ts_ms for e in batch))
+    go to Kafka, into the assurance ledger, and are confirmed."""
+    now = max(e.ts_ms for e in batch)
+    outcome = await detection.run(batch, now)
     alerts = [detection.alerts.alert(p) for p in outcome.pending]
     if confirm:
+        await detection.record_alerts(alerts, outcome.repeats, now)
         await detection.store.confirm(outcome.pending)
     return alerts
 
 
 def stored(settings: Settings) -> dict[str, Any]:
-    """Every key of the namespace with its value (the batch write token left out)."""
+    """Every key of the namespace with its value (the batch write tokens left out)."""
     client = redis_client(settings)
     prefix = settings.redis_prefix
     out: dict[str, Any] = {}
@@ -171,6 +175,8 @@ def stored(settings: Settings) -> dict[str, Any]:
         kind = client.type(key).decode()
         if kind == "hash":
             value: Any = {f: v for f, v in client.hgetall(key).items() if f != b"w"}
+        elif kind == "zset" and name.endswith(":ledger:calls"):
+            value = client.zcard(key)  # members name the store calls (write tokens)
         elif kind == "zset":
             value = client.zrange(key, 0, -1, withscores=True)
         elif kind == "list":
@@ -237,3 +243,17 @@ def test_redelivery_and_crash_give_the_same_alerts_and_state(
     assert crashed == once, "the alerts after a crash differ from a healthy run's"
     state_before = stored(settings)
     assert stored(second) == state_before
+    # the ledger counted every event once, though the first namespace saw each twice
+    assert ledger_events(settings) == len({e.event_id for batch in batches for e in batch})
+
+
+def ledger_events(settings: Settings) -> int:
+    """Events the assurance ledger counted, over every tenant and day."""
+    client = redis_client(settings)
+    try:
+        counters = client.scan_iter(match=f"{settings.redis_prefix}{{n:*}}:ledger:*:n")
+        return sum(
+            int(n) for key in counters for f, n in client.hgetall(key).items() if f[:3] == b"ev|"
+        )
+    finally:
+        client.close()

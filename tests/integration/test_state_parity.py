@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from detectors.state.shared import (
     FAMILIES,
     channel_traffic,
     guarded_sum,
+    ledger,
     team_devices,
     team_rates,
     team_sample,
@@ -54,11 +56,15 @@ from detectors.tuning import Tuning
 from detectors.unmask_rate import UnmaskRate, UnmaskRateConfig
 from detectors.unusual_location import UnusualLocation, UnusualLocationConfig
 from monitor.detection import Detection, Outcome
+from monitor.ledger import LedgerSettings
 from monitor.settings import Settings
-from monitor.state.requests import WriteRequest
+from monitor.state import MemoryStore
+from monitor.state.requests import OwnerWrite, WriteRequest
 from tests.detectors.helpers import MIN, T0
 from tests.harness import open_store, redis_client
 from tests.integration.reference import (
+    ledger_answers,
+    ledger_keys,
     memory_owners,
     owner_keys,
     redelivered_batches,
@@ -158,6 +164,58 @@ def channel_traffic_plan(rng: random.Random, prefix: str, step: int) -> Plan:
     return plan
 
 
+EVENT_FIELDS = ledger.EventFields(
+    ["ev|voice", "ev|sms"],
+    ["cfg|x", "lag|n"],
+    "lag|sum_ms",
+    "lag|max_ms",
+    ["le|1", "le|5", "le|inf"],
+)
+BOUNDS = [1000, 5000]
+
+
+def lag(rng: random.Random) -> int:
+    return rng.choice([0, 999, 1000, 1001, 5000, 5001, rng.randrange(10_000)])
+
+
+def ledger_plan(rng: random.Random, prefix: str, step: int) -> Plan:
+    """Counts (no owner in these calls: strict rows count nothing), minutes, dead letters
+    re-delivered and trimmed past a small guard, alert rows past a small cap, a snapshot,
+    then every key read back."""
+    plan = Plan()
+    at = int(time.time() * 1000) + 30 * DAY  # an expiry in the past would drop the key
+    days = [f"{prefix}{{n:acme}}:ledger:d{d}" for d in range(2)]
+    for key in days:
+        rows = [
+            [f"{{a:a-{n}}}", rng.randrange(2)]
+            + [x for _ in range(rng.randrange(1, 4)) for x in (rng.randrange(1, 3), lag(rng))]
+            for n in range(rng.randrange(4))
+        ]
+        calls = ledger.Guard(f"{prefix}{{n:acme}}:ledger:calls", DAY, 10)
+        ledger.events(plan, key + ":n", calls, at, EVENT_FIELDS, BOUNDS, rows)
+        letters = [
+            [f"voice:0:{rng.randrange(step * 3 + 5)}", ["dl|voice|not_json", 1 + rng.randrange(2)]]
+            for _ in range(rng.randrange(4))
+        ]
+        guard = ledger.Guard(f"{prefix}{{n:acme}}:ledger:dead", DAY, 6)
+        ledger.dead_letters(plan, key + ":n", guard, at, T0 + step, letters)
+        alert_rows = [
+            [f"u{rng.randrange(6)}", rng.choice(["", '{"s":1}']), rng.randrange(1, 5),
+             T0 + rng.randrange(100), rng.randrange(1, 6), "pg|bulk_export|3"]
+            for _ in range(rng.randrange(3))
+        ]  # fmt: skip
+        ledger.alerts(plan, key + ":a", key + ":n", at, 3, alert_rows)
+        ledger.read_day(plan, key + ":n", key + ":a")
+    channel = f"{prefix}{{c:sms}}:ledger:d0:m"
+    ledger.minutes(plan, channel, at, sorted({rng.randrange(1440) for _ in range(3)}))
+    ledger.read_minutes(plan, channel)
+    config = f"{prefix}ledger:config:{rng.randrange(3)}"
+    if rng.random() < 0.3:
+        ledger.snapshot(plan, config, f'{{"step": {step}}}', at)
+    ledger.read_snapshot(plan, config)
+    return plan
+
+
 SHARED: dict[str, ShapeShared] = {
     "guarded_sum": guarded_sum_plan,
     "team_sample": team_sample_plan,
@@ -165,6 +223,7 @@ SHARED: dict[str, ShapeShared] = {
     "team_rates": team_rates_plan,
     "team_devices": team_devices_plan,
     "channel_traffic": channel_traffic_plan,
+    "ledger": ledger_plan,
 }
 
 
@@ -190,6 +249,67 @@ def test_shared_family_matches_its_twin(settings: Settings, family: str) -> None
     got_redis, got_memory = asyncio.run(run())
     assert got_redis == got_memory
     assert any(any(a for a in answers) for answers in got_redis)  # not all empty
+
+
+def test_ledger_counts_only_for_owners_whose_write_went_through(settings: Settings) -> None:
+    """Rows of owners that conflict (or were written before by the same call) add nothing;
+    owners absent from the call count unless strict. Redis and the twin agree."""
+    prefix = settings.redis_prefix
+    counters = f"{prefix}{{n:acme}}:ledger:d0:n"
+    owners = [f"{prefix}{{a:a-{n}}}" for n in range(4)]
+
+    def request(expected: list[int], rows: list[list[Any]]) -> WriteRequest:
+        plan = Plan()
+        later = int(time.time() * 1000) + DAY
+        calls = ledger.Guard(counters + ":calls", DAY, 10)
+        ledger.events(plan, counters, calls, later, EVENT_FIELDS, BOUNDS, rows)
+        ledger.read_day(plan, counters, counters[:-1] + "a")
+        writes = [OwnerWrite(key, v, state=b"[]") for key, v in zip(owners, expected, strict=True)]
+        return WriteRequest(writes, plan, T0, 60_000, 120_000)
+
+    def row(owner: str, strict: int, n: int) -> list[Any]:
+        return [owner, strict, *([1, n] * n)]  # n voice events, each with a lag of n ms
+
+    rounds = [
+        # all four written (version 0 -> 1): each counts
+        request([0, 0, 0, 0], [row(owners[n], 0, 1) for n in range(4)]),
+        # a-0, a-1 conflict (expected 0, stored 1); a-2, a-3 written; an absent owner
+        # counts unless strict
+        request(
+            [0, 0, 1, 1],
+            [
+                row(owners[0], 0, 10),
+                row(owners[1], 1, 10),
+                row(owners[2], 0, 100),
+                row(owners[3], 1, 100),
+                row("{a:elsewhere}", 0, 1000),
+                row("{a:elsewhere}", 1, 1000),
+            ],
+        ),
+    ]
+
+    async def run(store: Any) -> list[Any]:
+        answers = []
+        for req in rounds:
+            reply = await store.write(req)
+            answers.append((reply.statuses, reply.answers))
+        return answers
+
+    async def both() -> tuple[list[Any], list[Any]]:
+        store = await open_store(settings)
+        try:
+            return await run(store), await run(MemoryStore())
+        finally:
+            await store.aclose()
+
+    on_redis, in_memory = asyncio.run(both())
+    assert on_redis == in_memory
+    statuses, [counted] = on_redis[-1]
+    assert "".join(statuses) == "cc00"
+    # round 1: 4 events of lag 1; round 2: a-2 and a-3 (100 each), the absent owner (1000)
+    stored = dict(zip(counted[0][0::2], counted[0][1::2], strict=True))
+    assert stored["ev|voice"] == stored["lag|n"] == str(4 + 100 + 100 + 1000)
+    assert stored["lag|max_ms"] == "1000" and stored["lag|sum_ms"] == str(4 + 20_000 + 1000**2)
 
 
 # ---------------------------------------------------------------- actor families
@@ -398,6 +518,18 @@ def test_detection_on_redis_matches_the_twin(settings: Settings, tmp_path: Path)
     keys = owner_keys(memory)
     assert len(keys) >= 6
     assert redis_owners(settings, keys) == memory_owners(memory, keys)
+    assert sum(len(run["repeats"]) for run in runs.redis) > 10
+    kept = ledger_keys(memory)
+    assert {k.rsplit(":", 1)[-1] for k in kept} >= {"n", "a", "m"}
+    assert asyncio.run(ledger_on_redis(settings, kept)) == asyncio.run(ledger_answers(memory, kept))
+
+
+async def ledger_on_redis(settings: Settings, keys: list[str]) -> list[Any]:
+    store = await open_store(settings)
+    try:
+        return await ledger_answers(store, keys)
+    finally:
+        await store.aclose()
 
 
 def test_every_state_key_has_a_ttl(settings: Settings, tmp_path: Path) -> None:
@@ -407,6 +539,10 @@ def test_every_state_key_has_a_ttl(settings: Settings, tmp_path: Path) -> None:
     client = redis_client(settings)
     keys = list(client.scan_iter(match=f"{settings.redis_prefix}*"))
     assert len(keys) > 10
-    assert all(0 < client.pttl(k) <= 91 * DAY for k in keys), [
-        (k, client.pttl(k)) for k in keys if not 0 < client.pttl(k) <= 91 * DAY
+    # the assurance ledger keeps each day for its retention after the day ends
+    kept = (LedgerSettings().retention_days + 2) * DAY
+    limits = {k: kept if b"ledger:" in k else 91 * DAY for k in keys}
+    assert any(b"ledger:" in k for k in keys)
+    assert all(0 < client.pttl(k) <= limits[k] for k in keys), [
+        (k, client.pttl(k)) for k in keys if not 0 < client.pttl(k) <= limits[k]
     ]

@@ -8,12 +8,14 @@ FAMILIES = (
     "team_rates",
     "team_devices",
     "channel_traffic",
+    "ledger",
 )
 
 # importing a family registers its in-process twin
 from detectors.state.shared import (  # noqa: E402,F401
     channel_traffic,
     guarded_sum,
+    ledger,
     team_devices,
     team_rates,
     team_sample,

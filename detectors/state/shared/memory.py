@@ -3,7 +3,7 @@ unit tests, replays without Redis and the parity test (tests/integration)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from detectors.state.shared.plan import Plan
@@ -35,9 +35,13 @@ class SharedMemory:
 
     def __init__(self) -> None:
         self.data: dict[str, Any] = {}
+        self.status: Mapping[str, str] = {}  # owner key -> how its write went in this call
 
-    def apply(self, plan: Plan) -> list[Any]:
-        """Apply the plan's updates, then answer its queries (raw answers, in order)."""
+    def apply(self, plan: Plan, status: Mapping[str, str] | None = None) -> list[Any]:
+        """Apply the plan's updates, then answer its queries (raw answers, in order).
+        `status`: the owners written in the same call ("0" written, "c" conflict), as
+        write.lua's STATUS."""
+        self.status = status or {}
         for op in plan.ops:
             OPS[op[0]](self, op)
         return [QUERIES[query[0]](self, query) for query in plan.queries]

@@ -1,0 +1,274 @@
+"""Ledger (shared): the assurance ledger's counters, minute bitmaps, dead-letter guard,
+alert rows and configuration snapshots, written in the same store call as the batch's
+actor states (what is counted: monitor/ledger.py). Lua side: ledger.lua.
+
+- Events of an actor name their owner: they are counted only if that owner's
+  state write in the same call went through (status "0"). A conflict ("c") or a call
+  applied before ("r") adds nothing, so events are counted exactly when they are applied.
+  An owner not in the call (a Redis Cluster node other than the counter's) counts unless
+  `strict` (a conflict retry round, whose first round counted it). A store call retried
+  (its token seen before by this counter: a node of a Redis Cluster that applied its part
+  while another refused) counts nothing again: the `calls` guard keeps the newest `cap`
+  tokens of the tenant.
+- Dead letters count once per message position: a guard of the newest `cap` positions.
+- Alert rows are set once per uid; their count, last seen and severity keep the largest.
+- Day keys expire at a fixed time (`expire_at_ms`); the guard `guard_ttl_ms` after use.
+
+Reads (the report): a day's counters and alert rows, a channel's minutes of a day, a
+configuration snapshot; every answer sorted, so Redis and the twin agree.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from detectors.state.shared.memory import SharedMemory, handles_op, handles_query
+from detectors.state.shared.plan import EXTRA_KEYS, Plan
+
+EVENTS, MINUTES, DEAD, ALERTS, SNAPSHOT = (
+    "ledger_events",
+    "ledger_minutes",
+    "ledger_dead",
+    "ledger_alerts",
+    "ledger_snapshot",
+)
+READ_DAY, READ_MINUTES, READ_SNAPSHOT = "ledger_day", "ledger_day_minutes", "ledger_config"
+FIELDS_PER_ALERT = 4  # uid (the summary), uid|count, uid|last_ms, uid|severity
+
+EXTRA_KEYS[EVENTS] = lambda item: [item[2]]  # the calls guard
+EXTRA_KEYS[DEAD] = lambda item: [item[2]]  # the positions guard
+EXTRA_KEYS[ALERTS] = lambda item: [item[2]]  # the day's counters (pages)
+EXTRA_KEYS[READ_DAY] = lambda item: [item[2]]  # the day's alert rows
+
+
+class Guard(NamedTuple):
+    """A sorted set of what was counted already: its key, how long it lives after its last
+    use, and how many of the newest members it keeps."""
+
+    key: str
+    ttl_ms: int
+    cap: int
+
+
+class EventFields(NamedTuple):
+    """The counter fields an events tally writes."""
+
+    channels: list[str]  # per channel index (from 1)
+    totals: list[str]  # +1 per event
+    lag_sum: str
+    lag_max: str
+    buckets: list[str]  # the lag histogram, per bound and one above the last
+
+
+def events(
+    plan: Plan,
+    key: str,
+    calls: Guard,
+    expire_at_ms: int,
+    fields: EventFields,
+    bounds: list[int],
+    rows: list[list[Any]],
+) -> None:
+    """Tally events into the counters of `key`. Each row `[owner, strict, c, lag, c, lag,
+    ...]` (one pair per event: its channel's index into `fields.channels`, from 1, and its
+    lag) counts only as its owner's write went (see the module). Per event: its channel's
+    field and every `fields.totals` field +1, the lag added to `fields.lag_sum` (the
+    largest kept in `fields.lag_max`), and +1 in the histogram field of the first bound
+    >= lag (`fields.buckets`, one more than `bounds`). Once per store call (`calls`)."""
+    plan.op(EVENTS, key, *calls, expire_at_ms, list(fields), bounds, rows)
+
+
+def minutes(plan: Plan, key: str, expire_at_ms: int, bits: list[int]) -> None:
+    """Set these bits of the bitmap `key` (minutes of a day)."""
+    plan.op(MINUTES, key, expire_at_ms, bits)
+
+
+def dead_letters(
+    plan: Plan, key: str, guard: Guard, expire_at_ms: int, now_ms: int, letters: list[list[Any]]
+) -> None:
+    """Add each `[position, pairs]` to the counters of `key` unless `guard` already holds
+    its position (scored `now_ms`)."""
+    plan.op(DEAD, key, *guard, expire_at_ms, now_ms, letters)
+
+
+def alerts(
+    plan: Plan, key: str, counters: str, expire_at_ms: int, max_rows: int, rows: list[list[Any]]
+) -> None:
+    """Alert rows `[uid, summary, count, last_ms, severity, pages_field]`: a summary ("" for
+    none) is set once, while fewer than `max_rows` alerts are listed, and adds one to
+    `pages_field` of `counters` (past the cap it is counted, not listed); the other values
+    keep their largest, for listed alerts."""
+    plan.op(ALERTS, key, counters, expire_at_ms, max_rows, rows)
+
+
+def snapshot(plan: Plan, key: str, value: str, expire_at_ms: int) -> None:
+    plan.op(SNAPSHOT, key, value, expire_at_ms)
+
+
+@dataclass(slots=True)
+class Day:
+    """A tenant's ledger of one day: counters, and alert rows as stored."""
+
+    counters: dict[str, int] = field(default_factory=dict)
+    alerts: dict[str, str] = field(default_factory=dict)
+
+    def fill(self, raw: Any) -> None:
+        counters, alert_rows = raw
+        self.counters = {str(counters[i]): int(counters[i + 1]) for i in range(0, len(counters), 2)}
+        self.alerts = {
+            str(alert_rows[i]): str(alert_rows[i + 1]) for i in range(0, len(alert_rows), 2)
+        }
+
+
+@dataclass(slots=True)
+class Minutes:
+    """The minutes (0..1439) of a day whose bit is set."""
+
+    minutes: list[int] = field(default_factory=list)
+
+    def fill(self, raw: Any) -> None:
+        self.minutes = [int(m) for m in raw]
+
+
+@dataclass(slots=True)
+class Snapshot:
+    value: str | None = None
+
+    def fill(self, raw: Any) -> None:
+        self.value = str(raw) if raw else None
+
+
+def read_day(plan: Plan, counters: str, alert_rows: str) -> Day:
+    reply = Day()
+    plan.ask(reply, READ_DAY, counters, alert_rows)
+    return reply
+
+
+def read_minutes(plan: Plan, key: str) -> Minutes:
+    reply = Minutes()
+    plan.ask(reply, READ_MINUTES, key)
+    return reply
+
+
+def read_snapshot(plan: Plan, key: str) -> Snapshot:
+    reply = Snapshot()
+    plan.ask(reply, READ_SNAPSHOT, key)
+    return reply
+
+
+# ---------------------------------------------------------------- the in-process twin
+
+
+def _counted(memory: SharedMemory, owner: str, strict: int) -> bool:
+    status = memory.status.get(owner)
+    return status == "0" or (status is None and not strict)
+
+
+@handles_op(EVENTS)
+def _events(memory: SharedMemory, op: list[Any]) -> None:
+    """(The twin never sees a store call twice: its calls guard has nothing to do.)"""
+    _, key, _calls, _ttl, _cap, _at, fields, bounds, rows = op
+    channels, totals, lag_sum, lag_max, buckets = fields
+    tally: dict[str, int] = {}
+    top = None
+    for row in rows:
+        if not _counted(memory, row[0], row[1]):
+            continue
+        for k in range(2, len(row), 2):
+            channel, lag = channels[row[k] - 1], row[k + 1]
+            bucket = buckets[bisect.bisect_left(bounds, lag)]
+            for name in (channel, *totals, bucket):
+                tally[name] = tally.get(name, 0) + 1
+            tally[lag_sum] = tally.get(lag_sum, 0) + lag
+            top = lag if top is None else max(top, lag)
+    if top is None:
+        return
+    counters: dict[str, int] = memory.data.setdefault(key, {})
+    for name, n in tally.items():
+        counters[name] = counters.get(name, 0) + n
+    if lag_max not in counters or top > counters[lag_max]:
+        counters[lag_max] = top
+
+
+@handles_op(MINUTES)
+def _minutes(memory: SharedMemory, op: list[Any]) -> None:
+    _, key, _at, bits = op
+    memory.data.setdefault(key, set()).update(bits)
+
+
+def _first_time(guard: dict[str, int], cap: int, score: int, member: str) -> bool:
+    """ledger.lua's first_time: whether `member` is new to the guard (then added; past a
+    quarter over `cap`, the oldest leave down to `cap`, as a sorted set orders them)."""
+    if member in guard:
+        return False
+    guard[member] = score
+    if len(guard) > cap + max(1, cap // 4):
+        for old in sorted(guard, key=lambda m: (guard[m], m))[: len(guard) - cap]:
+            del guard[old]
+    return True
+
+
+@handles_op(DEAD)
+def _dead(memory: SharedMemory, op: list[Any]) -> None:
+    _, key, guard_key, _ttl, cap, _at, now, letters = op
+    guard: dict[str, int] = memory.data.setdefault(guard_key, {})
+    counters: dict[str, int] = memory.data.setdefault(key, {})
+    for position, sums in letters:
+        if _first_time(guard, cap, now, position):
+            for i in range(0, len(sums), 2):
+                counters[sums[i]] = counters.get(sums[i], 0) + sums[i + 1]
+    if not counters:
+        del memory.data[key]
+
+
+def _keep_max(fields: dict[str, Any], name: str, value: int) -> None:
+    if name not in fields or value > int(fields[name]):
+        fields[name] = value
+
+
+@handles_op(ALERTS)
+def _alerts(memory: SharedMemory, op: list[Any]) -> None:
+    _, key, counters_key, _at, max_rows, rows = op
+    listed: dict[str, Any] = memory.data.setdefault(key, {})
+    for uid, summary, count_, last_ms, severity, pages in rows:
+        exists = uid in listed
+        if not exists and summary:
+            if len(listed) < FIELDS_PER_ALERT * max_rows:
+                listed[uid] = summary
+                exists = True
+            counters = memory.data.setdefault(counters_key, {})
+            counters[pages] = counters.get(pages, 0) + 1
+        if exists:
+            _keep_max(listed, f"{uid}|count", count_)
+            _keep_max(listed, f"{uid}|last_ms", last_ms)
+            _keep_max(listed, f"{uid}|severity", severity)
+    if not listed:
+        del memory.data[key]
+
+
+@handles_op(SNAPSHOT)
+def _snapshot(memory: SharedMemory, op: list[Any]) -> None:
+    _, key, value, _at = op
+    memory.data[key] = value
+
+
+def _flat(fields: dict[str, Any]) -> list[str]:
+    return [x for name in sorted(fields) for x in (name, str(fields[name]))]
+
+
+@handles_query(READ_DAY)
+def _read_day(memory: SharedMemory, query: list[Any]) -> list[list[str]]:
+    _, counters, alert_rows = query
+    return [_flat(memory.data.get(counters, {})), _flat(memory.data.get(alert_rows, {}))]
+
+
+@handles_query(READ_MINUTES)
+def _read_minutes(memory: SharedMemory, query: list[Any]) -> list[int]:
+    return sorted(memory.data.get(query[1], ()))
+
+
+@handles_query(READ_SNAPSHOT)
+def _read_snapshot(memory: SharedMemory, query: list[Any]) -> str | None:
+    return memory.data.get(query[1])

@@ -1,0 +1,437 @@
+"""The assurance report as one self-contained HTML page: the JSON twin's numbers in tables,
+and charts drawn by pygal as inline SVG (no script, no external asset; prints on white).
+
+pygal was chosen over matplotlib's SVG backend and leather (docs/report.md, "Charts"): it
+installs in under 2 MB with no compiled dependency, draws the stacked bars the report
+needs, and renders a chart in tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from typing import Any
+
+import pygal
+from pygal.style import Style
+
+# Okabe-Ito: distinguishable with colour-blindness and in grey print.
+PALETTE = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#CC79A7",
+    "#56B4E9",
+    "#000000",
+    "#F0E442",
+)
+STYLE = Style(
+    background="white",
+    plot_background="white",
+    foreground="#222222",
+    foreground_strong="#000000",
+    foreground_subtle="#bbbbbb",
+    colors=PALETTE,
+    font_family="DejaVu Sans, Arial, Helvetica, sans-serif",
+    label_font_size=13,
+    major_label_font_size=13,
+    legend_font_size=13,
+    title_font_size=16,
+    value_font_size=12,
+    no_data_font_size=18,
+    opacity="1",
+    opacity_hover="1",
+    transition="0s",
+)
+CHART_OPTIONS: dict[str, Any] = {
+    "style": STYLE,
+    "js": [],
+    "disable_xml_declaration": True,
+    "width": 960,
+    "height": 340,
+    "legend_at_bottom": True,
+    "legend_at_bottom_columns": 6,
+    "x_label_rotation": 30,
+    "truncate_label": -1,
+    "truncate_legend": -1,
+    "no_data_text": "none in this period",
+    "print_zeroes": False,
+}
+# pygal always adds a config script (for its optional tooltips) and credit comments.
+UNUSED = re.compile(r"<script\b[^>]*>.*?</script>|<!--.*?-->", re.DOTALL)
+MAX_ALERT_ROWS = 500  # alerts listed in the HTML; the JSON twin lists them all
+PAGE_DELAY_BUCKETS_S = (1, 5, 15, 60, 300)
+NONE = "&#8211;"  # an en dash: no value
+
+
+def svg(chart: Any) -> str:
+    """A pygal chart as inline SVG, without its script and comments."""
+    return UNUSED.sub("", chart.render(is_unicode=True))
+
+
+def day_labels(days: Sequence[str]) -> dict[str, Any]:
+    """x labels for a run of days: all when few, else every week's first."""
+    labels = list(days)
+    options: dict[str, Any] = {"x_labels": labels}
+    if len(labels) > 14:
+        options.update(x_labels_major_every=7, show_minor_x_labels=False)
+    return options
+
+
+def count_axis(largest: int, ticks: int = 6) -> list[int]:
+    """Whole-number y labels from 0 to at least `largest` (counts have no fractions)."""
+    step = 1
+    while largest > ticks * step:
+        step *= 10 if largest > ticks * step * 10 else (2 if largest <= ticks * step * 2 else 5)
+    top = -(-max(largest, 1) // step) * step
+    return list(range(0, top + 1, step))
+
+
+def set_count_axis(chart: Any, largest: int) -> None:
+    """Whole-number value labels; an empty chart keeps pygal's own ("none in this period")."""
+    if largest > 0:
+        chart.y_labels = count_axis(largest)
+
+
+def stacked_per_day(title: str, rows: Sequence[Mapping[str, Any]], key: str, y_title: str) -> str:
+    """A stacked bar per day, one series per name found in rows[i][key]."""
+    days = [row["day"] for row in rows]
+    names = sorted({name for row in rows for name in row[key]})
+    chart = pygal.StackedBar(title=title, y_title=y_title, **CHART_OPTIONS, **day_labels(days))
+    set_count_axis(chart, max((sum(row[key].values()) for row in rows), default=0))
+    for name in names:
+        chart.add(name, [row[key].get(name) or None for row in rows])
+    return svg(chart)
+
+
+def events_chart(report: Mapping[str, Any]) -> str:
+    rows = report["coverage"]["events_per_day"]
+    return stacked_per_day("Events per day by channel", rows, "channels", "events")
+
+
+def alerts_chart(report: Mapping[str, Any]) -> str:
+    rows = [
+        {"day": row["day"], "by": alerts_by_detector(row["alerts"])}
+        for row in report["detections"]["per_day"]
+    ]
+    return stacked_per_day("Alerts per day by detector", rows, "by", "alerts")
+
+
+def alerts_by_detector(alerts: Mapping[str, int]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for name, n in alerts.items():
+        detector = name.partition("|")[0]
+        out[detector] = out.get(detector, 0) + n
+    return out
+
+
+def dead_letters_chart(report: Mapping[str, Any]) -> str:
+    totals: dict[str, int] = {}
+    for reasons in report["coverage"]["dead_letters"]["by_channel_and_reason"].values():
+        for reason, n in reasons.items():
+            totals[reason] = totals.get(reason, 0) + n
+    chart = pygal.HorizontalBar(title="Dead letters by reason", **CHART_OPTIONS)
+    set_count_axis(chart, max(totals.values(), default=0))
+    for reason, n in sorted(totals.items(), key=lambda kv: -kv[1]):
+        chart.add(reason, n)
+    return svg(chart)
+
+
+def lag_chart(report: Mapping[str, Any]) -> str:
+    rows = report["coverage"]["lag"]["per_day"]
+    chart = pygal.Line(
+        title="Processing lag per day (event time to decision)",
+        y_title="seconds",
+        **CHART_OPTIONS,
+        **day_labels([row["day"] for row in rows]),
+    )
+    chart.add("average", [row["avg_s"] for row in rows])
+    chart.add("p95 (at most)", [row["p95_at_most_s"] for row in rows])
+    chart.add("maximum", [row["max_s"] for row in rows])
+    return svg(chart)
+
+
+def page_delay_chart(report: Mapping[str, Any]) -> str:
+    delays = [a["time_to_page_s"] for a in report["detections"]["alerts"]]
+    labels = [f"≤ {bucket_name(b)}" for b in PAGE_DELAY_BUCKETS_S]
+    labels.append(f"> {bucket_name(PAGE_DELAY_BUCKETS_S[-1])}")
+    counts = [0] * len(labels)
+    for delay in delays:
+        index = next((i for i, b in enumerate(PAGE_DELAY_BUCKETS_S) if delay <= b), len(labels) - 1)
+        counts[index] += 1
+    options = {**CHART_OPTIONS, "x_label_rotation": 0, "show_legend": False}
+    chart = pygal.Bar(title="Time from the crossing event to the page", y_title="alerts", **options)
+    chart.x_labels = labels
+    set_count_axis(chart, max(counts))
+    chart.add("alerts", counts if delays else [])
+    return svg(chart)
+
+
+def bucket_name(seconds: float) -> str:
+    return f"{seconds:g} s" if seconds < 60 else f"{seconds / 60:g} min"
+
+
+CHARTS = {
+    "events": events_chart,
+    "dead-letters": dead_letters_chart,
+    "lag": lag_chart,
+    "alerts": alerts_chart,
+    "time-to-page": page_delay_chart,
+}
+
+
+# ---------------------------------------------------------------- HTML
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return NONE
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, list | tuple | set | frozenset):
+        return escape(", ".join(str(v) for v in value)) or NONE
+    return escape(str(value))
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], empty: str = "None.") -> str:
+    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in rows)
+    if not body:
+        return f'<p class="empty">{escape(empty)}</p>'
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def figure(name: str, report: Mapping[str, Any]) -> str:
+    return f'<figure class="chart" data-chart="{name}">{CHARTS[name](report)}</figure>'
+
+
+def summary(report: Mapping[str, Any]) -> str:
+    cov, det = report["coverage"], report["detections"]
+    ttp = det["time_to_page_s"]
+    facts = [
+        ("Events watched", cov["events_total"]),
+        ("Channels", len(cov["channels"])),
+        ("Dead letters", cov["dead_letters"]["total"]),
+        ("Silences", len(cov["silences"])),
+        ("Alerts", det["alerts_total"]),
+        ("Time to page p50 / p95 (s)", f"{cell(ttp['p50'])} / {cell(ttp['p95'])}"),
+    ]
+    items = "".join(
+        f"<div><span>{escape(k)}</span><b>{v if isinstance(v, str) else cell(v)}</b></div>"
+        for k, v in facts
+    )
+    return f'<section class="summary">{items}</section>'
+
+
+def coverage_section(report: Mapping[str, Any]) -> str:
+    cov = report["coverage"]
+    dead = cov["dead_letters"]
+    lag = cov["lag"]
+    return "".join(
+        [
+            "<h2>1. Coverage</h2>",
+            "<h3>Channels that carried this tenant's events</h3>",
+            table(
+                ["channel", "events", "days with events", "dead letters"],
+                [
+                    (c["channel"], c["events"], c["days_with_events"], c["dead_letters"])
+                    for c in cov["channels"]
+                ],
+                "No event of this tenant in the period.",
+            ),
+            figure("events", report),
+            "<h3>Dead letters (rejected input naming this tenant)</h3>",
+            dead_letter_table(dead["by_channel_and_reason"], "No dead letter named this tenant."),
+            "<p>Input on these channels whose tenant could not be read:</p>",
+            dead_letter_table(dead["unattributed_on_these_channels"], "None."),
+            figure("dead-letters", report),
+            "<h3>Silences (the monitor was blind on a channel this tenant uses)</h3>",
+            table(
+                ["channel", "last event", "paged", "traffic again by", "silent (min)", "page uid"],
+                [
+                    (
+                        s["channel"],
+                        s["last_event_at"],
+                        s["paged_at"],
+                        "ongoing" if s["ongoing"] else s["resumed_by"],
+                        s["silent_minutes"],
+                        s["alert_uid"],
+                    )
+                    for s in cov["silences"]
+                ],
+                "No channel this tenant uses fell silent.",
+            ),
+            "<h3>Processing lag of this tenant's events</h3>",
+            table(
+                ["day", "events", "average (s)", "p50 at most (s)", "p95 at most (s)", "max (s)"],
+                [
+                    (
+                        r.get("day", "whole period"),
+                        r["events"],
+                        r["avg_s"],
+                        r["p50_at_most_s"],
+                        r["p95_at_most_s"],
+                        r["max_s"],
+                    )
+                    for r in [*lag["per_day"], lag["period"]]
+                ],
+            ),
+            figure("lag", report),
+        ]
+    )
+
+
+def dead_letter_table(by_channel: Mapping[str, Mapping[str, int]], empty: str) -> str:
+    rows = [(c, r, n) for c, reasons in by_channel.items() for r, n in reasons.items()]
+    return table(["channel", "reason", "dead letters"], rows, empty)
+
+
+def detections_section(report: Mapping[str, Any]) -> str:
+    det = report["detections"]
+    ttp = det["time_to_page_s"]
+    alerts = det["alerts"]
+    listed = alerts[:MAX_ALERT_ROWS]
+    more = len(alerts) - len(listed)
+    not_listed = det["alerts_not_listed"]
+    notes = []
+    if more:
+        notes.append(f"{more:,} more alerts are listed in the JSON twin.")
+    if not_listed:
+        notes.append(f"{not_listed:,} alerts were counted but not itemized (ledger cap).")
+    return "".join(
+        [
+            "<h2>2. Detections</h2>",
+            table(
+                ["detector", "alerts"],
+                det["by_detector"].items(),
+                "No alert for this tenant in the period.",
+            ),
+            table(["severity", "alerts"], det["by_severity"].items(), ""),
+            figure("alerts", report),
+            "<h3>Time from the crossing event to the page</h3>",
+            table(
+                ["alerts measured", "p50 (s)", "p95 (s)", "max (s)", "repeats folded"],
+                [(ttp["alerts"], ttp["p50"], ttp["p95"], ttp["max"], det["repeats_folded"])],
+            ),
+            figure("time-to-page", report),
+            "<h3>Actors with the most alerts (pseudonymized)</h3>",
+            table(
+                ["actor", "alerts", "detectors"],
+                [(a["actor"], a["alerts"], a["detectors"]) for a in det["top_actors"]],
+            ),
+            "<h3>Alerts</h3>",
+            table(
+                [
+                    "first seen",
+                    "detector",
+                    "severity",
+                    "actor",
+                    "channels",
+                    "to page (s)",
+                    "repeats",
+                    "last seen",
+                    "uid",
+                ],
+                [
+                    (
+                        a["first_seen"],
+                        a["detector"],
+                        severity(a),
+                        a["actor"],
+                        a["channels"],
+                        a["time_to_page_s"],
+                        a["repeats"],
+                        a["last_seen"],
+                        a["uid"],
+                    )
+                    for a in listed
+                ],
+            ),
+            "".join(f'<p class="note">{escape(n)}</p>' for n in notes),
+        ]
+    )
+
+
+def severity(alert: Mapping[str, Any]) -> str:
+    first, top = alert["severity"], alert["max_severity"]
+    return f"{first}" if first == top else f"{first} → {top}"
+
+
+def controls_section(report: Mapping[str, Any]) -> str:
+    parts = ["<h2>3. Controls in force</h2>"]
+    for version in report["controls"]["config_versions"]:
+        days = "no events in the period"
+        if version["first_day"]:
+            days = f"{version['first_day']} to {version['last_day']}"
+        parts.append(
+            f"<h3>Detector configuration {escape(version['hash'])}</h3>"
+            f"<p>Judged {cell(version['events'])} events of this tenant ({escape(days)}); "
+            f"source: {escape(version['source'])}.</p>"
+        )
+        if version["controls"] is None:
+            parts.append('<p class="empty">Its snapshot has expired from the ledger.</p>')
+            continue
+        c = version["controls"]
+        parts.append(f"<p>Alert suppression window: {cell(c['suppression_minutes'])} min.</p>")
+        rows = []
+        for name, d in c["detectors"].items():
+            settings = "; ".join(
+                f"{k}={setting(v)}" + (" (tenant override)" if k in d["overridden"] else "")
+                for k, v in d["settings"].items()
+            )
+            allow = "; ".join(f"{k}: {', '.join(v)}" for k, v in d["allowlist"].items() if v)
+            rows.append((name, settings, allow or "none"))
+        parts.append(table(["detector", "settings", "allowlist"], rows))
+    return "".join(parts)
+
+
+def setting(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return str(value)
+
+
+CSS = """
+body{font-family:"DejaVu Sans",Arial,Helvetica,sans-serif;color:#111;background:#fff;
+ margin:2em auto;max-width:1000px;padding:0 1em;line-height:1.4}
+h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #0072B2;padding-bottom:.2em;
+ margin-top:1.6em}h3{margin-bottom:.3em}
+.meta{color:#333}.summary{display:flex;flex-wrap:wrap;gap:.6em;margin:1em 0}
+.summary div{border:1px solid #999;padding:.4em .8em;min-width:9em}
+.summary span{display:block;font-size:.85em;color:#333}.summary b{font-size:1.3em}
+table{border-collapse:collapse;margin:.5em 0 1em;font-size:.9em}
+th,td{border:1px solid #999;padding:.2em .5em;text-align:left;vertical-align:top}
+th{background:#eee}td{word-break:break-word}
+figure.chart{margin:1em 0}figure.chart svg{width:100%;height:auto;display:block}
+.empty,.note{color:#333;font-style:italic}
+@media print{body{margin:0;max-width:none}h2{break-before:page}h2:first-of-type{break-before:auto}
+ figure.chart,tr{break-inside:avoid}
+ th{background:#eee;-webkit-print-color-adjust:exact;print-color-adjust:exact}}
+"""
+
+
+def render_html(report: Mapping[str, Any]) -> str:
+    """The report as one HTML document; every number comes from `report` (the JSON twin)."""
+    title = f"Assurance report: {report['tenant']}, {report['from']} to {report['to']}"
+    meta = (
+        f"Tenant <b>{escape(report['tenant'])}</b>, {escape(report['from'])} to "
+        f"{escape(report['to'])} ({report['days']} day{'s' if report['days'] != 1 else ''}, "
+        "UTC). Generated "
+        f"{escape(report['generated_at'])} by blindar from its ledger "
+        f"(kept {report['ledger_retention_days']} days). Customer, record and agent "
+        "identities never appear: agents are shown by keyed pseudonym."
+    )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
+        f'<h1>{escape(title)}</h1><p class="meta">{meta}</p>'
+        f"{summary(report)}{coverage_section(report)}{detections_section(report)}"
+        f"{controls_section(report)}"
+        '<p class="note">What every number means: docs/report.md in the blindar '
+        "repository.</p></body></html>\n"
+    )
