@@ -36,7 +36,7 @@ test: install
 	@deploy/local/test.sh
 
 test-unit: install
-	@$(PY) -m pytest tests/unit tests/detectors -q
+	@$(PY) -m pytest tests/unit detectors -q
 
 schema: install
 	@$(PY) -m monitor.cli schema > docs/event-schema.json

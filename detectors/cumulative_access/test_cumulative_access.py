@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from detectors.cumulative_access import DAY_MS, CumulativeAccess, CumulativeAccessConfig
+from detectors.base import DAY_MS
+from detectors.cumulative_access import CumulativeAccess, CumulativeAccessConfig
 from detectors.state import MemoryState
 from detectors.tuning import Allowlist, Tuning
 from tests.detectors.helpers import MIN, T0, ev, run

@@ -28,7 +28,7 @@ from detectors.base import (
     severity_for,
 )
 from detectors.event import Event
-from detectors.roster import HOUR_MS, Shift, load_roster, local_hour, on_shift, zone
+from detectors.off_hours.roster import HOUR_MS, Shift, load_roster, local_hour, on_shift, zone
 from detectors.state.actor import ActorState, PerTenant
 from detectors.state.hour_profile import HourProfile
 from detectors.state.windowed_sum import WindowedSum

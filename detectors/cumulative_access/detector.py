@@ -28,7 +28,7 @@ from detectors.base import (
     severity_for,
 )
 from detectors.event import Event
-from detectors.shift_excess import ShiftRule
+from detectors.cumulative_access.shift_excess import ShiftRule
 from detectors.state.actor import ActorState, PerTenant
 from detectors.state.day_distinct import DayDistinct
 from detectors.state.keys import team_tag

@@ -1,0 +1,5 @@
+"""enumeration: one actor touches many distinct customer records within an hour."""
+
+from detectors.enumeration.detector import NAME, Enumeration, EnumerationConfig
+
+__all__ = ["NAME", "EnumerationConfig", "Enumeration"]
