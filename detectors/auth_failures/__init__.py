@@ -1,5 +1,5 @@
-"""auth_failures: bursts of failed logins on one account or from one address, and a success after."""
+"""auth_failures: bursts of failed logins on one account or from one address; a success after."""
 
 from detectors.auth_failures.detector import NAME, AuthFailures, AuthFailuresConfig
 
-__all__ = ["NAME", "AuthFailuresConfig", "AuthFailures"]
+__all__ = ["NAME", "AuthFailures", "AuthFailuresConfig"]

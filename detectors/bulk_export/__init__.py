@@ -2,4 +2,4 @@
 
 from detectors.bulk_export.detector import NAME, BulkExport, BulkExportConfig
 
-__all__ = ["NAME", "BulkExportConfig", "BulkExport"]
+__all__ = ["NAME", "BulkExport", "BulkExportConfig"]

@@ -2,4 +2,4 @@
 
 from detectors.channel_silence.detector import NAME, ChannelSilence, ChannelSilenceConfig
 
-__all__ = ["NAME", "ChannelSilenceConfig", "ChannelSilence"]
+__all__ = ["NAME", "ChannelSilence", "ChannelSilenceConfig"]

@@ -2,4 +2,4 @@
 
 from detectors.cross_tenant.detector import NAME, CrossTenant, CrossTenantConfig
 
-__all__ = ["NAME", "CrossTenantConfig", "CrossTenant"]
+__all__ = ["NAME", "CrossTenant", "CrossTenantConfig"]

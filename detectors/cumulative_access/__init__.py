@@ -2,4 +2,4 @@
 
 from detectors.cumulative_access.detector import NAME, CumulativeAccess, CumulativeAccessConfig
 
-__all__ = ["NAME", "CumulativeAccessConfig", "CumulativeAccess"]
+__all__ = ["NAME", "CumulativeAccess", "CumulativeAccessConfig"]

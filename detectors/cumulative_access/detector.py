@@ -27,8 +27,8 @@ from detectors.base import (
     Tuned,
     severity_for,
 )
-from detectors.event import Event
 from detectors.cumulative_access.shift_excess import ShiftRule
+from detectors.event import Event
 from detectors.state.actor import ActorState, PerTenant
 from detectors.state.day_distinct import DayDistinct
 from detectors.state.keys import team_tag

@@ -28,8 +28,9 @@ def shift(actor: str, day: int, per_hour: int, covered: bool = False) -> list:
             if covered:
                 actions = ["interaction.start", *actions, "interaction.end"]
             for j, action in enumerate(actions):
+                event_id = f"e-{actor}-{day}-{len(events)}"
                 events.append(
-                    Event(f"e-{actor}-{day}-{len(events)}", ts + j * 1000, "acme", "voice", actor, action,
+                    Event(event_id, ts + j * 1000, "acme", "voice", actor, action,
                           actor_team="t-1", customer_id=customer,
                           resource_id=f"rec-{customer}-{j}")
                 )  # fmt: skip

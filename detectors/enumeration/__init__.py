@@ -2,4 +2,4 @@
 
 from detectors.enumeration.detector import NAME, Enumeration, EnumerationConfig
 
-__all__ = ["NAME", "EnumerationConfig", "Enumeration"]
+__all__ = ["NAME", "Enumeration", "EnumerationConfig"]

@@ -2,4 +2,4 @@
 
 from detectors.exfil_sequence.detector import NAME, ExfilSequence, ExfilSequenceConfig
 
-__all__ = ["NAME", "ExfilSequenceConfig", "ExfilSequence"]
+__all__ = ["NAME", "ExfilSequence", "ExfilSequenceConfig"]

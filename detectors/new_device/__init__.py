@@ -2,4 +2,4 @@
 
 from detectors.new_device.detector import NAME, NewDevice, NewDeviceConfig
 
-__all__ = ["NAME", "NewDeviceConfig", "NewDevice"]
+__all__ = ["NAME", "NewDevice", "NewDeviceConfig"]

@@ -2,4 +2,4 @@
 
 from detectors.off_hours.detector import NAME, OffHours, OffHoursConfig
 
-__all__ = ["NAME", "OffHoursConfig", "OffHours"]
+__all__ = ["NAME", "OffHours", "OffHoursConfig"]

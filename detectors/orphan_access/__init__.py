@@ -2,4 +2,4 @@
 
 from detectors.orphan_access.detector import NAME, OrphanAccess, OrphanAccessConfig
 
-__all__ = ["NAME", "OrphanAccessConfig", "OrphanAccess"]
+__all__ = ["NAME", "OrphanAccess", "OrphanAccessConfig"]

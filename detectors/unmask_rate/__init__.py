@@ -2,4 +2,4 @@
 
 from detectors.unmask_rate.detector import NAME, UnmaskRate, UnmaskRateConfig
 
-__all__ = ["NAME", "UnmaskRateConfig", "UnmaskRate"]
+__all__ = ["NAME", "UnmaskRate", "UnmaskRateConfig"]

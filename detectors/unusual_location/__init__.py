@@ -2,4 +2,4 @@
 
 from detectors.unusual_location.detector import NAME, UnusualLocation, UnusualLocationConfig
 
-__all__ = ["NAME", "UnusualLocationConfig", "UnusualLocation"]
+__all__ = ["NAME", "UnusualLocation", "UnusualLocationConfig"]
