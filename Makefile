@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install up up-cluster down demo test test-unit lint topics worker simulate clean bench soak backtest schema dashboards observability k8s-config
+.PHONY: install up up-cluster down demo test test-unit lint topics worker simulate clean bench soak backtest schema dashboards observability generate k8s-config
 
 install: .venv/.installed
 
@@ -64,5 +64,8 @@ soak: up
 backtest: up
 	@$(PY) -m monitor.cli backtest $(BACKTEST_ARGS)
 
-k8s-config: install
-	@$(PY) deploy/k8s/render_config.py
+# detectors.yaml defaults, the k8s ConfigMaps and docs/detectors.md, from the detector folders.
+generate: install
+	@$(PY) deploy/generate.py
+
+k8s-config: generate

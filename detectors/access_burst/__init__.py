@@ -2,6 +2,9 @@
 team.
 """
 
-from detectors.access_burst.detector import NAME, AccessBurst, AccessBurstConfig
+from detectors.access_burst.config import NAME, AccessBurstConfig
+from detectors.access_burst.detector import RULES, AccessBurst
 
-__all__ = ["NAME", "AccessBurst", "AccessBurstConfig"]
+CONFIG, DETECTOR = AccessBurstConfig, AccessBurst  # what the catalog builds
+
+__all__ = ["CONFIG", "DETECTOR", "NAME", "RULES", "AccessBurst", "AccessBurstConfig"]

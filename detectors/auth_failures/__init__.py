@@ -1,5 +1,8 @@
 """auth_failures: bursts of failed logins on one account or from one address; a success after."""
 
-from detectors.auth_failures.detector import NAME, AuthFailures, AuthFailuresConfig
+from detectors.auth_failures.config import NAME, AuthFailuresConfig
+from detectors.auth_failures.detector import RULES, AuthFailures
 
-__all__ = ["NAME", "AuthFailures", "AuthFailuresConfig"]
+CONFIG, DETECTOR = AuthFailuresConfig, AuthFailures  # what the catalog builds
+
+__all__ = ["CONFIG", "DETECTOR", "NAME", "RULES", "AuthFailures", "AuthFailuresConfig"]

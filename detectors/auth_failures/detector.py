@@ -7,6 +7,10 @@ the actor's state, per address in shared state (several actors, several workers)
 burst fires at `threshold_failures`; a successful login right after
 `success_after_failures` failures fires as a likely compromise (more severe). Findings
 about an address carry `source_ip:<ip>` as their actor.
+
+Tuning. Sites behind one NAT address share an IP: raise `threshold_failures` for that
+tenant or set `by_source_ip: false` there; replay a day of logins and look at the
+`source_ip:` findings first.
 """
 
 from __future__ import annotations
@@ -14,12 +18,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from detectors.auth_failures.config import NAME, AuthFailuresConfig
 from detectors.base import (
     MINUTE_MS,
     ActorBatch,
     Context,
     Finding,
-    SlidingWindow,
     Tuned,
     severity_for,
 )
@@ -31,20 +35,18 @@ from detectors.state.shared.guarded_sum import WindowTotal
 from detectors.state.shared.plan import Plan
 from detectors.state.windowed_sum import WindowedSum
 
-NAME = "auth_failures"
+# The rules a finding names in its evidence ("rule"), as docs/detectors.md lists them.
+RULES = {
+    "failure_burst": (
+        "failed logins of an actor (or from a source IP) in the window ≥ `threshold_failures`"
+    ),
+    "success_after_burst": (
+        "a successful login after ≥ `success_after_failures` failures in the window"
+    ),
+}
+
+
 IP_PREFIX = "source_ip:"
-
-
-@dataclass(frozen=True)
-class AuthFailuresConfig(SlidingWindow):
-    """Parameters of auth_failures (deploy/config/detectors.yaml → auth_failures)."""
-
-    threshold_failures: int = 10
-    success_after_failures: int = 5
-    window_minutes: int = 5
-    bucket_minutes: int = 1
-    lateness_minutes: int = 5
-    by_source_ip: bool = True
 
 
 @dataclass(frozen=True, slots=True)

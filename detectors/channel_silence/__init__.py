@@ -1,5 +1,8 @@
 """channel_silence: a registered channel sends nothing for `silence_minutes`."""
 
-from detectors.channel_silence.detector import NAME, ChannelSilence, ChannelSilenceConfig
+from detectors.channel_silence.config import NAME, ChannelSilenceConfig
+from detectors.channel_silence.detector import RULES, ChannelSilence
 
-__all__ = ["NAME", "ChannelSilence", "ChannelSilenceConfig"]
+CONFIG, DETECTOR = ChannelSilenceConfig, ChannelSilence  # what the catalog builds
+
+__all__ = ["CONFIG", "DETECTOR", "NAME", "RULES", "ChannelSilence", "ChannelSilenceConfig"]

@@ -30,16 +30,22 @@ A channel's own `silence_minutes` and quiet hours (`is_quiet(ts_ms)`), when the 
 registry provides them, override the default; in quiet hours the channel is not judged.
 The finding's actor is `channel:<name>` and its tenant the configured `tenant` ("*":
 the monitor itself, not a client).
+
+Tuning. Replay a week and list silences per channel and hour. Pages at hours a channel
+is only sometimes busy: raise `usual_share` (towards 1: only spans busy every day page)
+or give the channel quiet hours or a longer `silence_minutes` in `channels.yaml`. A
+broken channel must page within minutes at its busy hours: keep `silence_minutes` short
+rather than a longer default for all.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from detectors.base import MINUTE_MS, Finding, Tuned, severity_for
+from detectors.channel_silence.config import NAME, ChannelSilenceConfig
 from detectors.event import Event
 from detectors.state.keys import channel_tag, claim_field
 from detectors.state.shared import channel_traffic
@@ -47,39 +53,13 @@ from detectors.state.shared.channel_traffic import Silence
 from detectors.state.shared.plan import Plan
 from detectors.tuning import Tuning
 
-NAME = "channel_silence"
+# The rules a finding names in its evidence ("rule"), as docs/detectors.md lists them.
+RULES = {
+    "silence": "a channel silent for its period, at a clock span that is busy on its usual days",
+}
+
+
 DAY_MS = 86_400_000
-
-
-@dataclass(frozen=True)
-class ChannelSilenceConfig:
-    """Settings for channel_silence (deploy/config/detectors.yaml → channel_silence)."""
-
-    silence_minutes: float = 10.0
-    remember_days: int = 7
-    tenant: str = "*"
-    channels: frozenset[str] = frozenset()
-    usual_days: int = 7
-    usual_min_days: int = 3
-    usual_share: float = 0.8
-    # A day counts as busy in the silence's clock span when the channel sent something in at
-    # least this many of its minutes there: a channel carrying an event every few minutes
-    # is often quiet for ten, and pages once its silence is long for its own rate.
-    usual_busy_minutes: int = 5
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.usual_share <= 1:
-            raise ValueError("usual_share must be between 0 and 1")
-
-    @property
-    def silence_ms(self) -> int:
-        return int(self.silence_minutes * MINUTE_MS)
-
-    @property
-    def usual(self) -> list[float]:
-        """The usual-traffic rule as the silence query takes it:
-        [days, min_days, share, busy minutes]."""
-        return [self.usual_days, self.usual_min_days, self.usual_share, self.usual_busy_minutes]
 
 
 def wall_clock_ms() -> int:

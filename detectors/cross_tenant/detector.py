@@ -7,47 +7,30 @@ assigned tenants come from `actor.tenants`; an event without it is judged agains
 assignment last seen for that actor (kept in the state); with no assignment known the
 detector stays silent. Violations are counted per actor in a sliding window so the
 severity grows with the number of foreign records touched.
+
+Tuning. Replay and list findings per record tenant: a tenant that shows up for many
+actors is usually shared data (a knowledge base, a parent company) — add it to
+`shared_tenants`. Floaters who legitimately cover several campaigns should get the right
+`actor.tenants` at the source rather than an allowlist.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from detectors.base import DAY_MS, MINUTE_MS, Context, Finding, Tuned, severity_for
+from detectors.base import DAY_MS, Context, Finding, Tuned, severity_for
+from detectors.cross_tenant.config import NAME, CrossTenantConfig
 from detectors.event import Event
 from detectors.state.actor import ActorState
 from detectors.state.timed_members import TimedMembers
 
-NAME = "cross_tenant"
-
-
-@dataclass(frozen=True)
-class CrossTenantConfig:
-    """Settings for cross_tenant (deploy/config/detectors.yaml → cross_tenant)."""
-
-    threshold_records: int = 1
-    window_minutes: int = 60
-    assignment_ttl_days: int = 30
-    max_foreign: int = 10_000  # foreign-record accesses kept per actor (the window's)
-    shared_tenants: frozenset[str] = frozenset()
-    actions: frozenset[str] = frozenset(
-        {
-            "record.view",
-            "record.search",
-            "record.update",
-            "record.export",
-            "report.export",
-            "file.download",
-            "print",
-            "pii.unmask",
-        }
-    )
-
-    @property
-    def window_ms(self) -> int:
-        return self.window_minutes * MINUTE_MS
+# The rules a finding names in its evidence ("rule"), as docs/detectors.md lists them.
+RULES = {
+    "static_threshold": (
+        "records of tenants the actor is not assigned to, in the window ≥ `threshold_records`"
+    ),
+}
 
 
 def record_tenant(event: Event) -> str:

@@ -11,12 +11,16 @@ below every burst threshold (in one real case three agents opened 68,701 account
   last `days` days, against the same sum of the other actors of the team (median + k·MAD
   of the peers seen in the last `fresh_days` days, once the team has `team_min_peers`);
   a static floor fires without peers.
+
+Tuning. With a replay of at least `days` + 2 days (the simulator's `cumulative_access`
+scenario spans a week). Teams mixing roles (back office and front line) have wide
+spreads: split them into separate `actor.team` values, or raise `min_ratio` for that
+tenant.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from detectors.base import (
@@ -27,6 +31,7 @@ from detectors.base import (
     Tuned,
     severity_for,
 )
+from detectors.cumulative_access.config import NAME, CumulativeAccessConfig
 from detectors.cumulative_access.shift_excess import ShiftRule
 from detectors.event import Event
 from detectors.state.actor import ActorState, PerTenant
@@ -37,47 +42,18 @@ from detectors.state.shift import Shift
 from detectors.stats import Stats
 from detectors.tuning import Tuning
 
-NAME = "cumulative_access"
-
-
-@dataclass(frozen=True)
-class CumulativeAccessConfig:
-    """Parameters of cumulative_access (deploy/config/detectors.yaml → cumulative_access)."""
-
-    days: int = 7
-    static_threshold: int = 7000
-    min_observed: int = 1000
-    k: float = 6.0
-    min_ratio: float = 2.0
-    min_spread: float = 50.0
-    team_min_peers: int = 5
-    fresh_days: int = 2
-    max_records_per_day: int = 20_000  # distinct records kept per actor and day
-    max_team_actors: int = 5000
-    share_every: int = 25  # the team hears of an actor's sum when it grew by this much
-    shift_rule: bool = True
-    shift_gap_hours: int = 4  # a longer gap ends a shift
-    shift_min_hours: int = 2  # judged from this far into a shift (and rates over at least it)
-    shift_min_rate: float = 2.0  # distinct customers per hour: never news below
-    shift_k: float = 5.0
-    shift_min_spread: float = 0.1  # of the peers' median, in the spread of their rates
-    shift_min_ratio: float = 1.8  # x the peers' median rate
-    shift_own_ratio: float = 1.8  # x the actor's own median rate, once it has a history
-    shift_min_history: int = 3  # own closed shifts before the own ratio applies
-    shift_history: int = 40  # own closed shifts kept
-    shift_history_days: int = 28
-    shift_peer_days: int = 7  # peers' shifts ended in the last days form the sample
-    shift_min_peers: int = 5  # peers with a shift in the sample before anything is judged
-    shift_min_samples: int = 20  # and at least this many shifts
-    shift_max_customers: int = 5000  # distinct customers kept per shift
-    shift_team_cap: int = 2000  # peers' shifts kept per team
-    actions: frozenset[str] = frozenset(
-        {"record.view", "record.search", "record.update", "record.export", "pii.unmask"}
-    )
-
-    @property
-    def ttl_ms(self) -> int:
-        return (self.days + 1) * DAY_MS
+# The rules a finding names in its evidence ("rule"), as docs/detectors.md lists them.
+RULES = {
+    "static_threshold": "the sum of daily distinct records over `days` ≥ `static_threshold`",
+    "team_baseline": (
+        "the sum ≥ `min_observed` and above the team's robust threshold and `min_ratio` times "
+        "its median"
+    ),
+    "shift_excess": (
+        "a shift's distinct customers per hour far above peers' shifts and the actor's own "
+        "(`shift_*`)"
+    ),
+}
 
 
 class ActorDays:

@@ -1,5 +1,8 @@
 """enumeration: one actor touches many distinct customer records within an hour."""
 
-from detectors.enumeration.detector import NAME, Enumeration, EnumerationConfig
+from detectors.enumeration.config import NAME, EnumerationConfig
+from detectors.enumeration.detector import RULES, Enumeration
 
-__all__ = ["NAME", "Enumeration", "EnumerationConfig"]
+CONFIG, DETECTOR = EnumerationConfig, Enumeration  # what the catalog builds
+
+__all__ = ["CONFIG", "DETECTOR", "NAME", "RULES", "Enumeration", "EnumerationConfig"]

@@ -3,43 +3,40 @@
 Scraping the CRM record by record (with no export to notice) is how agents copy
 customer lists by hand or with a script. Counts distinct `resource.id` per actor
 in a sliding event-time window (exact, up to `max_tracked` records).
+
+Tuning. Normal agents touch a few dozen distinct records an hour: the default leaves a
+wide margin. Teams whose job is to walk through accounts (collections, quality audit,
+fraud review) reach hundreds legitimately: give their tenant a higher
+`threshold_distinct` or put the team on the tenant's allowlist, then replay to check
+that the `enumeration` scenario (600-700 records in 20-40 min) is still found. A shorter
+`window_minutes` with a lower threshold catches faster scraping sooner; a slower
+harvester (a few records a minute all day) is the job of `cumulative_access`, not of
+this detector.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from detectors.base import (
     MINUTE_MS,
     ActorBatch,
     Context,
     Finding,
-    SlidingWindow,
     Tuned,
     tuned_actions,
     window_finding,
 )
+from detectors.enumeration.config import NAME, EnumerationConfig
 from detectors.event import Event
 from detectors.state.actor import ActorState, PerTenant
 from detectors.state.distinct_window import DistinctWindow
 from detectors.tuning import Tuning
 
-NAME = "enumeration"
-
-
-@dataclass(frozen=True)
-class EnumerationConfig(SlidingWindow):
-    """Thresholds for enumeration (deploy/config/detectors.yaml → enumeration)."""
-
-    threshold_distinct: int = 300
-    window_minutes: int = 60
-    bucket_minutes: int = 5
-    lateness_minutes: int = 5
-    max_tracked: int = 5000  # distinct records kept per actor and window (count saturates)
-    actions: frozenset[str] = frozenset(
-        {"record.view", "record.search", "record.update", "record.export", "pii.unmask"}
-    )
+# The rules a finding names in its evidence ("rule"), as docs/detectors.md lists them.
+RULES = {
+    "static_threshold": "distinct records touched in the window ≥ `threshold_distinct`",
+}
 
 
 class Enumeration(Tuned[EnumerationConfig]):

@@ -8,42 +8,29 @@ per actor as timed members; an exit preceded by at least `min_sensitive_views` v
 within `window_minutes` is a finding. The view may be processed after the exit (other
 channel, other topic): a late view is matched against exits already stored.
 Destinations on the allowlist (`allowlist.destination_domains`) are not exits.
+
+Tuning. Replay and look at the `exit` evidence: the client's own domains (e.g. the
+bank's ticketing mailbox) belong in `allowlist.destination_domains`; teams whose job is
+copying data into another system (back office) can drop `clipboard.copy` from
+`exit_actions` for their tenant or be allowlisted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from detectors.base import MINUTE_MS, Context, Finding, Tuned, severity_for
 from detectors.event import Event
+from detectors.exfil_sequence.config import NAME, ExfilSequenceConfig
 from detectors.state.actor import ActorState, PerTenant
 from detectors.state.timed_members import Member, TimedMembers
 
-NAME = "exfil_sequence"
-
-
-@dataclass(frozen=True)
-class ExfilSequenceConfig:
-    """Settings for exfil_sequence (deploy/config/detectors.yaml → exfil_sequence)."""
-
-    window_minutes: int = 10
-    min_sensitive_views: int = 1
-    lateness_minutes: int = 5
-    classifications: frozenset[str] = frozenset({"pii", "pci", "phi"})
-    view_actions: frozenset[str] = frozenset({"record.view", "pii.unmask"})
-    exit_actions: frozenset[str] = frozenset({"clipboard.copy", "screen.capture"})
-    exit_destinations: frozenset[str] = frozenset({"usb", "cloud"})
-    max_kept: int = 10_000  # views and exits kept per actor (the window's)
-
-    @property
-    def window_ms(self) -> int:
-        return self.window_minutes * MINUTE_MS
-
-    @property
-    def ttl_ms(self) -> int:
-        return (self.window_minutes + 2 * self.lateness_minutes) * MINUTE_MS
+# The rules a finding names in its evidence ("rule"), as docs/detectors.md lists them.
+RULES = {
+    "sequence": "`min_sensitive_views` sensitive views followed within `window_minutes` by an exit",
+}
 
 
 class Sequences:

@@ -12,6 +12,14 @@ warm-up pages when
 An actor's first devices are learned during a warm-up (its very first device is not
 news). First-seen sets are bounded per actor (`max_per_actor`, least recently seen
 dropped) and forget values not seen for `remember_days`.
+
+Tuning. Replay at least `warmup_hours` plus a few days of recorded traffic. The shipped
+config watches devices only: a known device on a new address (home broadband, a changed
+VPN egress) is not news, and new countries are unusual_location's; add `ip` for tenants
+whose agents never leave fixed desks. Hot-desking teams page on every desk they have not
+used yet: allowlist them (see docs/backtest-notes.md for the rule proposed instead). A
+shorter warm-up catches misuse of new accounts sooner at the cost of findings for
+agents' second desks.
 """
 
 from __future__ import annotations
@@ -22,31 +30,24 @@ from typing import Any
 
 from detectors.base import HOUR_MS, MINUTE_MS, Context, Finding, Tuned, severity_for
 from detectors.event import Event
+from detectors.new_device.config import NAME, NewDeviceConfig
 from detectors.state.actor import ActorState
 from detectors.state.first_seen import FirstSeen, Sighting
 from detectors.state.keys import team_tag
 from detectors.state.shared import team_devices
 from detectors.whereabouts import ATTRIBUTES, DAY_MS
 
-NAME = "new_device"
-
-
-@dataclass(frozen=True)
-class NewDeviceConfig:
-    """Settings for new_device (deploy/config/detectors.yaml → new_device)."""
-
-    warmup_hours: int = 168
-    remember_days: int = 90
-    max_per_actor: int = 50
-    attributes: frozenset[str] = frozenset({"device", "ip"})
-    team_devices: bool = True  # a device a teammate used is the team's, not news
-    corroborate: bool = True  # page only with a new country or records moved out
-    corroborate_minutes: int = 60
-    min_records_out: int = 20
-    team_cap: int = 2000  # devices kept per team
-    out_actions: frozenset[str] = frozenset(
-        {"record.export", "report.export", "file.download", "print"}
-    )
+# The rules a finding names in its evidence ("rule"), as docs/detectors.md lists them.
+RULES = {
+    "new_device_corroborated": (
+        "a device no teammate used, followed within `corroborate_minutes` by a new country or "
+        "`min_records_out` records out"
+    ),
+    "first_seen_after_warmup": (
+        "a new device (or address) after warm-up, with `corroborate` off (or an address, never "
+        "corroborated)"
+    ),
+}
 
 
 @dataclass(slots=True)

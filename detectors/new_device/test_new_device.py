@@ -39,7 +39,7 @@ def test_a_new_device_after_warm_up_fires() -> None:
 
 
 def test_a_new_device_and_ip_together_rank_higher() -> None:
-    d, state = detector(warmup_hours=24), MemoryState()
+    d, state = detector(warmup_hours=24, attributes=frozenset({"device", "ip"})), MemoryState()
     run(d, state, [login(1, T0)])
     [finding] = run(d, state, [login(2, T0 + 30 * HOUR, device="dev-x", ip="185.1.2.3")])
     assert finding.observed == 2 and finding.severity == 4

@@ -1,5 +1,8 @@
 """off_hours: an actor works outside their shift, or at hours of the week they never work."""
 
-from detectors.off_hours.detector import NAME, OffHours, OffHoursConfig
+from detectors.off_hours.config import NAME, OffHoursConfig
+from detectors.off_hours.detector import RULES, OffHours
 
-__all__ = ["NAME", "OffHours", "OffHoursConfig"]
+CONFIG, DETECTOR = OffHoursConfig, OffHours  # what the catalog builds
+
+__all__ = ["CONFIG", "DETECTOR", "NAME", "RULES", "OffHours", "OffHoursConfig"]

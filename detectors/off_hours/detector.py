@@ -11,59 +11,48 @@ once the profile spans `profile_min_days` days: two weeks give every hour two ch
 An actor with neither is never judged: no shift is guessed. Fires once `min_events` events
 fall outside within the window (roster), or within one clock hour the profile has never
 seen, nor the hour before or after (learned).
+
+Tuning. Overtime and shift swaps are the usual false alerts: keep the roster current,
+widen `grace_minutes`, or raise `min_events`. Replay at least three weeks of traffic to
+see learned-profile findings (two weeks of warm-up plus the week you measure). To
+backtest the roster rule on simulated traffic, write the simulated agents' shifts with
+`blindar simulate --out events.jsonl --roster roster.yaml ...` and replay with a
+candidate detectors file whose `off_hours.roster_file` points to it (a path relative to
+that file's directory).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from detectors.base import (
     ActorBatch,
     Context,
     Finding,
-    SlidingWindow,
     Tuned,
     severity_for,
 )
 from detectors.event import Event
-from detectors.off_hours.roster import HOUR_MS, Shift, load_roster, local_hour, on_shift, zone
+from detectors.off_hours.config import NAME, OffHoursConfig
+from detectors.off_hours.roster import HOUR_MS, Shift, local_hour, on_shift
 from detectors.state.actor import ActorState, PerTenant
 from detectors.state.hour_profile import HourProfile
 from detectors.state.windowed_sum import WindowedSum
 
-NAME = "off_hours"
+# The rules a finding names in its evidence ("rule"), as docs/detectors.md lists them.
+RULES = {
+    "roster_shift": (
+        "`min_events` events outside every rostered shift (± `grace_minutes`) in the window"
+    ),
+    "learned_profile": (
+        "`min_events` events in one clock hour of the week the actor's profile never saw active"
+    ),
+}
+
+
 DAY_MS = 24 * HOUR_MS
 HOURS_PER_WEEK = 168
-
-
-@dataclass(frozen=True)
-class OffHoursConfig(SlidingWindow):
-    """Parameters of off_hours (deploy/config/detectors.yaml → off_hours)."""
-
-    timezone: str = "UTC"
-    roster_file: str = ""
-    grace_minutes: int = 30
-    min_events: int = 5
-    window_minutes: int = 60
-    bucket_minutes: int = 5
-    lateness_minutes: int = 5
-    # Activity off the roster that continues a session begun on shift (no gap longer than
-    # grace_minutes) is overtime; a session that begins off shift is off-hours.
-    overtime_is_not_off_hours: bool = True
-    learn_profile: bool = True
-    profile_min_days: int = 14
-    profile_days: int = 56
-
-    def __post_init__(self) -> None:
-        zone(self.timezone)
-        if self.roster_file:
-            load_roster(self.roster_file)
-
-    @property
-    def roster(self) -> dict[str, Shift]:
-        return load_roster(self.roster_file) if self.roster_file else {}
 
 
 class OffHoursSlot:

@@ -11,47 +11,35 @@ view waits `grace_minutes` of the actor's own event time in a pending set before
 is judged; only then is it counted as orphan if no interaction with that customer
 (started by the actor, open, or ended less than `recent_minutes` before the view)
 covers it. Orphan views are counted per actor in a sliding event-time window.
+
+Tuning. Replay a day; orphan findings on normal agents usually mean a channel whose
+producer does not send `interaction.start`/`end` (fix the producer or its mapping) or a
+back-office team whose work has no interactions (allowlist the team). If interaction
+events arrive late, raise `grace_minutes` (findings are delayed by as much).
+Supervisors reviewing their agents' calls and service accounts are exempt by their
+`actor.type` (`exempt_actor_types`); other roles with such work: allowlist them by team
+or pattern rather than raising the threshold for everyone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from detectors.base import MINUTE_MS, ActorBatch, Context, Finding, Tuned, severity_for
 from detectors.event import Event
+from detectors.orphan_access.config import NAME, OrphanAccessConfig
 from detectors.state.actor import ActorState, PerTenant
 from detectors.state.interactions import Interactions
 from detectors.state.timed_members import Member, TimedMembers
 
-NAME = "orphan_access"
-
-
-@dataclass(frozen=True)
-class OrphanAccessConfig:
-    """Thresholds for orphan_access (deploy/config/detectors.yaml → orphan_access)."""
-
-    threshold_views: int = 5
-    window_minutes: int = 60
-    recent_minutes: int = 30
-    grace_minutes: int = 5
-    start_skew_seconds: int = 60
-    interaction_ttl_hours: int = 12
-    max_customers: int = 5000  # interactions remembered per actor (the least recent go)
-    max_views: int = 20_000  # views waiting for their grace period, and orphans, per actor
-    # Roles whose work is customers they do not serve themselves (QA reviews, callbacks,
-    # back-office cases): their views are not judged. Back-office teams: allowlist them.
-    exempt_actor_types: frozenset[str] = frozenset({"supervisor", "service"})
-    actions: frozenset[str] = frozenset({"record.view", "pii.unmask"})
-
-    @property
-    def window_ms(self) -> int:
-        return self.window_minutes * MINUTE_MS
-
-    @property
-    def ttl_ms(self) -> int:
-        return self.interaction_ttl_hours * 60 * MINUTE_MS
+# The rules a finding names in its evidence ("rule"), as docs/detectors.md lists them.
+RULES = {
+    "static_threshold": (
+        "views of customers without an interaction of the actor (open, or ended < "
+        "`recent_minutes` before), in the window ≥ `threshold_views`"
+    ),
+}
 
 
 class OrphanSlot:

@@ -9,6 +9,9 @@ step before a contact-center account is used to pull customer data.
 Consecutive located events of an actor are compared in event time: the last point is
 kept per actor, the batch's points are chained after it. Distances under
 `min_distance_km` are ignored (GPS and geo-IP jitter).
+
+Tuning. Replay a period with VPN or remote-work traffic: if the corporate VPN egress
+shows as a far location, allowlist the team or raise `min_distance_km` for that tenant.
 """
 
 from __future__ import annotations
@@ -22,23 +25,21 @@ from detectors.base import MINUTE_MS, Context, Finding, Tuned, severity_for
 from detectors.event import Event
 from detectors.state.actor import ActorState
 from detectors.state.first_seen import FirstSeen
+from detectors.unusual_location.config import NAME, UnusualLocationConfig
 from detectors.whereabouts import DAY_MS, Point, check_first_seen, distance_km, sightings
 
-NAME = "unusual_location"
+# The rules a finding names in its evidence ("rule"), as docs/detectors.md lists them.
+RULES = {
+    "new_country": "a country never seen for the actor, after warm-up",
+    "impossible_travel": (
+        "two consecutive located events further apart than `max_speed_kmh` allows, or a country"
+        " change within `country_change_minutes`"
+    ),
+}
+
+
 HOUR_MS = 60 * MINUTE_MS
 COUNTRY = frozenset({"country"})
-
-
-@dataclass(frozen=True)
-class UnusualLocationConfig:
-    """Settings for unusual_location (deploy/config/detectors.yaml → unusual_location)."""
-
-    warmup_hours: int = 168
-    remember_days: int = 90
-    max_per_actor: int = 20
-    max_speed_kmh: float = 900.0
-    min_distance_km: float = 100.0
-    country_change_minutes: int = 60
 
 
 @dataclass(frozen=True, slots=True)
