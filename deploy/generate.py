@@ -151,7 +151,7 @@ def markdown_section(name: str, entry: Entry) -> str:
         for key, default, doc in params(entry.config)
     ]
     rules = [f"- `{rule}`: {meaning}" for rule, meaning in entry.rules.items()]
-    scenarios = getattr(entry.package, "SCENARIOS", ())
+    scenarios = [s for s, detector in scenario_detectors().items() if detector == name]
     parts = [
         f"## {name}",
         f"**{summary}**",
@@ -162,6 +162,14 @@ def markdown_section(name: str, entry: Entry) -> str:
         + (f" Scenarios: {', '.join(f'`{s}`' for s in scenarios)}." if scenarios else ""),
     ]
     return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def scenario_detectors() -> dict[str, str]:
+    """Scenario name -> the detector it is labelled for (from the folders' scenario.py)."""
+    from monitor.simulation.leaks import SCENARIO_DETECTORS, load_scenarios
+
+    load_scenarios()
+    return SCENARIO_DETECTORS
 
 
 def detectors_md() -> str:
