@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from detectors.access_burst import AccessBurst, AccessBurstConfig
 from detectors.base import Finding
 from detectors.state import MemoryState
 from detectors.tuning import Allowlist, Tuning
-from tests.detectors.helpers import MIN, T0, ev, run
+from tests.detectors.helpers import MIN, T0, Case, ev, run
+from tests.detectors.helpers import views as distinct_views
 
 WINDOW = 5 * MIN
 W0 = (T0 // WINDOW + 1) * WINDOW  # a window boundary
@@ -131,3 +135,22 @@ def test_history_and_team_sample_are_capped() -> None:
     warm_up(capped, state, number, 30, 5)
     [finding] = run(capped, state, views(number, "agent-1", 31, 60, offset_s=30))
     assert finding.evidence["baseline_windows"] == 10 and finding.evidence["team_windows"] == 20
+
+
+def exactness_case(tmp: Path) -> Case:
+    return (
+        lambda p: AccessBurst(Tuning(AccessBurstConfig(static_threshold=40)), p),
+        [distinct_views(0, T0, 25), distinct_views(25, T0 + 60_000, 20)],
+    )
+
+
+def parity_detector(prefix: str, roster: Path, clock: Callable[[], int]) -> AccessBurst:
+    config = AccessBurstConfig(
+        static_threshold=3,
+        min_observed=2,
+        warmup_windows=2,
+        team_min_samples=2,
+        history_windows=6,
+        team_sample=15,
+    )
+    return AccessBurst(Tuning(config), prefix)

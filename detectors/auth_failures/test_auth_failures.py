@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from detectors.auth_failures import AuthFailures, AuthFailuresConfig
 from detectors.state import MemoryState
 from detectors.tuning import Allowlist, Tuning
-from tests.detectors.helpers import MIN, T0, ev, run
+from tests.detectors.helpers import MIN, T0, Case, ev, run
 
 DETECTOR = AuthFailures(Tuning(AuthFailuresConfig()))
 
@@ -85,3 +88,13 @@ def test_allowlisted_actor_and_per_tenant_threshold() -> None:
     )
     [finding] = run(tuned, MemoryState(), [login(i, T0 + i) for i in range(3)])
     assert finding.actor == "agent-1" and finding.threshold == 3
+
+
+def exactness_case(tmp: Path) -> Case:
+    failures = [ev(i, "auth.login", T0 + i * 1000, outcome="failure", source_ip="10.9.9.9")
+                for i in range(12)]  # fmt: skip
+    return lambda p: AuthFailures(Tuning(AuthFailuresConfig()), p), [failures[:6], failures[6:]]
+
+
+def parity_detector(prefix: str, roster: Path, clock: Callable[[], int]) -> AuthFailures:
+    return AuthFailures(Tuning(AuthFailuresConfig(threshold_failures=3)), prefix)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from detectors.bulk_export import BulkExport, BulkExportConfig
 from detectors.state import MemoryState
 from detectors.tuning import Tuning
-from tests.detectors.helpers import MIN, T0, ev, run
+from tests.detectors.helpers import MIN, T0, Case, ev, run
 
 DETECTOR = BulkExport(Tuning(BulkExportConfig(threshold_records=500, window_minutes=15)))
 
@@ -86,3 +89,15 @@ def test_per_tenant_threshold() -> None:
     )
     [finding] = run(tuned, MemoryState(), [ev(1, "record.export", T0, records=60)])
     assert finding.threshold == 50 and finding.tenant == "acme"
+
+
+def exactness_case(tmp: Path) -> Case:
+    return (
+        lambda p: BulkExport(Tuning(BulkExportConfig()), p),
+        [[ev(i, "record.export", T0 + i * MIN, records=100) for i in range(3)],
+         [ev(i, "record.export", T0 + i * MIN, records=100) for i in range(3, 7)]],
+    )  # fmt: skip
+
+
+def parity_detector(prefix: str, roster: Path, clock: Callable[[], int]) -> BulkExport:
+    return BulkExport(Tuning(BulkExportConfig(threshold_records=60)), prefix)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +12,7 @@ from detectors.channel_silence import ChannelSilence, ChannelSilenceConfig
 from detectors.event import Event
 from detectors.state import MemoryState
 from detectors.tuning import Tuning
-from tests.detectors.helpers import MIN, T0, run
+from tests.detectors.helpers import MIN, T0, Case, run
 
 
 def on(channel: str, n: int, ts: int) -> Event:
@@ -176,3 +178,31 @@ def test_a_low_volume_channel_pages_once_its_silence_is_long_for_its_rate() -> N
     assert tick(d, state, last + 11 * MIN, [Chan("sms")]) == []
     [finding] = tick(d, state, last + 40 * MIN, [Chan("sms")])
     assert finding.evidence["silent_minutes"] == 40
+
+
+class Watched:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def channel_event(n: int, ts: int, channel: str) -> Event:
+    return Event(f"c-{n}", ts, "acme", channel, "agent-1", "record.search")
+
+
+def silence(prefix: str) -> ChannelSilence:
+    detector = ChannelSilence(Tuning(ChannelSilenceConfig(silence_minutes=5)), prefix, lambda: T0)
+    detector.watch([Watched("voice"), Watched("chat")])
+    return detector
+
+
+def exactness_case(tmp: Path) -> Case:
+    return (
+        silence,
+        [[channel_event(0, T0, "voice"), channel_event(1, T0, "chat")],
+         [channel_event(2, T0 + 3 * MIN, "voice")],
+         [channel_event(3, T0 + 6 * MIN, "voice")]],
+    )  # fmt: skip
+
+
+def parity_detector(prefix: str, roster: Path, clock: Callable[[], int]) -> ChannelSilence:
+    return ChannelSilence(Tuning(ChannelSilenceConfig(silence_minutes=4.0)), prefix, clock)

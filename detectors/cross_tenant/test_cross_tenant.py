@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from detectors.cross_tenant import CrossTenant, CrossTenantConfig
 from detectors.state import MemoryState
 from detectors.tuning import Tuning
-from tests.detectors.helpers import MIN, T0, ev, run
+from tests.detectors.helpers import MIN, T0, Case, ev, run
 
 
 def detector(**overrides: object) -> CrossTenant:
@@ -87,3 +90,15 @@ def test_shared_tenants_and_per_tenant_threshold() -> None:
     d2, state2 = CrossTenant(tuning, "t:"), MemoryState()
     assert run(d2, state2, [view(i, T0 + i, "globex") for i in range(2)]) == []
     assert run(d2, state2, [view(5, T0 + 5, "globex")]) != []
+
+
+def exactness_case(tmp: Path) -> Case:
+    return (
+        lambda p: CrossTenant(Tuning(CrossTenantConfig()), p),
+        [[ev(0, "auth.login", T0, actor_tenants=("acme",))],
+         [ev(1, "record.view", T0 + MIN, resource_id="g1", resource_tenant="globex")]],
+    )  # fmt: skip
+
+
+def parity_detector(prefix: str, roster: Path, clock: Callable[[], int]) -> CrossTenant:
+    return CrossTenant(Tuning(CrossTenantConfig()), prefix)

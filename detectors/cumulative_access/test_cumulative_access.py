@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from detectors.base import DAY_MS
 from detectors.cumulative_access import CumulativeAccess, CumulativeAccessConfig
 from detectors.state import MemoryState
 from detectors.tuning import Allowlist, Tuning
-from tests.detectors.helpers import MIN, T0, ev, run
+from tests.detectors.helpers import HOUR, MIN, T0, Case, ev, run, views
 
 D0 = (T0 // DAY_MS + 1) * DAY_MS
 DETECTOR = CumulativeAccess(Tuning(CumulativeAccessConfig()))
@@ -102,3 +105,15 @@ def test_allowlisted_actor_is_neither_judged_nor_a_peer() -> None:
     allow = Allowlist(actors=frozenset({"agent-1"}))
     detector = CumulativeAccess(Tuning(CumulativeAccessConfig(), allowlist=allow))
     assert all(findings == [] for findings in run_days(detector, MemoryState(), 4, 2000))
+
+
+def exactness_case(tmp: Path) -> Case:
+    return (
+        lambda p: CumulativeAccess(Tuning(CumulativeAccessConfig(static_threshold=50)), p),
+        [views(0, T0, 30), views(30, T0 + HOUR, 30)],
+    )
+
+
+def parity_detector(prefix: str, roster: Path, clock: Callable[[], int]) -> CumulativeAccess:
+    config = CumulativeAccessConfig(static_threshold=40, min_observed=1, share_every=1)
+    return CumulativeAccess(Tuning(config), prefix)

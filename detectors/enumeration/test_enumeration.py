@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from detectors.enumeration import Enumeration, EnumerationConfig
 from detectors.state import MemoryState
 from detectors.tuning import Tuning
-from tests.detectors.helpers import MIN, T0, ev, run
+from tests.detectors.helpers import MIN, T0, Case, ev, run
+from tests.detectors.helpers import views as distinct_views
 
 DETECTOR = Enumeration(Tuning(EnumerationConfig(threshold_distinct=300, window_minutes=60)))
 
@@ -64,3 +68,14 @@ def test_a_burst_early_in_a_long_batch_is_judged() -> None:
     batch = views(T0, 320) + views(T0 + 100 * MIN, 5, first=1000, step_ms=MIN)
     [finding] = run(DETECTOR, MemoryState(), batch)
     assert finding.observed == 320
+
+
+def exactness_case(tmp: Path) -> Case:
+    return (
+        lambda p: Enumeration(Tuning(EnumerationConfig(threshold_distinct=30)), p),
+        [distinct_views(0, T0, 20), distinct_views(20, T0 + 10 * MIN, 15)],
+    )
+
+
+def parity_detector(prefix: str, roster: Path, clock: Callable[[], int]) -> Enumeration:
+    return Enumeration(Tuning(EnumerationConfig(threshold_distinct=12)), prefix)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from detectors.event import Event
 from detectors.exfil_sequence import ExfilSequence, ExfilSequenceConfig
 from detectors.state import MemoryState
 from detectors.tuning import Allowlist, Tuning
-from tests.detectors.helpers import MIN, T0, ev, run
+from tests.detectors.helpers import MIN, T0, Case, ev, run
 
 
 def detector(allowlist: Allowlist | None = None, **overrides: Any) -> ExfilSequence:
@@ -78,3 +80,15 @@ def test_per_tenant_minimum_views() -> None:
     d, state = ExfilSequence(tuning, "t:"), MemoryState()
     assert run(d, state, [view(1, T0), view(2, T0 + 1), email(3, T0 + MIN)]) == []
     assert run(d, state, [view(4, T0 + 2), email(5, T0 + 2 * MIN)]) != []
+
+
+def exactness_case(tmp: Path) -> Case:
+    return (
+        lambda p: ExfilSequence(Tuning(ExfilSequenceConfig()), p),
+        [[ev(0, "record.view", T0, resource_id="card-1", classification="pci")],
+         [ev(1, "clipboard.copy", T0 + 2 * MIN)]],
+    )  # fmt: skip
+
+
+def parity_detector(prefix: str, roster: Path, clock: Callable[[], int]) -> ExfilSequence:
+    return ExfilSequence(Tuning(ExfilSequenceConfig()), prefix)

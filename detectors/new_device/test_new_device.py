@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from detectors.new_device import NewDevice, NewDeviceConfig
 from detectors.state import MemoryState
 from detectors.tuning import Tuning
-from tests.detectors.helpers import MIN, T0, ev, run
-
-HOUR = 60 * MIN
+from tests.detectors.helpers import HOUR, MIN, T0, Case, ev, run
 
 
 def detector(**overrides: object) -> NewDevice:
@@ -128,3 +129,19 @@ def test_a_new_device_from_a_new_country_pages_at_once() -> None:
                                      country="RU")])  # fmt: skip
     assert finding.evidence["corroborated_by"] == "new_country"
     assert finding.severity == 4  # corroborated: one step above a bare new device
+
+
+def exactness_case(tmp: Path) -> Case:
+    return (
+        lambda p: NewDevice(Tuning(NewDeviceConfig(warmup_hours=1)), p),
+        [[ev(0, "auth.login", T0, device_id="desk", source_ip="10.0.0.1")],
+         [ev(1, "auth.login", T0 + 2 * HOUR, device_id="laptop", source_ip="10.0.0.1")],
+         [ev(2, "record.export", T0 + 2 * HOUR + 5 * MIN, device_id="laptop",
+             source_ip="10.0.0.1", records=40)]],
+    )  # fmt: skip
+
+
+def parity_detector(prefix: str, roster: Path, clock: Callable[[], int]) -> NewDevice:
+    both = frozenset({"device", "ip"})  # addresses too: new ones are frequent in random traffic
+    config = NewDeviceConfig(warmup_hours=1, max_per_actor=4, attributes=both)
+    return NewDevice(Tuning(config), prefix)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,9 +12,8 @@ from detectors.off_hours import OffHours, OffHoursConfig
 from detectors.state import MemoryState
 from detectors.tuning import Allowlist, Tuning
 from monitor.config import ConfigError, load_detectors
-from tests.detectors.helpers import MIN, ev, run
+from tests.detectors.helpers import HOUR, MIN, T0, Case, ev, run, views
 
-HOUR = 60 * MIN
 DAY = 24 * HOUR
 MONDAY = int(datetime(2026, 6, 1, tzinfo=UTC).timestamp() * 1000)
 ROSTER = """
@@ -163,3 +163,19 @@ def test_staying_late_after_a_shift_is_overtime_not_off_hours(roster: str) -> No
     assert finding.observed == 6
     counted = detector(roster, overtime_is_not_off_hours=False)
     assert run(counted, MemoryState(), late) != []  # the rule off: every late minute counts
+
+
+def exactness_case(tmp: Path) -> Case:
+    roster = tmp / "roster.yaml"
+    roster.write_text("- {id: agent-1, tz: UTC, shift_start_hour: 9, shift_hours: 8}\n")
+    night = T0 // (24 * HOUR) * (24 * HOUR) + 26 * HOUR  # 02:00 UTC the next day
+    return (
+        lambda p: OffHours(Tuning(OffHoursConfig(roster_file=str(roster))), p),
+        [views(0, night - 10 * HOUR, 3),
+         [ev(10 + i, "record.search", night + i * MIN) for i in range(6)]],
+    )  # fmt: skip
+
+
+def parity_detector(prefix: str, roster: Path, clock: Callable[[], int]) -> OffHours:
+    config = OffHoursConfig(roster_file=str(roster), profile_min_days=1, min_events=2)
+    return OffHours(Tuning(config), prefix)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from detectors.event import Event
 from detectors.orphan_access import OrphanAccess, OrphanAccessConfig
 from detectors.state import MemoryState
 from detectors.tuning import Tuning
-from tests.detectors.helpers import MIN, T0, ev, run
+from tests.detectors.helpers import MIN, T0, Case, ev, run
 
 
 def detector(**overrides: object) -> OrphanAccess:
@@ -143,3 +146,15 @@ def test_supervisors_views_are_not_judged_by_default() -> None:
     assert run(detector(), MemoryState(), [*views, tick_later]) == []
     strict = detector(exempt_actor_types=frozenset())
     assert run(strict, MemoryState(), [*views, tick_later]) != []
+
+
+def exactness_case(tmp: Path) -> Case:
+    return (
+        lambda p: OrphanAccess(Tuning(OrphanAccessConfig()), p),
+        [[ev(i, "record.view", T0 + i * MIN, customer_id=f"c{i}", resource_id=f"r{i}")
+          for i in range(6)], [ev(50, "auth.logout", T0 + 12 * MIN)]],
+    )  # fmt: skip
+
+
+def parity_detector(prefix: str, roster: Path, clock: Callable[[], int]) -> OrphanAccess:
+    return OrphanAccess(Tuning(OrphanAccessConfig(threshold_views=2)), prefix)

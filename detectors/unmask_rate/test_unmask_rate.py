@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from detectors.state import MemoryState
 from detectors.tuning import Allowlist, Tuning
 from detectors.unmask_rate import UnmaskRate, UnmaskRateConfig
-from tests.detectors.helpers import MIN, T0, ev, run
+from tests.detectors.helpers import MIN, T0, Case, ev, run
 
 HOUR = 60 * MIN
 H0 = (T0 // HOUR + 1) * HOUR
@@ -65,3 +68,16 @@ def test_late_unmasks_land_in_their_hour() -> None:
     assert run(DETECTOR, state, unmasks(100, 1, 1)) == []
     [finding] = run(DETECTOR, state, unmasks(200, 0, 5, offset_min=150))
     assert finding.observed == 30
+
+
+def exactness_case(tmp: Path) -> Case:
+    return (
+        lambda p: UnmaskRate(Tuning(UnmaskRateConfig()), p),
+        [[ev(i, "pii.unmask", T0 + i * MIN, resource_id=f"r{i}") for i in range(20)],
+         [ev(i, "pii.unmask", T0 + i * MIN, resource_id=f"r{i}") for i in range(20, 32)]],
+    )  # fmt: skip
+
+
+def parity_detector(prefix: str, roster: Path, clock: Callable[[], int]) -> UnmaskRate:
+    config = UnmaskRateConfig(window_minutes=10, static_threshold=3, min_observed=2)
+    return UnmaskRate(Tuning(config), prefix)

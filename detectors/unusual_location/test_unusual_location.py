@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from detectors.state import MemoryState
 from detectors.tuning import Tuning
 from detectors.unusual_location import UnusualLocation, UnusualLocationConfig
-from tests.detectors.helpers import MIN, T0, ev, run
+from tests.detectors.helpers import HOUR, MIN, T0, Case, ev, run
 
-HOUR = 60 * MIN
 BOGOTA = ("CO", 4.711, -74.072)
 MEDELLIN = ("CO", 6.244, -75.581)  # ~250 km from Bogota
 MOSCOW = ("RU", 55.756, 37.617)
@@ -80,3 +82,17 @@ def test_per_tenant_speed_override() -> None:
     tuning = Tuning(UnusualLocationConfig(), {"acme": UnusualLocationConfig(max_speed_kmh=2000.0)})
     d, state = UnusualLocation(tuning, "t:"), MemoryState()
     assert run(d, state, [at(1, T0, BOGOTA), at(2, T0 + 10 * MIN, MEDELLIN)]) == []
+
+
+def exactness_case(tmp: Path) -> Case:
+    return (
+        lambda p: UnusualLocation(Tuning(UnusualLocationConfig(warmup_hours=1)), p),
+        [[ev(0, "auth.login", T0, country="CO", lat=4.7, lon=-74.0)],
+         [ev(1, "auth.login", T0 + 2 * HOUR, country="CO", lat=4.7, lon=-74.0),
+          ev(2, "auth.login", T0 + 2 * HOUR + 20 * MIN, country="PH", lat=14.6, lon=121.0)]],
+    )  # fmt: skip
+
+
+def parity_detector(prefix: str, roster: Path, clock: Callable[[], int]) -> UnusualLocation:
+    config = UnusualLocationConfig(warmup_hours=1, max_per_actor=2)
+    return UnusualLocation(Tuning(config), prefix)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,18 +20,8 @@ from typing import Any
 import orjson
 import pytest
 
-from detectors.access_burst import AccessBurst, AccessBurstConfig
-from detectors.auth_failures import AuthFailures, AuthFailuresConfig
-from detectors.bulk_export import BulkExport, BulkExportConfig
-from detectors.channel_silence import ChannelSilence, ChannelSilenceConfig
-from detectors.cross_tenant import CrossTenant, CrossTenantConfig
-from detectors.cumulative_access import CumulativeAccess, CumulativeAccessConfig
-from detectors.enumeration import Enumeration, EnumerationConfig
+from detectors.catalog import CATALOG
 from detectors.event import Event
-from detectors.exfil_sequence import ExfilSequence, ExfilSequenceConfig
-from detectors.new_device import NewDevice, NewDeviceConfig
-from detectors.off_hours import OffHours, OffHoursConfig
-from detectors.orphan_access import OrphanAccess, OrphanAccessConfig
 from detectors.state.day_distinct import DayDistinct
 from detectors.state.distinct_window import DistinctWindow
 from detectors.state.first_seen import FirstSeen
@@ -50,9 +41,6 @@ from detectors.state.shared.plan import Plan
 from detectors.state.timed_members import TimedMembers
 from detectors.state.window_history import WindowHistory
 from detectors.state.windowed_sum import WindowedSum
-from detectors.tuning import Tuning
-from detectors.unmask_rate import UnmaskRate, UnmaskRateConfig
-from detectors.unusual_location import UnusualLocation, UnusualLocationConfig
 from monitor.detection import Detection, Outcome
 from monitor.settings import Settings
 from monitor.state.requests import WriteRequest
@@ -318,45 +306,14 @@ def random_event(rng: random.Random, n: int, ts: int) -> Event:
 
 
 def all_detectors(roster: Path, clock: Callable[[], int]) -> Callable[[str], Sequence[Any]]:
-    """The 13 detectors, tuned so that each fires within the run."""
+    """Every detector of the catalog, each tuned by its folder (`parity_detector` in
+    detectors/<name>/test_<name>.py) so that it fires within the run."""
+    tuned = [
+        importlib.import_module(f"detectors.{name}.test_{name}").parity_detector for name in CATALOG
+    ]
 
     def make(prefix: str) -> Sequence[Any]:
-        return [
-            BulkExport(Tuning(BulkExportConfig(threshold_records=60)), prefix),
-            Enumeration(Tuning(EnumerationConfig(threshold_distinct=12)), prefix),
-            OrphanAccess(Tuning(OrphanAccessConfig(threshold_views=2)), prefix),
-            NewDevice(Tuning(NewDeviceConfig(warmup_hours=1, max_per_actor=4)), prefix),
-            UnusualLocation(Tuning(UnusualLocationConfig(warmup_hours=1, max_per_actor=2)), prefix),
-            CrossTenant(Tuning(CrossTenantConfig()), prefix),
-            ExfilSequence(Tuning(ExfilSequenceConfig()), prefix),
-            ChannelSilence(Tuning(ChannelSilenceConfig(silence_minutes=4.0)), prefix, clock),
-            AccessBurst(
-                Tuning(
-                    AccessBurstConfig(
-                        static_threshold=3,
-                        min_observed=2,
-                        warmup_windows=2,
-                        team_min_samples=2,
-                        history_windows=6,
-                        team_sample=15,
-                    )
-                ),
-                prefix,
-            ),
-            UnmaskRate(
-                Tuning(UnmaskRateConfig(window_minutes=10, static_threshold=3, min_observed=2)),
-                prefix,
-            ),
-            AuthFailures(Tuning(AuthFailuresConfig(threshold_failures=3)), prefix),
-            CumulativeAccess(
-                Tuning(CumulativeAccessConfig(static_threshold=40, min_observed=1, share_every=1)),
-                prefix,
-            ),
-            OffHours(
-                Tuning(OffHoursConfig(roster_file=str(roster), profile_min_days=1, min_events=2)),
-                prefix,
-            ),
-        ]
+        return [build(prefix, roster, clock) for build in tuned]
 
     return make
 
@@ -393,7 +350,7 @@ def test_detection_on_redis_matches_the_twin(settings: Settings, tmp_path: Path)
     for n, (on_redis, in_memory) in enumerate(zip(runs.redis, runs.memory, strict=True)):
         assert on_redis == in_memory, n
     fired = {f.detector for run in runs.redis for f in run["findings"]}
-    assert len(fired) == 13, " ".join(sorted(fired))
+    assert fired == set(CATALOG), " ".join(sorted(fired))
     assert sum(run["duplicates"] for run in runs.redis) > 100
     keys = owner_keys(memory)
     assert len(keys) >= 6
