@@ -276,6 +276,9 @@ ACTIONS = [
 PLACES = [("CO", 4.711, -74.072), ("PH", 14.599, 120.984), ("ES", 40.417, -3.704), (None,) * 3]
 
 
+RESOURCE_TYPES = ("customer_record", "customer_record", "recording", "transcript", "report")
+
+
 def random_event(rng: random.Random, n: int, ts: int) -> Event:
     country, lat, lon = rng.choice(PLACES)
     own = rng.choice(["acme", "globex"])
@@ -289,6 +292,7 @@ def random_event(rng: random.Random, n: int, ts: int) -> Event:
         actor_team=rng.choice(["t-1", "t:2"]),
         actor_tenants=rng.choice([(own,), (), ("acme", "globex")]),
         resource_id=f"r-{rng.randrange(60)}",
+        resource_type=RESOURCE_TYPES[n % len(RESOURCE_TYPES)],  # the draws above stay as they were
         resource_tenant=rng.choice([own, own, "initech"]),
         classification=rng.choice(["pii", "pci", "internal"]),
         customer_id=f"c-{rng.randrange(10)}",
