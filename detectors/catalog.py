@@ -26,6 +26,7 @@ NAMES = (
     "auth_failures",
     "cumulative_access",
     "off_hours",
+    "recording_access",
 )
 
 
