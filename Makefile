@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install up up-cluster down demo test test-unit lint topics worker simulate clean bench soak backtest schema dashboards observability k8s-config lock
+.PHONY: install up up-cluster down demo test test-unit lint topics worker simulate clean bench soak backtest schema dashboards observability generate k8s-config lock
 
 install: .venv/.installed
 
@@ -36,7 +36,7 @@ test: install
 	@deploy/local/test.sh
 
 test-unit: install
-	@$(PY) -m pytest tests/unit tests/detectors -q
+	@$(PY) -m pytest tests/unit detectors -q
 
 schema: install
 	@$(PY) -m monitor.cli schema > docs/event-schema.json
@@ -64,8 +64,11 @@ soak: up
 backtest: up
 	@$(PY) -m monitor.cli backtest $(BACKTEST_ARGS)
 
-k8s-config: install
-	@$(PY) deploy/k8s/render_config.py
+# detectors.yaml defaults, the k8s ConfigMaps and docs/detectors.md, from the detector folders.
+generate: install
+	@$(PY) deploy/generate.py
+
+k8s-config: generate
 
 # Re-pin every dependency (with sha256 hashes) after changing pyproject.toml; see
 # docs/operations.md "Updating dependencies". Needs uv (pip install uv).

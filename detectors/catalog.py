@@ -1,36 +1,59 @@
-"""Every detector blindar knows, by the name used in config and alerts."""
+"""Every detector blindar knows: one folder under detectors/ each, one line each here.
+
+The folder `detectors/<name>/` holds everything about the detector (see
+docs/adding-a-detector.md); its package exports CONFIG (the config dataclass), DETECTOR
+(the class, built from a Tuning of that config and a key prefix), NAME and RULES. The
+order below is the order detectors run in and are listed in docs and config.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from types import ModuleType
+from typing import Any, NamedTuple
 
-from detectors.access_burst import AccessBurst, AccessBurstConfig
-from detectors.auth_failures import AuthFailures, AuthFailuresConfig
-from detectors.bulk_export import BulkExport, BulkExportConfig
-from detectors.channel_silence import ChannelSilence, ChannelSilenceConfig
-from detectors.cross_tenant import CrossTenant, CrossTenantConfig
-from detectors.cumulative_access import CumulativeAccess, CumulativeAccessConfig
-from detectors.enumeration import Enumeration, EnumerationConfig
-from detectors.exfil_sequence import ExfilSequence, ExfilSequenceConfig
-from detectors.new_device import NewDevice, NewDeviceConfig
-from detectors.off_hours import OffHours, OffHoursConfig
-from detectors.orphan_access import OrphanAccess, OrphanAccessConfig
-from detectors.unmask_rate import UnmaskRate, UnmaskRateConfig
-from detectors.unusual_location import UnusualLocation, UnusualLocationConfig
+NAMES = (
+    "bulk_export",
+    "enumeration",
+    "orphan_access",
+    "new_device",
+    "unusual_location",
+    "cross_tenant",
+    "exfil_sequence",
+    "channel_silence",
+    "access_burst",
+    "unmask_rate",
+    "auth_failures",
+    "cumulative_access",
+    "off_hours",
+    "recording_access",
+)
 
-# name -> (config dataclass, detector class taking (config, key_prefix))
-CATALOG: dict[str, tuple[type, Any]] = {
-    "bulk_export": (BulkExportConfig, BulkExport),
-    "enumeration": (EnumerationConfig, Enumeration),
-    "orphan_access": (OrphanAccessConfig, OrphanAccess),
-    "new_device": (NewDeviceConfig, NewDevice),
-    "unusual_location": (UnusualLocationConfig, UnusualLocation),
-    "cross_tenant": (CrossTenantConfig, CrossTenant),
-    "exfil_sequence": (ExfilSequenceConfig, ExfilSequence),
-    "channel_silence": (ChannelSilenceConfig, ChannelSilence),
-    "access_burst": (AccessBurstConfig, AccessBurst),
-    "unmask_rate": (UnmaskRateConfig, UnmaskRate),
-    "auth_failures": (AuthFailuresConfig, AuthFailures),
-    "cumulative_access": (CumulativeAccessConfig, CumulativeAccess),
-    "off_hours": (OffHoursConfig, OffHours),
-}
+
+class Entry(NamedTuple):
+    """One detector of the catalog: its config dataclass and its class, from its folder."""
+
+    config: type
+    detector: Any
+    package: ModuleType
+
+    @property
+    def rules(self) -> dict[str, str]:
+        """Rule name (the `rule` of a finding's evidence) -> when it fires."""
+        return dict(self.package.RULES)
+
+    @property
+    def folder(self) -> str:
+        """The detector's folder, relative to the repository root."""
+        return f"detectors/{self.package.NAME}"
+
+
+def load(name: str) -> Entry:
+    """The catalog entry of the detector in detectors/<name>/."""
+    package = importlib.import_module(f"detectors.{name}")
+    if name != package.NAME:
+        raise ValueError(f"detectors/{name}: NAME is {package.NAME!r}, not the folder's name")
+    return Entry(package.CONFIG, package.DETECTOR, package)
+
+
+CATALOG: dict[str, Entry] = {name: load(name) for name in NAMES}

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 C = TypeVar("C")
+T = TypeVar("T")
+
+
+def param(default: T, doc: str) -> T:
+    """A detector setting: its default and what it means, in one line. The defaults in
+    detectors.yaml and the parameter tables of docs/detectors.md are generated from it."""
+    return field(default=default, metadata={"doc": doc})  # type: ignore[no-any-return]
+
+
+def params(config: type) -> list[tuple[str, Any, str]]:
+    """(name, default, meaning) of every setting of a detector's config dataclass."""
+    out = []
+    for f in dataclasses.fields(config):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        out.append((f.name, default, f.metadata.get("doc", "")))
+    return out
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The Faust worker: one agent over every channel topic, batching into the pipeline.
 
-Pitfalls handled here (DESIGN.md §7): concurrency=1 so offsets are never committed
+Pitfalls of faust-streaming handled here: concurrency=1 so offsets are never committed
 past an event still in flight; `take_events(..., within=...)` so a batch is acked only
 after its effects are durable; no exception ever escapes the agent loop.
 """

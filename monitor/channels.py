@@ -23,7 +23,7 @@ TOPIC_PREFIX = "interactions."
 DEFAULT_PARTITIONS = 6
 CHANNELS_DIR = "channels.d"
 
-# Contract fields a mapping may write (DESIGN.md §2), from the contract table.
+# Contract fields a mapping may write (the event contract, docs/event-schema.json).
 CONTRACT_FIELDS = FIELD_PATHS
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -1,11 +1,13 @@
 """Synthetic contact-center traffic (event contract v1) with injectable leak scenarios.
 
-Normal agents work their shifts; scenarios add one leaking agent, labelled for backtests.
+Normal agents work their shifts (the population and traffic model here); scenarios add
+one leaking agent, labelled for backtests. The scenarios live in the detector folders
+(detectors/<name>/scenario.py, built with monitor/simulation/leaks.py) and are found
+through the catalog. Kafka is imported only when events are produced.
 """
 
 from __future__ import annotations
 
-import functools
 import heapq
 import logging
 import math
@@ -18,12 +20,11 @@ from datetime import time as clock
 from operator import itemgetter
 from pathlib import Path
 from random import Random
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import orjson
 import yaml
-from confluent_kafka import Producer
 
 from monitor.workforce import (
     UNIFORM,
@@ -36,6 +37,11 @@ from monitor.workforce import (
     shape_teams,
     traits,
 )
+
+if TYPE_CHECKING:
+    from confluent_kafka import Producer
+
+    from monitor.simulation.leaks import Scenario
 
 log = logging.getLogger(__name__)
 
@@ -666,386 +672,22 @@ class Simulator:
         yield from WORK[agent.role](agent, rng, t, math.inf, source)
 
 
-# ---------------------------------------------------------------- scenarios
+def __getattr__(name: str) -> Any:
+    """SCENARIOS, SCENARIO_DETECTORS, Injected and LONGEST_SCENARIO_DAYS, loaded from the
+    detector folders on first use (the scenarios import this module's model)."""
+    if name in ("SCENARIOS", "SCENARIO_DETECTORS", "Injected", "LONGEST_SCENARIO_DAYS"):
+        from monitor.simulation import leaks
 
+        leaks.load_scenarios()
+        return getattr(leaks, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-class Injected(NamedTuple):
-    """A scenario's events (ids set, ts-sorted) and its ground-truth label."""
 
-    events: list[Event]
-    label: dict[str, Any]
+def scenarios() -> dict[str, Scenario]:
+    """Every registered scenario by name (from the detector folders, in catalog order)."""
+    from monitor.simulation.leaks import load_scenarios
 
-
-@dataclass
-class Leak:
-    """A scenario under construction: one agent's events relative to start_ms."""
-
-    agent: Agent
-    tenant: str
-    start_ms: int
-    source: dict[str, Any]
-    events: list[Event] = field(default_factory=list)
-
-    def add(self, offset_s: float, action: str, **fields: Any) -> None:
-        """Append an event offset_s seconds after the start, on the agent's main channel."""
-        ts = self.start_ms + int(offset_s * 1000)
-        channel = fields.pop("channel", self.agent.channel)
-        self.events.append(
-            _event(self.agent, ts, action, channel, self.tenant, self.source, **fields)
-        )
-
-
-Builder = Callable[[Population, Random, int], Leak]
-Scenario = Callable[[Population, Random, int], Injected]
-SCENARIOS: dict[str, Scenario] = {}
-SCENARIO_DETECTORS: dict[str, str] = {}  # scenario name -> the detector it is labelled for
-
-
-def scenario(detector: str) -> Callable[[Builder], Scenario]:
-    """Register a builder under its function name as a scenario for `detector`."""
-
-    def register(build: Builder) -> Scenario:
-        def run(population: Population, rng: Random, start_ms: int) -> Injected:
-            return _finish(build.__name__, detector, build(population, rng, start_ms))
-
-        functools.update_wrapper(run, build, assigned=("__module__", "__name__", "__doc__"))
-        SCENARIOS[build.__name__] = run
-        SCENARIO_DETECTORS[build.__name__] = detector
-        return run
-
-    return register
-
-
-def _finish(name: str, detector: str, leak: Leak) -> Injected:
-    """Sort the events, give them ids and write the label."""
-    events = sorted(leak.events, key=_by_ts)
-    for n, event in enumerate(events):
-        event["event_id"] = f"inj-{name}-{leak.start_ms}-{n}"
-    label = {
-        "scenario": name,
-        "detector": detector,
-        "tenant": leak.tenant,
-        "actor": leak.agent.id,
-        "start_ms": events[0]["ts"],
-        "end_ms": events[-1]["ts"],
-        "events": len(events),
-    }
-    return Injected(events, label)
-
-
-def _leak(population: Population, rng: Random, start_ms: int, on_shift: bool = True) -> Leak:
-    """A leak by a front-line agent on (or off) shift for the hour from start_ms, on a usual
-    device (not a supervisor or a back-office clerk, whose usual work looks otherwise)."""
-    agents = [
-        a for a in population.agents if a.type == "agent" and a.role == "front"
-    ] or population.agents
-    fitting = [a for a in agents if _shift_state(population, a, start_ms) == on_shift]
-    starting = [a for a in agents if population.on_shift(a, start_ms) == on_shift]
-    agent = rng.choice(fitting or starting or agents)
-    return Leak(agent, agent.tenants[0].name, start_ms, _source(agent, rng, stable=True))
-
-
-def _shift_state(population: Population, agent: Agent, start_ms: int) -> bool | None:
-    """True if on shift for the whole next hour, False if off for all of it, else None."""
-    states = {population.on_shift(agent, start_ms + k * 600_000) for k in range(7)}
-    return states.pop() if len(states) == 1 else None
-
-
-def _offsets(rng: Random, count: int, span_s: float) -> list[float]:
-    """count sorted offsets in [0, span_s), the first at 0."""
-    return [0.0, *sorted(rng.uniform(0, span_s) for _ in range(count - 1))]
-
-
-def _split(rng: Random, total: int, parts: int) -> list[int]:
-    """total split into `parts` positive integers."""
-    cuts = sorted(rng.sample(range(1, total), parts - 1))
-    return [b - a for a, b in zip([0, *cuts], [*cuts, total], strict=True)]
-
-
-def _tenant(population: Population, name: str) -> Tenant:
-    """The tenant object of that name."""
-    return next(t for t in population.tenants if t.name == name)
-
-
-def _views(
-    leak: Leak, tenant: Tenant, rng: Random, count: int, span_s: float, begin_s: float = 0.0
-) -> None:
-    """`count` record.view events of distinct random customers, no interaction."""
-    customers = rng.sample(range(tenant.customers), count)
-    for offset, customer in zip(_offsets(rng, count, span_s), customers, strict=True):
-        resource = _record(tenant, customer, rng.randrange(RECORDS_PER_CUSTOMER))
-        customer_id = f"cust-{tenant.name}-{customer}"
-        leak.add(begin_s + offset, "record.view", resource=resource, customer_id=customer_id)
-
-
-@scenario("bulk_export")
-def bulk_export(population: Population, rng: Random, start_ms: int) -> Leak:
-    """2,000-5,000 records leave in a few exports and downloads within 10 minutes."""
-    leak = _leak(population, rng, start_ms)
-    tenant = _tenant(population, leak.tenant)
-    parts = _split(rng, rng.randint(2000, 5000), rng.randint(3, 6))
-    for offset, records in zip(_offsets(rng, len(parts), 590), parts, strict=True):
-        action = rng.choice(EXPORT_ACTIONS[:3])
-        if action == "report.export":
-            resource = _report(tenant, rng.randrange(40), "pii")
-        elif action == "file.download":
-            resource = _attachment(tenant, rng)
-        else:
-            resource = {"type": "customer_record", "tenant": tenant.name, "classification": "pii"}
-        leak.add(offset, action, resource=resource, records=records, bytes=records * 700)
-    return leak
-
-
-@scenario("enumeration")
-def enumeration(population: Population, rng: Random, start_ms: int) -> Leak:
-    """~600 distinct customer records viewed one by one within 40 minutes, no interaction."""
-    leak = _leak(population, rng, start_ms)
-    span = rng.uniform(20, 40) * 60
-    _views(leak, _tenant(population, leak.tenant), rng, rng.randint(600, 700), span)
-    return leak
-
-
-@scenario("orphan_access")
-def orphan_access(population: Population, rng: Random, start_ms: int) -> Leak:
-    """12-20 views and unmasks of customers the agent has no interaction with, within 45 min."""
-    leak = _leak(population, rng, start_ms)
-    tenant = _tenant(population, leak.tenant)
-    count = rng.randint(12, 20)
-    for offset in _offsets(rng, count, 45 * 60):
-        customer = rng.randrange(tenant.customers)
-        action = "pii.unmask" if rng.random() < 0.3 else "record.view"
-        resource = _record(tenant, customer, rng.randrange(2))
-        leak.add(offset, action, resource=resource, customer_id=f"cust-{tenant.name}-{customer}")
-    return leak
-
-
-@scenario("cross_tenant")
-def cross_tenant(population: Population, rng: Random, start_ms: int) -> Leak:
-    """An agent of one tenant views 8-15 records of another tenant within 20 minutes."""
-    if len(population.tenants) < 2:
-        raise ValueError("cross_tenant needs a population with at least two tenants")
-    leak = _leak(population, rng, start_ms)
-    own = {t.name for t in leak.agent.tenants}
-    foreign = rng.choice([t for t in population.tenants if t.name not in own])
-    leak.tenant = foreign.name
-    _views(leak, foreign, rng, rng.randint(8, 15), 20 * 60)
-    return leak
-
-
-@scenario("exfil_sequence")
-def exfil_sequence(population: Population, rng: Random, start_ms: int) -> Leak:
-    """Card and pii views in a call, then an external email, a copy and a screenshot."""
-    leak = _leak(population, rng, start_ms)
-    tenant = _tenant(population, leak.tenant)
-    customer = rng.randrange(tenant.customers)
-    ctx = {"customer_id": f"cust-{tenant.name}-{customer}", "interaction_id": f"int-x-{start_ms}"}
-    leak.add(0, "interaction.start", channel="voice", **ctx)
-    for n, k in enumerate((0, 2, 1, 2)):
-        leak.add(20 + 25 * n, "record.view", resource=_record(tenant, customer, k), **ctx)
-    leak.add(130, "pii.unmask", resource=_record(tenant, customer, 0), **ctx)
-    leak.add(180, "interaction.end", channel="voice", **ctx)
-    card = _record(tenant, customer, 2)
-    domain = rng.choice(("gmail.com", "proton.me", "outlook.com"))
-    email = {"kind": "email", "domain": domain, "external": True}
-    leak.add(240, "clipboard.copy", resource=card, destination={"kind": "clipboard"})
-    leak.add(260, "screen.capture", resource=card, destination={"kind": "screen"})
-    leak.add(
-        rng.uniform(300, 480),
-        "message.send",
-        channel="email",
-        resource=card,
-        destination=email,
-        records=1,
-        bytes=rng.randint(2_000, 400_000),
-    )
-    return leak
-
-
-@scenario("access_burst")
-def access_burst(population: Population, rng: Random, start_ms: int) -> Leak:
-    """90-140 record views and searches of distinct customers within 4 minutes, on shift:
-    below any static floor, far above what the agent and the team do in 5 minutes."""
-    leak = _leak(population, rng, start_ms)
-    tenant = _tenant(population, leak.tenant)
-    count = rng.randint(90, 140)
-    customers = rng.sample(range(tenant.customers), count)
-    for offset, customer in zip(_offsets(rng, count, 230), customers, strict=True):
-        action = "record.search" if rng.random() < 0.3 else "record.view"
-        resource = _record(tenant, customer, rng.randrange(RECORDS_PER_CUSTOMER))
-        leak.add(offset, action, resource=resource, customer_id=f"cust-{tenant.name}-{customer}")
-    return leak
-
-
-CUMULATIVE_DAYS = 7
-COLLECTOR_DAYS = 7
-LONGEST_SCENARIO_DAYS = max(CUMULATIVE_DAYS, COLLECTOR_DAYS)  # how far past its start a
-# scenario may run
-
-
-@scenario("cumulative_access")
-def cumulative_access(population: Population, rng: Random, start_ms: int) -> Leak:
-    """Low and slow over a week: 350-500 extra customer records a day, spread over each
-    shift (about one a minute), for the agent's next seven days of shifts."""
-    leak = _leak(population, rng, start_ms)
-    tenant = _tenant(population, leak.tenant)
-    end_ms = start_ms + CUMULATIVE_DAYS * 24 * HOUR_MS
-    shifts = list(population.shifts(leak.agent, start_ms, end_ms))
-    for begin, end in shifts:
-        begin = max(begin, start_ms)
-        count = rng.randint(350, 500)
-        span_s = (end - begin) / 1000 - 60
-        _views(leak, tenant, rng, count, span_s, begin_s=(begin - start_ms) / 1000)
-    return leak
-
-
-UNCOVERED_PER_SHIFT = 136  # extra accounts a shift (the real case: 68,701 by 3 agents)
-COVERED_PER_SHIFT = 60  # about 2.5 times what a realistic front-line agent opens a day
-COVER_SECONDS = (40, 150)  # length of a cover interaction
-
-
-@scenario("cumulative_access")
-def uncovered_collector(population: Population, rng: Random, start_ms: int) -> Leak:
-    """The careful insider without cover: from start_ms, in every shift of the next
-    COLLECTOR_DAYS days, about 136 extra accounts opened outside any interaction."""
-    leak = _collector(population, rng, start_ms)
-    tenant = _tenant(population, leak.tenant)
-    for begin_s, span_s in _collector_shifts(population, leak, COLLECTOR_DAYS):
-        count = max(1, round(rng.gauss(UNCOVERED_PER_SHIFT, 10)))
-        _views(leak, tenant, rng, count, span_s, begin_s=begin_s)
-    return leak
-
-
-@scenario("cumulative_access")
-def covered_collector(population: Population, rng: Random, start_ms: int) -> Leak:
-    """The careful insider with cover: from start_ms, in every shift of the next
-    COLLECTOR_DAYS days, about 60 extra accounts, each opened inside a short interaction
-    with that customer, so that no view is an orphan."""
-    leak = _collector(population, rng, start_ms)
-    tenant = _tenant(population, leak.tenant)
-    for begin_s, span_s in _collector_shifts(population, leak, COLLECTOR_DAYS):
-        count = max(1, round(rng.gauss(COVERED_PER_SHIFT, 6)))
-        for offset in _offsets(rng, count, span_s):
-            _cover_interaction(leak, tenant, rng, begin_s + offset)
-    return leak
-
-
-def _collector(population: Population, rng: Random, start_ms: int) -> Leak:
-    """A leak by a full-time front-line agent, on shift or not at start_ms."""
-    agents = [
-        a
-        for a in population.agents
-        if a.type == "agent" and a.role == "front" and a.shift_hours == 8 and len(a.days_off) <= 2
-    ]
-    agent = rng.choice(agents or population.agents)
-    return Leak(agent, agent.tenants[0].name, start_ms, _source(agent, rng, stable=True))
-
-
-def _collector_shifts(
-    population: Population, leak: Leak, days: int
-) -> Iterator[tuple[float, float]]:
-    """(offset from the leak's start, usable length) in seconds of the agent's shifts in the
-    next `days` days, leaving five minutes at each end for login and logout."""
-    end_ms = leak.start_ms + days * 24 * HOUR_MS
-    for begin, end in population.shifts(leak.agent, leak.start_ms, end_ms):
-        begin = max(begin, leak.start_ms)
-        end = min(end, end_ms)
-        if end - begin > 20 * 60_000:
-            yield (begin - leak.start_ms) / 1000 + 300, (end - begin) / 1000 - 600
-
-
-def _cover_interaction(leak: Leak, tenant: Tenant, rng: Random, at_s: float) -> None:
-    """A short interaction with one more customer: its account record, sometimes another."""
-    customer = rng.randrange(tenant.customers)
-    ts = leak.start_ms + int(at_s * 1000)
-    ctx = {
-        "customer_id": f"cust-{tenant.name}-{customer}",
-        "interaction_id": f"int-{leak.agent.id}-{ts}",
-    }
-    length = rng.uniform(*COVER_SECONDS)
-    leak.add(at_s, "interaction.start", **ctx)
-    leak.add(at_s + rng.uniform(3, 0.3 * length), "record.view",
-             resource=_record(tenant, customer, 0), **ctx)  # fmt: skip
-    if rng.random() < 0.4:
-        leak.add(at_s + rng.uniform(0.3, 0.9) * length, "record.view",
-                 resource=_record(tenant, customer, 1), **ctx)  # fmt: skip
-    leak.add(at_s + length, "interaction.end", **ctx)
-
-
-@scenario("unmask_rate")
-def unmask_rate(population: Population, rng: Random, start_ms: int) -> Leak:
-    """35-60 pii.unmask of different customers within 50 minutes."""
-    leak = _leak(population, rng, start_ms)
-    tenant = _tenant(population, leak.tenant)
-    count = rng.randint(35, 60)
-    customers = rng.sample(range(tenant.customers), count)
-    for offset, customer in zip(_offsets(rng, count, 50 * 60), customers, strict=True):
-        resource = _record(tenant, customer, rng.randrange(2))
-        leak.add(
-            offset, "pii.unmask", resource=resource, customer_id=f"cust-{tenant.name}-{customer}"
-        )
-    return leak
-
-
-@scenario("auth_failures")
-def auth_failures(population: Population, rng: Random, start_ms: int) -> Leak:
-    """12-20 failed logins on one agent's account within 4 minutes, then a success."""
-    leak = _leak(population, rng, start_ms)
-    offsets = _offsets(rng, rng.randint(12, 20), 240)
-    for offset in offsets:
-        leak.add(offset, "auth.login", outcome="failure")
-    leak.add(offsets[-1] + rng.uniform(10, 60), "auth.login", outcome="success")
-    return leak
-
-
-@scenario("new_device")
-def new_device(population: Population, rng: Random, start_ms: int) -> Leak:
-    """A login from an unknown device in a far country, then views and an export."""
-    leak = _leak(population, rng, start_ms)
-    country, lat, lon = rng.choice(FAR_AWAY)
-    octets = ".".join(str(rng.randint(1, 254)) for _ in range(3))
-    leak.source = {
-        "ip": f"185.{octets}",
-        "device_id": f"dev-x{rng.getrandbits(24):06x}",
-        "country": country,
-        "lat": lat,
-        "lon": lon,
-    }
-    leak.add(0, "auth.login", outcome="success")
-    tenant = _tenant(population, leak.tenant)
-    _views(leak, tenant, rng, rng.randint(6, 12), 15 * 60, begin_s=30)
-    resource = {"type": "customer_record", "tenant": tenant.name, "classification": "pii"}
-    leak.add(16 * 60, "record.export", resource=resource, records=25, bytes=25 * 700)
-    return leak
-
-
-@scenario("unusual_location")
-def unusual_location(population: Population, rng: Random, start_ms: int) -> Leak:
-    """The agent's own device works from a far country minutes after the agent was at its
-    site (shared or phished credentials behind a VPN): impossible travel, then searches."""
-    leak = _leak(population, rng, start_ms)
-    site = dict(leak.source)
-    search = {"type": "customer_record", "tenant": leak.tenant, "classification": "pii"}
-    leak.add(0, "record.search", resource=search)
-    country, lat, lon = rng.choice(FAR_AWAY)
-    leak.source = {**site, "ip": f"185.{rng.randint(1, 254)}.{rng.randint(1, 254)}.9"}
-    leak.source.update(country=country, lat=lat, lon=lon)
-    leak.add(rng.uniform(300, 900), "auth.login", outcome="success")
-    for n in range(rng.randint(3, 6)):
-        leak.add(960 + 60 * n, "record.search", resource=search)
-    return leak
-
-
-@scenario("off_hours")
-def off_hours(population: Population, rng: Random, start_ms: int) -> Leak:
-    """An agent off shift logs in, browses 15-30 records, exports a few and logs out."""
-    leak = _leak(population, rng, start_ms, on_shift=False)
-    tenant = _tenant(population, leak.tenant)
-    leak.add(0, "auth.login", outcome="success")
-    _views(leak, tenant, rng, rng.randint(15, 30), 35 * 60, begin_s=20)
-    resource = {"type": "customer_record", "tenant": tenant.name, "classification": "pii"}
-    leak.add(36 * 60, "record.export", resource=resource, records=rng.randint(20, 40), bytes=20_000)
-    leak.add(38 * 60, "auth.logout", outcome="success")
-    return leak
+    return load_scenarios()
 
 
 def inject(
@@ -1058,7 +700,7 @@ def inject(
     labels = []
     for n, name in enumerate(names):
         at = start_ms + int(duration_s * 1000 * (n + rng.uniform(0.1, 0.5)) / len(names))
-        injected = SCENARIOS[name](population, rng, at)
+        injected = scenarios()[name](population, rng, at)
         events.extend(injected.events)
         labels.append(injected.label)
     return sorted(events, key=_by_ts), labels
@@ -1163,7 +805,7 @@ def _schedule(
     """Build the scenarios starting now (1 ms apart, so ids stay unique) and queue their events."""
     rng = Random(f"live/{seed}/{now}")
     for n, name in enumerate(names):
-        injected = SCENARIOS[name](population, rng, now + n)
+        injected = scenarios()[name](population, rng, now + n)
         for event in _rebase(injected.events, now + n, speed):
             heapq.heappush(pending, (event["ts"], event["event_id"], event))
         injected.label.update(start_ms=injected.events[0]["ts"], end_ms=injected.events[-1]["ts"])
@@ -1210,6 +852,8 @@ def produce(
     flush_timeout_s: float = 30.0,
 ) -> int:
     """Send events to Kafka (key actor id, one topic per channel); returns how many arrived."""
+    from confluent_kafka import Producer  # only here: the model and scenarios need no Kafka
+
     producer = Producer(config)
     tally = _Tally()
     pacer = Pacer(rate, stop)

@@ -51,6 +51,11 @@ def labels_for(f: Finding) -> dict[str, str]:
     }
 
 
+def runbook_url(base_url: str, detector: str) -> str:
+    """Where a detector's runbook is: its folder's runbook.md under the base URL."""
+    return f"{base_url.rstrip('/')}/{detector}/runbook.md"
+
+
 def annotations_for(alert: Alert, runbook_base_url: str) -> dict[str, str]:
     f = alert.finding
     evidence = alert.document.get("evidences", [{}])[0].get("data", {})
@@ -62,7 +67,7 @@ def annotations_for(alert: Alert, runbook_base_url: str) -> dict[str, str]:
             f"since {rfc3339(alert.first_seen_ms)}"
         ),
         "evidence": orjson.dumps(evidence, option=orjson.OPT_SORT_KEYS).decode(),
-        "runbook_url": f"{runbook_base_url.rstrip('/')}/{f.detector}.md",
+        "runbook_url": runbook_url(runbook_base_url, f.detector),
         "uid": alert.uid,
     }
 
@@ -77,7 +82,7 @@ def adopted_annotations(f: Finding, runbook_base_url: str) -> dict[str, str]:
             f"(threshold {f.threshold}); still going, first raised by another worker"
         ),
         "evidence": orjson.dumps(evidence, option=orjson.OPT_SORT_KEYS).decode(),
-        "runbook_url": f"{runbook_base_url.rstrip('/')}/{f.detector}.md",
+        "runbook_url": runbook_url(runbook_base_url, f.detector),
     }
 
 

@@ -4,7 +4,7 @@
 |---|---|---|
 | BLINDAR_ALERTMANAGER_URL | (off) | Alertmanager base URL; alerts go to `<url>/api/v2/alerts` |
 | BLINDAR_ALERTMANAGER_RESEND_SECONDS | 60 | how often active alerts are posted again |
-| BLINDAR_RUNBOOK_BASE_URL | docs/runbooks | runbook link = `<base>/<detector>.md` |
+| BLINDAR_RUNBOOK_BASE_URL | detectors | runbook link = `<base>/<detector>/runbook.md` |
 | BLINDAR_WEBHOOK_URL | (off) | generic webhook receiving each alert's OCSF JSON |
 | BLINDAR_WEBHOOK_SECRET or BLINDAR_WEBHOOK_SECRET_FILE | (required with a webhook) | HMAC key |
 | BLINDAR_DELIVERY_QUEUE_SIZE | 1000 | requests waiting per sink; beyond: dropped, logged, counted |
@@ -52,7 +52,7 @@ class SinkSettings:
 
     alertmanager_url: str = ""
     alertmanager_resend_s: float = 60.0
-    runbook_base_url: str = "docs/runbooks"
+    runbook_base_url: str = "detectors"  # the detector folders of the repository
     webhook_url: str = ""
     webhook_secret: bytes = field(default=b"", repr=False)
     queue_size: int = 1000
@@ -66,7 +66,7 @@ class SinkSettings:
         return cls(
             alertmanager_url=os.environ.get("BLINDAR_ALERTMANAGER_URL", ""),
             alertmanager_resend_s=_number("BLINDAR_ALERTMANAGER_RESEND_SECONDS", 60.0) or 60.0,
-            runbook_base_url=os.environ.get("BLINDAR_RUNBOOK_BASE_URL", "docs/runbooks"),
+            runbook_base_url=os.environ.get("BLINDAR_RUNBOOK_BASE_URL", "detectors"),
             webhook_url=webhook_url,
             webhook_secret=_secret() if webhook_url else b"",
             queue_size=max(1, int(_number("BLINDAR_DELIVERY_QUEUE_SIZE", 1000))),

@@ -9,11 +9,14 @@ import re
 import sys
 import tomllib
 from importlib.metadata import packages_distributions
+from pathlib import Path
 
 from monitor.settings import REPO_ROOT
 
 RUNTIME = ("monitor", "detectors")
 TOOLING = ("tests", "bench", "deploy", "examples")
+# a detector folder's test modules are tooling: the package build leaves them out (setup.py)
+TEST_MODULE = "test_*.py"
 OWN = {"monitor", "detectors", "tests", "bench"}
 
 
@@ -27,22 +30,30 @@ def declared(group: str | None) -> set[str]:
     return {canonical(re.split(r"[\[=<>!~ ;]", spec, maxsplit=1)[0]) for spec in specs}
 
 
+def sources(folders: tuple[str, ...], runtime: bool) -> list[Path]:
+    """The Python files of `folders`: runtime code without test modules, or tooling with
+    the detector folders' test modules."""
+    paths = [path for folder in folders for path in (REPO_ROOT / folder).rglob("*.py")]
+    if runtime:
+        return [path for path in paths if not path.match(TEST_MODULE)]
+    return paths + sorted((REPO_ROOT / "detectors").rglob(TEST_MODULE))
+
+
 def imported(folders: tuple[str, ...]) -> dict[str, str]:
     """Top-level third-party modules imported anywhere under `folders`, with one file each."""
     found: dict[str, str] = {}
-    for folder in folders:
-        for path in (REPO_ROOT / folder).rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text(), str(path))):
-                if isinstance(node, ast.Import):
-                    names = [alias.name for alias in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                    names = [node.module]
-                else:
-                    continue
-                for name in names:
-                    top = name.split(".")[0]
-                    if top not in sys.stdlib_module_names and top not in OWN:
-                        found.setdefault(top, str(path.relative_to(REPO_ROOT)))
+    for path in sources(folders, folders == RUNTIME):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top not in OWN:
+                    found.setdefault(top, str(path.relative_to(REPO_ROOT)))
     return found
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from detectors.base import Detector, Finding
@@ -30,3 +30,18 @@ def ev(n: int, action: str, ts: int, actor: str = "agent-1", **fields: Any) -> E
 def run(detector: Detector, state: MemoryState, events: Sequence[Event]) -> list[Finding]:
     """One batch through the detector, on an in-process state."""
     return state.run(Runner([detector]), events)
+
+
+HOUR = 60 * MIN
+Make = Callable[[str], Any]  # key prefix -> the detector
+# A detector's exactness case (tests/integration/test_exactness.py): how to build it, and
+# batches whose last ones make it page. Each detector folder's test module has one,
+# `exactness_case(tmp)`, and a `parity_detector(prefix, roster, clock)` tuned to fire on
+# the random traffic of tests/integration/test_state_parity.py.
+Case = tuple[Make, list[list[Event]]]
+
+
+def views(n: int, ts: int, count: int, **fields: Any) -> list[Event]:
+    """`count` record.view events of distinct records, a second apart."""
+    return [ev(n + i, "record.view", ts + i * 1000, resource_id=f"r{n + i}", **fields)
+            for i in range(count)]  # fmt: skip

@@ -90,7 +90,7 @@ def test_worker_alert_reaches_alertmanager_and_signed_webhook_then_resolves(
                 "source": "blindar",
             }
             assert firing["annotations"]["uid"] == uid
-            assert firing["annotations"]["runbook_url"].endswith("/bulk_export.md")
+            assert firing["annotations"]["runbook_url"].endswith("/bulk_export/runbook.md")
             assert '"records_exported":750' in firing["annotations"]["evidence"]
 
             [request] = wait_until(lambda: hook.received("/hook"), 30, what="webhook request")

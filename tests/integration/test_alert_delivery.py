@@ -52,7 +52,10 @@ def test_alertmanager_receives_deduplicates_and_resolves(tmp_path: Path) -> None
             [firing] = await until(lambda: am.alerts(alertname="bulk_export"), what="alert in AM")
             assert firing["labels"]["actor"] == "agent-7"
             assert firing["labels"]["severity"] == "medium"
-            assert firing["annotations"]["runbook_url"] == "https://runbooks.example/bulk_export.md"
+            assert (
+                firing["annotations"]["runbook_url"]
+                == "https://runbooks.example/bulk_export/runbook.md"
+            )
             assert firing["status"]["state"] == "active"
             # Repeats (an update, then suppressed findings, then re-posts) stay one alert.
             bigger = finding(observed=1300)

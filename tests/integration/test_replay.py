@@ -158,7 +158,7 @@ def backtest(redis_url: str, scenario_files: tuple[Path, Path], scenario_config:
 def test_every_catalog_detector_has_a_scenario() -> None:
     # Detectors that judge an absence (a silent channel, via `tick`) have no actor and so
     # no leak scenario; tests/e2e/test_channel_silence.py covers them with a real worker.
-    about_actors = {name for name, (_, cls) in CATALOG.items() if not hasattr(cls, "tick")}
+    about_actors = {name for name, entry in CATALOG.items() if not hasattr(entry.detector, "tick")}
     assert about_actors <= set(SCENARIO_DETECTORS.values()), "detectors without a scenario"
 
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -20,18 +21,8 @@ from typing import Any
 import orjson
 import pytest
 
-from detectors.access_burst import AccessBurst, AccessBurstConfig
-from detectors.auth_failures import AuthFailures, AuthFailuresConfig
-from detectors.bulk_export import BulkExport, BulkExportConfig
-from detectors.channel_silence import ChannelSilence, ChannelSilenceConfig
-from detectors.cross_tenant import CrossTenant, CrossTenantConfig
-from detectors.cumulative_access import CumulativeAccess, CumulativeAccessConfig
-from detectors.enumeration import Enumeration, EnumerationConfig
+from detectors.catalog import CATALOG
 from detectors.event import Event
-from detectors.exfil_sequence import ExfilSequence, ExfilSequenceConfig
-from detectors.new_device import NewDevice, NewDeviceConfig
-from detectors.off_hours import OffHours, OffHoursConfig
-from detectors.orphan_access import OrphanAccess, OrphanAccessConfig
 from detectors.state.day_distinct import DayDistinct
 from detectors.state.distinct_window import DistinctWindow
 from detectors.state.first_seen import FirstSeen
@@ -52,9 +43,6 @@ from detectors.state.shared.plan import Plan
 from detectors.state.timed_members import TimedMembers
 from detectors.state.window_history import WindowHistory
 from detectors.state.windowed_sum import WindowedSum
-from detectors.tuning import Tuning
-from detectors.unmask_rate import UnmaskRate, UnmaskRateConfig
-from detectors.unusual_location import UnusualLocation, UnusualLocationConfig
 from monitor.detection import Detection, Outcome
 from monitor.ledger import LedgerSettings
 from monitor.settings import Settings
@@ -408,6 +396,9 @@ ACTIONS = [
 PLACES = [("CO", 4.711, -74.072), ("PH", 14.599, 120.984), ("ES", 40.417, -3.704), (None,) * 3]
 
 
+RESOURCE_TYPES = ("customer_record", "customer_record", "recording", "transcript", "report")
+
+
 def random_event(rng: random.Random, n: int, ts: int) -> Event:
     country, lat, lon = rng.choice(PLACES)
     own = rng.choice(["acme", "globex"])
@@ -421,6 +412,7 @@ def random_event(rng: random.Random, n: int, ts: int) -> Event:
         actor_team=rng.choice(["t-1", "t:2"]),
         actor_tenants=rng.choice([(own,), (), ("acme", "globex")]),
         resource_id=f"r-{rng.randrange(60)}",
+        resource_type=RESOURCE_TYPES[n % len(RESOURCE_TYPES)],  # the draws above stay as they were
         resource_tenant=rng.choice([own, own, "initech"]),
         classification=rng.choice(["pii", "pci", "internal"]),
         customer_id=f"c-{rng.randrange(10)}",
@@ -438,45 +430,14 @@ def random_event(rng: random.Random, n: int, ts: int) -> Event:
 
 
 def all_detectors(roster: Path, clock: Callable[[], int]) -> Callable[[str], Sequence[Any]]:
-    """The 13 detectors, tuned so that each fires within the run."""
+    """Every detector of the catalog, each tuned by its folder (`parity_detector` in
+    detectors/<name>/test_<name>.py) so that it fires within the run."""
+    tuned = [
+        importlib.import_module(f"detectors.{name}.test_{name}").parity_detector for name in CATALOG
+    ]
 
     def make(prefix: str) -> Sequence[Any]:
-        return [
-            BulkExport(Tuning(BulkExportConfig(threshold_records=60)), prefix),
-            Enumeration(Tuning(EnumerationConfig(threshold_distinct=12)), prefix),
-            OrphanAccess(Tuning(OrphanAccessConfig(threshold_views=2)), prefix),
-            NewDevice(Tuning(NewDeviceConfig(warmup_hours=1, max_per_actor=4)), prefix),
-            UnusualLocation(Tuning(UnusualLocationConfig(warmup_hours=1, max_per_actor=2)), prefix),
-            CrossTenant(Tuning(CrossTenantConfig()), prefix),
-            ExfilSequence(Tuning(ExfilSequenceConfig()), prefix),
-            ChannelSilence(Tuning(ChannelSilenceConfig(silence_minutes=4.0)), prefix, clock),
-            AccessBurst(
-                Tuning(
-                    AccessBurstConfig(
-                        static_threshold=3,
-                        min_observed=2,
-                        warmup_windows=2,
-                        team_min_samples=2,
-                        history_windows=6,
-                        team_sample=15,
-                    )
-                ),
-                prefix,
-            ),
-            UnmaskRate(
-                Tuning(UnmaskRateConfig(window_minutes=10, static_threshold=3, min_observed=2)),
-                prefix,
-            ),
-            AuthFailures(Tuning(AuthFailuresConfig(threshold_failures=3)), prefix),
-            CumulativeAccess(
-                Tuning(CumulativeAccessConfig(static_threshold=40, min_observed=1, share_every=1)),
-                prefix,
-            ),
-            OffHours(
-                Tuning(OffHoursConfig(roster_file=str(roster), profile_min_days=1, min_events=2)),
-                prefix,
-            ),
-        ]
+        return [build(prefix, roster, clock) for build in tuned]
 
     return make
 
@@ -513,7 +474,7 @@ def test_detection_on_redis_matches_the_twin(settings: Settings, tmp_path: Path)
     for n, (on_redis, in_memory) in enumerate(zip(runs.redis, runs.memory, strict=True)):
         assert on_redis == in_memory, n
     fired = {f.detector for run in runs.redis for f in run["findings"]}
-    assert len(fired) == 13, " ".join(sorted(fired))
+    assert fired == set(CATALOG), " ".join(sorted(fired))
     assert sum(run["duplicates"] for run in runs.redis) > 100
     keys = owner_keys(memory)
     assert len(keys) >= 6

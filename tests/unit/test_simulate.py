@@ -418,7 +418,7 @@ class FakeProducer:
 def test_produce_keys_topics_and_counts(
     population: Population, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(simulate, "Producer", FakeProducer)
+    monkeypatch.setattr("confluent_kafka.Producer", FakeProducer)
     events = list(islice(Simulator(population, seed=2).events(START, 3600), 250))
     delivered = produce(events, {"bootstrap.servers": "x"}, lambda ch: f"interactions.{ch}", None)
     fake = FakeProducer.instances[-1]
@@ -431,7 +431,7 @@ def test_produce_keys_topics_and_counts(
 
 
 def test_produce_paces_and_stops(population: Population, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(simulate, "Producer", FakeProducer)
+    monkeypatch.setattr("confluent_kafka.Producer", FakeProducer)
     events = list(islice(Simulator(population, seed=2).events(START, 3600), 60))
     began = time.perf_counter()
     produce(events, {}, str, rate=400.0)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import orjson
 
-from detectors.roster import load_roster
+from detectors.off_hours.roster import load_roster
 from monitor.cli import main
 from monitor.scoring import read_labels
 from monitor.simulate import SCENARIO_DETECTORS, SCENARIOS

@@ -9,14 +9,16 @@ from typing import Any
 
 import pytest
 
-from monitor.events import parse_event
-from monitor.simulate import (
+from detectors.cumulative_access.scenario import (
     COLLECTOR_DAYS,
     COVERED_PER_SHIFT,
+    UNCOVERED_PER_SHIFT,
+)
+from monitor.events import parse_event
+from monitor.simulate import (
     HOUR_MS,
     SCENARIO_DETECTORS,
     SCENARIOS,
-    UNCOVERED_PER_SHIFT,
     Population,
     Simulator,
 )

@@ -35,7 +35,7 @@ def test_alertmanager_labels_annotations_and_window_end() -> None:
     }
     notes = post["annotations"]
     assert notes["summary"].startswith("Bulk export: 600 records")
-    assert notes["runbook_url"] == "https://runbooks.example/blindar/bulk_export.md"
+    assert notes["runbook_url"] == "https://runbooks.example/blindar/bulk_export/runbook.md"
     evidence = json.loads(notes["evidence"])
     assert evidence["records_exported"] == 600
     assert "rec-raw-1" not in notes["evidence"], "record ids are pseudonymized"
@@ -44,7 +44,7 @@ def test_alertmanager_labels_annotations_and_window_end() -> None:
 
 
 def test_alertmanager_repeats_while_seen_then_resolves_after_a_quiet_window() -> None:
-    sink = AlertmanagerSink("http://am", WINDOW, "docs/runbooks")
+    sink = AlertmanagerSink("http://am", WINDOW, "detectors")
     sink.bodies([alert(finding())], [finding()], NOW)
     # A suppressed repeat (a finding without an alert) keeps it open.
     assert sink.bodies([], [finding()], NOW + 50_000) == []
@@ -57,7 +57,7 @@ def test_alertmanager_repeats_while_seen_then_resolves_after_a_quiet_window() ->
 
 
 def test_alertmanager_closes_the_old_label_set_when_severity_changes() -> None:
-    sink = AlertmanagerSink("http://am", WINDOW, "docs/runbooks")
+    sink = AlertmanagerSink("http://am", WINDOW, "detectors")
     sink.bodies([alert(finding())], [finding()], NOW)
     worse = finding(severity=5, observed=3000)
     old, new = posts(sink.bodies([alert(worse, "update", 2)], [worse], NOW + 5_000))
@@ -68,7 +68,7 @@ def test_alertmanager_closes_the_old_label_set_when_severity_changes() -> None:
 
 
 def test_alertmanager_findings_of_other_actors_do_not_refresh() -> None:
-    sink = AlertmanagerSink("http://am", WINDOW, "docs/runbooks")
+    sink = AlertmanagerSink("http://am", WINDOW, "detectors")
     sink.bodies([alert(finding())], [finding()], NOW)
     sink.bodies([], [finding(actor="agent-8")], NOW + 59_000)
     by_actor = {p["labels"]["actor"]: p for p in posts(sink.due(NOW + 60_000))}
@@ -114,7 +114,7 @@ def test_settings_off_by_default_and_webhook_needs_a_secret(
 
 
 def test_alertmanager_adopts_an_open_alert_raised_by_another_worker() -> None:
-    sink = AlertmanagerSink("http://am", WINDOW, "docs/runbooks")
+    sink = AlertmanagerSink("http://am", WINDOW, "detectors")
     # A finding with no alert in its batch: the engine suppressed it as a repeat.
     [post] = posts(sink.bodies([], [finding(actor="agent-9")], NOW))
     assert post["labels"]["actor"] == "agent-9" and post["labels"]["alertname"] == "bulk_export"

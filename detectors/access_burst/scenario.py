@@ -1,0 +1,31 @@
+"""The simulator's leak(s) for access_burst: labelled, so that replay and backtest score it."""
+
+from __future__ import annotations
+
+from random import Random
+
+from monitor.simulation.leaks import (
+    RECORDS_PER_CUSTOMER,
+    Leak,
+    Population,
+    front_leak,
+    offsets,
+    record,
+    scenario,
+    tenant_of,
+)
+
+
+@scenario("access_burst")
+def access_burst(population: Population, rng: Random, start_ms: int) -> Leak:
+    """90-140 record views and searches of distinct customers within 4 minutes, on shift:
+    below any static floor, far above what the agent and the team do in 5 minutes."""
+    leak = front_leak(population, rng, start_ms)
+    tenant = tenant_of(population, leak.tenant)
+    count = rng.randint(90, 140)
+    customers = rng.sample(range(tenant.customers), count)
+    for offset, customer in zip(offsets(rng, count, 230), customers, strict=True):
+        action = "record.search" if rng.random() < 0.3 else "record.view"
+        resource = record(tenant, customer, rng.randrange(RECORDS_PER_CUSTOMER))
+        leak.add(offset, action, resource=resource, customer_id=f"cust-{tenant.name}-{customer}")
+    return leak

@@ -1,0 +1,172 @@
+"""orphan_access: an actor views or unmasks customers they are not serving.
+
+In a contact center every legitimate look at a customer's record happens while
+the agent handles that customer (a call, chat or email thread in progress, or
+wrap-up just after). Views of customers with no interaction of that agent are
+curiosity browsing, social engineering on behalf of someone else, or harvesting.
+
+Interactions come from `interaction.start` / `interaction.end` on any channel. The
+start on voice may be processed after the view on backoffice (another topic), so a
+view waits `grace_minutes` of the actor's own event time in a pending set before it
+is judged; only then is it counted as orphan if no interaction with that customer
+(started by the actor, open, or ended less than `recent_minutes` before the view)
+covers it. Orphan views are counted per actor in a sliding event-time window.
+
+Tuning. Replay a day; orphan findings on normal agents usually mean a channel whose
+producer does not send `interaction.start`/`end` (fix the producer or its mapping) or a
+back-office team whose work has no interactions (allowlist the team). If interaction
+events arrive late, raise `grace_minutes` (findings are delayed by as much).
+Supervisors reviewing their agents' calls and service accounts are exempt by their
+`actor.type` (`exempt_actor_types`); other roles with such work: allowlist them by team
+or pattern rather than raising the threshold for everyone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from detectors.base import MINUTE_MS, ActorBatch, Context, Finding, Tuned, severity_for
+from detectors.event import Event
+from detectors.orphan_access.config import NAME, OrphanAccessConfig
+from detectors.state.actor import ActorState, PerTenant
+from detectors.state.interactions import Interactions
+from detectors.state.timed_members import Member, TimedMembers
+
+# The rules a finding names in its evidence ("rule"), as docs/detectors.md lists them.
+RULES = {
+    "static_threshold": (
+        "views of customers without an interaction of the actor (open, or ended < "
+        "`recent_minutes` before), in the window ≥ `threshold_views`"
+    ),
+}
+
+
+class OrphanSlot:
+    """One actor's interactions, views waiting for their grace period, and orphan views."""
+
+    __slots__ = ("interactions", "orphans", "pending")
+
+    def __init__(self) -> None:
+        self.interactions = Interactions()
+        self.pending = TimedMembers()  # (event id, customer, record)
+        self.orphans = TimedMembers()  # (event id, record)
+
+    def dump(self) -> list[Any]:
+        return [self.interactions.dump(), self.pending.dump(), self.orphans.dump()]
+
+    @classmethod
+    def load(cls, data: list[Any]) -> OrphanSlot:
+        new = cls()
+        new.interactions = Interactions.load(data[0])
+        new.pending = TimedMembers.load(data[1])
+        new.orphans = TimedMembers.load(data[2])
+        return new
+
+
+class OrphanAccess(Tuned[OrphanAccessConfig]):
+    """Judges each view after the grace period against the actor's interactions."""
+
+    name = NAME
+    actions = None  # any later event of the actor moves its clock past the grace period
+
+    def load_slot(self, data: dict) -> PerTenant[OrphanSlot]:
+        return PerTenant.loader(OrphanSlot.load)(data)
+
+    def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
+        slots: PerTenant[OrphanSlot] = actor.slot(NAME, PerTenant)
+        groups: dict[str, ActorBatch] = {}
+        for event in events:
+            if event.customer_id:
+                self.record(slots, event)
+            group = groups.get(event.tenant)
+            if group is None:
+                groups[event.tenant] = group = ActorBatch(event)
+            group.add(event)
+        findings = []
+        for tenant, group in groups.items():
+            slot = slots.get(tenant)
+            if slot is not None and (slot.pending or slot.orphans):
+                finding = self.judge(actor.actor, tenant, group, slot)
+                if finding is not None:
+                    findings.append(finding)
+        return findings
+
+    def record(self, slots: PerTenant[OrphanSlot], event: Event) -> None:
+        """Interaction boundaries and views (with a customer) go to the actor's slot."""
+        cfg = self.tuning.for_tenant(event.tenant)
+        customer = event.customer_id or ""
+        if event.action == "interaction.start":
+            slots.get_or_new(event.tenant, OrphanSlot).interactions.start(
+                customer, event.ts_ms, cfg.max_customers
+            )
+        elif event.action == "interaction.end":
+            slots.get_or_new(event.tenant, OrphanSlot).interactions.end(
+                customer, event.ts_ms, cfg.max_customers
+            )
+        elif event.action in cfg.actions and event.actor_type not in cfg.exempt_actor_types:
+            member = (event.event_id, customer, event.resource_id or "")
+            slots.get_or_new(event.tenant, OrphanSlot).pending.add(
+                member, event.ts_ms, cfg.max_views
+            )
+
+    def judge(self, actor: str, tenant: str, group: ActorBatch, slot: OrphanSlot) -> Finding | None:
+        """Views past their grace period are judged; the busiest window of orphans counts."""
+        cfg = self.tuning.for_tenant(tenant)
+        cutoff = group.last_ts - cfg.grace_minutes * MINUTE_MS
+        recent, skew = cfg.recent_minutes * MINUTE_MS, cfg.start_skew_seconds * 1000
+        found: list[tuple[int, Member]] = []
+        for (event_id, customer, record), ts in slot.pending.pop_until(cutoff):
+            if not slot.interactions.covered(customer, ts, recent, skew):
+                slot.orphans.add((event_id, record), ts, cfg.max_views)
+                found.append((ts, (event_id, record)))
+        slot.orphans.trim(cutoff - cfg.window_ms)
+        slot.interactions.forget_before(group.last_ts - cfg.ttl_ms)
+        best, best_end = 0, 0
+        for ts, _ in found:  # windows ending and starting at each new orphan
+            for lo, hi in ((ts - cfg.window_ms, ts), (ts, ts + cfg.window_ms)):
+                count = slot.orphans.count(lo, hi)
+                if count > best:
+                    best, best_end = count, hi
+        if best < cfg.threshold_views:
+            return None
+        return describe(cfg, tenant, actor, group, best, best_end, [m for _, m in found[:5]])
+
+
+def describe(
+    cfg: OrphanAccessConfig,
+    tenant: str,
+    actor: str,
+    group: ActorBatch,
+    count: int,
+    end: int,
+    members: list[Member],
+) -> Finding:
+    ids = [event_id for event_id, _ in members]
+    records = [record for _, record in members if record]
+    minutes, threshold = cfg.window_minutes, cfg.threshold_views
+    return Finding(
+        detector=NAME,
+        tenant=tenant,
+        actor=actor,
+        severity=severity_for(count, threshold),
+        title=f"Orphan access: {count} views of customers without an interaction "
+        f"in {minutes} min (threshold {threshold})",
+        window_start_ms=end - cfg.window_ms,
+        window_end_ms=end,
+        observed=count,
+        threshold=threshold,
+        evidence={
+            "orphan_views": count,
+            "window_minutes": minutes,
+            "threshold_views": threshold,
+            "over_threshold_by": count - threshold,
+            "recent_minutes": cfg.recent_minutes,
+            "grace_minutes": cfg.grace_minutes,
+            "rule": "static_threshold",
+        },
+        sample_event_ids=tuple(ids),
+        channels=tuple(sorted(group.channels)),
+        team=group.team,
+        sample_records=tuple(records),
+    )

@@ -1,0 +1,67 @@
+"""Settings of recording_access (detectors.yaml → detectors.recording_access), with their
+defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from detectors.base import MINUTE_MS
+from detectors.tuning import param
+
+NAME = "recording_access"
+
+
+@dataclass(frozen=True)
+class RecordingAccessConfig:
+    """Thresholds for recording_access: accesses outside the actor's own interactions, and
+    the actor's own hourly baseline of accesses."""
+
+    threshold_outside: int = param(
+        10, "recordings and transcripts reached outside the actor's interactions, in the "
+        "window, that fire",
+    )  # fmt: skip
+    window_minutes: int = param(60, "window length (sliding for outside accesses, tumbling "
+                                    "for the baseline)")  # fmt: skip
+    recent_minutes: int = param(
+        30, "an interaction ended less than this before an access still covers it (wrap-up)"
+    )
+    grace_minutes: int = param(
+        5, "out-of-order bound: an access is judged once the actor's event time is this far "
+        "past it (its interaction.start may come later on another channel)",
+    )  # fmt: skip
+    start_skew_seconds: int = param(
+        60, "an access this shortly before the interaction.start still belongs to it"
+    )
+    interaction_ttl_hours: int = param(
+        12, "how long an interaction (open or ended) is remembered per actor and customer"
+    )
+    min_observed: int = param(15, "smallest count in a window the baseline rule judges")
+    k: float = param(6.0, "robust standard deviations above the actor's median window")
+    min_ratio: float = param(4.0, "and at least this many times the median")
+    min_spread: float = param(2.0, "floor of the spread (a flat history is not a hair trigger)")
+    history_windows: int = param(200, "active windows (with an access) kept per actor")
+    warmup_windows: int = param(8, "active windows before the baseline rule judges")
+    lateness_minutes: int = param(5, "late events still count in their window")
+    max_customers: int = param(5000, "interactions remembered per actor (least recent go)")
+    max_accesses: int = param(
+        20_000, "accesses waiting for their grace period, and those outside, per actor"
+    )
+    exempt_actor_types: frozenset[str] = param(
+        frozenset({"supervisor"}),
+        "actor types whose work is listening to others' calls (QA reviews): not judged",
+    )
+    resource_types: frozenset[str] = param(
+        frozenset({"recording", "transcript"}), "`resource.type` values that count"
+    )
+    actions: frozenset[str] = param(
+        frozenset({"record.view", "record.export", "file.download"}),
+        "plays, exports and downloads that count",
+    )
+
+    @property
+    def window_ms(self) -> int:
+        return self.window_minutes * MINUTE_MS
+
+    @property
+    def ttl_ms(self) -> int:
+        return self.interaction_ttl_hours * 60 * MINUTE_MS

@@ -1,0 +1,1 @@
+"""Simulated traffic's building blocks that detector folders use (no Kafka)."""
