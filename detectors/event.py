@@ -63,6 +63,8 @@ class Event:
     destination_external: bool | None = None
     outcome: str = "success"
     # Set by the monitor from a trusted source (monitor/assignments.py): the team that
-    # allowlists read, and what decided `actor_tenants` (None: no trusted assignment).
+    # allowlists read, what decided `actor_tenants` (None: no trusted assignment), and the
+    # actor type that exemptions by type read (None: no trusted type).
     trusted_team: str | None = None
     assignment_source: str | None = None
+    trusted_type: str | None = None

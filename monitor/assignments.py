@@ -1,19 +1,21 @@
 """Trusted assignments: which tenants an actor serves and which team they are in.
 
-An event may say anything about its own actor, so `actor.tenants` and `actor.team` are
-not trusted by default. The trusted source is an assignments file exported from workforce
-management (YAML or CSV, `BLINDAR_ASSIGNMENTS_FILE`, reloaded live when it changes), and
-channels configured as trusted for them (`trusted: [tenants, team]` in the channel
-registry, e.g. the IAM or WFM feed): there the event's own values count.
+An event may say anything about its own actor, so `actor.tenants`, `actor.team` and
+`actor.type` are not trusted by default. The trusted source is an assignments file
+exported from workforce management (YAML or CSV, `BLINDAR_ASSIGNMENTS_FILE`, reloaded
+live when it changes), and channels configured as trusted for them (`trusted: [tenants,
+team, type]` in the channel registry, e.g. the IAM or WFM feed): there the event's own
+values count.
 
 `Trust.resolve` runs while an event is decoded: the `Event` handed to detectors carries
 the trusted tenants (`actor_tenants`, empty when none is known), the source that decided
-them (`assignment_source`) and the trusted team (`trusted_team`, the only team allowlists
-read). `actor_team` stays usable for peer groups: the trusted team when known, else the
-event's own.
+them (`assignment_source`), the trusted team (`trusted_team`, the only team allowlists
+read) and the trusted actor type (`trusted_type`, the only type exemptions by type read:
+a supervisor's QA reviews in orphan_access and recording_access). `actor_team` stays
+usable for peer groups: the trusted team when known, else the event's own.
 
-YAML:   actors: {agent-7: {tenants: [acme, globex], team: t-1}}
-CSV:    actor,tenants,team   (header; tenants separated by `;`)
+YAML:   actors: {agent-7: {tenants: [acme, globex], team: t-1, type: supervisor}}
+CSV:    actor,tenants,team,type   (header; tenants separated by `;`; team, type optional)
 """
 
 from __future__ import annotations
@@ -27,20 +29,21 @@ from typing import Any
 
 from monitor import metrics
 from monitor.config import ConfigError, expect_keys, read_yaml
-from monitor.contract import FORBIDDEN_RE, ID, MAX_TENANTS
+from monitor.contract import ACTOR_TYPES, FORBIDDEN_RE, ID, MAX_TENANTS
 
 log = logging.getLogger("blindar.worker")
 
 FROM_FILE = "assignments_file"
-TRUSTABLE = frozenset({"tenants", "team"})
+TRUSTABLE = frozenset({"tenants", "team", "type"})
 
 
 @dataclass(frozen=True, slots=True)
 class Assignment:
-    """One actor's trusted tenants and team."""
+    """One actor's trusted tenants, team and type."""
 
     tenants: tuple[str, ...]
     team: str | None = None
+    type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,9 +65,10 @@ class Trust:
     channel: str = ""
     tenants_from_event: bool = False
     team_from_event: bool = False
+    type_from_event: bool = False
 
     def resolve(self, actor: str, fields: dict[str, Any]) -> None:
-        """Replace the event's own tenants/team in `fields` (Event keyword arguments)."""
+        """Replace the event's own tenants/team/type in `fields` (Event keyword arguments)."""
         known = self.assignments.by_actor.get(actor)
         own_tenants = fields.get("actor_tenants")
         own_team = fields.get("actor_team")
@@ -79,6 +83,10 @@ class Trust:
             fields["actor_team"] = fields["trusted_team"] = known.team
         elif own_team and self.team_from_event:
             fields["trusted_team"] = own_team
+        if known is not None and known.type is not None:
+            fields["actor_type"] = fields["trusted_type"] = known.type
+        elif self.type_from_event:
+            fields["trusted_type"] = fields.get("actor_type", "agent")
 
 
 def _text(value: Any, where: str) -> str:
@@ -90,7 +98,7 @@ def _text(value: Any, where: str) -> str:
     return text
 
 
-def _assignment(tenants: Any, team: Any, where: str) -> Assignment:
+def _assignment(tenants: Any, team: Any, kind: Any, where: str) -> Assignment:
     if isinstance(tenants, str):
         tenants = [t for t in tenants.split(";") if t.strip()]
     if not isinstance(tenants, list) or len(tenants) > MAX_TENANTS:
@@ -98,7 +106,14 @@ def _assignment(tenants: Any, team: Any, where: str) -> Assignment:
     return Assignment(
         tuple(_text(t, f"{where}.tenants[{i}]") for i, t in enumerate(tenants)),
         None if team in (None, "") else _text(team, f"{where}.team"),
+        None if kind in (None, "") else _actor_type(kind, f"{where}.type"),
     )
+
+
+def _actor_type(value: Any, where: str) -> str:
+    if value not in ACTOR_TYPES:
+        raise ConfigError(f"{where}: must be one of {', '.join(sorted(ACTOR_TYPES))}")
+    return str(value)
 
 
 def _from_yaml(path: Path) -> dict[str, Assignment]:
@@ -110,9 +125,11 @@ def _from_yaml(path: Path) -> dict[str, Assignment]:
     out = {}
     for actor, entry in actors.items():
         where = f"{path.name}: actors.{actor}"
-        expect_keys(entry or {}, {"tenants", "team"}, path.name, f"actors.{actor}")
+        expect_keys(entry or {}, {"tenants", "team", "type"}, path.name, f"actors.{actor}")
         entry = entry or {}
-        out[_text(actor, where)] = _assignment(entry.get("tenants", []), entry.get("team"), where)
+        out[_text(actor, where)] = _assignment(
+            entry.get("tenants", []), entry.get("team"), entry.get("type"), where
+        )
     return out
 
 
@@ -123,12 +140,12 @@ def _from_csv(path: Path) -> dict[str, Assignment]:
         raise ConfigError(f"{path.name}: cannot read: {exc.strerror}") from None
     rows = csv.DictReader(io.StringIO(text))
     if rows.fieldnames is None or not {"actor", "tenants"} <= set(rows.fieldnames):
-        raise ConfigError(f"{path.name}: header must name actor, tenants (and team)")
+        raise ConfigError(f"{path.name}: header must name actor, tenants (and team, type)")
     out = {}
     for n, row in enumerate(rows, start=2):
         where = f"{path.name}: line {n}"
         out[_text(row.get("actor"), where)] = _assignment(
-            row.get("tenants") or "", row.get("team"), where
+            row.get("tenants") or "", row.get("team"), row.get("type"), where
         )
     return out
 

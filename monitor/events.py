@@ -215,8 +215,9 @@ def parse_event(
         _check_chars((event_id, tenant, own_channel, actor_id, action, resource_id), fields)
     if trust is not None:
         trust.resolve(actor_id, fields)
-    elif "actor_team" in fields:  # no trust to apply (replay): the file's team is trusted too
-        fields["trusted_team"] = fields["actor_team"]
+    else:  # no trust to apply (replay): the file's team and type are trusted too
+        fields["trusted_team"] = fields.get("actor_team")
+        fields["trusted_type"] = fields.get("actor_type", "agent")
     return Event(
         event_id=event_id,
         ts_ms=ts_ms,

@@ -115,6 +115,7 @@ class Pipeline:
                 channel.name,
                 "tenants" in channel.trusted,
                 "team" in channel.trusted,
+                "type" in channel.trusted,
             )
             for topic, channel in self.channels.items()
         }

@@ -900,7 +900,11 @@ def write_assignments(population: Population, path: str | Path) -> Path:
     """The agents' tenants and teams as an assignments file (monitor/assignments.py), the
     way a workforce-management export gives them: the worker trusts it, not the events."""
     actors = {
-        agent.id: {"tenants": [t.name for t in agent.tenants], "team": agent.team.id}
+        agent.id: {
+            "tenants": [t.name for t in agent.tenants],
+            "team": agent.team.id,
+            "type": agent.type,
+        }
         for agent in population.agents
     }
     Path(path).write_text(yaml.safe_dump({"actors": actors}, sort_keys=False))

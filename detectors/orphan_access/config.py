@@ -34,8 +34,9 @@ class OrphanAccessConfig:
     max_views: int = param(20_000, "views waiting for their grace period, and orphans, per actor")
     exempt_actor_types: frozenset[str] = param(
         frozenset({"supervisor", "service"}),
-        "actor types whose work is customers they do not serve (QA reviews, callbacks): "
-        "not judged; allowlist back-office teams",
+        "trusted actor types (assignments file, or a channel trusted for type) whose work "
+        "is customers they do not serve (QA reviews, callbacks): not judged; allowlist "
+        "back-office teams",
     )
     actions: frozenset[str] = param(
         frozenset({"record.view", "pii.unmask"}), "what counts as a view"

@@ -17,8 +17,9 @@ producer does not send `interaction.start`/`end` (fix the producer or its mappin
 back-office team whose work has no interactions (allowlist the team). If interaction
 events arrive late, raise `grace_minutes` (findings are delayed by as much).
 Supervisors reviewing their agents' calls and service accounts are exempt by their
-`actor.type` (`exempt_actor_types`); other roles with such work: allowlist them by team
-or pattern rather than raising the threshold for everyone.
+trusted actor type (`exempt_actor_types`; the assignments file's `type`, or `actor.type`
+of a channel trusted for it: an event's own claim exempts nobody); other roles with such
+work: allowlist them by team or pattern rather than raising the threshold for everyone.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ class OrphanAccess(Tuned[OrphanAccessConfig]):
             slots.get_or_new(event.tenant, OrphanSlot).interactions.end(
                 customer, event.ts_ms, cfg.max_customers
             )
-        elif event.action in cfg.actions and event.actor_type not in cfg.exempt_actor_types:
+        elif event.action in cfg.actions and event.trusted_type not in cfg.exempt_actor_types:
             member = (event.event_id, customer, event.resource_id or "")
             slots.get_or_new(event.tenant, OrphanSlot).pending.add(
                 member, event.ts_ms, cfg.max_views

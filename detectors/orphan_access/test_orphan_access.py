@@ -141,11 +141,18 @@ def test_per_tenant_threshold_override() -> None:
 def test_supervisors_views_are_not_judged_by_default() -> None:
     """QA reviews and callbacks are a supervisor's job: customers without an interaction
     of their own. `exempt_actor_types: []` judges them like anyone."""
-    views = [view(i, T0 + i * MIN, f"c{i}", actor_type="supervisor") for i in range(6)]
+    views = [view(i, T0 + i * MIN, f"c{i}", trusted_type="supervisor") for i in range(6)]
     tick_later = tick(100, T0 + 11 * MIN)
     assert run(detector(), MemoryState(), [*views, tick_later]) == []
     strict = detector(exempt_actor_types=frozenset())
     assert run(strict, MemoryState(), [*views, tick_later]) != []
+
+
+def test_a_supervisor_type_the_event_claims_exempts_nobody() -> None:
+    """Only a trusted type (assignments file, channel trusted for it) exempts: an event
+    that calls its own actor a supervisor is judged like anyone's."""
+    views = [view(i, T0 + i * MIN, f"c{i}", actor_type="supervisor") for i in range(6)]
+    assert run(detector(), MemoryState(), [*views, tick(100, T0 + 11 * MIN)]) != []
 
 
 def exactness_case(tmp: Path) -> Case:

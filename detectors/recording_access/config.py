@@ -48,7 +48,8 @@ class RecordingAccessConfig:
     )
     exempt_actor_types: frozenset[str] = param(
         frozenset({"supervisor"}),
-        "actor types whose work is listening to others' calls (QA reviews): not judged",
+        "trusted actor types (assignments file, or a channel trusted for type) whose work "
+        "is listening to others' calls (QA reviews): not judged",
     )
     resource_types: frozenset[str] = param(
         frozenset({"recording", "transcript"}), "`resource.type` values that count"

@@ -9,8 +9,9 @@ transcripts of customers they never served is harvesting card data and security 
 without a single export of the CRM.
 
 Counted: `record.view` (a play), `record.export` and `file.download` of a resource whose
-`resource.type` is `recording` or `transcript`, by actors whose `actor.type` is not
-exempt (supervisors do QA reviews of their team's calls). Two rules:
+`resource.type` is `recording` or `transcript`, by actors whose trusted actor type is
+not exempt (supervisors do QA reviews of their team's calls; the type comes from the
+assignments file or a channel trusted for it, never from an event's own claim). Two rules:
 - outside interactions: an access with a customer is judged once the actor's own event
   time is `grace_minutes` past it (the interaction.start may come later on another
   channel); it is outside when no interaction with that customer, started by the actor,
@@ -265,7 +266,7 @@ def counted(cfg: RecordingAccessConfig, event: Event) -> bool:
     return (
         event.action in cfg.actions
         and event.resource_type in cfg.resource_types
-        and event.actor_type not in cfg.exempt_actor_types
+        and event.trusted_type not in cfg.exempt_actor_types
     )
 
 

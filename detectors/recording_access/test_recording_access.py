@@ -64,12 +64,20 @@ def test_a_start_processed_after_the_access_still_covers_it() -> None:
 
 def test_supervisors_are_exempt_and_other_resources_do_not_count() -> None:
     d, state = detector(threshold_outside=2), MemoryState()
-    batch = [download(i, T0 + i * MIN, f"c{i}", actor_type="supervisor") for i in range(5)]
+    batch = [download(i, T0 + i * MIN, f"c{i}", trusted_type="supervisor") for i in range(5)]
     batch += [download(10 + i, T0 + i * MIN, f"d{i}", kind="attachment") for i in range(5)]
     batch += [ev(20 + i, "record.view", T0 + i * MIN, customer_id=f"e{i}",
                  resource_type="customer_record") for i in range(5)]  # fmt: skip
     run(d, state, batch)
     assert run(d, state, [later(99, T0 + HOUR)]) == []
+
+
+def test_a_supervisor_type_the_event_claims_exempts_nobody() -> None:
+    d, state = detector(threshold_outside=2), MemoryState()
+    batch = [download(i, T0 + i * MIN, f"c{i}", actor_type="supervisor") for i in range(5)]
+    run(d, state, batch)
+    [finding] = run(d, state, [later(99, T0 + HOUR)])
+    assert finding.observed >= 2
 
 
 def test_plays_and_exports_count_like_downloads() -> None:

@@ -30,7 +30,7 @@ from tests.faults.servers import RedisServer
 from tests.faults.test_faults import STARTED, in_background, report, start_worker
 from tests.faults.workload import build, check_all, committed_behind, produce_stream
 from tests.harness import TopicReader, produce_events, wait_until
-from tests.integration.test_exactness import NAMES, cases
+from tests.integration.test_exactness import NAMES, case
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(300)]
 
@@ -64,7 +64,20 @@ def tuned_config(folder: Path) -> Path:
     roster = "".join(f"- {{id: leak-{name}, tz: UTC, shift_start_hour: 9, shift_hours: 8}}\n"
                      for name in NAMES)  # fmt: skip
     (folder / "roster.yaml").write_text(roster)
+    (folder / "assignments.yaml").write_text(assignments(folder))
     return folder
+
+
+def assignments(tmp: Path) -> str:
+    """The leak actors' tenants as the trusted assignments file (events' own actor.tenants
+    are not trusted): cross_tenant judges its leak against them."""
+    lines = ["actors:\n"]
+    for name in NAMES:
+        _, batches = case(name, tmp)
+        tenants = next((e.actor_tenants for b in batches for e in b if e.actor_tenants), ())
+        if tenants:
+            lines.append(f"  leak-{name}: {{tenants: [{', '.join(tenants)}]}}\n")
+    return "".join(lines)
 
 
 def contract(event: Event, actor: str) -> dict[str, Any]:
@@ -82,6 +95,7 @@ def contract(event: Event, actor: str) -> dict[str, Any]:
     if event.actor_tenants:
         doc["actor"]["tenants"] = list(event.actor_tenants)
     resource = {
+        "type": event.resource_type,
         "id": event.resource_id,
         "tenant": event.resource_tenant if event.resource_tenant != event.tenant else None,
         "classification": event.classification,
@@ -102,7 +116,8 @@ def leaks(tmp: Path) -> list[dict[str, Any]]:
     """Every detector's leak (but channel_silence: sms, registered, never sends), each by
     its own actor, in order."""
     out = []
-    for name, (_, batches) in cases(tmp).items():
+    for name in NAMES:
+        _, batches = case(name, tmp)
         if name == "channel_silence":
             continue
         for batch in batches:

@@ -46,6 +46,8 @@ def test_untrusted_channel_ignores_what_the_event_claims() -> None:
     event = decode(claim, Trust(FILE, "chat"))
     assert event.actor_tenants == () and event.assignment_source is None
     assert event.trusted_team is None and event.actor_team == "t-ops"  # peer group only
+    typed = decode(message(id="agent-9", type="supervisor"), Trust(FILE, "chat"))
+    assert typed.trusted_type is None  # a claimed supervisor exempts nobody
 
 
 def test_the_file_decides_for_the_actors_it_lists() -> None:
@@ -59,6 +61,17 @@ def test_a_trusted_channel_s_own_values_count() -> None:
     event = decode(message(tenants=["globex"], team="t-sales"), trust)
     assert event.actor_tenants == ("globex",) and event.assignment_source == "channel:iam"
     assert event.trusted_team == "t-sales"
+    assert event.trusted_type is None  # the channel is not trusted for the type
+    typed = Trust(Assignments(), "iam", type_from_event=True)
+    assert decode(message(type="supervisor"), typed).trusted_type == "supervisor"
+    assert decode(message(), typed).trusted_type == "agent"
+
+
+def test_the_file_s_type_is_trusted_whatever_the_event_says() -> None:
+    supervisors = Assignments({"agent-1": Assignment(("acme",), "t-qa", "supervisor")})
+    event = decode(message(type="agent"), Trust(supervisors, "chat"))
+    assert event.trusted_type == event.actor_type == "supervisor"
+    assert decode(message(type="supervisor"), Trust(FILE, "chat")).trusted_type is None
 
 
 def test_without_trust_the_event_s_own_values_count() -> None:
@@ -66,22 +79,30 @@ def test_without_trust_the_event_s_own_values_count() -> None:
     event = decode(message(tenants=["globex"], team="t-sales"), None)
     assert event.actor_tenants == ("globex",) and event.assignment_source is None
     assert event.trusted_team == event.actor_team == "t-sales"
+    assert decode(message(type="supervisor"), None).trusted_type == "supervisor"
 
 
 def test_yaml_and_csv_exports(tmp_path: Path) -> None:
     yaml_file = tmp_path / "a.yaml"
     yaml_file.write_text("actors:\n  agent-1: {tenants: [acme, globex], team: t-1}\n")
     csv_file = tmp_path / "a.csv"
-    csv_file.write_text("actor,tenants,team\nagent-1,acme;globex,t-1\nagent-2,acme,\n")
+    csv_file.write_text(
+        "actor,tenants,team,type\nagent-1,acme;globex,t-1,supervisor\nagent-2,acme,,\n"
+    )
     assert load_assignments(yaml_file).get("agent-1") == Assignment(("acme", "globex"), "t-1")
     loaded = load_assignments(csv_file)
-    assert loaded.get("agent-1") == Assignment(("acme", "globex"), "t-1")
+    assert loaded.get("agent-1") == Assignment(("acme", "globex"), "t-1", "supervisor")
     assert loaded.get("agent-2") == Assignment(("acme",), None)
 
 
 @pytest.mark.parametrize(
     "text",
-    ["actors: [a]\n", "actors:\n  a: {tenants: x, role: y}\n", 'actors:\n  "a\\u001b": {}\n'],
+    [
+        "actors: [a]\n",
+        "actors:\n  a: {tenants: x, role: y}\n",
+        'actors:\n  "a\\u001b": {}\n',
+        "actors:\n  a: {tenants: [acme], type: boss}\n",
+    ],
 )
 def test_bad_files_are_config_errors(tmp_path: Path, text: str) -> None:
     path = tmp_path / "a.yaml"

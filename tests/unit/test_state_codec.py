@@ -22,6 +22,7 @@ EVENT = Event(
     resource_id="r-\n\x1b1",
     trusted_team="t-ops",
     assignment_source="assignments_file",
+    trusted_type="supervisor",
 )
 
 
@@ -30,8 +31,10 @@ def test_rows_round_trip() -> None:
 
 
 def test_a_row_written_before_the_trusted_fields_decodes_without_them() -> None:
-    added = ("trusted_team", "assignment_source")
+    added = ("trusted_team", "assignment_source", "trusted_type")
     assert EVENT_FIELDS[-len(added) :] == added, "new Event fields go at the end"
     old_row = [getattr(EVENT, name) for name in EVENT_FIELDS[: -len(added)]]
     [event] = decode_events(orjson.dumps([old_row]))
-    assert event == dataclasses.replace(EVENT, trusted_team=None, assignment_source=None)
+    assert event == dataclasses.replace(
+        EVENT, trusted_team=None, assignment_source=None, trusted_type=None
+    )
