@@ -2,22 +2,19 @@
 
 Pitfalls of faust-streaming handled here: concurrency=1 so offsets are never committed
 past an event still in flight; `take_events(..., within=...)` so a batch is acked only
-after its effects are durable; no exception ever escapes the agent loop.
+after its effects are durable; no exception ever escapes the agent loop. The HTTP pages
+(/metrics, /health, probes, the token guard) are monitor/web.py's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import hmac
 import logging
 import time
 from typing import Any
 
 import faust
-import orjson
-from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitor import metrics
 from monitor.assignments import Assignments, AssignmentWatcher, load_assignments
@@ -35,6 +32,7 @@ from monitor.settings import Settings
 from monitor.sinks import AlertDelivery, SinkSettings, build_delivery
 from monitor.state import RedisStore
 from monitor.subscription import TopicSubscription
+from monitor.web import WebPages
 
 log = logging.getLogger("blindar.worker")
 CHANNEL_RELOAD_S = 2.0
@@ -43,17 +41,6 @@ TICK_S = 5.0  # how often detectors that judge silence (channel_silence) check t
 # garbage collector, every full collection walks them all. They are moved out of its
 # sight once a minute (reference counting still frees them when an actor leaves memory).
 GC_FREEZE_S = 60.0
-
-
-# Kubernetes probes cannot send a secret header: these two answer without the token and
-# say nothing but their status (live: the process serves; ready: started and healthy).
-OPEN_PATHS = frozenset({"/livez", "/readyz"})
-
-
-def unauthorized() -> web.Response:
-    return web.Response(
-        status=401, text="bearer token required\n", headers={"WWW-Authenticate": "Bearer"}
-    )
 
 
 class Worker:
@@ -80,6 +67,12 @@ class Worker:
         self.delivery: AlertDelivery | None = None
         # Batches and periodic checks share the output producer: one at a time.
         self.busy = asyncio.Lock()
+        self.pages = WebPages(
+            settings.web_token,
+            self.health,
+            lambda: self.pipeline is not None,
+            lambda: len(self.app.consumer.assignment()),
+        )
         self.app = self._make_app()
 
     @classmethod
@@ -111,12 +104,12 @@ class Worker:
             stream_wait_empty=False,
             producer_acks=-1,
             # Faust's own pages (router, tables, graph, stats) are off; what remains ("/",
-            # ours) passes the bearer-token check of `_guard` (BLINDAR_WEB_TOKEN).
+            # ours) passes the bearer-token check of monitor/web.py (BLINDAR_WEB_TOKEN).
             web_router_enabled=False,
             web_tables_enabled=False,
             web_graph_enabled=False,
             web_stats_enabled=False,
-            web_application_options={"middlewares": [self._guard]},
+            web_application_options=self.pages.options(),
             broker_session_timeout=s.session_timeout_s,
             broker_heartbeat_interval=min(3.0, s.session_timeout_s / 3),
             **s.kafka_security.faust_options(),
@@ -124,10 +117,7 @@ class Worker:
         self.subscription = TopicSubscription(app, self.registry.by_topic(s.namespace))
         source = self.subscription.source(value_type=bytes, key_type=bytes)
         app.agent(source, name="blindar-detect", concurrency=1)(self._agent)
-        app.page("/metrics")(self._metrics_page)
-        app.page("/health")(self._health_page)
-        app.page("/livez")(self._live_page)
-        app.page("/readyz")(self._ready_page)
+        self.pages.register(app)
         app.timer(5.0)(self._update_lag)
         app.timer(CHANNEL_RELOAD_S)(self._reload_channels)
         app.timer(TICK_S)(self._tick)
@@ -288,41 +278,3 @@ class Worker:
             found = await loop.run_in_executor(None, topic_partitions, self.settings, pending)
             existing = set(found)
         self.subscription.update([t for t in wanted if t in current or t in existing])
-
-    def _authorized(self, request: Any) -> bool:
-        token = self.settings.web_token
-        if not token:
-            return True
-        given = request.headers.get("Authorization", "")
-        return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
-
-    @web.middleware
-    async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        """Every page but the two probes requires the token when one is set."""
-        if request.path in OPEN_PATHS or self._authorized(request):
-            return await handler(request)
-        return unauthorized()
-
-    async def _live_page(self, request: Any) -> web.Response:
-        return web.Response(text="ok\n")
-
-    async def _ready_page(self, request: Any) -> web.Response:
-        ready = self.pipeline is not None and self.health.ok
-        return web.Response(
-            text="ready\n" if ready else "not ready\n", status=200 if ready else 503
-        )
-
-    async def _metrics_page(self, request: Any) -> web.Response:
-        return web.Response(
-            body=generate_latest(metrics.REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
-        )
-
-    async def _health_page(self, request: Any) -> web.Response:
-        report = self.health.report()
-        report["time"] = time.time()
-        report["ready"] = self.pipeline is not None
-        report["assigned_partitions"] = len(self.app.consumer.assignment()) if self.pipeline else 0
-        status = 200 if self.health.ok or request.query.get("probe") == "live" else 503
-        return web.Response(
-            body=orjson.dumps(report), status=status, content_type="application/json"
-        )
