@@ -32,8 +32,12 @@ class ChannelSilenceConfig:
         "share of those days on which the same clock span was busy; 0 turns the rule off",
     )
     usual_busy_minutes: int = param(
-        10, "minutes with events in the span that make a day busy there (a sparse channel "
-        "pages once its silence is long for its own rate)",
+        10, "minutes with events in the span that a day needs at least to be busy there",
+    )  # fmt: skip
+    usual_surprise: float = param(
+        20.0, "a day is busy in the span only if, at its share of minutes with events, a "
+        "silence that long would be a chance below e^-this there (a sparse channel pages "
+        "once its silence is long for its own rate)",
     )  # fmt: skip
 
     def __post_init__(self) -> None:
@@ -47,5 +51,11 @@ class ChannelSilenceConfig:
     @property
     def usual(self) -> list[float]:
         """The usual-traffic rule as the silence query takes it:
-        [days, min_days, share, busy minutes]."""
-        return [self.usual_days, self.usual_min_days, self.usual_share, self.usual_busy_minutes]
+        [days, min_days, share, busy minutes, surprise]."""
+        return [
+            self.usual_days,
+            self.usual_min_days,
+            self.usual_share,
+            self.usual_busy_minutes,
+            self.usual_surprise,
+        ]

@@ -19,12 +19,16 @@ Two clocks:
 
 Usual traffic: per channel and UTC day, a bitmap of the minutes that had events. A
 silence pages only if, on at least `usual_share` of the channel's last `usual_days` days
-with traffic, the channel sent something during the same clock span: a night shift's
-normal gaps do not page, a channel that is busy at this hour every day does. The same
-weekday a week before, if it had traffic but none in that span, vetoes the page (a
-channel closed on Sunday afternoons). A channel
-with fewer than `usual_min_days` days of traffic (new, or just onboarded) is judged by the
-period alone; `usual_share: 0` turns the rule off.
+with traffic, the channel was busy during the same clock span: events in at least
+`usual_busy_minutes` of its minutes, and in enough of them that a silence as long would
+be a chance below e^-`usual_surprise` there (a minute quiet with the day's share of quiet
+minutes). A night shift's normal gaps do not page, a channel that is busy at this hour
+every day does within minutes, and a channel carrying an event every few minutes pages
+once its silence is long for its own rate (70 minutes at one busy minute in four).
+The same weekday a week before, if it had traffic but none in that span, vetoes the page
+(a channel closed on Sunday afternoons). A channel with fewer than `usual_min_days` days
+of traffic (new, or just onboarded) is judged by the period alone; `usual_share: 0` turns
+the rule off.
 
 A channel's own `silence_minutes` and quiet hours (`is_quiet(ts_ms)`), when the channel
 registry provides them, override the default; in quiet hours the channel is not judged.

@@ -16,8 +16,9 @@ dropped) and forget values not seen for `remember_days`.
 Tuning. Replay at least `warmup_hours` plus a few days of recorded traffic. The shipped
 config watches devices only: a known device on a new address (home broadband, a changed
 VPN egress) is not news, and new countries are unusual_location's; add `ip` for tenants
-whose agents never leave fixed desks. Hot-desking teams page on every desk they have not
-used yet: allowlist them (see docs/backtest-notes.md for the rule proposed instead). A
+whose agents never leave fixed desks. Hot desks are the team's (`team_devices`); a team
+whose members never share devices may turn it off. Turning `corroborate` off pages every
+device no teammate uses at once (docs/backtest-notes.md measures what that costs). A
 shorter warm-up catches misuse of new accounts sooner at the cost of findings for
 agents' second desks.
 """

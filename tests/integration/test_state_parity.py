@@ -144,7 +144,7 @@ def channel_traffic_plan(rng: random.Random, prefix: str, step: int) -> Plan:
             mode,
             now,
             30 * MIN,
-            [7, 2, 0.8, 3],
+            [7, 2, 0.8, 3, 2.0],
             0,
             "~channel_silence:%2A",
             7 * DAY,

@@ -34,12 +34,20 @@ do
     return busy
   end
 
-  -- On how many of the last `days` days with traffic the channel was busy (traffic in at
-  -- least `enough` of its minutes) in the same clock span as the silence [now - span,
-  -- now]; the same weekday a week before, with traffic but none in the last `period` of
-  -- the span, vetoes.
+  -- A day with `busy` of the span's minutes carrying traffic: busy enough that a silence
+  -- as long as the span would be a chance below e^-surprise there (each minute quiet with
+  -- probability 1 - busy/span), and at least `enough` minutes.
+  local function busy_day(busy, span, enough, surprise)
+    if busy < enough then return false end
+    if busy >= span then return true end
+    return -span * math.log(1 - busy / span) >= surprise
+  end
+
+  -- On how many of the last `days` days with traffic the channel was busy (busy_day) in
+  -- the same clock span as the silence [now - span, now]; the same weekday a week before,
+  -- with traffic but none in the last `period` of the span, vetoes.
   local function usual(key, now, span_ms, period_ms, rule)
-    local days, min_days, share, enough = rule[1], rule[2], rule[3], rule[4]
+    local days, min_days, share, enough, surprise = rule[1], rule[2], rule[3], rule[4], rule[5]
     if share <= 0 then return 0, 0, true end
     local now_min = math.floor(now / 60000)
     local span, period = math.ceil(span_ms / 60000), math.ceil(period_ms / 60000)
@@ -48,7 +56,9 @@ do
       local hi = now_min - d * DAY_MIN
       if redis.call('EXISTS', key .. ':m:' .. num(math.floor(hi / DAY_MIN))) == 1 then
         seen = seen + 1
-        if busy_minutes(key, hi - span, hi) >= enough then busy = busy + 1 end
+        if busy_day(busy_minutes(key, hi - span, hi), span + 1, enough, surprise) then
+          busy = busy + 1
+        end
         if d == 7 and busy_minutes(key, hi - period, hi) == 0 then week_quiet = true end
       end
     end

@@ -9,6 +9,7 @@ first watched, and the episode claimed by the alert engine) and one bitmap per d
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,13 +109,25 @@ def _busy_minutes(memory: SharedMemory, key: str, lo: int, hi: int) -> int:
     )
 
 
+def _busy_day(busy: int, span: int, enough: float, surprise: float) -> bool:
+    """A day with `busy` of the span's minutes carrying traffic: busy enough that a silence
+    as long as the span would be a chance below e^-surprise there (each minute quiet with
+    probability 1 - busy/span), and at least `enough` minutes."""
+    if busy < enough:
+        return False
+    if busy >= span:
+        return True
+    return -span * math.log(1 - busy / span) >= surprise
+
+
 def _usual(
     memory: SharedMemory, key: str, now: int, span_ms: int, period_ms: int, rule: list[float]
 ) -> tuple[int, int, bool]:
-    """(busy days, days with traffic, usual?): a day is busy when the channel had traffic
-    in at least `enough` minutes of the silence's clock span; the same weekday a week
-    before, with traffic but none in the last `period_ms` of the span, vetoes."""
-    days, min_days, share, enough = rule
+    """(busy days, days with traffic, usual?): a day is busy when the channel's traffic
+    in the silence's clock span made such a silence improbable (`_busy_day`); the same
+    weekday a week before, with traffic but none in the last `period_ms` of the span,
+    vetoes."""
+    days, min_days, share, enough, surprise = rule
     if share <= 0:
         return 0, 0, True
     now_min, span, period = now // 60_000, -(-span_ms // 60_000), -(-period_ms // 60_000)
@@ -124,7 +137,7 @@ def _usual(
         hi = now_min - d * DAY_MIN
         if day_key(key, hi // DAY_MIN) in memory.data:
             seen_days += 1
-            if _busy_minutes(memory, key, hi - span, hi) >= enough:
+            if _busy_day(_busy_minutes(memory, key, hi - span, hi), span + 1, enough, surprise):
                 busy += 1
             if d == WEEK_DAYS and _busy_minutes(memory, key, hi - period, hi) == 0:
                 week_quiet = True
