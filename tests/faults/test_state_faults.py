@@ -51,6 +51,7 @@ detectors:
   auth_failures: {}
   cumulative_access: {static_threshold: 50}
   off_hours: {roster_file: roster.yaml}
+  recording_access: {}
 """
 
 
@@ -64,7 +65,9 @@ def tuned_config(folder: Path) -> Path:
     roster = "".join(f"- {{id: leak-{name}, tz: UTC, shift_start_hour: 9, shift_hours: 8}}\n"
                      for name in NAMES)  # fmt: skip
     (folder / "roster.yaml").write_text(roster)
-    (folder / "assignments.yaml").write_text(assignments(folder))
+    cases = folder / "cases"  # a case may write files of its own (off_hours: a roster)
+    cases.mkdir(exist_ok=True)
+    (folder / "assignments.yaml").write_text(assignments(cases))
     return folder
 
 
@@ -110,6 +113,14 @@ def contract(event: Event, actor: str) -> dict[str, Any]:
     if event.destination_kind:
         doc["destination"] = {"kind": event.destination_kind}
     return doc
+
+
+def wait_for_pages(alerts: TopicReader, wanted: set[tuple[str, str]]) -> None:
+    """Until every (detector, actor) in `wanted` paged; the failure names those that did not."""
+    try:
+        wait_until(lambda: wanted <= set(pages(alerts)), 150, what="every detector's page")
+    except AssertionError:
+        raise AssertionError(f"no page from {sorted(wanted - set(pages(alerts)))}") from None
 
 
 def leaks(tmp: Path) -> list[dict[str, Any]]:
@@ -165,7 +176,7 @@ def test_alerts_refused_then_kill_9_every_detector_pages_once(
     second = start_worker(settings, tmp_path / "second.log")
     wanted = {(name, "channel:sms" if name == "channel_silence" else f"leak-{name}")
               for name in NAMES}  # fmt: skip
-    wait_until(lambda: wanted <= set(pages(alerts)), 150, what="every detector's page")
+    wait_for_pages(alerts, wanted)
     time.sleep(3)  # anything published twice would show up by now
     paged = pages(alerts)
     assert all(count == 1 for count in paged.values()), paged
