@@ -67,7 +67,8 @@ def outcome_view(outcome: Outcome) -> dict[str, Any]:
         ],
         "duplicates": outcome.duplicates,
         "late": outcome.late,
-        "repeats": outcome.repeats,
+        # one list per Redis Cluster node, concatenated: compared in a fixed order
+        "repeats": sorted(outcome.repeats, key=lambda r: (r.key, r.field, r.uid, r.count)),
     }
 
 

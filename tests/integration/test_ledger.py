@@ -28,7 +28,7 @@ from monitor.report import Period, build_report, read_view
 from monitor.settings import Settings
 from monitor.state import MemoryStore
 from monitor.state.requests import WriteRequest
-from tests.harness import open_store, redis_client
+from tests.harness import is_cluster, open_store, redis_client
 
 pytestmark = pytest.mark.services
 MIN = 60_000
@@ -63,7 +63,8 @@ def export(event: int, actor: str = "agent-1", records: int = 1) -> Event:
 @pytest.mark.parametrize("kind", STORES)
 def test_two_writers_of_one_actor_count_each_event_once(settings: Settings, kind: str) -> None:
     """Two workers with their own cache of one actor: every write of a stale cache
-    conflicts, is loaded again and retried; the ledger counts each event exactly once."""
+    conflicts, is loaded again and retried; the ledger counts each event exactly once (on a
+    Redis Cluster, within the documented bound)."""
     prefix = settings.redis_prefix
     events = [export(n) for n in range(6)]
     conflicts = metrics.STATE_CONFLICTS._value.get()
@@ -83,7 +84,13 @@ def test_two_writers_of_one_actor_count_each_event_once(settings: Settings, kind
 
     counted = asyncio.run(with_store(settings, kind, work))
     assert metrics.STATE_CONFLICTS._value.get() - conflicts == 3
-    assert counted["ev|voice"] == 6 and counted["lag|n"] == 6
+    assert counted["ev|voice"] == counted["lag|n"]
+    if kind == "redis" and is_cluster(settings.redis_url):
+        # the counters may sit on another node than the actor: each conflicting first
+        # round counts what its stale cache took for new (docs/report.md, Exactness)
+        assert 6 <= counted["ev|voice"] <= 6 + 3
+    else:
+        assert counted["ev|voice"] == 6
 
 
 def bulk_export(prefix: str) -> list[Any]:
