@@ -15,7 +15,13 @@ import pytest
 
 from monitor.settings import Settings
 from tests.faults.servers import KafkaServer, RedisClusterServer
-from tests.faults.test_faults import WORKER_ENV, in_background, report, start_worker
+from tests.faults.test_faults import (
+    WORKER_ENV,
+    in_background,
+    report,
+    start_worker,
+    stop_workers,  # noqa: F401 (autouse: a failed test stops its workers)
+)
 from tests.faults.workload import build, check_all
 from tests.harness import TopicReader, drop_namespace, isolated_settings, provision, wait_until
 

@@ -27,7 +27,13 @@ from monitor.config import load_detectors
 from monitor.kafka_io import client_config
 from monitor.settings import DEFAULT_CONFIG_DIR, Settings
 from tests.faults.servers import RedisServer
-from tests.faults.test_faults import STARTED, in_background, report, start_worker
+from tests.faults.test_faults import (
+    STARTED,
+    in_background,
+    report,
+    start_worker,
+    stop_workers,  # noqa: F401 (autouse: a failed test stops its workers)
+)
 from tests.faults.workload import build, check_all, committed_behind, produce_stream
 from tests.harness import TopicReader, produce_events, wait_until
 from tests.integration.test_exactness import NAMES, case
