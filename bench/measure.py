@@ -23,17 +23,20 @@ PEER_INTERVAL_S = 0.05
 
 
 def worker_counts(port: int) -> tuple[float, float]:
-    """(blindar_events_total, blindar_invalid_events_total) from a worker's /metrics:
-    valid events whose batch's effects are durable, and events sent to dead letters."""
+    """(decided, rejected) from a worker's /metrics: valid events whose batch's effects are
+    durable (blindar_events_total), less those dropped unjudged as too late
+    (blindar_late_events_total); and the events sent to dead letters or dropped as late."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
         body = resp.read().decode()
-    events = invalid = 0.0
+    events = invalid = late = 0.0
     for line in body.splitlines():
         if line.startswith("blindar_events_total{"):
             events += float(line.rsplit(" ", 1)[1])
         elif line.startswith("blindar_invalid_events_total{"):
             invalid += float(line.rsplit(" ", 1)[1])
-    return events, invalid
+        elif line.startswith("blindar_late_events_total "):
+            late += float(line.rsplit(" ", 1)[1])
+    return events - late, invalid + late
 
 
 def assigned_partitions(port: int) -> int:

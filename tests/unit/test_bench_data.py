@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 
 from bench import data as bench_data
+from monitor.config import StateSettings
 from monitor.events import parse_event
 from monitor.simulate import TEAM_KINDS
 
@@ -69,6 +70,16 @@ def test_dense_batches_hold_many_events_per_actor(dense: bench_data.Dataset) -> 
     check_valid(dense)
     assert len(set(dense.actors)) == bench_data.DENSE.agents
     assert statistics.median(bench_data.actors_per_window(dense, 2000)) >= 90
+
+
+def test_dense_events_span_less_than_the_late_horizon(dense: bench_data.Dataset) -> None:
+    """Read topic by topic at different speeds, events spanning more than
+    state.late_minutes (180) would be dropped as too late: none would be decided."""
+    span = dense.ts[-1] - dense.ts[0]
+    assert (
+        span <= bench_data.DENSE.max_span_minutes * 60_000 < StateSettings().late_minutes * 60_000
+    )
+    assert list(dense.ts) == sorted(dense.ts)
 
 
 def test_both_leaks_are_in_the_data(realistic: bench_data.Dataset) -> None:
