@@ -132,7 +132,15 @@ class KafkaServer:
                 "--add-scram",
                 f"SCRAM-SHA-512=[name={self.user.name},password={self.user.password}]",
             ]
-        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+        failure = b""
+        for attempt in range(2):  # once more if it failed (it did once, on a busy machine)
+            done = subprocess.run(
+                cmd + (["--ignore-formatted"] if attempt else []), capture_output=True, timeout=120
+            )
+            if done.returncode == 0:
+                return
+            failure = done.stdout + done.stderr
+        raise RuntimeError(f"kafka storage format failed: {failure.decode()[-2000:]}")
 
     def start(self) -> KafkaServer:
         log = (self.dir / "server.log").open("ab")
@@ -272,13 +280,18 @@ class RedisClusterServer:
     replicas), each with its own data dir; `reshard` moves slots while it serves."""
 
     def __init__(self, root: Path) -> None:
-        self.nodes = [
-            RedisServer(root / f"node{n}", extra=self._cluster_options(root / f"node{n}"))
-            for n in range(3)
-        ]
-        for node in self.nodes:  # the cluster bus listens 10,000 ports higher
-            while node.port > 55_000:
+        self.root = root
+        self.nodes = self._new_nodes(0)
+
+    def _new_nodes(self, attempt: int) -> list[RedisServer]:
+        nodes = []
+        for n in range(3):
+            folder = self.root / f"try{attempt}-node{n}"
+            node = RedisServer(folder, extra=self._cluster_options(folder))
+            while node.port > 55_000:  # the cluster bus listens 10,000 ports higher
                 node.port = free_port()
+            nodes.append(node)
+        return nodes
 
     @staticmethod
     def _cluster_options(folder: Path) -> list[str]:
@@ -288,18 +301,33 @@ class RedisClusterServer:
     def url(self) -> str:
         return self.nodes[0].url
 
-    def start(self) -> RedisClusterServer:
-        for node in self.nodes:
-            node.start()
-        addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
-        subprocess.run(
-            ["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0",
-             "--cluster-yes"],
-            check=True,
-            capture_output=True,
-        )  # fmt: skip
-        wait_until(self._ready, 30, 0.2, "private redis cluster to be ok")
-        return self
+    def start(self, attempts: int = 3) -> RedisClusterServer:
+        """Start the nodes and make them a cluster; a port taken meanwhile by another
+        process (a node's, or its bus port) fails the creation: new ports, again."""
+        failure = ""
+        for attempt in range(attempts):
+            if attempt:
+                self.stop()
+                self.nodes = self._new_nodes(attempt)
+            try:
+                for node in self.nodes:
+                    node.start()
+            except AssertionError as exc:  # a node could not listen on its port
+                failure = str(exc)
+                continue
+            addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+            created = subprocess.run(
+                ["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0",
+                 "--cluster-yes"],
+                capture_output=True,
+                text=True,
+            )  # fmt: skip
+            if created.returncode == 0:
+                wait_until(self._ready, 30, 0.2, "private redis cluster to be ok")
+                return self
+            failure = created.stdout + created.stderr
+        self.stop()
+        raise RuntimeError(f"private redis cluster not made in {attempts} attempts: {failure}")
 
     def _ready(self) -> bool:
         info = self.nodes[0].admin().execute_command("CLUSTER", "INFO").decode()
