@@ -36,6 +36,31 @@ local function expire_once(key, ttl)
   end
 end
 
+-- A capped hash: once it holds more than `cap + over` fields, only the `cap` whose
+-- `order(value)` is largest stay (ties: the larger field name stays).
+local function keep_newest(key, cap, over, order)
+  if redis.call('HLEN', key) <= cap + over then return end
+  local all = redis.call('HGETALL', key)
+  local rows = {}
+  for i = 1, #all, 2 do rows[#rows + 1] = {all[i], order(all[i + 1])} end
+  table.sort(rows, function(a, b)
+    if a[2] ~= b[2] then return a[2] < b[2] end
+    return a[1] < b[1]
+  end)
+  for i = 1, #rows - cap do redis.call('HDEL', key, rows[i][1]) end
+end
+
+-- The slack a capped family allows past its cap before trimming (a quarter, at least one).
+local function slack(cap) return math.max(1, math.floor(cap / 4)) end
+
+-- The median of a sorted array of numbers.
+local function median(sorted)
+  local n = #sorted
+  local m = math.floor(n / 2)
+  if n % 2 == 1 then return sorted[m + 1] end
+  return (sorted[m] + sorted[m + 1]) / 2
+end
+
 local function slice(offset, length) return string.sub(blob, offset, offset + length - 1) end
 
 --@families

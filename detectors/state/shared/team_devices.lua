@@ -4,16 +4,7 @@ do
     local key, device, ts, cap, ttl = op[2], op[3], op[4], op[5], op[6]
     local last = tonumber(redis.call('HGET', key, device) or '-1')
     if ts > last then redis.call('HSET', key, device, num(ts)) end
-    if redis.call('HLEN', key) > cap + math.max(1, math.floor(cap / 4)) then
-      local all = redis.call('HGETALL', key)
-      local rows = {}
-      for i = 1, #all, 2 do rows[#rows + 1] = {all[i], tonumber(all[i + 1])} end
-      table.sort(rows, function(a, b)
-        if a[2] ~= b[2] then return a[2] < b[2] end
-        return a[1] < b[1]
-      end)
-      for i = 1, #rows - cap do redis.call('HDEL', key, rows[i][1]) end
-    end
+    keep_newest(key, cap, slack(cap), tonumber)
     expire_once(key, ttl)
   end
 

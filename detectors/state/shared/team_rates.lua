@@ -8,24 +8,8 @@ do
   OPS['team_rates'] = function(op)
     local key, field, stop, value, cap, ttl = op[2], op[3], op[4], op[5], op[6], op[7]
     redis.call('HSET', key, field, num(stop) .. ':' .. num(value))
-    if redis.call('HLEN', key) > cap + math.max(1, math.floor(cap / 4)) then
-      local all = redis.call('HGETALL', key)
-      local rows = {}
-      for i = 1, #all, 2 do rows[#rows + 1] = {all[i], (parse(all[i + 1]))} end
-      table.sort(rows, function(a, b)
-        if a[2] ~= b[2] then return a[2] < b[2] end
-        return a[1] < b[1]
-      end)
-      for i = 1, #rows - cap do redis.call('HDEL', key, rows[i][1]) end
-    end
+    keep_newest(key, cap, slack(cap), function(text) return (parse(text)) end)
     expire_once(key, ttl)
-  end
-
-  local function median(sorted)
-    local n = #sorted
-    local m = math.floor(n / 2)
-    if n % 2 == 1 then return sorted[m + 1] end
-    return (sorted[m] + sorted[m + 1]) / 2
   end
 
   QUERIES['team_rates'] = function(q)

@@ -16,18 +16,11 @@ do
   OPS['team_sample'] = function(op)
     local key, field, count, cap, ttl = op[2], op[3], op[4], op[5], op[6]
     redis.call('HSET', key, field, num(count))
-    if redis.call('HLEN', key) > cap + math.max(1, math.floor(cap / 4)) then
+    if redis.call('HLEN', key) > cap + slack(cap) then
       local rows = newest_first(redis.call('HGETALL', key))
       for i = cap + 1, #rows do redis.call('HDEL', key, rows[i][2]) end
     end
     expire_once(key, ttl)
-  end
-
-  local function median(sorted)
-    local n = #sorted
-    local m = math.floor(n / 2)
-    if n % 2 == 1 then return sorted[m + 1] end
-    return (sorted[m] + sorted[m + 1]) / 2
   end
 
   QUERIES['team_sample'] = function(q)

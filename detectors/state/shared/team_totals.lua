@@ -11,16 +11,7 @@ do
     if not old or parse(old) <= day then
       redis.call('HSET', key, who, num(day) .. ':' .. num(value))
     end
-    if redis.call('HLEN', key) > cap then
-      local all = redis.call('HGETALL', key)
-      local rows = {}
-      for i = 1, #all, 2 do rows[#rows + 1] = {all[i], parse(all[i + 1])} end
-      table.sort(rows, function(a, b)
-        if a[2] ~= b[2] then return a[2] < b[2] end
-        return a[1] < b[1]
-      end)
-      for i = 1, #rows - cap do redis.call('HDEL', key, rows[i][1]) end
-    end
+    keep_newest(key, cap, 0, function(text) return (parse(text)) end)
     expire_once(key, ttl)
   end
 
