@@ -57,10 +57,12 @@ def test_sigterm_during_a_paused_batch_commits_nothing_and_the_batch_is_redone(
         first.wait_ready()
         private_redis.admin().execute_command("CLIENT", "PAUSE", "60000", "WRITE")
         produce(settings, "backoffice", [export(n) for n in range(EXPORTS)])
+        # A batch closes 250 ms after its first message: on a loaded machine the 20
+        # messages may arrive as two batches, the second waiting behind the first.
         wait_until(
-            lambda: first.metric("blindar_messages_total") == EXPORTS,
+            lambda: first.metric("blindar_messages_total") >= 1,
             30,
-            what="the batch decoded and waiting on Redis",
+            what="a batch decoded and waiting on Redis",
         )
         time.sleep(4)  # longer than faust's commit interval, still mid-batch
         assert first.metric("blindar_events_total") == 0
