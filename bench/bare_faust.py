@@ -1,6 +1,6 @@
 """Run (b): the framework's own ceiling. A Faust agent with the worker's Faust settings that
 takes batches like the worker (`take_events(BLINDAR_BATCH_SIZE, within=...)`), acks them
-and does nothing else.
+and does nothing else; its garbage collector tuned as the worker's (monitor/gc_tuning.py).
 
 `python -m bench.bare_faust` with BENCH_TOPICS, BENCH_GROUP, BENCH_PROGRESS and
 KAFKA_BOOTSTRAP (BLINDAR_BATCH_SIZE / BLINDAR_BATCH_WITHIN_MS as for the worker).
@@ -15,6 +15,7 @@ import faust
 import uvloop
 
 from bench.progress import ProgressWriter
+from monitor.gc_tuning import tune_gc
 
 SESSION_TIMEOUT_S = 60.0  # the worker's default BLINDAR_KAFKA_SESSION_TIMEOUT_MS
 
@@ -51,6 +52,7 @@ def main() -> None:
     batch_size = int(os.environ.get("BLINDAR_BATCH_SIZE") or 2000)
     within_s = int(os.environ.get("BLINDAR_BATCH_WITHIN_MS") or 250) / 1000
     progress = ProgressWriter(os.environ["BENCH_PROGRESS"], every=1)
+    tune_gc()
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     asyncio.set_event_loop(asyncio.new_event_loop())
     app = make_app(batch_size, within_s, progress)

@@ -42,6 +42,7 @@ from monitor.assignments import load_assignments
 from monitor.channels import load_channels
 from monitor.config import load_detectors
 from monitor.detection import Detection, Outcome, build_detection
+from monitor.gc_tuning import tune_gc
 from monitor.health import Health
 from monitor.ledger import LedgerSettings
 from monitor.pipeline import Message, Pipeline
@@ -348,6 +349,7 @@ def main() -> None:
     args = parser.parse_args()
     regime = {r.name: r for r in bench_data.REGIMES}.get(args.regime, bench_data.REALISTIC)
     data = bench_data.generate(regime, args.events)
+    tune_gc()  # as the worker does
     redis = start_redis(REPO_ROOT / ".run")
     # the private Redis has no password or TLS, whatever the environment says
     base = replace(Settings.from_env(), redis_url=redis.url, redis_auth=RedisAuth())

@@ -9,6 +9,7 @@ import faust
 import uvloop
 
 from monitor.app import Worker
+from monitor.gc_tuning import tune_gc
 from monitor.preflight import preflight
 from monitor.settings import Settings
 
@@ -19,6 +20,7 @@ def run_worker(settings: Settings) -> int:
     """Run until interrupted; config errors raise before anything connects."""
     worker = Worker.from_settings(settings)
     preflight(settings)
+    tune_gc()
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     asyncio.set_event_loop(asyncio.new_event_loop())
     faust.Worker(worker.app, loglevel="INFO", quiet=True).execute_from_commandline()
