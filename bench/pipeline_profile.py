@@ -12,8 +12,9 @@ output producer. It prints:
    Detection.run without its store calls; the store calls it makes, their encoding, round
    trip and Redis's own work included; alerts publish/confirm, its ledger write and
    confirm included; output + metrics), the store calls per batch, Redis CPU µs and
-   commands per event (the private Redis's INFO), and the events rejected by validation
-   and applied;
+   commands per event (the private Redis's INFO), the events rejected by validation and
+   applied, and the detection stage by detector (each one's own code; the rest is the
+   runner's per-actor loop and the batch's bookkeeping);
 2. the Redis memory of that pass: used_memory before/after, the run's keys by owner type,
    MEMORY USAGE (SAMPLES 0) summed over them (sampled past 2,000 keys and extrapolated),
    bytes per active actor, and what the identity encoding of key names
@@ -201,6 +202,37 @@ class StageClock:
         return call
 
 
+class DetectorClock:
+    """Wall time of each detector's own code inside the detection stage: its actor-side
+    `observe` (its state structures included) and its shared-side `plan_shared`."""
+
+    def __init__(self, detection: Detection) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        for detector in detection.runner.actor_side:
+            self._wrap(detector, "observe")
+        for detector in detection.runner.shared_side:
+            self._wrap(detector, "plan_shared")
+
+    def _wrap(self, detector: Any, method: str) -> None:
+        func, name = getattr(detector, method), detector.name
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.seconds[name] += time.perf_counter() - started
+
+        setattr(detector, method, timed)
+
+    def report(self, events: int, detection_s: float) -> None:
+        print("detection (Python) by detector, wall µs per event of the run:")
+        for name, spent in sorted(self.seconds.items(), key=lambda x: -x[1]):
+            print(f"  {name:<22} {spent / events * 1e6:8.1f} us/event")
+        rest = detection_s - sum(self.seconds.values())
+        print(f"  {'runner + bookkeeping':<22} {rest / events * 1e6:8.1f} us/event")
+
+
 async def process(run: Run, chunks: list[list[Message]]) -> None:
     """The batches through the pipeline, counting rejected and applied events."""
     detection: Detection = run.pipeline.detection
@@ -226,6 +258,7 @@ async def timed_pass(
 ) -> Run:
     run = await open_run(fresh_settings(base))
     clock = StageClock(run.pipeline)
+    detectors = DetectorClock(run.pipeline.detection)
     chunks = batches(data, run.settings, args.per_message, args.batch_events)
     cpu_before, commands_before = redis_usage(redis.client())
     process_before, wall_before = time.process_time(), time.perf_counter()
@@ -236,6 +269,7 @@ async def timed_pass(
     run.redis_cpu, run.commands = cpu_after - cpu_before, commands_after - commands_before
     await run.store.aclose()
     report_pass(run, clock, data, args)
+    detectors.report(len(data), clock.seconds.get(DETECTION, 0.0))
     return run
 
 

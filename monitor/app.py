@@ -37,8 +37,9 @@ from monitor.web import WebPages
 log = logging.getLogger("blindar.worker")
 CHANNEL_RELOAD_S = 2.0
 TICK_S = 5.0  # how often detectors that judge silence (channel_silence) check the wall clock
-# What lives for the whole run (config, assignments, Faust's own objects) is moved out of
-# the collector's sight once a minute, so full collections do not walk it again.
+# The actors' states are many small, long-lived, acyclic objects: left to the cyclic
+# garbage collector, every full collection walks them all. They are moved out of its
+# sight once a minute (reference counting still frees them when an actor leaves memory).
 GC_FREEZE_S = 60.0
 
 
