@@ -242,7 +242,7 @@ async def process(run: Run, chunks: list[list[Message]]) -> None:
         outcome = await inner(*args, **kwargs)
         run.applied += len(outcome.applied)
         run.duplicates += outcome.duplicates
-        run.late += outcome.late
+        run.late += len(outcome.late)
         return outcome
 
     detection.run = counted  # type: ignore[method-assign]

@@ -23,6 +23,9 @@ MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
 MAX_SAMPLES = 5  # sample event ids and records an alert carries
+# How long a shared key outlives its last write beyond its window (Redis TTLs run on the
+# wall clock): room for events that arrive late, up to the allowed lateness.
+LATE_KEEP_MS = 4 * HOUR_MS
 C = TypeVar("C")
 R = TypeVar("R", bound=Reply)
 
@@ -47,6 +50,7 @@ class Finding:
     sample_records: tuple[str, ...] = ()  # raw record ids: the service pseudonymizes them
     owner: str = ""  # the key of the owner hash holding its alert; "" = the actor's
     episode: str = ""  # a finding about an episode pages once per episode ("" = none)
+    late: bool = False  # judged in the late lane (events later than the allowed lateness)
 
 
 class Context(Protocol):
@@ -67,9 +71,11 @@ class ActorDetector(Protocol):
     actions: frozenset[str] | None  # the actions it reads (None: every event)
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
-        """Apply the actor's new events (never seen before, in arrival order) to its slot;
-        findings for what crossed a threshold. Must depend only on the slot, the events and
-        config, so the same events applied from a snapshot give the same slot."""
+        """Apply the actor's new events (never seen before, none older than
+        `actor.horizon`, in event-time order) to its slot; findings for what crossed a
+        threshold. Windows keep what they need from `actor.horizon` on, never less. Must
+        depend only on the slot, the events and config, so the same events applied from a
+        snapshot give the same slot."""
         ...
 
     def load_slot(self, data: Any) -> Any:
@@ -91,18 +97,20 @@ class SharedDetector(Protocol):
 
     name: str
 
-    def plan_shared(self, events: Sequence[Event], plan: Plan) -> SharedPending: ...
+    def plan_shared(self, events: Sequence[Event], plan: Plan, horizon_ms: int) -> SharedPending:
+        """Plan the batch's shared updates and queries; windows keep what is needed from
+        `horizon_ms` (the batch's watermark less the allowed lateness) on."""
+        ...
 
 
 Detector = ActorDetector | SharedDetector
 
 
 class SlidingWindow:
-    """Mixin for a config with `window_minutes`, `bucket_minutes` and `lateness_minutes`."""
+    """Mixin for a config with `window_minutes` and `bucket_minutes`."""
 
     window_minutes: int
     bucket_minutes: int
-    lateness_minutes: int
 
     @property
     def bucket_ms(self) -> int:
@@ -115,16 +123,17 @@ class SlidingWindow:
 
     @property
     def ttl_ms(self) -> int:
-        """How long a bucket must live: the window, late events, one bucket of slack."""
-        return (self.window_minutes + self.lateness_minutes + self.bucket_minutes) * MINUTE_MS
+        """How long a stored bucket must live: the window, one bucket, late events."""
+        return (self.window_minutes + self.bucket_minutes) * MINUTE_MS + LATE_KEEP_MS
 
-    def window_ends(self, first_ts: int, last_ts: int) -> tuple[int, int, int]:
+    def window_ends(self, first_ts: int, last_ts: int, horizon_ms: int) -> tuple[int, int, int]:
         """(first end bucket, last end bucket, floor) of the windows holding any of the
-        events between first_ts and last_ts; buckets below the floor are closed."""
+        events between first_ts and last_ts; buckets below the floor are closed: those
+        only windows ending before the horizon (the watermark less the allowed lateness)
+        would need."""
         end_lo = first_ts // self.bucket_ms
         end_hi = last_ts // self.bucket_ms + self.width - 1
-        lateness = self.lateness_minutes // self.bucket_minutes
-        keep_from = min(end_lo - self.width, last_ts // self.bucket_ms - self.width - lateness)
+        keep_from = min(end_lo, horizon_ms // self.bucket_ms) - self.width
         return end_lo, end_hi, keep_from
 
 

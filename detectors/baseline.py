@@ -1,7 +1,7 @@
 """Counting actions per actor per window, judged on a static floor and robust baselines.
 
 Shared by `access_burst` and `unmask_rate`. Each counts its actions per actor in tumbling
-event-time windows (family `window_history`; events up to `lateness_minutes` late land
+event-time windows (family `window_history`; events down to the actor's horizon land
 in their own window). A window is judged by two rules:
 
 - static: the count reaches `static_threshold` (fires from the first day, no warm-up);
@@ -43,7 +43,6 @@ class WindowBaselineConfig(Protocol):
     """The parameters every window-baseline detector's config has."""
 
     window_minutes: int
-    lateness_minutes: int
     static_threshold: int
     min_observed: int
     k: float
@@ -120,26 +119,34 @@ class WindowBaseline(Tuned[Any]):
             group.add(event)
         findings = []
         for tenant, group in groups.items():
-            finding = self.judge_batch(actor.actor, tenant, group, histories[tenant], ctx)
+            finding = self.judge_batch(actor, tenant, group, histories[tenant], ctx)
             if finding is not None:
                 findings.append(finding)
         return findings
 
     def judge_batch(
-        self, actor: str, tenant: str, group: ActorBatch, history: WindowHistory, ctx: Context
+        self,
+        state: ActorState,
+        tenant: str,
+        group: ActorBatch,
+        history: WindowHistory,
+        ctx: Context,
     ) -> Finding | None:
         """Judge the busiest window the batch touched (before closing windows: a batch
-        spanning several windows judges every one), then close the windows past lateness."""
+        spanning several windows judges every one), then close the windows below the
+        actor's horizon (no event may land in them any more)."""
         cfg = self.tuning.for_tenant(tenant)
+        actor = state.actor
         window_ms = cfg.window_minutes * MINUTE_MS
         lo, hi = group.first_ts // window_ms, group.last_ts // window_ms
         current, at = history.busiest(lo, hi)
-        late_windows = -(-cfg.lateness_minutes // cfg.window_minutes)
         team_key = self.team_key(tenant, group.team) if cfg.compare_team else ""
         team = NO_STATS
         if team_key:  # asked every time, so the team's statistics stay fresh for judging
             team = team_sample.cached_stats(ctx, team_key, cfg.team_sample)
-        for window, count in history.close_below(hi - late_windows, cfg.history_windows):
+        for window, count in history.close_below(
+            min(lo, state.horizon // window_ms), cfg.history_windows
+        ):
             if team_key:
                 team_sample.add(
                     ctx.plan, team_key, actor, window, count, cfg.team_sample, ttl_ms(cfg)

@@ -2,8 +2,11 @@
 detectors, the whole batch through the shared-side detectors.
 
 Pure logic (no store): the worker, replay and the tests use it with different stores.
-Actor by actor, events pass the actor's admission (no re-delivery, not too late) and go
-only to the detectors that read their action.
+Actor by actor, events pass the actor's admission (no re-delivery, not older than the
+batch's horizon: those are handed back for the late lane) and go, in event-time order and
+in slices of at most `span_ms` of event time, only to the detectors that read their
+action: two incidents further apart than a slice are judged, and paged, apart even when
+they arrive in one batch.
 """
 
 from __future__ import annotations
@@ -17,17 +20,18 @@ from detectors.event import Event
 from detectors.state.actor import ActorState
 from detectors.state.shared.plan import Plan
 
-DEFAULT_LATE_MS = 3 * 3_600_000
+DEFAULT_LATENESS_MS = 60 * 60_000
 
 
 @dataclass(slots=True)
 class Observed:
-    """What an actor's events did: those applied, the findings, and what was dropped."""
+    """What an actor's events did: those applied, the findings, the re-delivered ones
+    dropped and the late ones handed back (older than the horizon)."""
 
     fresh: list[Event] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     duplicates: int = 0
-    late: int = 0
+    late: list[Event] = field(default_factory=list)
 
 
 def allowlisted(detector: Any, finding: Finding, teams: Iterable[str | None] = ()) -> bool:
@@ -48,9 +52,15 @@ def trusted_teams(events: Sequence[Event], tenant: str) -> set[str | None]:
 class Runner:
     """The configured detectors, split by side, with an index of who reads which action."""
 
-    def __init__(self, detectors: Sequence[Detector], late_ms: int = DEFAULT_LATE_MS) -> None:
+    def __init__(
+        self,
+        detectors: Sequence[Detector],
+        lateness_ms: int = DEFAULT_LATENESS_MS,
+        span_ms: int | None = None,
+    ) -> None:
         self.detectors = list(detectors)
-        self.late_ms = late_ms
+        self.lateness_ms = lateness_ms  # allowed lateness behind the watermark
+        self.span_ms = span_ms  # event time judged at once at most (None: a whole batch)
         self.actor_side: list[ActorDetector] = [d for d in detectors if hasattr(d, "observe")]
         self.shared_side: list[SharedDetector] = [d for d in detectors if hasattr(d, "plan_shared")]
         self.loaders = {d.name: d.load_slot for d in self.actor_side}
@@ -65,26 +75,36 @@ class Runner:
             ]
         return found
 
-    def observe(self, state: ActorState, events: Sequence[Event], ctx: Context) -> Observed:
-        """Admit the actor's events and run them through the detectors that read them."""
-        fresh, duplicates, late = state.admit(events, self.late_ms)
+    def observe(
+        self, state: ActorState, events: Sequence[Event], ctx: Context, horizon_ms: int
+    ) -> Observed:
+        """Admit the actor's events at `horizon_ms` and run them through the detectors
+        that read them; late events come back unapplied."""
+        fresh, duplicates, late = state.admit(events, horizon_ms, self.lateness_ms)
         observed = Observed(fresh, [], duplicates, late)
-        if not fresh:
-            return observed
-        if len(fresh) == 1:
-            detectors = self.readers(fresh[0].action)
-        else:
-            wanted = {id(d) for e in fresh for d in self.readers(e.action)}
-            detectors = [d for d in self.actor_side if id(d) in wanted]
-        for detector in detectors:
-            for finding in detector.observe(state, fresh, ctx):
-                if not allowlisted(detector, finding, trusted_teams(fresh, finding.tenant)):
-                    observed.findings.append(finding)
+        for part in slices(fresh, self.span_ms):
+            self.judge(state, part, ctx, observed.findings)
         return observed
 
-    def plan_shared(self, events: Sequence[Event], plan: Plan) -> list[tuple[Any, SharedPending]]:
-        """Every shared-side detector plans the batch (re-delivered events too)."""
-        return [(d, d.plan_shared(events, plan)) for d in self.shared_side]
+    def judge(
+        self, state: ActorState, events: list[Event], ctx: Context, out: list[Finding]
+    ) -> None:
+        if len(events) == 1:
+            detectors = self.readers(events[0].action)
+        else:
+            wanted = {id(d) for e in events for d in self.readers(e.action)}
+            detectors = [d for d in self.actor_side if id(d) in wanted]
+        for detector in detectors:
+            for finding in detector.observe(state, events, ctx):
+                if not allowlisted(detector, finding, trusted_teams(events, finding.tenant)):
+                    out.append(finding)
+
+    def plan_shared(
+        self, events: Sequence[Event], plan: Plan, horizon_ms: int
+    ) -> list[tuple[Any, SharedPending]]:
+        """Every shared-side detector plans the batch (re-delivered events too); windows
+        keep what is needed from `horizon_ms` on."""
+        return [(d, d.plan_shared(events, plan, horizon_ms)) for d in self.shared_side]
 
     @staticmethod
     def shared_owners(pending: list[tuple[Any, SharedPending]]) -> list[str]:
@@ -97,3 +117,19 @@ class Runner:
 
     def load(self, actor: str, data: dict[str, Any]) -> ActorState:
         return ActorState.load(actor, data, self.loaders)
+
+
+def slices(events: list[Event], span_ms: int | None) -> list[list[Event]]:
+    """Events in event-time order cut into runs of less than `span_ms` of event time."""
+    if span_ms is None or len(events) < 2 or events[-1].ts_ms - events[0].ts_ms < span_ms:
+        return [events] if events else []
+    out: list[list[Event]] = []
+    start = events[0].ts_ms
+    current: list[Event] = []
+    for event in events:
+        if event.ts_ms - start >= span_ms:
+            out.append(current)
+            current, start = [], event.ts_ms
+        current.append(event)
+    out.append(current)
+    return out

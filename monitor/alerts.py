@@ -41,9 +41,11 @@ class Alert:
         return f"{self.finding.tenant}:{self.finding.actor}".encode()
 
 
-def finding_uid(detector: str, tenant: str, actor: str, window_ms: int) -> str:
-    """Deterministic alert id: the same (detector, tenant, actor, window) gives the same uid."""
-    raw = f"{detector}\x1f{tenant}\x1f{actor}\x1f{window_ms}".encode()
+def finding_uid(detector: str, tenant: str, actor: str, window_ms: int, late: bool = False) -> str:
+    """Deterministic alert id: the same (detector, tenant, actor, window, lane) gives the
+    same uid."""
+    lane = "\x1flate" if late else ""
+    raw = f"{detector}\x1f{tenant}\x1f{actor}\x1f{window_ms}{lane}".encode()
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
@@ -64,8 +66,10 @@ def ocsf_finding(
         threshold=finding.threshold,
         window_start_ms=finding.window_start_ms,
         window_end_ms=finding.window_end_ms,
+        event_time_ms=finding.window_end_ms,  # when the threshold was crossed, in event time
         sample_event_ids=list(finding.sample_event_ids),
         channels=list(finding.channels),
+        late_arrival=finding.late,
     )
     if finding.sample_records:
         evidence["sample_records"] = [pseudonymize(r) for r in finding.sample_records]
@@ -131,8 +135,8 @@ class Alerts:
     def decision(self, finding: Finding) -> Decision:
         window = finding.window_end_ms // self.suppression_ms * self.suppression_ms
         return Decision(
-            alert_field(finding.detector, finding.tenant),
-            finding_uid(finding.detector, finding.tenant, finding.actor, window),
+            alert_field(finding.detector, finding.tenant, finding.late),
+            finding_uid(finding.detector, finding.tenant, finding.actor, window, finding.late),
             finding.window_end_ms,
             finding.observed,
             finding.severity,

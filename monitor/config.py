@@ -25,11 +25,35 @@ class ConfigError(ValueError):
     """Invalid configuration; the message says where and why."""
 
 
+REPLACED = (
+    "no longer a setting: one allowed lateness, measured against the watermark, serves "
+    "every detector (event_time.allowed_lateness_minutes)"
+)
+
+
+@dataclass(frozen=True)
+class EventTimeSettings:
+    """How event time is judged (detectors.yaml → event_time; docs/operations.md)."""
+
+    # how far behind the watermark an event may be and still be judged on time; older
+    # events go to the late lane. Windows and dedup ids are kept this long behind it.
+    allowed_lateness_minutes: int = 60
+    # a partition that delivered nothing for this long leaves the watermark (idleness)
+    idle_seconds: int = 30
+    # a partition whose event time runs this far ahead of the watermark is paused
+    alignment_minutes: int = 30
+    # the late lane forgets an actor's late state this long after its last late event
+    late_lane_ttl_hours: int = 48
+
+    @property
+    def lateness_ms(self) -> int:
+        return self.allowed_lateness_minutes * 60_000
+
+
 @dataclass(frozen=True)
 class StateSettings:
     """How actor state is kept (detectors.yaml → state)."""
 
-    late_minutes: int = 180  # events older than this behind the actor's newest are too late
     snapshot_every: int = 16  # batches between two snapshots of an actor's state
     ttl_days: int = 90  # an actor's state lives this long after its last event
     ttl_refresh_minutes: int = 60
@@ -45,6 +69,7 @@ class DetectorSettings:
     suppression_minutes: float = 30
     configs: dict[str, Tuning[Any]] = field(default_factory=dict)
     state: StateSettings = field(default_factory=StateSettings)
+    event_time: EventTimeSettings = field(default_factory=EventTimeSettings)
 
     def build(self, key_prefix: str = "") -> list[Detector]:
         return [CATALOG[name][1](tuning, key_prefix) for name, tuning in self.configs.items()]
@@ -68,7 +93,7 @@ def load_detectors(path: Path) -> DetectorSettings:
     """Load and validate detectors.yaml."""
     doc = read_yaml(path) or {}
     where = path.name
-    expect_keys(doc, {"alerts", "detectors", "state"}, where, "")
+    expect_keys(doc, {"alerts", "detectors", "state", "event_time"}, where, "")
     alerts = doc.get("alerts") or {}
     expect_keys(alerts, {"suppression_minutes"}, where, "alerts")
     suppression = alerts.get("suppression_minutes", 30)
@@ -89,11 +114,19 @@ def load_detectors(path: Path) -> DetectorSettings:
         if not isinstance(enabled, bool):
             raise ConfigError(f"{where}: detectors.{name}.enabled: must be true or false")
         resolve_files(section, path.parent)
+        if "lateness_minutes" in section:
+            raise ConfigError(f"{where}: detectors.{name}.lateness_minutes: {REPLACED}")
         tuning = build_tuning(CATALOG[name][0], section, where, f"detectors.{name}")
         if enabled:
             configs[name] = tuning
-    state = build_dataclass(StateSettings, dict(doc.get("state") or {}), where, "state")
-    return DetectorSettings(suppression_minutes=suppression, configs=configs, state=state)
+    state_section = dict(doc.get("state") or {})
+    if "late_minutes" in state_section:
+        raise ConfigError(f"{where}: state.late_minutes: {REPLACED}")
+    state = build_dataclass(StateSettings, state_section, where, "state")
+    event_time = build_dataclass(
+        EventTimeSettings, dict(doc.get("event_time") or {}), where, "event_time"
+    )
+    return DetectorSettings(suppression, configs, state, event_time)
 
 
 def resolve_files(section: dict[str, Any], base: Path) -> None:

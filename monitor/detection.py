@@ -9,6 +9,12 @@ Every write is a compare-and-set on the actor's version: if another worker moved
 actor on (a partition that moved, producers keying by something else), the write is
 refused, the actor is loaded again and its events applied again. So the state is the
 store's, and memory is only a cache that is always checked.
+
+Event time: a batch comes with a horizon (the worker's watermark less the allowed
+lateness). An actor's events older than its horizon are late: they go to the actor's
+late lane, a second state of the same actor (its own key, same hash tag) judged by the
+same detectors on the late events' own clock. Its findings page as late arrivals, with
+an alert record of their own, in the same store call.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
 import orjson
@@ -24,15 +30,15 @@ import orjson
 from detectors.base import Finding
 from detectors.event import Event
 from detectors.runner import Observed, Runner
-from detectors.state.actor import ActorState
+from detectors.state.actor import NO_HORIZON, ActorState
 from detectors.state.keys import actor_tag
 from detectors.state.shared.plan import Plan, Reply
 from monitor import controls, metrics
 from monitor.alerts import Alert, Alerts
-from monitor.config import DetectorSettings, StateSettings
+from monitor.config import DetectorSettings, EventTimeSettings, StateSettings
 from monitor.ledger import Ledger, LedgerBatch, LedgerSettings
 from monitor.pseudonym import Pseudonymizer
-from monitor.state.codec import decode_events, encode_events
+from monitor.state.codec import decode_entry, encode_entry
 from monitor.state.requests import (
     NO_STATE,
     OwnerWrite,
@@ -46,6 +52,8 @@ log = logging.getLogger(__name__)
 R = TypeVar("R", bound=Reply)
 MINUTE_MS = 60_000
 CONFLICT_ROUNDS = 5
+LATE_LANE = ":late"  # suffix of an actor's late-lane key (after its hash tag)
+Owner = tuple[str, bool]  # (actor id, its late lane)
 
 
 class Store(Protocol):
@@ -76,8 +84,15 @@ class Outcome:
     pending: list[Pending] = field(default_factory=list)
     applied: list[Event] = field(default_factory=list)  # new events (not re-delivered)
     duplicates: int = 0
-    late: int = 0
+    late: list[Event] = field(default_factory=list)  # judged in the late lane
+    dropped: list[Event] = field(default_factory=list)  # too late even for the late lane
     repeats: list[Repeat] = field(default_factory=list)  # findings folded without a page
+
+
+def late_arrival(finding: Finding, read_ms: int) -> Finding:
+    """A late lane's finding: marked, with the time its events were read beside its own."""
+    evidence = {**finding.evidence, "read_time_ms": read_ms}
+    return replace(finding, evidence=evidence, title=f"Late arrival: {finding.title}", late=True)
 
 
 def once(pending: list[Pending]) -> list[Pending]:
@@ -92,9 +107,11 @@ def asked(shared: list[Any]) -> list[OwnerWrite]:
     return [OwnerWrite(key, NO_STATE) for key in Runner.shared_owners(shared)]
 
 
-def account(outcome: Outcome, observed: Observed) -> None:
+def account(outcome: Outcome, owner: Owner, observed: Observed) -> None:
     outcome.duplicates += observed.duplicates
-    outcome.late += observed.late
+    if owner[1]:
+        outcome.late += observed.fresh
+        outcome.dropped += observed.late
     outcome.applied += observed.fresh
     outcome.findings += observed.findings
     for finding in observed.findings:
@@ -147,30 +164,45 @@ class Detection:
         prefix: str = "",
         settings: StateSettings | None = None,
         ledger: Ledger | None = None,
+        event_time: EventTimeSettings | None = None,
     ) -> None:
         self.runner = runner
         self.store = store
         self.alerts = alerts
         self.prefix = prefix
         self.settings = settings or StateSettings()
+        self.event_time = event_time or EventTimeSettings()
         self.ledger = ledger  # the assurance ledger, counted in the same store call
-        self.actors: dict[str, Cached] = {}
+        self.actors: dict[Owner, Cached] = {}
+        self.newest = NO_HORIZON  # newest event time run without a horizon (one stream)
         self.shared = SharedCache(self.settings.shared_refresh_seconds * 1000)
         self.swept = time.monotonic()
 
-    def key(self, actor: str) -> str:
-        return f"{self.prefix}{actor_tag(actor)}"
+    def key(self, owner: Owner) -> str:
+        actor, late = owner
+        return f"{self.prefix}{actor_tag(actor)}{LATE_LANE if late else ''}"
 
     async def run(
-        self, events: Sequence[Event], now_ms: int, entries: LedgerBatch | None = None
+        self,
+        events: Sequence[Event],
+        now_ms: int,
+        entries: LedgerBatch | None = None,
+        horizon_ms: int | None = None,
     ) -> Outcome:
         """The batch through the detectors, its state and alert decisions stored in one call
-        (per Redis node) with its ledger entries, and `entries` no actor owns (dead letters)."""
-        by_actor: dict[str, list[Event]] = {}
+        (per Redis node) with its ledger entries, and `entries` no actor owns (dead letters).
+        Events older than `horizon_ms` (or their actor's horizon) go to the late lane;
+        without one, the batches are taken as one stream read in event-time order (the
+        newest event time before this batch, less the allowed lateness)."""
+        if horizon_ms is None:
+            horizon_ms = self.newest - self.runner.lateness_ms
+            self.newest = max(self.newest, *(e.ts_ms for e in events), NO_HORIZON)
+        by_actor: dict[Owner, list[Event]] = {}
         for event in events:
-            own = by_actor.get(event.actor_id)
+            owner = (event.actor_id, False)
+            own = by_actor.get(owner)
             if own is None:
-                by_actor[event.actor_id] = [event]
+                by_actor[owner] = [event]
             else:
                 own.append(event)
         outcome = Outcome()
@@ -178,8 +210,9 @@ class Detection:
             await self.load([a for a in by_actor if a not in self.actors], now_ms)
             plan = Plan()
             ctx = BatchContext(plan, self.shared, now_ms)
-            applied = [self.apply(actor, own, ctx, now_ms) for actor, own in by_actor.items()]
-            shared = self.runner.plan_shared(events, plan)
+            applied = [self.apply(o, own, ctx, now_ms, horizon_ms) for o, own in by_actor.items()]
+            await self.late_lane(by_actor, applied, ctx, now_ms)
+            shared = self.runner.plan_shared(events, plan, horizon_ms)
             self.record(plan, applied, now_ms, strict=False, entries=entries)
             writes = [w for w, _ in applied] + asked(shared)
             if not writes and not plan:
@@ -188,7 +221,7 @@ class Detection:
             if self.ledger is not None:
                 self.ledger.wrote()
             self.shared.answered(now_ms)
-            await self.settle(by_actor, applied, reply, outcome, now_ms)
+            await self.settle(by_actor, applied, reply, outcome, now_ms, horizon_ms)
             plan.fill(reply.answers)
             await self.decide_shared(self.runner.shared_findings(shared), outcome, now_ms)
         except BaseException:
@@ -199,43 +232,81 @@ class Detection:
         outcome.pending = once(outcome.pending)
         return outcome
 
-    async def load(self, actors: list[str], now_ms: int) -> None:
-        """Bring actors into memory: their snapshot, then the batches logged since."""
-        if not actors:
+    async def late_lane(
+        self,
+        by_actor: dict[Owner, list[Event]],
+        applied: list[tuple[OwnerWrite, Observed]],
+        ctx: BatchContext,
+        now_ms: int,
+    ) -> None:
+        """Late events of the batch through each actor's late lane (loaded first)."""
+        pairs = zip(by_actor, applied, strict=True)
+        late = {(owner[0], True): obs.late for owner, (_, obs) in pairs if obs.late}
+        if not late:
             return
-        keys = [self.key(actor) for actor in actors]
+        await self.load([o for o in late if o not in self.actors], now_ms)
+        for owner, own in late.items():
+            applied.append(self.apply(owner, own, ctx, now_ms, NO_HORIZON))
+        by_actor.update(late)
+
+    async def load(self, owners: list[Owner], now_ms: int) -> None:
+        """Bring actors into memory: their snapshot, then the batches logged since."""
+        if not owners:
+            return
+        keys = [self.key(owner) for owner in owners]
         stored = await self.store.load(keys)
-        metrics.ACTOR_LOADS.inc(len(actors))
+        metrics.ACTOR_LOADS.inc(len(owners))
         ctx = BatchContext(Plan(), self.shared, now_ms, live=False)
-        for actor, key, fields in zip(actors, keys, stored, strict=True):
-            self.actors[actor] = self.restore(actor, key, fields, ctx)
+        for owner, key, fields in zip(owners, keys, stored, strict=True):
+            self.actors[owner] = self.restore(owner, key, fields, ctx)
         metrics.ACTORS_IN_MEMORY.set(len(self.actors))
 
-    def restore(self, actor: str, key: str, fields: dict[bytes, bytes], ctx: Any) -> Cached:
+    def restore(self, owner: Owner, key: str, fields: dict[bytes, bytes], ctx: Any) -> Cached:
+        actor, late = owner
         snapshot = fields.get(b"s")
         state = self.runner.load(actor, orjson.loads(snapshot)) if snapshot else ActorState(actor)
         entries = int(fields.get(b"n", b"0"))
         for n in range(1, entries + 1):  # findings were decided when these were applied
-            self.runner.observe(state, decode_events(fields[b"e%d" % n]), ctx)
+            horizon, events = decode_entry(fields[b"e%d" % n])
+            self.observe(state, late, events, ctx, state.horizon if horizon is None else horizon)
         return Cached(state, key, int(fields.get(b"v", b"0")), entries)
 
+    def observe(
+        self, state: ActorState, late: bool, events: list[Event], ctx: Any, horizon_ms: int
+    ) -> Observed:
+        """An owner's events through the runner. The late lane keeps its own clock: its
+        horizon follows the late events it applied (the allowed lateness behind the
+        newest), as the on-time lane's follows the watermark."""
+        observed = self.runner.observe(state, events, ctx, horizon_ms)
+        if late and observed.fresh:
+            clock = observed.fresh[-1].ts_ms - self.runner.lateness_ms
+            state.horizon = max(state.horizon, clock)
+            observed.findings = [late_arrival(f, ctx.now_ms) for f in observed.findings]
+        return observed
+
     def apply(
-        self, actor: str, events: list[Event], ctx: BatchContext, now_ms: int
+        self, owner: Owner, events: list[Event], ctx: BatchContext, now_ms: int, horizon_ms: int
     ) -> tuple[OwnerWrite, Observed]:
-        """The actor's events through the detectors; what to write for it."""
-        cached = self.actors[actor]
+        """The owner's events through the detectors; what to write for it."""
+        cached = self.actors[owner]
         cached.used = time.monotonic()
-        observed = self.runner.observe(cached.state, events, ctx)
+        horizon = cached.state.horizon if owner[1] else max(horizon_ms, cached.state.horizon)
+        observed = self.observe(cached.state, owner[1], events, ctx, horizon)
         write = OwnerWrite(cached.key, cached.version)
         if observed.fresh:
             if cached.entries + 1 >= self.settings.snapshot_every:
                 write.state, write.snapshot = orjson.dumps(cached.state.dump()), True
             else:
-                write.state = encode_events(observed.fresh)
+                write.state = encode_entry(horizon, observed.fresh)
         if now_ms - cached.ttl_at >= self.settings.ttl_refresh_minutes * MINUTE_MS:
-            write.ttl_ms = self.settings.ttl_days * 1440 * MINUTE_MS
+            write.ttl_ms = self.ttl_ms(owner)
         write.decisions = [self.alerts.decision(f) for f in observed.findings]
         return write, observed
+
+    def ttl_ms(self, owner: Owner) -> int:
+        if owner[1]:
+            return self.event_time.late_lane_ttl_hours * 60 * MINUTE_MS
+        return self.settings.ttl_days * 1440 * MINUTE_MS
 
     def record(
         self,
@@ -275,27 +346,31 @@ class Detection:
 
     async def settle(
         self,
-        by_actor: dict[str, list[Event]],
+        by_actor: dict[Owner, list[Event]],
         applied: list[tuple[OwnerWrite, Observed]],
         reply: WriteReply,
         outcome: Outcome,
         now_ms: int,
+        horizon_ms: int,
     ) -> None:
         """Record what was written; actors another writer moved on are loaded again and
         their events applied again, until every actor's write went through."""
         actors = list(by_actor)
+        retried = False
         for _ in range(CONFLICT_ROUNDS):
             outcome.pending += reply.pending
             outcome.repeats += reply.repeats
-            retry: list[str] = []
+            retry: list[Owner] = []
             statuses = reply.statuses[: len(actors)]  # then shared owners: never conflicts
-            for actor, (write, observed), status in zip(actors, applied, statuses, strict=True):
+            for owner, (write, observed), status in zip(actors, applied, statuses, strict=True):
                 if status == "c":
-                    retry.append(actor)
-                    self.actors.pop(actor, None)
+                    retry.append(owner)
+                    self.actors.pop(owner, None)
                 else:
-                    self.written(self.actors[actor], write, now_ms)
-                    account(outcome, observed)
+                    self.written(self.actors[owner], write, now_ms)
+                    account(outcome, owner, observed)
+                    if retried and not owner[1] and (owner[0], True) not in by_actor:
+                        outcome.dropped += observed.late  # late only after a reload
             if not retry:
                 return
             metrics.STATE_CONFLICTS.inc(len(retry))
@@ -303,8 +378,8 @@ class Detection:
             await self.load(retry, now_ms)
             plan = Plan()
             ctx = BatchContext(plan, self.shared, now_ms)
-            actors = retry
-            applied = [self.apply(a, by_actor[a], ctx, now_ms) for a in retry]
+            actors, retried = retry, True
+            applied = [self.apply(a, by_actor[a], ctx, now_ms, horizon_ms) for a in retry]
             self.record(plan, applied, now_ms, strict=True)
             reply = await self.store.write(self.request([w for w, _ in applied], plan, now_ms))
         raise RuntimeError(f"actor state kept changing under this worker: {len(actors)} actors")
@@ -363,12 +438,13 @@ class Detection:
         metrics.ACTORS_IN_MEMORY.set(len(self.actors))
 
     def forget(self, actors: Sequence[str] | None = None) -> None:
-        """Drop actors from memory (all of them by default), e.g. on partition revocation."""
+        """Drop actors (both lanes) from memory (all by default), e.g. on revocation."""
         if actors is None:
             self.actors.clear()
         else:
             for actor in actors:
-                self.actors.pop(actor, None)
+                self.actors.pop((actor, False), None)
+                self.actors.pop((actor, True), None)
         metrics.ACTORS_IN_MEMORY.set(len(self.actors))
 
 
@@ -383,9 +459,11 @@ def build_detection(
     """The detection stage for a validated detector file (its detectors built with `prefix`
     unless given) on `store`, keeping the assurance ledger under `prefix`."""
     built = list(detectors) if detectors is not None else settings.build(prefix)
-    runner = Runner(built, settings.state.late_minutes * MINUTE_MS)
     pseudonymize = Pseudonymizer(pseudonym_key)
     alerts = Alerts(pseudonymize, settings.suppression_minutes)
+    # a batch is judged in slices of half the suppression window of event time, so two
+    # incidents a window apart page apart even when read together (a catch-up)
+    runner = Runner(built, settings.event_time.lateness_ms, alerts.suppression_ms // 2)
     snapshot = controls.snapshot(settings)
     ledger = Ledger(
         prefix,
@@ -394,4 +472,4 @@ def build_detection(
         pseudonymize,
         ledger_settings,
     )
-    return Detection(runner, store, alerts, prefix, settings.state, ledger)
+    return Detection(runner, store, alerts, prefix, settings.state, ledger, settings.event_time)

@@ -129,7 +129,31 @@ DUPLICATE_EVENTS = Counter(
 )
 LATE_EVENTS = Counter(
     "blindar_late_events_total",
-    "Events dropped as too late: older than the late-event horizon behind the actor's newest",
+    "Events later than the allowed lateness behind the watermark, judged in the late lane",
+    ["channel"],
+    registry=REGISTRY,
+)
+DROPPED_LATE_EVENTS = Counter(
+    "blindar_dropped_late_events_total",
+    "Events too late even for their actor's late lane (older than its own clock less the "
+    "allowed lateness): dropped unjudged",
+    ["channel"],
+    registry=REGISTRY,
+)
+WATERMARK = Gauge(
+    "blindar_watermark_seconds",
+    "The worker's event-time watermark: the slowest active input partition's newest event",
+    registry=REGISTRY,
+)
+EVENT_TIME_LAG = Gauge(
+    "blindar_event_time_lag_seconds",
+    "Per input topic, how far its slowest partition's event time is behind the leading one",
+    ["topic"],
+    registry=REGISTRY,
+)
+PAUSED_PARTITIONS = Gauge(
+    "blindar_paused_partitions",
+    "Input partitions paused because their event time ran ahead of the watermark",
     registry=REGISTRY,
 )
 PRODUCE_ERRORS = Counter(

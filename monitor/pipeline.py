@@ -18,6 +18,7 @@ import orjson
 
 from detectors.base import Finding
 from detectors.event import Event
+from detectors.state.actor import NO_HORIZON
 from monitor import deadletter, metrics
 from monitor.alerts import Alert, Alerts
 from monitor.assignments import Assignments, Trust
@@ -27,6 +28,7 @@ from monitor.events import Rejection, decode_message
 from monitor.kafka_io import OutputProducer
 from monitor.latency_log import LatencyLog
 from monitor.ledger import DeadLetter
+from monitor.watermarks import Partition, SingleClock, Watermarks
 
 if TYPE_CHECKING:
     from monitor.sinks import AlertDelivery
@@ -79,6 +81,7 @@ class Pipeline:
         clock: Clock | None = None,
         assignments: Assignments | None = None,
         trust_events: bool = False,
+        watermarks: Watermarks | SingleClock | None = None,
     ) -> None:
         # trust_events (replay of an operator's own file): events' channel names and
         # assignments are taken as they are; the worker never sets it.
@@ -93,6 +96,8 @@ class Pipeline:
         self.max_batch_elements = max_batch_elements
         self.max_plan_events = MAX_PLAN_EVENTS
         self.clock = clock
+        # event time: the worker's watermark over its partitions, or one clock (replay)
+        self.watermarks = watermarks if watermarks is not None else SingleClock()
         self.delivery = delivery  # optional sinks, fed after dlp.alerts acked; never awaited
         self.latency_log = LatencyLog.from_env()  # benchmark only (BLINDAR_LATENCY_LOG)
 
@@ -134,8 +139,11 @@ class Pipeline:
     async def process(self, messages: Sequence[Message]) -> BatchResult:
         started = time.time()
         wall_ms = int(started * 1000)
-        events, letters = self.decode(messages, wall_ms)
+        events, letters, newest = self.decode(messages, wall_ms)
         now_ms = wall_ms if self.clock is None else self.clock(events)
+        # the watermark of the batches before: this batch's own events never make it late
+        horizon = self.watermarks.advance(started) - self.detection.runner.lateness_ms
+        self.watermarks.read(newest, started)
         ledger = self.detection.ledger
         # the dead letters go with the first store call (one of their own if no event is
         # valid), on the day of the pipeline's clock (the wall clock in the worker)
@@ -143,7 +151,7 @@ class Pipeline:
         outcome = Outcome()
         for start in range(0, max(len(events), 1), self.max_plan_events):
             part = await self.detection.run(
-                events[start : start + self.max_plan_events], now_ms, dead
+                events[start : start + self.max_plan_events], now_ms, dead, horizon
             )
             dead = None
             merge(outcome, part)
@@ -185,10 +193,12 @@ class Pipeline:
 
     def decode(
         self, messages: Sequence[Message], now_ms: int
-    ) -> tuple[list[Event], list[DeadLetter]]:
-        """Valid events, and every dead-lettered element (sent to dlp.deadletter)."""
+    ) -> tuple[list[Event], list[DeadLetter], dict[Partition, int]]:
+        """Valid events, every dead-lettered element (sent to dlp.deadletter), and the
+        newest event time read from each partition."""
         events: list[Event] = []
         rejected: list[DeadLetter] = []
+        newest: dict[Partition, int] = {}
         per_channel: Counter[str] = Counter()
         for message in messages:
             channel = self.channel_of(message.topic)
@@ -202,12 +212,15 @@ class Pipeline:
                 None if self.trust_events else self.trusts.get(message.topic, self.default_trust),
             )
             events.extend(good if self.trust_events else self.registered(good, channel))
+            if good:
+                tp = (message.topic, message.partition)
+                newest[tp] = max(newest.get(tp, NO_HORIZON), max(e.ts_ms for e in good))
             if bad:
                 self.dead_letter(message, channel, bad, now_ms)
                 rejected.extend(dead_letter(message, channel, rejection) for rejection in bad)
         for channel, count in per_channel.items():
             metrics.MESSAGES.labels(channel=channel).inc(count)
-        return events, rejected
+        return events, rejected, newest
 
     def registered(self, events: list[Event], channel: str) -> list[Event]:
         """Events whose `channel` names no registered channel take their topic's channel
@@ -267,8 +280,10 @@ class Pipeline:
         """Batch metrics; the processing lag is event time to decision on the pipeline's clock."""
         if outcome.duplicates:
             metrics.DUPLICATE_EVENTS.inc(outcome.duplicates)
-        if outcome.late:
-            metrics.LATE_EVENTS.inc(outcome.late)
+        for event in outcome.late:
+            metrics.LATE_EVENTS.labels(channel=self.label(event.channel)).inc()
+        for event in outcome.dropped:
+            metrics.DROPPED_LATE_EVENTS.labels(channel=self.label(event.channel)).inc()
         done = time.time()
         decided = now_ms / 1000 + (done - started)
         metrics.BATCH_SIZE.observe(len(events))
@@ -304,3 +319,4 @@ def merge(outcome: Outcome, part: Outcome) -> None:
     outcome.applied += part.applied
     outcome.duplicates += part.duplicates
     outcome.late += part.late
+    outcome.dropped += part.dropped

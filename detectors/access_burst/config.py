@@ -15,7 +15,6 @@ class AccessBurstConfig:
     baselines (median + k * max(1.4826 * MAD, min_spread), and min_ratio * median)."""
 
     window_minutes: int = param(5, "tumbling window length")
-    lateness_minutes: int = param(5, "how late an event may arrive and still count in its window")
     static_threshold: int = param(150, "views/searches in a window that always fire")
     min_observed: int = param(40, "smallest count the baseline rule judges")
     k: float = param(6.0, "robust standard deviations above the median")

@@ -20,5 +20,4 @@ class AuthFailuresConfig(SlidingWindow):
     )
     window_minutes: int = param(5, "sliding window length")
     bucket_minutes: int = param(1, "bucket width (the window's resolution)")
-    lateness_minutes: int = param(5, "late events still count in their window")
     by_source_ip: bool = param(True, "also count failures per source IP (password spraying)")

@@ -121,7 +121,7 @@ class AuthFailures(Tuned[AuthFailuresConfig]):
         findings = []
         for tenant, group in failures.items():
             cfg = self.tuning.for_tenant(tenant)
-            total = self.failures_in(sums[tenant], cfg, group, group.first_ts, None)
+            total = self.failures_in(sums[tenant], cfg, group, group.first_ts, None, actor.horizon)
             check = Check("failure_burst", cfg.threshold_failures, tenant, actor.actor, group)
             if total >= check.threshold:
                 findings.append(self.describe(check, total))
@@ -132,7 +132,8 @@ class AuthFailures(Tuned[AuthFailuresConfig]):
             cfg = self.tuning.for_tenant(event.tenant)
             group = ActorBatch(event)
             group.add(event)
-            total = self.failures_in(window, cfg, group, event.ts_ms, event.ts_ms // cfg.bucket_ms)
+            end = event.ts_ms // cfg.bucket_ms
+            total = self.failures_in(window, cfg, group, event.ts_ms, end, actor.horizon)
             check = Check(
                 "success_after_burst", cfg.success_after_failures, event.tenant, actor.actor, group
             )
@@ -147,15 +148,16 @@ class AuthFailures(Tuned[AuthFailuresConfig]):
         group: ActorBatch,
         lo_ts: int,
         end_hi: int | None,
+        horizon_ms: int,
     ) -> int:
         """Most failures in any window ending from lo_ts's bucket to end_hi (default: the
         last window holding the group's latest event)."""
-        _, last_end, keep_from = cfg.window_ends(group.first_ts, group.last_ts)
+        _, last_end, keep_from = cfg.window_ends(group.first_ts, group.last_ts, horizon_ms)
         end_lo = lo_ts // cfg.bucket_ms
         return window.max_window(end_lo, last_end if end_hi is None else end_hi, cfg.width,
                                  keep_from)  # fmt: skip
 
-    def plan_shared(self, events: Sequence[Event], plan: Plan) -> AddressPending:
+    def plan_shared(self, events: Sequence[Event], plan: Plan, horizon_ms: int) -> AddressPending:
         """Failed logins per source address: every event of the batch, re-deliveries too
         (the shared sum counts an event id once)."""
         groups: dict[tuple[str, str], ActorBatch] = {}
@@ -172,7 +174,7 @@ class AuthFailures(Tuned[AuthFailuresConfig]):
         pending = AddressPending(self)
         for (tenant, address), group in groups.items():
             cfg = self.tuning.for_tenant(tenant)
-            end_lo, end_hi, keep_from = cfg.window_ends(group.first_ts, group.last_ts)
+            end_lo, end_hi, keep_from = cfg.window_ends(group.first_ts, group.last_ts, horizon_ms)
             key = self.address_key(tenant, address) + ":failures"
             reply = guarded_sum.max_window(
                 plan, key, end_lo, end_hi, cfg.width, keep_from, cfg.bucket_ms

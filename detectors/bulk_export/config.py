@@ -17,9 +17,6 @@ class BulkExportConfig(SlidingWindow):
     threshold_records: int = param(500, "records exported in one window that fire")
     window_minutes: int = param(15, "sliding window length")
     bucket_minutes: int = param(1, "bucket width (the window's resolution)")
-    lateness_minutes: int = param(
-        5, "events this much older than the actor's latest still land in their window"
-    )
     actions: frozenset[str] = param(
         frozenset({"record.export", "report.export", "file.download", "print"}),
         "actions whose `records` count",

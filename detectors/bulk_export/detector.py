@@ -70,7 +70,9 @@ class BulkExport(Tuned[BulkExportConfig]):
         findings = []
         for tenant, group in groups.items():
             cfg = self.tuning.for_tenant(tenant)
-            end_lo, end_hi, keep_from = cfg.window_ends(group.first_ts, group.last_ts)
+            end_lo, end_hi, keep_from = cfg.window_ends(
+                group.first_ts, group.last_ts, actor.horizon
+            )
             window = sums.get_or_new(tenant, WindowedSum)
             total = window.max_window(end_lo, end_hi, cfg.width, keep_from)
             if total >= cfg.threshold_records:

@@ -97,7 +97,7 @@ class ChannelSilence(Tuned[ChannelSilenceConfig]):
         """The channel's owner hash (its traffic, and its alerts)."""
         return f"{self.prefix}{channel_tag(channel)}"
 
-    def plan_shared(self, events: Sequence[Event], plan: Plan) -> SilencePending:
+    def plan_shared(self, events: Sequence[Event], plan: Plan, horizon_ms: int) -> SilencePending:
         cfg = self.tuning.default
         latest: dict[str, int] = {}
         minutes: dict[str, set[int]] = {}

@@ -17,7 +17,6 @@ class EnumerationConfig(SlidingWindow):
     threshold_distinct: int = param(300, "distinct records touched in one window that fire")
     window_minutes: int = param(60, "sliding window length")
     bucket_minutes: int = param(5, "bucket width (the window's resolution)")
-    lateness_minutes: int = param(5, "how late an event may arrive and still count")
     max_tracked: int = param(
         5000, "distinct records kept per actor and bucket (the count saturates there)"
     )

@@ -73,8 +73,7 @@ class Enumeration(Tuned[EnumerationConfig]):
             # than the window (a replay, a worker catching up) still judges each part
             ends = {e.ts_ms // cfg.bucket_ms for e in group.events}
             distinct = max(seen.count(end - width + 1, end) for end in ends)
-            newest = max(ends)
-            seen.forget_below(newest - width - cfg.lateness_minutes // cfg.bucket_minutes)
+            seen.forget_below(min(min(ends), actor.horizon // cfg.bucket_ms) - width)
             if distinct >= cfg.threshold_distinct:
                 findings.append(self.describe(tenant, actor.actor, group, distinct))
         return findings

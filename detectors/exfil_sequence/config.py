@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from detectors.base import MINUTE_MS
+from detectors.base import LATE_KEEP_MS, MINUTE_MS
 from detectors.tuning import param
 
 NAME = "exfil_sequence"
@@ -20,7 +20,6 @@ class ExfilSequenceConfig:
 
     window_minutes: int = param(10, "view-to-exit window")
     min_sensitive_views: int = param(1, "sensitive views before the exit that fire")
-    lateness_minutes: int = param(5, "how long views and exits are kept past the window")
     classifications: frozenset[str] = param(
         frozenset({"pii", "pci", "phi"}), "sensitive classifications"
     )
@@ -42,4 +41,4 @@ class ExfilSequenceConfig:
 
     @property
     def ttl_ms(self) -> int:
-        return (self.window_minutes + 2 * self.lateness_minutes) * MINUTE_MS
+        return self.window_minutes * MINUTE_MS + LATE_KEEP_MS

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from detectors.base import MINUTE_MS, Context, Finding, Tuned, severity_for
+from detectors.base import Context, Finding, Tuned, severity_for
 from detectors.event import Event
 from detectors.exfil_sequence.config import NAME, ExfilSequenceConfig
 from detectors.state.actor import ActorState, PerTenant
@@ -101,15 +101,17 @@ class ExfilSequence(Tuned[ExfilSequenceConfig]):
         findings = []
         for tenant, (lo, hi) in spans.items():
             assert slots is not None
-            finding = self.judge(actor.actor, tenant, slots[tenant], lo, hi)
+            finding = self.judge(actor.actor, tenant, slots[tenant], lo, hi, actor.horizon)
             if finding is not None:
                 findings.append(replace(finding, team=teams[tenant]))
         return findings
 
-    def judge(self, actor: str, tenant: str, slot: Sequences, lo: int, hi: int) -> Finding | None:
+    def judge(
+        self, actor: str, tenant: str, slot: Sequences, lo: int, hi: int, horizon_ms: int
+    ) -> Finding | None:
         """The exit of [lo, hi + window] preceded by the most sensitive views in the window."""
         cfg = self.tuning.for_tenant(tenant)
-        keep = min(lo, hi - cfg.lateness_minutes * MINUTE_MS) - cfg.window_ms
+        keep = min(lo, horizon_ms) - cfg.window_ms
         slot.views.trim(keep)
         slot.exits.trim(keep)
         best: tuple[int, int, Member, list[Member]] | None = None

@@ -42,7 +42,6 @@ class OffHoursConfig(SlidingWindow):
     )
     window_minutes: int = param(60, "the roster rule's sliding window")
     bucket_minutes: int = param(5, "bucket width (the window's resolution)")
-    lateness_minutes: int = param(5, "late events still count in their window")
     overtime_is_not_off_hours: bool = param(
         True, "activity continuing a session begun on shift (no gap over grace_minutes) is "
         "overtime; a session that begins off shift is off-hours",

@@ -131,7 +131,7 @@ class OffHours(Tuned[OffHoursConfig]):
                 remember(learned, (tenant, hour, day), event)
         findings = []
         for tenant, group in off.items():
-            finding = self.judge_roster(actor.actor, tenant, group, slots[tenant])
+            finding = self.judge_roster(actor, tenant, group, slots[tenant])
             if finding is not None:
                 findings.append(finding)
         for (tenant, hour, day), group in learned.items():
@@ -141,10 +141,11 @@ class OffHours(Tuned[OffHoursConfig]):
         return findings
 
     def judge_roster(
-        self, actor: str, tenant: str, group: ActorBatch, slot: OffHoursSlot
+        self, state: ActorState, tenant: str, group: ActorBatch, slot: OffHoursSlot
     ) -> Finding | None:
         cfg = self.tuning.for_tenant(tenant)
-        end_lo, end_hi, keep_from = cfg.window_ends(group.first_ts, group.last_ts)
+        actor = state.actor
+        end_lo, end_hi, keep_from = cfg.window_ends(group.first_ts, group.last_ts, state.horizon)
         observed = slot.off.max_window(end_lo, end_hi, cfg.width, keep_from)
         if observed < cfg.min_events:
             return None

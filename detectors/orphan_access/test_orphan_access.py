@@ -9,7 +9,7 @@ from detectors.event import Event
 from detectors.orphan_access import OrphanAccess, OrphanAccessConfig
 from detectors.state import MemoryState
 from detectors.tuning import Tuning
-from tests.detectors.helpers import MIN, T0, Case, ev, run
+from tests.detectors.helpers import HOUR, MIN, T0, Case, ev, run
 
 
 def detector(**overrides: object) -> OrphanAccess:
@@ -96,7 +96,8 @@ def test_a_start_later_than_the_grace_period_is_too_late() -> None:
     assert run(d, state, [*views, tick(100, T0 + 10 * MIN)]) != []
     d2, state2 = detector(grace_minutes=15), MemoryState()
     assert run(d2, state2, [*views, tick(100, T0 + 10 * MIN)]) == []
-    assert run(d2, state2, [start(50 + i, T0, f"c{i}") for i in range(6)]) == []
+    starts = [start(50 + i, T0, f"c{i}") for i in range(6)]  # 10 min behind: allowed lateness
+    assert run(d2, state2, starts, lateness_ms=HOUR) == []
     assert run(d2, state2, [tick(101, T0 + 30 * MIN)]) == []
 
 
@@ -105,7 +106,7 @@ def test_out_of_order_views_land_in_their_window() -> None:
     recent = [view(i, T0 + 30 * MIN + i * 1000, f"c{i}") for i in range(3)]
     assert run(d, state, [*recent, tick(90, T0 + 36 * MIN)]) == []
     late = [view(10 + i, T0 + 20 * MIN + i * 1000, f"d{i}") for i in range(3)]
-    [finding] = run(d, state, [*late, tick(91, T0 + 40 * MIN)])
+    [finding] = run(d, state, [*late, tick(91, T0 + 40 * MIN)], lateness_ms=HOUR)
     assert finding.observed == 6
 
 

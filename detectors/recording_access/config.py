@@ -41,7 +41,6 @@ class RecordingAccessConfig:
     min_spread: float = param(2.0, "floor of the spread (a flat history is not a hair trigger)")
     history_windows: int = param(200, "active windows (with an access) kept per actor")
     warmup_windows: int = param(8, "active windows before the baseline rule judges")
-    lateness_minutes: int = param(5, "late events still count in their window")
     max_customers: int = param(5000, "interactions remembered per actor (least recent go)")
     max_accesses: int = param(
         20_000, "accesses waiting for their grace period, and those outside, per actor"

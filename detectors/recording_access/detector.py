@@ -110,7 +110,7 @@ class RecordingAccess(Tuned[RecordingAccessConfig]):
             slot = slots.get(tenant)
             if slot is None:
                 continue
-            finding = self.judge(actor.actor, tenant, group, accessed.get(tenant), slot)
+            finding = self.judge(actor, tenant, group, accessed.get(tenant), slot)
             if finding is not None:
                 findings.append(finding)
         return findings
@@ -140,7 +140,7 @@ class RecordingAccess(Tuned[RecordingAccessConfig]):
 
     def judge(
         self,
-        actor: str,
+        state: ActorState,
         tenant: str,
         group: ActorBatch,
         accessed: ActorBatch | None,
@@ -148,10 +148,11 @@ class RecordingAccess(Tuned[RecordingAccessConfig]):
     ) -> Finding | None:
         """The outside rule first (its evidence is the stronger), then the baseline."""
         cfg = self.tuning.for_tenant(tenant)
+        actor = state.actor
         outside = self.judge_outside(cfg, actor, tenant, group, slot)
         baseline = None
         if accessed is not None:
-            baseline = self.judge_baseline(cfg, actor, tenant, accessed, slot)
+            baseline = self.judge_baseline(cfg, state, tenant, accessed, slot)
         slot.interactions.forget_before(group.last_ts - cfg.ttl_ms)
         return outside or baseline
 
@@ -214,17 +215,17 @@ class RecordingAccess(Tuned[RecordingAccessConfig]):
     def judge_baseline(
         self,
         cfg: RecordingAccessConfig,
-        actor: str,
+        state: ActorState,
         tenant: str,
         accessed: ActorBatch,
         slot: RecordingSlot,
     ) -> Finding | None:
         """The busiest window the batch's accesses touched against the actor's history
-        (judged before windows past lateness close into it)."""
+        (judged before windows below the actor's horizon close into it)."""
+        actor = state.actor
         lo, hi = accessed.first_ts // cfg.window_ms, accessed.last_ts // cfg.window_ms
         current, at = slot.history.busiest(lo, hi)
-        late_windows = -(-cfg.lateness_minutes // cfg.window_minutes)
-        slot.history.close_below(hi - late_windows, cfg.history_windows)
+        slot.history.close_below(min(lo, state.horizon // cfg.window_ms), cfg.history_windows)
         history = Stats.of(slot.history.history)
         if current < cfg.min_observed or history.n < cfg.warmup_windows:
             return None

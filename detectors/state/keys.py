@@ -42,9 +42,10 @@ def tenant_tag(tenant: str) -> str:
     return f"{{n:{part(tenant)}}}"
 
 
-def alert_field(detector: str, tenant: str) -> str:
-    """The field of an owner's hash holding its alert record for (detector, tenant)."""
-    return f"!{part(detector)}:{part(tenant)}"
+def alert_field(detector: str, tenant: str, late: bool = False) -> str:
+    """The field of an owner's hash holding its alert record for (detector, tenant); late
+    arrivals (the late lane) have a record of their own."""
+    return f"!{part(detector)}:{part(tenant)}{':late' if late else ''}"
 
 
 def claim_field(detector: str, tenant: str) -> str:

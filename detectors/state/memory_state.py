@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from detectors.event import Event
-from detectors.state.actor import ActorState
+from detectors.state.actor import NO_HORIZON, ActorState
 from detectors.state.keys import claim_field
 from detectors.state.shared.memory import SharedMemory
 from detectors.state.shared.plan import Plan, Reply
@@ -31,11 +31,16 @@ class MemoryContext:
 
 
 class MemoryState:
-    """Actor states by actor id, and the shared state twin."""
+    """Actor states by actor id, and the shared state twin. Each actor is judged on its
+    own clock: its watermark is the newest event time of its batches before, and its
+    events older than that by more than the runner's allowed lateness are counted in
+    `late` (the worker's watermark spans its partitions: monitor/watermarks.py)."""
 
     def __init__(self) -> None:
         self.actors: dict[str, ActorState] = {}
         self.shared = SharedMemory()
+        self.watermarks: dict[str, int] = {}
+        self.late = 0
 
     def actor(self, actor: str) -> ActorState:
         found = self.actors.get(actor)
@@ -51,9 +56,16 @@ class MemoryState:
         by_actor: dict[str, list[Event]] = {}
         for event in events:
             by_actor.setdefault(event.actor_id, []).append(event)
+        oldest = NO_HORIZON
         for actor, own in by_actor.items():
-            findings += runner.observe(self.actor(actor), own, ctx).findings
-        pending = runner.plan_shared(events, plan)
+            watermark = self.watermarks.get(actor, NO_HORIZON)
+            horizon = watermark - runner.lateness_ms
+            oldest = horizon if oldest == NO_HORIZON else min(oldest, horizon)
+            observed = runner.observe(self.actor(actor), own, ctx, horizon)
+            findings += observed.findings
+            self.late += len(observed.late)
+            self.watermarks[actor] = max(watermark, max(e.ts_ms for e in own))
+        pending = runner.plan_shared(events, plan, oldest)
         plan.fill(self.shared.apply(plan))
         return findings + self.claim(runner.shared_findings(pending))
 

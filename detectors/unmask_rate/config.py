@@ -14,7 +14,6 @@ class UnmaskRateConfig:
     """Parameters of unmask_rate: the same machinery as access_burst, per hour."""
 
     window_minutes: int = param(60, "tumbling window length")
-    lateness_minutes: int = param(5, "late events still land in their window")
     static_threshold: int = param(30, "unmasks in a window that always fire")
     min_observed: int = param(12, "smallest count the baseline rule judges")
     k: float = param(6.0, "robust standard deviations above the median")

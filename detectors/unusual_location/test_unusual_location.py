@@ -66,7 +66,7 @@ def test_country_change_without_coordinates() -> None:
 def test_late_event_is_compared_with_the_newest_point() -> None:
     d, state = detector(), MemoryState()
     run(d, state, [at(1, T0 + 30 * MIN, BOGOTA)])
-    assert run(d, state, [at(2, T0, MOSCOW)]) != []
+    assert run(d, state, [at(2, T0, MOSCOW)], lateness_ms=HOUR) != []
     assert run(d, state, [at(3, T0 + 31 * MIN, BOGOTA)]) == []  # newest point kept
 
 

@@ -25,11 +25,29 @@ def encode_events(events: list[Event]) -> bytes:
 
 
 def decode_events(entry: bytes) -> list[Event]:
+    return _events(orjson.loads(entry))
+
+
+def _events(rows: list[Any]) -> list[Event]:
     events = []
-    for row in orjson.loads(entry):
+    for row in rows:
         row[_TENANTS] = tuple(row[_TENANTS])
         events.append(Event(*row))
     return events
+
+
+def encode_entry(horizon_ms: int, events: list[Event]) -> bytes:
+    """One log entry: the horizon a batch was applied at, and the events it applied to
+    the actor, in order (applied again from the snapshot, they give the same state)."""
+    return orjson.dumps({"h": horizon_ms, "e": [_row(event) for event in events]})
+
+
+def decode_entry(entry: bytes) -> tuple[int | None, list[Event]]:
+    """(horizon, events) of a log entry; entries written before horizons have none."""
+    data = orjson.loads(entry)
+    if isinstance(data, list):
+        return None, _events(data)
+    return data["h"], _events(data["e"])
 
 
 def encode_finding(finding: Finding) -> bytes:

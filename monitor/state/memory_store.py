@@ -92,8 +92,8 @@ def write_state(fields: dict[str, Any], owner: OwnerWrite, version: int) -> None
 
 
 def decide(fields: dict[str, Any], d: Decision, request: WriteRequest) -> dict[str, Any] | None:
-    """write.lua's decide(): one page per alert field until it is quiet for a whole window;
-    the record when the finding was folded into it without a page (a repeat)."""
+    """write.lua's decide(): one page per alert field until it is quiet for a whole window
+    of event time; the record when the finding was folded into it without a page."""
     now, supp = request.now_ms, request.suppression_ms
     if d.claim:
         if fields.get(d.claim) == d.episode:
@@ -103,7 +103,8 @@ def decide(fields: dict[str, Any], d: Decision, request: WriteRequest) -> dict[s
     if record is not None and now - record["n"] >= request.alert_ttl_ms:
         record = None
     kind = None
-    if record is None or (d.window_end_ms - record["l"] >= supp and now - record["n"] >= supp):
+    wend = d.window_end_ms
+    if record is None or wend - record["l"] >= supp or record["f"] - wend >= supp:
         record = {"u": d.uid, "f": d.window_end_ms, "l": d.window_end_ms, "c": 1,
                   "r": d.observed, "s": d.severity, "n": now, "d": 0, "p": None}  # fmt: skip
         kind = "new"

@@ -86,9 +86,11 @@ local function save_pending(key, set)
   end
 end
 
--- One page per (owner, detector, tenant) while it keeps repeating; a new page only once
--- the alert has been quiet for a whole suppression window, in event time and in
--- processing time. A decided alert stays pending until confirmed (Kafka acknowledged it).
+-- One page per (owner, detector, tenant) while it keeps repeating; a new page for a
+-- finding a whole suppression window of event time after the alert's last one (or
+-- before its first), however fast the events are read (a catch-up). The record itself
+-- expires on the wall clock. A decided alert stays pending until confirmed (Kafka
+-- acknowledged it).
 -- Returns the record when the finding was folded into it without a page (a repeat).
 local function decide(key, f, pending)
   local field, wend, observed, sev = f[1], f[3], f[4], f[5]
@@ -100,7 +102,7 @@ local function decide(key, f, pending)
   local rec = raw and cjson.decode(raw) or nil
   if rec and now - rec.n >= attl then rec = nil end
   local kind
-  if not rec or (wend - rec.l >= supp and now - rec.n >= supp) then
+  if not rec or wend - rec.l >= supp or rec.f - wend >= supp then
     rec = {u = f[2], f = wend, l = wend, c = 1, r = observed, s = sev, n = now, d = 0}
     kind = 'new'
   elseif wend > rec.l or observed > rec.r then

@@ -217,13 +217,13 @@ def check_counters(settings: Settings, events: list[dict[str, Any]]) -> tuple[in
     sums = true_sums(events)
     actors = sorted({e["actor"]["id"] for e in events})
     states = stored_actors(settings, actors)
-    late_ms = load_detectors(settings.config_dir / "detectors.yaml").state.late_minutes * MINUTE_MS
+    lateness = load_detectors(settings.config_dir / "detectors.yaml").event_time.lateness_ms
     for actor, state in states.items():
         own = [e for e in events if e["actor"]["id"] == actor]
-        newest = max(e["ts"] for e in own)
-        assert state.newest == newest, f"{actor}: newest {state.newest} != {newest}"
-        want_ids = {e["event_id"] for e in own if e["ts"] >= newest - late_ms}
-        kept = {i for i, ts in state.ids.items() if ts >= newest - late_ms}
+        cutoff = state.horizon - lateness  # ids are remembered down to here at least
+        assert max(e["ts"] for e in own) >= state.horizon, f"{actor}: its events judged late"
+        want_ids = {e["event_id"] for e in own if e["ts"] >= cutoff}
+        kept = {i for i, ts in state.ids.items() if ts >= cutoff}
         assert kept == want_ids, f"{actor}: remembered ids differ from the truth"
         compared_ids += len(want_ids)
         for tenant, window in state.slots.get("bulk_export", {}).items():

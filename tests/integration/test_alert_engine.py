@@ -94,15 +94,32 @@ def test_one_page_then_updates_then_a_new_page_after_quiet(
 
 @pytest.mark.services
 @STORES
-def test_backlog_jump_in_event_time_does_not_page_again(
+def test_incidents_a_window_apart_in_event_time_page_apart_when_read_together(
     settings: Settings, store_kind: str
 ) -> None:
-    jump = replace(FINDING, window_end_ms=T0 + 45 * MIN, observed=900, severity=4)
+    """Suppression runs in event time: a catch-up reads two incidents 45 minutes apart
+    within one second of wall time, and each pages."""
+    later = replace(FINDING, window_end_ms=T0 + 45 * MIN, observed=330)
     rounds = asyncio.run(
-        decide_all(settings, [[FINDING], [jump]], now_ms=T0 + 1000, store_kind=store_kind)
+        decide_all(settings, [[FINDING], [later]], now_ms=T0 + 1000, store_kind=store_kind)
     )
-    assert rounds[0][0][0] == "new"
-    assert rounds[1] == [("update", rounds[0][0][1], 2)]
+    [(first, uid, _)] = rounds[0]
+    [(second, uid2, count)] = rounds[1]
+    assert (first, second, count) == ("new", "new", 1) and uid2 != uid
+
+
+@pytest.mark.services
+@STORES
+def test_a_continuous_incident_read_in_a_catch_up_pages_once(
+    settings: Settings, store_kind: str
+) -> None:
+    """One incident's findings every 10 minutes of event time, read at once: one page,
+    the rest counted on it."""
+    steps = [
+        [replace(FINDING, window_end_ms=T0 + m * MIN, observed=320 + m)] for m in range(0, 50, 10)
+    ]
+    rounds = asyncio.run(decide_all(settings, steps, now_ms=T0 + 1000, store_kind=store_kind))
+    assert rounds[0][0][0] == "new" and all(r == [] for r in rounds[1:])
 
 
 @pytest.mark.services

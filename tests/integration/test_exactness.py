@@ -25,6 +25,7 @@ import pytest
 
 from detectors.catalog import CATALOG
 from detectors.event import Event
+from detectors.state.actor import NO_HORIZON
 from monitor.alerts import Alert
 from monitor.detection import Detection
 from monitor.settings import Settings
@@ -45,11 +46,23 @@ def published(alerts: Sequence[Alert]) -> list[bytes]:
     return [orjson.dumps(a.document) for a in alerts]
 
 
-async def apply(detection: Detection, batch: list[Event], confirm: bool) -> list[Alert]:
+def horizons(batches: list[list[Event]], lateness_ms: int) -> list[int]:
+    """Each batch's horizon as one stream read in order gives it (the newest event time
+    before it, less the lateness): a batch read again is read at its own watermark."""
+    out, newest = [], NO_HORIZON
+    for batch in batches:
+        out.append(newest - lateness_ms)
+        newest = max(newest, *(e.ts_ms for e in batch))
+    return out
+
+
+async def apply(
+    detection: Detection, batch: list[Event], confirm: bool, horizon_ms: int
+) -> list[Alert]:
     """One batch as the worker runs it: detection, then (unless it dies first) the alerts
     go to Kafka, into the assurance ledger, and are confirmed."""
     now = max(e.ts_ms for e in batch)
-    outcome = await detection.run(batch, now)
+    outcome = await detection.run(batch, now, horizon_ms=horizon_ms)
     alerts = [detection.alerts.alert(p) for p in outcome.pending]
     if confirm:
         await detection.record_alerts(alerts, outcome.repeats, now)
@@ -104,16 +117,17 @@ def test_redelivery_and_crash_give_the_same_alerts_and_state(
 
         once, again, crashed = [], [], []
         worker = restarted(settings.redis_prefix)
-        for batch in batches:
-            once.append(published(await apply(worker, batch, confirm=True)))
+        at = horizons(batches, worker.runner.lateness_ms)
+        for batch, horizon in zip(batches, at, strict=True):
+            once.append(published(await apply(worker, batch, True, horizon)))
         worker = restarted(settings.redis_prefix)
-        for batch in batches:
-            again.append(published(await apply(worker, batch, confirm=True)))
-        for batch in batches:
+        for batch, horizon in zip(batches, at, strict=True):
+            again.append(published(await apply(worker, batch, True, horizon)))
+        for batch, horizon in zip(batches, at, strict=True):
             dying = restarted(second.redis_prefix)
-            await apply(dying, batch, confirm=False)  # killed before Kafka acknowledged
+            await apply(dying, batch, False, horizon)  # killed before Kafka acknowledged
             after = restarted(second.redis_prefix)
-            crashed.append(published(await apply(after, batch, confirm=True)))
+            crashed.append(published(await apply(after, batch, True, horizon)))
         await store.aclose()
         return once, again, crashed
 

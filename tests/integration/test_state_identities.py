@@ -114,7 +114,7 @@ def test_any_unicode_in_event_data_round_trips_through_redis(
             now = max(e.ts_ms for e in batch)
             got_redis.append((await on_redis.run(batch, now)).findings)
             got_memory.append((await in_memory.run(batch, now)).findings)
-        kept = {a: c.state for a, c in on_redis.actors.items()}
+        kept = {a: c.state for (a, late), c in on_redis.actors.items() if not late}
         read_back = await read_states(on_redis, list(kept))
         await store.aclose()
         return got_redis, got_memory, kept, read_back
@@ -127,11 +127,11 @@ def test_any_unicode_in_event_data_round_trips_through_redis(
 
 
 async def read_states(detection: Detection, actors: list[str]) -> dict[str, ActorState]:
-    keys = [detection.key(a) for a in actors]
+    keys = [detection.key((a, False)) for a in actors]
     stored = await detection.store.load(keys)
     ctx = BatchContext(Plan(), detection.shared, 0, live=False)
     return {
-        a: detection.restore(a, k, fields, ctx).state
+        a: detection.restore((a, False), k, fields, ctx).state
         for a, k, fields in zip(actors, keys, stored, strict=True)
     }
 

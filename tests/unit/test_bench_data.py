@@ -10,7 +10,6 @@ from collections import Counter
 import pytest
 
 from bench import data as bench_data
-from monitor.config import StateSettings
 from monitor.events import parse_event
 from monitor.simulate import TEAM_KINDS
 
@@ -72,13 +71,11 @@ def test_dense_batches_hold_many_events_per_actor(dense: bench_data.Dataset) -> 
     assert statistics.median(bench_data.actors_per_window(dense, 2000)) >= 90
 
 
-def test_dense_events_span_less_than_the_late_horizon(dense: bench_data.Dataset) -> None:
-    """Read topic by topic at different speeds, events spanning more than
-    state.late_minutes (180) would be dropped as too late: none would be decided."""
+def test_dense_events_span_its_compressed_period(dense: bench_data.Dataset) -> None:
+    """The dense regime's event time is compressed to `max_span_minutes` (90), in order:
+    a period the worker's alignment keeps in step across its topics."""
     span = dense.ts[-1] - dense.ts[0]
-    assert (
-        span <= bench_data.DENSE.max_span_minutes * 60_000 < StateSettings().late_minutes * 60_000
-    )
+    assert 0 < span <= bench_data.DENSE.max_span_minutes * 60_000
     assert list(dense.ts) == sorted(dense.ts)
 
 
