@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +104,16 @@ def _pseudonym_key(production: bool) -> bytes:
     return DEV_PSEUDONYM_KEY
 
 
+def is_loopback(host: str) -> bool:
+    """Whether a bind address reaches this host only (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name or "" (every interface)
+        return False
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where blindar connects and how it names things; read once at start-up."""
@@ -165,6 +176,16 @@ class Settings:
             ledger_retention_days=_positive_env("BLINDAR_LEDGER_RETENTION_DAYS", 400),
             ledger_max_alerts=_positive_env("BLINDAR_LEDGER_MAX_ALERTS", 2000),
         )
+
+    def check_web_guard(self) -> None:
+        """A production worker whose pages are reachable from other hosts must require the
+        bearer token; raises SettingsError otherwise (the worker refuses to start)."""
+        if self.production and not self.web_token and not is_loopback(self.web_host):
+            raise SettingsError(
+                f"BLINDAR_WEB_HOST={self.web_host!r} serves /metrics and /health beyond this "
+                "host: production mode requires BLINDAR_WEB_TOKEN or BLINDAR_WEB_TOKEN_FILE "
+                "(or BLINDAR_WEB_HOST=127.0.0.1)"
+            )
 
     def topic(self, name: str) -> str:
         """A topic name in this deployment's namespace (empty namespace: unchanged)."""
