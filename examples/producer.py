@@ -30,7 +30,6 @@ def make_producer(bootstrap: str) -> Producer:
             "enable.idempotence": True,  # retries never duplicate or reorder
             "acks": "all",
             "linger.ms": 20,  # small batches: better throughput, little delay
-            "batch.size": 65536,  # under the input topics' max.message.bytes (69,632)
             "compression.type": "lz4",
             "message.timeout.ms": 120_000,  # give up (and report) after 2 minutes
         }

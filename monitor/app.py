@@ -98,6 +98,10 @@ class Worker:
             # are seen on the next metadata refresh; faust's default is 5 minutes.
             consumer_metadata_max_age_ms=30_000,
             broker_max_poll_records=s.batch_size,
+            # Per partition and fetch: at least the input topics' max.message.bytes, so a
+            # record batch as large as the topics admit is fetched whole (faust's default
+            # is 1 MiB, 12 bytes under Kafka's default limit).
+            consumer_max_fetch_size=s.input_max_message_bytes,
             stream_buffer_maxsize=max(4096, 2 * s.batch_size),
             # Stop (SIGTERM) without waiting for a batch that waits on Redis: the agent is
             # cancelled and the batch stays uncommitted (see _agent).

@@ -35,34 +35,38 @@ def client_config(settings: Settings, **extra: Any) -> dict[str, Any]:
 
 
 def producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
-    """client_config for a producer to the input topics: record batches stay under the
-    topics' `max.message.bytes` (librdkafka's default batch of 1 MB would be refused)."""
-    batch = max(1024, settings.input_max_message_bytes - 4096)
-    return client_config(settings, **{"batch.size": batch, **extra})
+    """client_config for a producer to the input topics. librdkafka's own batching is
+    kept: its default `batch.size` (1,000,000) fits the topics' `max.message.bytes`."""
+    return client_config(settings, **extra)
 
 
 @dataclass(frozen=True)
 class TopicSpec:
     """A topic blindar needs, with its partitions and topic-level configs.
 
-    `enforced` configs are set on an existing topic too (e.g. the input size limit).
+    `enforced` configs are set on an existing topic too. `floors` are numeric configs
+    (e.g. the input size limit) raised on an existing topic that has less, never lowered:
+    a topic that allows more keeps it, with a warning.
     """
 
     name: str
     partitions: int = 6
     config: tuple[tuple[str, str], ...] = ()
     enforced: tuple[tuple[str, str], ...] = ()
+    floors: tuple[tuple[str, int], ...] = ()
 
 
 def ensure_topics(
     settings: Settings, specs: Iterable[TopicSpec], timeout_s: float = 30
 ) -> list[str]:
-    """Create the missing topics and set the `enforced` configs of existing ones (other
-    settings of an existing topic are left alone). Returns the names created."""
+    """Create the missing topics; on existing ones set the `enforced` configs and raise
+    the `floors` (other settings of an existing topic are left alone). Returns the names
+    created."""
     specs = list(specs)
     admin = AdminClient(client_config(settings))
     existing = set(admin.list_topics(timeout=timeout_s).topics)
     enforce_configs(admin, [s for s in specs if s.name in existing and s.enforced], timeout_s)
+    raise_floors(admin, [s for s in specs if s.name in existing and s.floors], timeout_s)
     wanted = [spec for spec in specs if spec.name not in existing]
     if not wanted:
         return []
@@ -71,7 +75,7 @@ def ensure_topics(
             s.name,
             num_partitions=s.partitions,
             replication_factor=-1,
-            config=dict(s.config + s.enforced),
+            config=dict(s.config + s.enforced + tuple((k, str(v)) for k, v in s.floors)),
         )
         for s in wanted
     ]
@@ -104,6 +108,50 @@ def enforce_configs(admin: AdminClient, specs: list[TopicSpec], timeout_s: float
     ]
     for future in admin.incremental_alter_configs(resources, request_timeout=timeout_s).values():
         future.result()
+
+
+def raise_floors(admin: AdminClient, specs: list[TopicSpec], timeout_s: float) -> None:
+    """Raise each existing topic's `floors` configs that are below the floor. One above it
+    is left as it is and logged (WARNING): lowering a limit breaks producers that work."""
+    if not specs:
+        return
+    described = admin.describe_configs(
+        [ConfigResource(ConfigResource.Type.TOPIC, s.name) for s in specs],
+        request_timeout=timeout_s,
+    )
+    current = {resource.name: future.result() for resource, future in described.items()}
+    changes = []
+    for spec in specs:
+        raised = [
+            ConfigEntry(name, str(floor), incremental_operation=AlterConfigOpType.SET)
+            for name, floor in spec.floors
+            if _below_floor(spec.name, name, current[spec.name][name].value, floor)
+        ]
+        if raised:
+            changes.append(
+                ConfigResource(ConfigResource.Type.TOPIC, spec.name, incremental_configs=raised)
+            )
+    if changes:
+        for future in admin.incremental_alter_configs(changes, request_timeout=timeout_s).values():
+            future.result()
+
+
+def _below_floor(topic: str, name: str, value: str, floor: int) -> bool:
+    """Whether `value` must be raised to `floor`; logs what is done either way."""
+    have = int(value)
+    if have < floor:
+        log.info("%s: %s %d raised to %d", topic, name, have, floor)
+        return True
+    if have > floor:
+        log.warning(
+            "%s: %s is %d, above blindar's %d: left unchanged (blindar never lowers a "
+            "topic's limit; producers may rely on it)",
+            topic,
+            name,
+            have,
+            floor,
+        )
+    return False
 
 
 def topic_config(settings: Settings, topic: str, timeout_s: float = 10) -> dict[str, str]:

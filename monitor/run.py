@@ -18,6 +18,7 @@ log = logging.getLogger("blindar.worker")
 
 def run_worker(settings: Settings) -> int:
     """Run until interrupted; config errors raise before anything connects."""
+    settings.check_web_guard()
     worker = Worker.from_settings(settings)
     preflight(settings)
     tune_gc()

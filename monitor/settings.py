@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from monitor.contract import MAX_MESSAGE_BYTES
 from monitor.security import (
     KafkaSecurity,
     RedisAuth,
@@ -18,7 +18,10 @@ from monitor.security import (
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_DIR = REPO_ROOT / "deploy" / "config"
 DEV_PSEUDONYM_KEY = b"blindar-development-key-not-for-production"
-INPUT_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES + 4096
+# Kafka's default `message.max.bytes` (1 MiB + 12): librdkafka's default record batch
+# (`batch.size` 1,000,000) and the Java client's fit. Kafka applies the limit to a whole
+# record batch; the 64 KiB contract limit is the worker's to enforce (monitor/events.py).
+INPUT_MAX_MESSAGE_BYTES = 1_048_588
 
 
 class SettingsError(ValueError):
@@ -64,8 +67,11 @@ def _assignments_file() -> Path | None:
 
 def _input_limit() -> int:
     limit = _int_env("BLINDAR_INPUT_MAX_MESSAGE_BYTES", INPUT_MAX_MESSAGE_BYTES)
-    if limit < 1024:
-        raise SettingsError(f"BLINDAR_INPUT_MAX_MESSAGE_BYTES: at least 1024, got {limit}")
+    if limit < INPUT_MAX_MESSAGE_BYTES:
+        raise SettingsError(
+            f"BLINDAR_INPUT_MAX_MESSAGE_BYTES: at least {INPUT_MAX_MESSAGE_BYTES} (Kafka's "
+            f"default; below it default producers' batches are refused), got {limit}"
+        )
     return limit
 
 
@@ -98,6 +104,16 @@ def _pseudonym_key(production: bool) -> bytes:
     return DEV_PSEUDONYM_KEY
 
 
+def is_loopback(host: str) -> bool:
+    """Whether a bind address reaches this host only (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name or "" (every interface)
+        return False
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where blindar connects and how it names things; read once at start-up."""
@@ -120,8 +136,9 @@ class Settings:
     session_timeout_s: float = 60.0
     # Bearer token required by /metrics and /health when set (BLINDAR_WEB_TOKEN[_FILE]).
     web_token: str = field(default="", repr=False)
-    # `max.message.bytes` of the input topics (BLINDAR_INPUT_MAX_MESSAGE_BYTES): the contract
-    # limit plus room for the key, headers and record-batch framing.
+    # `max.message.bytes` of the input topics (BLINDAR_INPUT_MAX_MESSAGE_BYTES): at least
+    # Kafka's default, so that default producers' record batches fit; raised on existing
+    # topics below it, never lowered (monitor/topics.py).
     input_max_message_bytes: int = INPUT_MAX_MESSAGE_BYTES
     # Trusted actor assignments (BLINDAR_ASSIGNMENTS_FILE, else assignments.yaml or .csv in
     # the config directory if present; monitor/assignments.py).
@@ -159,6 +176,16 @@ class Settings:
             ledger_retention_days=_positive_env("BLINDAR_LEDGER_RETENTION_DAYS", 400),
             ledger_max_alerts=_positive_env("BLINDAR_LEDGER_MAX_ALERTS", 2000),
         )
+
+    def check_web_guard(self) -> None:
+        """A production worker whose pages are reachable from other hosts must require the
+        bearer token; raises SettingsError otherwise (the worker refuses to start)."""
+        if self.production and not self.web_token and not is_loopback(self.web_host):
+            raise SettingsError(
+                f"BLINDAR_WEB_HOST={self.web_host!r} serves /metrics and /health beyond this "
+                "host: production mode requires BLINDAR_WEB_TOKEN or BLINDAR_WEB_TOKEN_FILE "
+                "(or BLINDAR_WEB_HOST=127.0.0.1)"
+            )
 
     def topic(self, name: str) -> str:
         """A topic name in this deployment's namespace (empty namespace: unchanged)."""

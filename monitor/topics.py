@@ -12,11 +12,13 @@ ALERTS_RETENTION_MS = str(90 * 24 * 3600 * 1000)
 
 
 def input_topic_spec(settings: Settings, channel: Channel) -> TopicSpec:
-    """A channel's topic. It refuses what the contract rejects anyway (the size limit
-    BLINDAR_INPUT_MAX_MESSAGE_BYTES, set on an existing topic too); its producers keep
-    their batch.size under that limit."""
-    limit = (("max.message.bytes", str(settings.input_max_message_bytes)),)
-    return TopicSpec(settings.topic(channel.topic), channel.partitions, enforced=limit)
+    """A channel's topic. Its `max.message.bytes` (BLINDAR_INPUT_MAX_MESSAGE_BYTES, Kafka's
+    default 1,048,588) takes the record batches of producers left at their defaults: Kafka
+    applies the limit to a whole batch. It is raised on an existing topic that has less,
+    never lowered. A message over the 64 KiB contract limit is the worker's: one bounded
+    dead letter (monitor/deadletter.py)."""
+    limit = (("max.message.bytes", settings.input_max_message_bytes),)
+    return TopicSpec(settings.topic(channel.topic), channel.partitions, floors=limit)
 
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:

@@ -9,6 +9,8 @@ for pkg in "${wanted[@]}"; do
 done
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
+# kubectl renders the Kubernetes manifests in tests/deploy/test_k8s_rendered.py.
+command -v kubectl >/dev/null || missing+=(kubernetes-client)
 ((${#missing[@]} == 0)) && exit 0
 echo "[local] installing Debian packages: ${missing[*]}" >&2
 SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"

@@ -1,7 +1,8 @@
 """Issue 12, size and produce failures, on the real Kafka and Redis with a real worker:
-input topics refuse what the contract rejects, an oversized message becomes one bounded
-dead letter, a dead letter Kafka refuses is re-sent smaller, and an alert Kafka refuses
-holds its input (nothing acked) with /health degraded until Kafka takes it."""
+input topics take what default producers send (issue 20: their limit is raised, never
+lowered), an oversized message that arrives becomes one bounded dead letter, a dead
+letter Kafka refuses is re-sent smaller, and an alert Kafka refuses holds its input
+(nothing acked) with /health degraded until Kafka takes it."""
 
 from __future__ import annotations
 
@@ -12,17 +13,17 @@ import time
 
 import orjson
 import pytest
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from monitor import deadletter
 from monitor.kafka_io import TopicSpec, client_config, enforce_configs, ensure_topics, topic_config
-from monitor.settings import Settings
-from monitor.topics import create_topics
+from monitor.settings import INPUT_MAX_MESSAGE_BYTES, Settings
 from tests.faults.workload import committed_behind, wait_all_committed
 from tests.harness import (
     TopicReader,
     WorkerProcess,
+    blindar,
     drop_namespace,
     isolated_settings,
     produce,
@@ -65,20 +66,31 @@ def export(n: int, records: int = 300, actor: str = "agent-9") -> dict:
     }
 
 
-def test_topics_sets_the_input_limit_also_on_existing_topics(services: Settings) -> None:
+def test_topics_raises_input_limits_and_never_lowers_one(services: Settings) -> None:
+    """`blindar topics` gives new input topics Kafka's default limit, raises an existing
+    topic's lower limit (as older blindar set it) and leaves a higher one, with a warning."""
     settings = isolated_settings()
-    chat = settings.topic("interactions.chat")
+    chat, voice, sms = (settings.topic(f"interactions.{c}") for c in ("chat", "voice", "sms"))
     try:
-        ensure_topics(settings, [TopicSpec(chat, 1)])  # made before, without the limit
-        assert limit_of(settings, chat) != "69632"
-        create_topics(settings)
-        for name in (chat, settings.topic("interactions.voice")):
-            assert limit_of(settings, name) == "69632"
-        producer = Producer(client_config(settings))
-        errors: list = []
-        producer.produce(chat, b"x" * 70_000, on_delivery=lambda e, _m: errors.append(e))
-        producer.flush(30)
-        assert errors and errors[0] is not None and errors[0].name() == "MSG_SIZE_TOO_LARGE"
+        ensure_topics(
+            settings,
+            [
+                TopicSpec(chat, 1, (("max.message.bytes", "69632"),)),
+                TopicSpec(voice, 1, (("max.message.bytes", "5000000"),)),
+            ],
+        )
+        assert limit_of(settings, chat) == "69632" and limit_of(settings, voice) == "5000000"
+        result = blindar(settings, "topics")
+        assert result.returncode == 0, result.stderr
+        assert limit_of(settings, chat) == str(INPUT_MAX_MESSAGE_BYTES) == "1048588"
+        assert limit_of(settings, voice) == "5000000"
+        assert limit_of(settings, sms) == "1048588"  # created by it
+        assert f"{chat}: max.message.bytes 69632 raised to 1048588" in result.stderr
+        warning = f"WARNING monitor.kafka_io: {voice}: max.message.bytes is 5000000, above"
+        assert warning in result.stderr and "left unchanged" in result.stderr
+        assert sum(line.count("left unchanged") for line in result.stderr.splitlines()) == 1
+        again = blindar(settings, "topics")  # nothing left to raise: quiet, same limits
+        assert "raised" not in again.stderr and limit_of(settings, chat) == "1048588"
     finally:
         drop_namespace(settings)
 
@@ -86,8 +98,9 @@ def test_topics_sets_the_input_limit_also_on_existing_topics(services: Settings)
 def test_oversized_and_batch_messages_get_one_bounded_dead_letter_each(
     settings: Settings, worker: WorkerProcess
 ) -> None:
-    chat = settings.topic("interactions.chat")
-    set_limit(settings, chat, 1_048_576)  # a topic `blindar topics` did not limit
+    # the input topic as `blindar topics` made it: Kafka's default limit, so a message far
+    # over the 64 KiB contract limit arrives and is the worker's to bound
+    assert limit_of(settings, settings.topic("interactions.chat")) == "1048588"
     dead = TopicReader(settings, settings.deadletter_topic)
     huge = orjson.dumps({**export(0), "pad": "y" * 900_000})
     bad_batch = orjson.dumps([{"event_id": f"b{i}", "records": -1} for i in range(1000)])

@@ -99,3 +99,25 @@ def test_web_pages_bind_loopback_by_default() -> None:
 
     worker = Worker.from_settings(Settings())
     assert worker.app.conf.web_bind == "127.0.0.1"
+
+
+def test_production_worker_on_all_interfaces_without_token_refuses_to_start(
+    tmp_path: Path,
+) -> None:
+    key = {"BLINDAR_ENV": "production", "BLINDAR_PSEUDONYM_KEY": "k" * 32}
+    result = run_worker(DEFAULT_CONFIG_DIR, BLINDAR_WEB_HOST="0.0.0.0", **key)
+    assert result.returncode == 2, result.stderr
+    assert "BLINDAR_WEB_HOST='0.0.0.0' serves /metrics and /health beyond this host" in (
+        result.stderr
+    )
+    assert "requires BLINDAR_WEB_TOKEN or BLINDAR_WEB_TOKEN_FILE" in result.stderr
+    assert "Traceback" not in result.stderr
+    # with the token (here from a file, as the k8s Secret mounts it) it passes this check
+    # and stops at the next one: a bad detectors.yaml
+    token = tmp_path / "web-token"
+    token.write_text("t" * 32 + "\n")
+    env = dict(key, BLINDAR_WEB_HOST="0.0.0.0", BLINDAR_WEB_TOKEN_FILE=str(token))
+    bad = config_with(tmp_path, "detectors.yaml", "window_minutes: 15", "window_minutes: -15")
+    result = run_worker(bad, **env)
+    assert result.returncode == 2 and "window_minutes" in result.stderr, result.stderr
+    assert "BLINDAR_WEB_TOKEN" not in result.stderr

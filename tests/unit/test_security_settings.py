@@ -91,3 +91,33 @@ def test_key_files_are_read_as_bytes_and_errors_name_the_variable(
     monkeypatch.setenv("BLINDAR_WEB_TOKEN_FILE", str(tmp_path / "key"))
     with pytest.raises(SettingsError, match="BLINDAR_WEB_TOKEN: not UTF-8"):
         Settings.from_env()
+
+
+@pytest.mark.parametrize(
+    ("production", "host", "token", "refused"),
+    [
+        (True, "0.0.0.0", "", True),
+        (True, "::", "", True),
+        (True, "10.0.0.7", "", True),
+        (True, "worker.internal", "", True),
+        (True, "", "", True),  # every interface
+        (True, "0.0.0.0", SECRET, False),
+        (True, "127.0.0.1", "", False),
+        (True, "127.0.0.2", "", False),
+        (True, "::1", "", False),
+        (True, "localhost", "", False),
+        (False, "0.0.0.0", "", False),  # development: the operator's choice
+    ],
+)
+def test_production_pages_beyond_loopback_need_the_token(
+    production: bool, host: str, token: str, refused: bool
+) -> None:
+    settings = Settings(production=production, web_host=host, web_token=token)
+    if not refused:
+        settings.check_web_guard()
+        return
+    with pytest.raises(SettingsError) as caught:
+        settings.check_web_guard()
+    message = str(caught.value)
+    assert "production mode requires BLINDAR_WEB_TOKEN or BLINDAR_WEB_TOKEN_FILE" in message
+    assert f"BLINDAR_WEB_HOST={host!r}" in message
