@@ -79,10 +79,12 @@ class Pipeline:
         clock: Clock | None = None,
         assignments: Assignments | None = None,
         trust_events: bool = False,
+        tenants: frozenset[str] | None = None,
     ) -> None:
         # trust_events (replay of an operator's own file): events' channel names and
         # assignments are taken as they are; the worker never sets it.
         self.trust_events = trust_events
+        self.tenants = tenants  # the registered tenants (monitor/tenants.py; None: any)
         self.assignments = assignments or Assignments()
         self.detection = detection
         self.set_channels(channels)
@@ -200,6 +202,7 @@ class Pipeline:
                 self.mappers.get(message.topic),
                 self.max_batch_elements,
                 None if self.trust_events else self.trusts.get(message.topic, self.default_trust),
+                self.tenants,
             )
             events.extend(good if self.trust_events else self.registered(good, channel))
             if bad:
