@@ -32,6 +32,7 @@ from monitor.settings import Settings
 from monitor.sinks import AlertDelivery, SinkSettings, build_delivery
 from monitor.state import RedisStore
 from monitor.subscription import TopicSubscription
+from monitor.tenants import load_tenants, registry_line
 from monitor.web import WebPages
 
 log = logging.getLogger("blindar.worker")
@@ -59,6 +60,7 @@ class Worker:
             settings.assignments_file, assignments or Assignments()
         )
         self.detector_settings = detectors
+        self.tenants = load_tenants(settings.tenants_file)  # errors surface before Faust starts
         self.health = Health()
         self.offsets: dict[tuple[str, int], int] = {}
         self.pipeline: Pipeline | None = None
@@ -141,7 +143,9 @@ class Worker:
             cluster=s.redis_cluster,
         )
         await store.start()
-        ledger = LedgerSettings(s.ledger_retention_days, s.ledger_max_alerts)
+        ledger = LedgerSettings(
+            s.ledger_retention_days, s.ledger_max_alerts, max_tenants=s.ledger_max_tenants
+        )
         detection = build_detection(
             self.detector_settings, store, s.pseudonym_key, prefix, ledger_settings=ledger
         )
@@ -154,6 +158,10 @@ class Worker:
             s.deadletter_topic,
             delivery=self._start_delivery(),
             assignments=self.assignments.assignments,
+            tenants=self.tenants,
+        )
+        (log.info if self.tenants is not None else log.warning)(
+            "blindar worker: %s", registry_line(self.tenants, s.tenants_file)
         )
         log.info(
             "blindar worker: kafka=%s redis=%s detectors=%s channels=%s",

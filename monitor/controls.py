@@ -74,29 +74,40 @@ def config_hash(snap: Mapping[str, Any]) -> str:
     return hashlib.sha256(encoded(snap)).hexdigest()[:HASH_CHARS]
 
 
-def merged_allowlist(section: Mapping[str, Any], tenant: str) -> dict[str, list[str]]:
-    """The detector-wide allowlist plus the tenant's own, as the worker merges them."""
+ALLOWLIST_KEYS = ("actors", "teams", "actor_patterns", "destination_domains")
+
+
+def own_allowlist(section: Mapping[str, Any], tenant: str) -> dict[str, list[str]]:
+    """The tenant's own allowlist entries (`tenant_allowlists`), as written."""
+    own = (section.get("tenant_allowlists") or {}).get(tenant) or {}
+    return {k: sorted(own.get(k, [])) for k in ALLOWLIST_KEYS}
+
+
+def shared_entries(section: Mapping[str, Any]) -> int:
+    """How many entries the detector-wide allowlist has (they apply to every tenant)."""
     base = section.get("allowlist") or {}
-    extra = (section.get("tenant_allowlists") or {}).get(tenant) or {}
-    keys = ("actors", "teams", "actor_patterns", "destination_domains")
-    return {k: sorted({*base.get(k, []), *extra.get(k, [])}) for k in keys}
+    return sum(len(base.get(k, [])) for k in ALLOWLIST_KEYS)
 
 
 def controls_for(
     snap: Mapping[str, Any], tenant: str, pseudonymize: Callable[[str], str]
 ) -> dict[str, Any]:
-    """What applied to `tenant`: each detector's settings after overrides (with the names
-    of the overridden ones) and its allowlist; allowlisted actors are pseudonymized."""
+    """What applied to `tenant` and is its own: each detector's settings after the tenant's
+    overrides (with the names of the overridden ones), its own allowlist (actors
+    pseudonymized) and how many detector-wide allowlist entries applied too. The
+    detector-wide entries themselves (actors, teams, domains of any tenant) and other
+    tenants' overrides are never shown: a tenant's report holds only its own controls."""
     detectors = {}
     for name, section in sorted((snap.get("detectors") or {}).items()):
         default = section.get("default") or {}
         settings = (section.get("tenants") or {}).get(tenant) or default
-        allowlist = merged_allowlist(section, tenant)
+        allowlist = own_allowlist(section, tenant)
         allowlist["actors"] = sorted(pseudonymize(actor) for actor in allowlist["actors"])
         detectors[name] = {
             "settings": {k: shown(k, v) for k, v in settings.items()},
             "overridden": sorted(k for k, v in settings.items() if default.get(k) != v),
             "allowlist": allowlist,
+            "shared_allowlist_entries": shared_entries(section),
         }
     return {"suppression_minutes": snap.get("suppression_minutes"), "detectors": detectors}
 

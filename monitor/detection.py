@@ -120,10 +120,20 @@ def account(outcome: Outcome, owner: Owner, observed: Observed) -> None:
 
 class SharedCache:
     """Answers of slow-moving shared queries (team statistics), refreshed in the background:
-    a stale answer is asked again in the next batch's store call."""
+    a stale answer is asked again in the next batch's store call.
 
-    def __init__(self, refresh_ms: int) -> None:
+    Bounded: an answer not refreshed for `max_age_ms` (unasked that long: a team or tenant
+    no longer seen) is forgotten, and past `max_entries` the answers refreshed longest ago
+    are forgotten first. A forgotten key reads as never answered (None, asked again in the
+    same batch's call), exactly as on a worker's first batch."""
+
+    def __init__(
+        self, refresh_ms: int, max_entries: int = 20_000, max_age_ms: int | None = None
+    ) -> None:
         self.refresh_ms = refresh_ms
+        self.max_entries = max_entries
+        self.max_age_ms = max_age_ms if max_age_ms is not None else 10 * refresh_ms
+        # key -> (answer, when answered); in the order they were answered (oldest first)
         self.answers: dict[str, tuple[Any, int]] = {}
         self.asked: dict[str, Any] = {}
 
@@ -135,9 +145,21 @@ class SharedCache:
         return found[0] if found else None
 
     def answered(self, now_ms: int) -> None:
+        answers = self.answers
         for key, reply in self.asked.items():
-            self.answers[key] = (reply, now_ms)
+            answers.pop(key, None)  # to the newest end
+            answers[key] = (reply, now_ms)
         self.asked = {}
+        self.evict(now_ms)
+
+    def evict(self, now_ms: int) -> None:
+        """Forget answers older than `max_age_ms`, then the oldest past `max_entries`."""
+        answers = self.answers
+        while answers:
+            key, (_, at) = next(iter(answers.items()))
+            if now_ms - at < self.max_age_ms and len(answers) <= self.max_entries:
+                return
+            del answers[key]
 
 
 class BatchContext:

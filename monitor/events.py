@@ -7,7 +7,7 @@ with a bounded reason code (for metrics) and a human-readable detail.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +50,7 @@ REASONS = (
     "future_timestamp",
     "batch_too_large",
     "processing_error",
+    "unknown_tenant",
 )
 
 
@@ -93,12 +94,14 @@ def decode_message(
     mapper: Mapper | None = None,
     max_batch: int = 1000,
     trust: Trust | None = None,
+    tenants: Container[str] | None = None,
 ) -> tuple[list[Event], list[Rejection]]:
     """Decode one message: a JSON object (one event) or a JSON array of events.
 
     `trust` resolves the actor's tenants and team from trusted sources (None: the event's
     own values are taken, its team as the trusted one too, as replay and `channels check`
-    do)."""
+    do). `tenants`: the registered tenants (monitor/tenants.py); an event naming another
+    is rejected as `unknown_tenant`, counted under no tenant (None: every tenant accepted)."""
     try:
         doc = _load(raw)
     except Invalid as exc:
@@ -106,11 +109,13 @@ def decode_message(
     clean = _clean(raw)  # type: ignore[arg-type]
     if isinstance(doc, dict):
         try:
-            return [parse_event(doc, channel, now_ms, mapper, clean, trust)], []
+            return [
+                registered(parse_event(doc, channel, now_ms, mapper, clean, trust), tenants)
+            ], []
         except Invalid as exc:
-            return [], [Rejection(exc.reason, exc.detail, tenant=tenant_hint(doc, mapper))]
+            return [], [Rejection(exc.reason, exc.detail, tenant=_hint(doc, mapper, tenants))]
     if isinstance(doc, list):
-        return _decode_batch(doc, channel, now_ms, mapper, max_batch, clean, trust)
+        return _decode_batch(doc, channel, now_ms, mapper, max_batch, clean, trust, tenants)
     return [], [Rejection("not_object", f"expected a JSON object, got {_json_type(doc)}")]
 
 
@@ -122,6 +127,7 @@ def _decode_batch(
     max_batch: int,
     clean: bool,
     trust: Trust | None,
+    tenants: Container[str] | None = None,
 ) -> tuple[list[Event], list[Rejection]]:
     if len(docs) > max_batch:
         detail = f"batch of {len(docs)} events exceeds the maximum of {max_batch}"
@@ -134,10 +140,30 @@ def _decode_batch(
             rejections.append(Rejection("not_object", detail, index))
             continue
         try:
-            events.append(parse_event(doc, channel, now_ms, mapper, clean, trust))
+            events.append(
+                registered(parse_event(doc, channel, now_ms, mapper, clean, trust), tenants)
+            )
         except Invalid as exc:
-            rejections.append(Rejection(exc.reason, exc.detail, index, tenant_hint(doc, mapper)))
+            rejections.append(Rejection(exc.reason, exc.detail, index, _hint(doc, mapper, tenants)))
     return events, rejections
+
+
+def registered(event: Event, tenants: Container[str] | None) -> Event:
+    """The event, if its tenant and its record's tenant are registered (None: all are).
+    The detail does not repeat the name: it is the producer's, not a registered one."""
+    if tenants is not None:
+        if event.tenant not in tenants:
+            raise Invalid("unknown_tenant", "tenant: not a registered tenant")
+        if event.resource_tenant is not None and event.resource_tenant not in tenants:
+            raise Invalid("unknown_tenant", "resource.tenant: not a registered tenant")
+    return event
+
+
+def _hint(doc: dict[str, Any], mapper: Mapper | None, tenants: Container[str] | None) -> str | None:
+    """The tenant a rejected object is counted for: the one it names, if registered (an
+    unregistered name never becomes a ledger row of its own)."""
+    tenant = tenant_hint(doc, mapper)
+    return tenant if tenants is None or tenant in tenants else None
 
 
 def tenant_hint(doc: dict[str, Any], mapper: Mapper | None) -> str | None:

@@ -17,7 +17,9 @@ prefix; T, C encoded by detectors.state.keys.part; DAY = the UTC date, 2026-12-0
                         pg|DETECTOR|SEV  pages (new alerts) first seen on DAY
   P{n:T}:ledger:DAY:a   T's alerts first seen on DAY, at most `max_alert_rows` listed:
                         UID -> JSON summary (set once), UID|count, UID|last_ms,
-                        UID|severity (the largest seen)
+                        UID|severity (the largest seen). UID is the keyed form of the
+                        alert's uid (Pseudonymizer.uid: HMAC under the pseudonym key), never
+                        dlp.alerts' unkeyed one, which candidate actor ids could reverse
   P{n:T}:ledger:dead    the positions of T's dead-lettered messages counted lately
   P{n:T}:ledger:calls   the store calls whose events of T were counted lately (a retried
                         call counts nothing again)
@@ -33,7 +35,8 @@ itself); the report shows them to the tenants using the channel.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -47,7 +50,10 @@ from detectors.state.keys import channel_tag, part, tenant_tag
 from detectors.state.shared import ledger as family
 from detectors.state.shared.plan import Plan
 from monitor.alerts import Alert
+from monitor.pseudonym import Pseudonymizer
 from monitor.state.requests import Repeat
+
+log = logging.getLogger("blindar.worker")
 
 UNKNOWN_TENANT_TAG = "{n}"  # dead letters that name no tenant
 # Upper bounds (seconds) of the processing-lag histogram buckets; "inf" above the last.
@@ -67,6 +73,7 @@ class LedgerSettings:
     dead_letter_guard: int = 50_000  # dead-lettered message positions remembered per tenant
     call_guard: int = 10_000  # store calls whose events were counted, remembered per tenant
     guard_hours: int = 48  # the guards live this long after their last use
+    max_tenants: int = 1000  # tenants one worker counts (later ones: not counted, logged once)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -246,7 +253,7 @@ class Ledger:
         prefix: str,
         config: str,
         snapshot: str,
-        pseudonymize: Callable[[str], str],
+        pseudonymize: Pseudonymizer,
         settings: LedgerSettings | None = None,
         channels: Iterable[str] | None = None,
     ) -> None:
@@ -256,8 +263,26 @@ class Ledger:
         self.pseudonymize = pseudonymize
         self.settings = settings or LedgerSettings()
         self.channels = frozenset(channels) if channels is not None else None
+        self.tenants: set[str] = set()  # tenants this worker counts (at most max_tenants)
+        self.full = False  # max_tenants reached (warned)
         self.snapshot_day = -1  # the day (number) the snapshot was last written (batch clock)
         self.offered_day = -1  # the day of the snapshot in the last store call
+
+    def admits(self, tenant: str) -> bool:
+        """Whether the ledger counts `tenant`: each of the first `max_tenants` tenants this
+        worker meets, no later one (its events are still judged and paged, not counted).
+        A configured tenant registry (monitor/tenants.py) bounds the tenants for good; this
+        cap bounds a ledger without one, per worker process."""
+        known = self.tenants
+        if tenant in known:
+            return True
+        if len(known) >= self.settings.max_tenants:
+            if not self.full:
+                log.warning("ledger: %d tenants counted; later tenants are not", len(known))
+                self.full = True
+            return False
+        known.add(tenant)
+        return True
 
     def label(self, channel: str) -> str:
         if self.channels is None or channel in self.channels:
@@ -283,9 +308,12 @@ class Ledger:
         flag = int(strict)
         tallies: dict[tuple[str, int], EventTally] = {}  # (tenant, day number) ->
         minutes: dict[tuple[str, int], set[int]] = {}  # (channel, day number) ->
+        admitted = self.tenants
         for owner, events in fresh:
             mine: dict[tuple[str, int], tuple[EventTally, list[Any]]] = {}
             for event in events:
+                if event.tenant not in admitted and not self.admits(event.tenant):
+                    continue
                 ts = event.ts_ms
                 day = ts // DAY_MS
                 where = (event.tenant, day)
@@ -340,6 +368,8 @@ class Ledger:
         batch = LedgerBatch()
         day = received_ms // DAY_MS
         for letter in letters:
+            if letter.tenant is not None and not self.admits(letter.tenant):
+                letter = DeadLetter(letter.position, letter.channel, letter.reason, None)
             key = tenant_key(self.prefix, letter.tenant, day_name(day), "n")
             dead = batch.dead.get(key)
             if dead is None:
@@ -367,11 +397,15 @@ class Ledger:
             summary = orjson.dumps(self.summary(alert, paged_ms)) if page else None
             pages = pages_field(finding) if page else ""
             row = AlertRow(summary, alert.count, finding.window_end_ms, finding.severity, pages)
-            rows.append((finding.tenant, alert.first_seen_ms, alert.uid, row))
+            rows.append(
+                (finding.tenant, alert.first_seen_ms, self.pseudonymize.uid(alert.uid), row)
+            )
         for r in repeats:
             row = AlertRow(None, r.count, r.last_seen_ms, r.severity)
-            rows.append((r.tenant, r.first_seen_ms, r.uid, row))
+            rows.append((r.tenant, r.first_seen_ms, self.pseudonymize.uid(r.uid), row))
         for tenant, first_seen_ms, uid, row in rows:
+            if not self.admits(tenant):
+                continue
             day = first_seen_ms // DAY_MS
             key = tenant_key(self.prefix, tenant, day_name(day), "a")
             if self.keep(batch, key, day, paged_ms):
@@ -383,7 +417,7 @@ class Ledger:
         f = alert.finding
         silence = f.detector == CHANNEL_SILENCE
         return {
-            "uid": alert.uid,
+            "uid": self.pseudonymize.uid(alert.uid),
             "detector": f.detector,
             "severity": f.severity,
             "actor": None if silence else self.pseudonymize(f.actor),

@@ -82,10 +82,12 @@ class Pipeline:
         assignments: Assignments | None = None,
         trust_events: bool = False,
         watermarks: Watermarks | SingleClock | None = None,
+        tenants: frozenset[str] | None = None,
     ) -> None:
         # trust_events (replay of an operator's own file): events' channel names and
         # assignments are taken as they are; the worker never sets it.
         self.trust_events = trust_events
+        self.tenants = tenants  # the registered tenants (monitor/tenants.py; None: any)
         self.assignments = assignments or Assignments()
         self.detection = detection
         self.set_channels(channels)
@@ -210,6 +212,7 @@ class Pipeline:
                 self.mappers.get(message.topic),
                 self.max_batch_elements,
                 None if self.trust_events else self.trusts.get(message.topic, self.default_trust),
+                self.tenants,
             )
             events.extend(good if self.trust_events else self.registered(good, channel))
             if good:

@@ -4,7 +4,10 @@ one tenant over a period of UTC days, built from the ledger (monitor/ledger.py).
 `read_view` fetches what the report needs; `build_report` is pure and returns the JSON
 twin, which the HTML (monitor/report_html.py) renders number for number. Every figure is
 explained in docs/report.md. Nothing here carries a raw customer, record or actor id: the
-ledger never stored one (actors are pseudonyms), and allowlisted actors are pseudonymized.
+ledger never stored one (actors are pseudonyms, alert uids keyed), and allowlisted actors
+are pseudonymized. A tenant's report holds only its own counts and controls: not the dead
+letters that name no tenant (they may be anyone's), not the detector-wide allowlist's
+entries nor other tenants' overrides.
 """
 
 from __future__ import annotations
@@ -71,7 +74,6 @@ class LedgerView:
 
     tenant: dict[str, TenantDay]  # the tenant, lookback and period days
     monitor: dict[str, TenantDay]  # channel_silence's tenant ("*"), same days
-    unattributed: dict[str, TenantDay]  # dead letters naming no tenant, period days
     minutes: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -85,7 +87,6 @@ async def read_view(
     view = LedgerView(
         await reader.tenant_days(tenant, days),
         await reader.tenant_days(monitor, days),
-        await reader.tenant_days(None, period.days),
     )
     channels = tenant_channels(view.tenant, days)
     # Silences may end after the period: look one day past it for the channel's return.
@@ -167,11 +168,6 @@ def coverage(view: LedgerView, period: Period, generated_ms: int) -> dict[str, A
         "dead_letters": {
             "total": sum(n for row in dead.values() for n in row.values()),
             "by_channel_and_reason": {c: dict(sorted(r.items())) for c, r in sorted(dead.items())},
-            "unattributed_on_these_channels": {
-                c: dict(sorted(r.items()))
-                for c, r in sorted(dead_letters(view.unattributed, days).items())
-                if c in channels
-            },
         },
         "silences": silences(view, period, generated_ms),
         "lag": lag(view.tenant, days),

@@ -246,8 +246,6 @@ def coverage_section(report: Mapping[str, Any]) -> str:
             figure("events", report),
             "<h3>Dead letters (rejected input naming this tenant)</h3>",
             dead_letter_table(dead["by_channel_and_reason"], "No dead letter named this tenant."),
-            "<p>Input on these channels whose tenant could not be read:</p>",
-            dead_letter_table(dead["unattributed_on_these_channels"], "None."),
             figure("dead-letters", report),
             "<h3>Silences (the monitor was blind on a channel this tenant uses)</h3>",
             table(
@@ -383,10 +381,18 @@ def controls_section(report: Mapping[str, Any]) -> str:
                 f"{k}={setting(v)}" + (" (tenant override)" if k in d["overridden"] else "")
                 for k, v in d["settings"].items()
             )
-            allow = "; ".join(f"{k}: {', '.join(v)}" for k, v in d["allowlist"].items() if v)
-            rows.append((name, settings, allow or "none"))
+            rows.append((name, settings, allowlist_text(d)))
         parts.append(table(["detector", "settings", "allowlist"], rows))
     return "".join(parts)
+
+
+def allowlist_text(d: dict[str, Any]) -> str:
+    """The tenant's own allowlist entries, and how many detector-wide ones applied too."""
+    allow = "; ".join(f"{k}: {', '.join(v)}" for k, v in d["allowlist"].items() if v)
+    shared = d.get("shared_allowlist_entries", 0)
+    if shared:
+        allow += f"{'; ' if allow else ''}{shared} detector-wide entries (not listed)"
+    return allow or "none"
 
 
 def setting(value: Any) -> str:

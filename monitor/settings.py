@@ -65,6 +65,16 @@ def _assignments_file() -> Path | None:
     return next((path for path in found if path.is_file()), None)
 
 
+def _tenants_file() -> Path | None:
+    """BLINDAR_TENANTS_FILE (set but empty: no registry), else tenants.yaml in the config
+    directory if present (monitor/tenants.py)."""
+    named = os.environ.get("BLINDAR_TENANTS_FILE")
+    if named is not None:
+        return Path(named) if named else None
+    path = Path(_env("BLINDAR_CONFIG_DIR", str(DEFAULT_CONFIG_DIR))) / "tenants.yaml"
+    return path if path.is_file() else None
+
+
 def _input_limit() -> int:
     limit = _int_env("BLINDAR_INPUT_MAX_MESSAGE_BYTES", INPUT_MAX_MESSAGE_BYTES)
     if limit < INPUT_MAX_MESSAGE_BYTES:
@@ -143,10 +153,16 @@ class Settings:
     # Trusted actor assignments (BLINDAR_ASSIGNMENTS_FILE, else assignments.yaml or .csv in
     # the config directory if present; monitor/assignments.py).
     assignments_file: Path | None = None
+    # The registered tenants (BLINDAR_TENANTS_FILE, else tenants.yaml in the config directory
+    # if present; None: not configured, every tenant accepted; monitor/tenants.py).
+    tenants_file: Path | None = None
     # The assurance ledger (monitor/ledger.py): days kept after each day ends, and alerts
     # itemized per tenant and day (more are counted, not listed).
     ledger_retention_days: int = 400
     ledger_max_alerts: int = 2000
+    ledger_max_tenants: int = (
+        1000  # tenants one worker's ledger counts (BLINDAR_LEDGER_MAX_TENANTS)
+    )
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -173,8 +189,10 @@ class Settings:
             web_token=web_token,
             input_max_message_bytes=_input_limit(),
             assignments_file=_assignments_file(),
+            tenants_file=_tenants_file(),
             ledger_retention_days=_positive_env("BLINDAR_LEDGER_RETENTION_DAYS", 400),
             ledger_max_alerts=_positive_env("BLINDAR_LEDGER_MAX_ALERTS", 2000),
+            ledger_max_tenants=_positive_env("BLINDAR_LEDGER_MAX_TENANTS", 1000),
         )
 
     def check_web_guard(self) -> None:

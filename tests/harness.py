@@ -68,6 +68,9 @@ def worker_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[
             "BLINDAR_GROUP_ID": settings.group_id,
             "BLINDAR_WEB_PORT": str(settings.web_port),
             "BLINDAR_CONFIG_DIR": str(settings.config_dir),
+            # Tests name tenants of their own ("acme", ...): no tenant registry unless a
+            # test names one (tests/e2e/test_bad_input.py checks the shipped behaviour).
+            "BLINDAR_TENANTS_FILE": "",
             "PYTHONUNBUFFERED": "1",
         }
     )

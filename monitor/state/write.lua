@@ -124,6 +124,13 @@ local function decide(key, f, pending)
   if not kind then return rec end
 end
 
+-- An owner that only decides alerts (a source address, a channel: no state of its own
+-- here) lives at least as long as its newest alert record counts (attl after the last
+-- decision); a longer TTL its own family gave it (a channel's traffic) is kept.
+local function live_at_least(key, ttl)
+  if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, num(ttl)) end  -- -1: none
+end
+
 local function write_state(key, w, v, n)
   if w[5] == 1 then  -- a snapshot replaces the log
     local old = {}
@@ -155,6 +162,7 @@ for i, w in ipairs(doc.w) do
       end
       save_pending(key, pending)
       cur[4] = redis.call('HGET', key, 'P')
+      if w[2] < 0 then live_at_least(key, attl) end
     end
   end
   statuses[i] = status

@@ -257,7 +257,8 @@ def test_each_tenant_gets_its_own_leaks_silences_and_controls(
     }
     assert cov["events_total"] == traffic.total("acme")
     assert cov["dead_letters"]["by_channel_and_reason"] == {"sms": {"missing_field": 1}}
-    assert cov["dead_letters"]["unattributed_on_these_channels"] == {"voice": {"not_json": 1}}
+    # the not-JSON message on voice names no tenant: it may be anyone's, so not in acme's
+    assert set(cov["dead_letters"]) == {"total", "by_channel_and_reason"}
     assert cov["lag"]["period"]["events"] == traffic.total("acme")
     assert 0 <= cov["lag"]["period"]["avg_s"] <= cov["lag"]["period"]["max_s"] < 120
     # The silence: when the channel was last seen, paged, and traffic came back.
@@ -278,8 +279,10 @@ def test_each_tenant_gets_its_own_leaks_silences_and_controls(
     assert export_alert["threshold"] == 700  # acme's override judged it
     assert 0 <= det["time_to_page_s"]["p50"] <= det["time_to_page_s"]["p95"] < 30
     assert {a["actor"] for a in det["top_actors"]} == {pseudonym(LEAKER), pseudonym(EXFILTRATOR)}
+    # The report's uids are the keyed form of dlp.alerts' (the SOC maps them with the key).
     published = {a["finding_info"]["uid"] for a in facts["alerts"]}
-    assert {a["uid"] for a in det["alerts"]} <= published
+    listed = {a["uid"] for a in det["alerts"]} | {s["alert_uid"] for s in cov["silences"]}
+    assert len(listed) >= 3 and listed <= {pseudonym.uid(uid) for uid in published}
     # Controls: the configuration that judged acme, with its override and allowlist.
     [version] = acme["controls"]["config_versions"]
     assert version["source"] == "ledger" and version["events"] == traffic.total("acme")
@@ -311,6 +314,11 @@ def test_each_tenant_gets_its_own_leaks_silences_and_controls(
     assert len(traffic.raw_ids) > 100
     leaked = {(name, raw) for name, text in texts.items() for raw in traffic.raw_ids if raw in text}
     assert leaked == set()
+    # Nor the unkeyed uid of any alert (a hash of detector, tenant, actor and window that
+    # candidate actor ids would reverse).
+    assert {
+        (name, uid) for name, text in texts.items() for uid in published if uid in text
+    } == set()
 
     # What a person sees: Chromium renders it with no error, asks for nothing else, and
     # draws every chart.

@@ -504,13 +504,26 @@ async def ledger_on_redis(settings: Settings, keys: list[str]) -> list[Any]:
         await store.aclose()
 
 
+def failed_login(rng: random.Random, n: int, ts: int) -> Event:
+    """Failed logins of several actors from one source address (auth_failures by address)."""
+    return Event(event_id=f"f-{n}", ts_ms=ts, tenant="acme", channel="voice",
+                 actor_id=f"a-{rng.randrange(7)}", action="auth.login", outcome="failure",
+                 source_ip="10.9.9.9")  # fmt: skip
+
+
 def test_every_state_key_has_a_ttl(settings: Settings, tmp_path: Path) -> None:
     batches = redelivered_batches(17, 4, 60, 10 * MIN, random_event)
+    batches += redelivered_batches(5, 2, 20, MIN, failed_login)
     make = all_detectors(write_roster(tmp_path), lambda: T0)
-    asyncio.run(run_both(settings, make, batches))
+    runs, _ = asyncio.run(run_both(settings, make, batches))
+    by_address = [f for run in runs.redis for f in run["findings"] if f.owner.startswith(
+        f"{settings.redis_prefix}{{i:")]  # fmt: skip
+    assert by_address, "no alert decided in a source address's hash"
     client = redis_client(settings)
     keys = list(client.scan_iter(match=f"{settings.redis_prefix}*"))
     assert len(keys) > 10
+    # the source address's alert hash (no state of its own) is among them
+    assert any(b"{i:" in k and not k.endswith(b":failures") for k in keys)
     # the assurance ledger keeps each day for its retention after the day ends
     kept = (LedgerSettings().retention_days + 2) * DAY
     limits = {k: kept if b"ledger:" in k else 91 * DAY for k in keys}

@@ -7,6 +7,7 @@ import asyncio
 import time
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,7 +18,7 @@ from detectors.state.shared import ledger as family
 from detectors.state.shared.memory import SharedMemory
 from detectors.state.shared.plan import Plan
 from monitor import safety
-from monitor.alerts import Alert
+from monitor.alerts import Alert, finding_uid
 from monitor.channels import Channel
 from monitor.config import DetectorSettings
 from monitor.detection import build_detection
@@ -156,7 +157,7 @@ def test_a_page_writes_its_summary_and_a_repeat_only_its_growing_values() -> Non
     batch = LEDGER.alerts([page(finding())], [repeat], T0 + 1500)
     rows = batch.alerts["ns:{n:acme}:ledger:2026-11-30:a"]
     assert rows.counters == "ns:{n:acme}:ledger:2026-11-30:n"
-    row = rows.rows["u1"]
+    row = rows.rows[PSEUDONYM.uid("u1")]
     assert (row.count, row.last_ms, row.severity, row.pages) == (
         3,
         T0 + 60_000,
@@ -166,7 +167,40 @@ def test_a_page_writes_its_summary_and_a_repeat_only_its_growing_values() -> Non
     assert row.summary is not None and b"rec-raw-1" not in row.summary
     assert b"agent-9" not in row.summary and PSEUDONYM("agent-9").encode() in row.summary
     update = LEDGER.alerts([page(finding(), kind="update", count=2)], [], T0).alerts
-    assert update["ns:{n:acme}:ledger:2026-11-30:a"].rows["u1"].summary is None
+    assert update["ns:{n:acme}:ledger:2026-11-30:a"].rows[PSEUDONYM.uid("u1")].summary is None
+
+
+def test_alert_rows_carry_only_the_keyed_uid() -> None:
+    """dlp.alerts' uid is sha256(detector, tenant, actor, window): anyone can test candidate
+    actors against it. The ledger keeps only its HMAC under the pseudonym key."""
+    f = finding()
+    unkeyed = finding_uid(f.detector, f.tenant, f.actor, f.window_end_ms)
+    repeat = Repeat("{a:agent-9}", "!bulk_export:acme", "acme", unkeyed, 3, T0, T0 + 60_000, 5)
+    batch = LEDGER.alerts([page(f, uid=unkeyed)], [repeat], T0 + 1500)
+    [rows] = batch.alerts.values()
+    keyed = PSEUDONYM.uid(unkeyed)
+    assert list(rows.rows) == [keyed] and keyed.startswith("au_") and unkeyed not in keyed
+    summary = orjson.loads(rows.rows[keyed].summary or b"")
+    assert summary["uid"] == keyed
+    plan = Plan()
+    batch.put(plan, LEDGER.settings, T0)
+    assert unkeyed not in orjson.dumps(plan.ops).decode()
+    assert Pseudonymizer(b"x" * 32).uid(unkeyed) != keyed  # another key, another uid
+
+
+def test_the_ledger_counts_at_most_max_tenants() -> None:
+    """Past `max_tenants` tenants a worker's ledger counts no new one: its events and alerts
+    are not counted, its dead letters count under no tenant."""
+    ledger = Ledger("ns:", "cfg1", "{}", PSEUDONYM, LedgerSettings(max_tenants=2))
+    fresh = [("{a:x}", [event(1, "t1"), event(2, "t2"), event(3, "t3"), event(4, "t1")])]
+    counted = ledger.events(fresh, T0 + 5000, False).events
+    assert sorted(counted) == ["ns:{n:t1}:ledger:2026-11-30:n", "ns:{n:t2}:ledger:2026-11-30:n"]
+    letters = [DeadLetter("t:0:1", "voice", "missing_field", "t3")]
+    assert list(ledger.dead_letters(letters, T0).dead) == ["ns:{n}:ledger:2026-11-30:n"]
+    assert ledger.alerts([page(finding(tenant="t3"))], [], T0).alerts == {}
+    assert list(ledger.alerts([page(finding(tenant="t2"))], [], T0).alerts) == [
+        "ns:{n:t2}:ledger:2026-11-30:a"
+    ]
 
 
 def test_an_alert_stays_on_the_day_it_was_first_seen() -> None:
@@ -214,10 +248,12 @@ def test_tenant_keys_never_collide_and_never_break_a_tag(a: str, b: str) -> None
 # ---------------------------------------------------------------- through the pipeline
 
 
-def pipeline(store: MemoryStore) -> Pipeline:
+def pipeline(store: MemoryStore, tenants: frozenset[str] | None = None) -> Pipeline:
     detection = build_detection(DetectorSettings(), store, b"k" * 32, "ns:")
     voice = Channel("voice", "interactions.voice")
-    return Pipeline({"interactions.voice": voice}, detection, None, "alerts", "deadletter")
+    return Pipeline(
+        {"interactions.voice": voice}, detection, None, "alerts", "deadletter", tenants=tenants
+    )
 
 
 def message(offset: int, value: bytes) -> Message:
@@ -281,3 +317,38 @@ def test_a_message_that_fails_processing_is_counted_once_under_no_tenant(
     asyncio.run(run())
     today = day_of(int(time.time() * 1000))
     assert counters(store, None, today) == {"dl|voice|processing_error": 1}
+
+
+def test_unknown_tenants_are_dead_lettered_and_make_no_ledger_row() -> None:
+    """With a tenant registry, an event naming another tenant (as its tenant or its record's)
+    is dead-lettered `unknown_tenant` and counted under no tenant; a bad message naming an
+    unregistered tenant is counted under no tenant either."""
+    store = MemoryStore()
+    p = pipeline(store, frozenset({"acme"}))
+    now = int(time.time() * 1000)
+    stranger = valid(1, now - 1000).replace(b'"acme"', b'"evil-corp"')
+    foreign_record = valid(2, now - 1000).replace(
+        b'"record.search"', b'"record.search","resource":{"tenant":"evil-corp"}'
+    )
+    batch = [
+        message(0, valid(0, now - 1000)),
+        message(1, stranger),
+        message(2, foreign_record),
+        message(3, b"[%s,%s]" % (valid(3, now - 1000), stranger)),
+        message(4, b'{"tenant":"evil-corp","event_id":"x"}'),
+    ]
+    result = asyncio.run(p.process(batch))
+    assert result.events == 2 and result.rejected_by_reason == {
+        "unknown_tenant": 3,
+        "missing_field": 1,
+    }
+    today = day_of(now)
+    assert counters(store, "evil-corp", today) == {}
+    assert counters(store, None, today) == {
+        "dl|voice|unknown_tenant": 2,
+        "dl|voice|missing_field": 1,
+    }
+    # the foreign record's event names a registered tenant: its dead letter is acme's
+    acme = counters(store, "acme", today)
+    assert acme["ev|voice"] == 2 and acme["dl|voice|unknown_tenant"] == 1
+    assert not any("evil-corp" in key for key in store.data)

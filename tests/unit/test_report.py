@@ -103,10 +103,8 @@ def view(acme_uses_sms: bool = True) -> LedgerView:
     # sms silent from 10:00 on day 1, traffic again in minute 10:42; voice silent on day 2.
     monitor[D1].alerts.update(silence_row("s1", "sms", T1 + 600 * MIN))
     monitor[D2].alerts.update(silence_row("s2", "chat", T1 + DAY_MS + 60 * MIN))
-    unattributed = empty_days(PERIOD.days)
-    unattributed[D1].counters.update({"dl|voice|not_json": 3, "dl|backoffice|not_json": 9})
     minutes = {("sms", D1): busy(599, 600, 642, 643)}
-    return LedgerView(tenant, monitor, unattributed, minutes, {HASH: SNAPSHOT})
+    return LedgerView(tenant, monitor, minutes, {HASH: SNAPSHOT})
 
 
 def report(v: LedgerView, generated_ms: int = T1 + 3 * DAY_MS) -> dict:
@@ -124,8 +122,10 @@ def test_coverage_counts_dead_letters_and_lag() -> None:
         {"day": D1, "channels": {"sms": 5, "voice": 100}},
         {"day": D2, "channels": {}},
     ]
-    assert cov["dead_letters"]["total"] == 2
-    assert cov["dead_letters"]["unattributed_on_these_channels"] == {"voice": {"not_json": 3}}
+    assert cov["dead_letters"] == {
+        "total": 2,
+        "by_channel_and_reason": {"voice": {"missing_field": 2}},
+    }
     day1 = cov["lag"]["per_day"][0]
     assert day1 == {
         "day": D1,
@@ -195,9 +195,50 @@ def test_controls_come_from_the_ledger_and_pseudonymize_allowlisted_actors() -> 
     assert shown["allowlist"]["teams"] == ["t-9"]
 
 
+def test_a_tenant_sees_only_its_own_controls() -> None:
+    """Detector-wide allowlist entries (anyone's actors, teams, domains) and other tenants'
+    overrides and allowlists are not in a tenant's report: only how many shared entries
+    applied."""
+    snap = orjson.loads(orjson.dumps(SNAPSHOT))
+    bulk = snap["detectors"]["bulk_export"]
+    bulk["allowlist"] = {
+        "actors": ["svc-global"],
+        "teams": ["t-globex"],
+        "destination_domains": ["globex.example"],
+    }
+    bulk["tenants"] = {"globex": {**bulk["default"], "threshold_records": 12345}}
+    bulk["tenant_allowlists"] = {
+        "acme": {"actors": ["svc-1"]},
+        "globex": {"actors": ["svc-globex"], "teams": ["t-globex-2"]},
+    }
+    v = view()
+    v.snapshots = {HASH: snap}
+    r = report(v)
+    shown = r["controls"]["config_versions"][0]["controls"]["detectors"]["bulk_export"]
+    assert shown["allowlist"] == {
+        "actors": [PSEUDONYM("svc-1")],
+        "teams": [],
+        "actor_patterns": [],
+        "destination_domains": [],
+    }
+    assert shown["shared_allowlist_entries"] == 3
+    text = orjson.dumps(r).decode() + render_html(r)
+    for other in ("svc-global", "t-globex", "globex", "12345", PSEUDONYM("svc-global"),
+                  PSEUDONYM("svc-globex")):  # fmt: skip
+        assert other not in text, other
+    assert "3 detector-wide entries (not listed)" in render_html(r)
+
+
+def test_dead_letters_that_name_no_tenant_are_not_in_a_tenants_report() -> None:
+    """They may be any tenant's: a tenant's report never reads them."""
+    r = report(view())
+    assert "unattributed" not in orjson.dumps(r).decode()
+    assert "could not be read" not in render_html(r)
+
+
 def test_without_events_the_current_configuration_is_shown_as_such() -> None:
     days = PERIOD.lookback + PERIOD.days
-    empty = LedgerView(empty_days(days), empty_days(days), empty_days(PERIOD.days))
+    empty = LedgerView(empty_days(days), empty_days(days))
     data = report(empty)
     [version] = data["controls"]["config_versions"]
     assert version["source"].startswith("current configuration")
