@@ -111,8 +111,9 @@ class CumulativeAccess(Tuned[CumulativeAccessConfig]):
     def load_slot(self, data: list[Any]) -> CumulativeSlot:
         return CumulativeSlot.load(data)
 
-    def team_key(self, tenant: str, team: str | None) -> str:
-        return f"{self.prefix}{team_tag(tenant, team or '-')}:{NAME}:totals"
+    def team_key(self, tenant: str, team: str) -> str:
+        """The peer group's sums (its trusted team's, else the tenant's: `peer_team`)."""
+        return f"{self.prefix}{team_tag(tenant, team)}:{NAME}:totals"
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
         slot: CumulativeSlot = actor.slot(NAME, CumulativeSlot)
@@ -153,7 +154,7 @@ class CumulativeAccess(Tuned[CumulativeAccessConfig]):
         day = group.last_ts // DAY_MS
         own.days.forget_below(day - cfg.days + 1)
         observed = own.days.total(day - cfg.days + 1, day)
-        team_key = self.team_key(tenant, group.team)
+        team_key = self.team_key(tenant, group.peer_team)
         if day > own.shared_day or observed - own.shared_sum >= cfg.share_every:
             own.shared_day, own.shared_sum = day, observed
             team_totals.set_total(
