@@ -377,6 +377,7 @@ def controls_section(report: Mapping[str, Any]) -> str:
             continue
         c = version["controls"]
         parts.append(f"<p>Alert suppression window: {cell(c['suppression_minutes'])} min.</p>")
+        parts.append(not_in_force_part(c.get("not_in_force")))
         rows = []
         for name, d in c["detectors"].items():
             settings = "; ".join(
@@ -387,6 +388,18 @@ def controls_section(report: Mapping[str, Any]) -> str:
             rows.append((name, settings, allow or "none"))
         parts.append(table(["detector", "settings", "allowlist"], rows))
     return "".join(parts)
+
+
+def not_in_force_part(rows: list[Mapping[str, str]] | None) -> str:
+    """The controls that lacked their trusted source (docs/operations.md)."""
+    if rows is None:
+        return '<p class="note">Trusted sources were not recorded with this configuration.</p>'
+    if not rows:
+        return "<p>Every control was in force: each had the trusted source it needs.</p>"
+    return "<h4>Controls NOT in force (no trusted source)</h4>" + table(
+        ["control", "needs", "what happened instead"],
+        [(r["control"], r["needs"], r["effect"]) for r in rows],
+    )
 
 
 def setting(value: Any) -> str:
