@@ -14,8 +14,9 @@ below every burst threshold (in one real case three agents opened 68,701 account
 
 Tuning. With a replay of at least `days` + 2 days (the simulator's `cumulative_access`
 scenario spans a week). Teams mixing roles (back office and front line) have wide
-spreads: split them into separate `actor.team` values, or raise `min_ratio` for that
-tenant.
+spreads: split them into separate teams in the assignments file (peer groups follow the
+trusted team only; with none, the tenant's actors are the peers), or raise `min_ratio`
+for that tenant.
 """
 
 from __future__ import annotations
