@@ -26,6 +26,12 @@ MAX_SAMPLES = 5  # sample event ids and records an alert carries
 # How long a shared key outlives its last write beyond its window (Redis TTLs run on the
 # wall clock): room for events that arrive late, up to the allowed lateness.
 LATE_KEEP_MS = 4 * HOUR_MS
+# The peer group of actors with no trusted team: the tenant's. Peer groups (team samples,
+# sums, shifts, devices) follow the trusted team only (Event.trusted_team, from the
+# assignments file or a channel trusted for it): a team an event merely claims, small,
+# empty or made up, never takes its actor out of the tenant's group, so it never turns a
+# team-relative rule off (issue 20).
+TENANT_WIDE = "-"
 C = TypeVar("C")
 R = TypeVar("R", bound=Reply)
 
@@ -176,7 +182,13 @@ class ActorBatch:
 
     @property
     def team(self) -> str | None:
+        """The team alerts show (the trusted one when known, else the event's own)."""
         return self.events[0].actor_team if self.events else None
+
+    @property
+    def peer_team(self) -> str:
+        """The peer group the actor is judged against (see `peer_team`)."""
+        return peer_team(self.events[0]) if self.events else TENANT_WIDE
 
     @property
     def samples(self) -> list[str]:
@@ -190,6 +202,17 @@ class ActorBatch:
     @property
     def channels(self) -> set[str]:
         return {e.channel for e in self.events}
+
+
+def peer_team(event: Event) -> str:
+    """The actor's peer group: its trusted team, else the whole tenant (TENANT_WIDE)."""
+    return event.trusted_team or TENANT_WIDE
+
+
+def peer_type(event: Event) -> str:
+    """The actor's kind among its peers: its trusted type, else "agent" (every actor whose
+    type is not trusted is pooled with the agents, whatever its events claim)."""
+    return event.trusted_type or "agent"
 
 
 def tuned_actions(tuning: Any) -> frozenset[str]:

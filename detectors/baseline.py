@@ -9,8 +9,10 @@ in their own window). A window is judged by two rules:
   of active windows (median + k·sigma, sigma = 1.4826·MAD at least `min_spread`, and at least
   `min_ratio` x median) once the actor has `warmup_windows` of history, and, with
   `compare_team`, also far above the team's sample of windows (same formula, once the
-  team has `team_min_samples` windows). Idle windows are not stored: a baseline describes
-  the actor at work, which makes it higher and the rule more conservative.
+  team has `team_min_samples` windows). The team is the trusted one; an actor with none
+  is compared with the tenant-wide sample (detectors/base.py, `peer_team`). Idle windows
+  are not stored: a baseline describes the actor at work, which makes it higher and the
+  rule more conservative.
 """
 
 from __future__ import annotations
@@ -98,9 +100,9 @@ class WindowBaseline(Tuned[Any]):
     def load_slot(self, data: dict) -> PerTenant[WindowHistory]:
         return PerTenant.loader(WindowHistory.load)(data)
 
-    def team_key(self, tenant: str, team: str | None) -> str:
-        """The team's sample of closed windows (shared state), or "" without a team."""
-        return f"{self.prefix}{team_tag(tenant, team)}:{self.name}:sample" if team else ""
+    def team_key(self, tenant: str, team: str) -> str:
+        """The peer group's sample of closed windows (shared state)."""
+        return f"{self.prefix}{team_tag(tenant, team)}:{self.name}:sample"
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
         histories: PerTenant[WindowHistory] = actor.slot(self.name, PerTenant)
@@ -140,7 +142,7 @@ class WindowBaseline(Tuned[Any]):
         window_ms = cfg.window_minutes * MINUTE_MS
         lo, hi = group.first_ts // window_ms, group.last_ts // window_ms
         current, at = history.busiest(lo, hi)
-        team_key = self.team_key(tenant, group.team) if cfg.compare_team else ""
+        team_key = self.team_key(tenant, group.peer_team) if cfg.compare_team else ""
         team = NO_STATS
         if team_key:  # asked every time, so the team's statistics stay fresh for judging
             team = team_sample.cached_stats(ctx, team_key, cfg.team_sample)

@@ -17,7 +17,12 @@ from typing import Any
 import faust
 
 from monitor import metrics
-from monitor.assignments import Assignments, AssignmentWatcher, load_assignments
+from monitor.assignments import (
+    Assignments,
+    AssignmentWatcher,
+    load_assignments,
+    trusted_kinds,
+)
 from monitor.channel_reload import ChannelWatcher
 from monitor.channels import Registry, load_channels
 from monitor.config import DetectorSettings, load_detectors
@@ -33,6 +38,7 @@ from monitor.sinks import AlertDelivery, SinkSettings, build_delivery
 from monitor.state import RedisStore
 from monitor.subscription import TopicSubscription
 from monitor.tenants import load_tenants, registry_line
+from monitor.trust_status import TrustStatus
 from monitor.web import WebPages
 
 log = logging.getLogger("blindar.worker")
@@ -62,6 +68,9 @@ class Worker:
         self.detector_settings = detectors
         self.tenants = load_tenants(settings.tenants_file)  # errors surface before Faust starts
         self.health = Health()
+        self.trust = TrustStatus(detectors, self.health)
+        channels = (channel.trusted for channel in registry.channels)
+        self.trust.update(trusted_kinds(self.assignments.assignments, channels))  # at start
         self.offsets: dict[tuple[str, int], int] = {}
         self.pipeline: Pipeline | None = None
         self.watcher = ChannelWatcher(settings.config_dir, registry)
@@ -163,6 +172,7 @@ class Worker:
         (log.info if self.tenants is not None else log.warning)(
             "blindar worker: %s", registry_line(self.tenants, s.tenants_file)
         )
+        self.trust.update(self.pipeline.trusted)
         log.info(
             "blindar worker: kafka=%s redis=%s detectors=%s channels=%s",
             s.kafka_bootstrap,
@@ -281,6 +291,8 @@ class Worker:
             self.registry = registry
             if self.pipeline is not None:
                 self.pipeline.set_channels(registry.by_topic(namespace))
+        if self.pipeline is not None and (registry is not None or assignments is not None):
+            self.trust.update(self.pipeline.trusted)
         wanted = list(self.registry.by_topic(namespace))
         current = set(self.subscription.topics)
         pending = [t for t in wanted if t not in current]

@@ -11,8 +11,12 @@ values count.
 the trusted tenants (`actor_tenants`, empty when none is known), the source that decided
 them (`assignment_source`), the trusted team (`trusted_team`, the only team allowlists
 read) and the trusted actor type (`trusted_type`, the only type exemptions by type read:
-a supervisor's QA reviews in orphan_access and recording_access). `actor_team` stays
-usable for peer groups: the trusted team when known, else the event's own.
+a supervisor's QA reviews in orphan_access and recording_access). Peer groups too are
+chosen by the trusted team and type only (none: the tenant-wide group); `actor_team` (the
+trusted team when known, else the event's own) is shown in alerts, never judged by.
+
+`trusted_kinds` says which of tenants, team and type any trusted source gives at all: a
+control that needs one no source gives is not in force (monitor/controls.py).
 
 YAML:   actors: {agent-7: {tenants: [acme, globex], team: t-1, type: supervisor}}
 CSV:    actor,tenants,team,type   (header; tenants separated by `;`; team, type optional)
@@ -23,6 +27,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +92,20 @@ class Trust:
             fields["actor_type"] = fields["trusted_type"] = known.type
         elif self.type_from_event:
             fields["trusted_type"] = fields.get("actor_type", "agent")
+
+
+def trusted_kinds(assignments: Assignments, channels: Iterable[frozenset[str]]) -> frozenset[str]:
+    """Which of tenants, team and type some trusted source gives: the assignments file (for
+    any actor) or a channel trusted for it (`channels`: each channel's `trusted`)."""
+    kinds: set[str] = set().union(*channels) & TRUSTABLE
+    listed = assignments.by_actor.values()
+    if any(a.tenants for a in listed):
+        kinds.add("tenants")
+    if any(a.team for a in listed):
+        kinds.add("team")
+    if any(a.type for a in listed):
+        kinds.add("type")
+    return frozenset(kinds)
 
 
 def _text(value: Any, where: str) -> str:

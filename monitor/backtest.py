@@ -8,6 +8,9 @@ scenario is spread over the days that follow. The replay is the one `blindar rep
 runs (same pipeline, scratch Redis namespace); the report adds what replay cannot know:
 which population traits (supervisor, back office, part-time, night, laptop, hot-desk,
 two tenants) the falsely paged actors have, and which detectors caught each leak how fast.
+
+The period comes with its population's assignments file (assignments.yaml, as workforce
+management would export it), and the replay trusts it as the worker would, not the events.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from monitor.simulate import (
     Population,
     Simulator,
     merge,
+    write_assignments,
     write_jsonl,
     write_labels,
     write_roster,
@@ -90,6 +94,7 @@ class PeriodFiles:
     start_ms: int
     end_ms: int
     count: int = 0
+    assignments: Path | None = None  # the population's trusted assignments file
 
 
 def scenario_plan(plan: BacktestPlan) -> tuple[list[str], list[str]]:
@@ -136,7 +141,8 @@ def _by_new_actor(
 
 
 def write_period(plan: BacktestPlan, directory: Path, start_ms: int) -> PeriodFiles:
-    """Simulate the plan's period to events.jsonl, labels.jsonl and roster.yaml."""
+    """Simulate the plan's period to events.jsonl, labels.jsonl, roster.yaml and
+    assignments.yaml."""
     plan.check()
     population = Population(plan.seed, plan.agents, plan.tenants, mix_named(plan.mix))
     end_ms = start_ms + plan.days * DAY_MS
@@ -154,6 +160,7 @@ def write_period(plan: BacktestPlan, directory: Path, start_ms: int) -> PeriodFi
     files.count = write_jsonl(merge(normal, injected), files.events)
     write_labels(labels, files.labels)
     write_roster(population, files.roster)
+    files.assignments = write_assignments(population, directory / "assignments.yaml")
     return files
 
 

@@ -64,6 +64,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "deployment derives from its workforce roster: off_hours reads the roster, "
         "orphan_access allowlists the back-office teams and the supervisors",
     )
+    p.add_argument(
+        "--trust-events",
+        action="store_true",
+        help="trust the events' own actor.tenants, team and type; by default the replay "
+        "trusts what the worker would: the simulated population's assignments file",
+    )
     p.add_argument("--redis-url", help="Redis to use (default: REDIS_URL)")
     p.add_argument("--redis-db", type=int, default=DEFAULT_REDIS_DB)
     p.add_argument(
@@ -80,6 +86,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(settings: Settings, args: argparse.Namespace) -> int:
     import orjson
 
+    from monitor.assignments import load_assignments
     from monitor.backtest import (
         BacktestPlan,
         batch_for,
@@ -130,6 +137,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             pseudonym_key=settings.pseudonym_key,
             progress=not args.no_progress,
             channels=registry.channels,
+            assignments=load_assignments(files.assignments),
+            trust_events=args.trust_events,
         )
         print(f"replaying in batches of {options.batch_size} events", flush=True)
         result = run_backtest(plan, files, load_detectors(config), options)

@@ -29,7 +29,7 @@ CONTRACT_FIELDS = FIELD_PATHS
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CHANNEL_KEYS = {"topic", "partitions", "mapping", "quiet_hours", "silence_minutes", "trusted"}
 # What a channel's own events may assert about their actor (monitor/assignments.py).
-TRUSTABLE = ("tenants", "team")
+TRUSTABLE = ("tenants", "team", "type")
 
 
 @dataclass(frozen=True)

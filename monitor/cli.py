@@ -144,6 +144,12 @@ def add_period_arguments(p: argparse.ArgumentParser) -> None:
         metavar="ASSIGNMENTS.yaml",
         help="write the agents' tenants and teams (the trusted assignments file)",
     )
+    p.add_argument(
+        "--assignments-only",
+        action="store_true",
+        help="write the --assignments file of the live population (same --rate, --agents, "
+        "--tenants, --seed, --mix) and stop: for a worker started before the simulator",
+    )
     p.add_argument("--days", type=float, default=1.0, help="period length (default 1)")
     p.add_argument("--hours", type=float, help="period length in hours (overrides --days)")
     p.add_argument("--warmup-days", type=float, default=0.0, help="normal days before it")

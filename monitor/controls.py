@@ -4,6 +4,11 @@ one tenant after its overrides and allowlists (the assurance report's last secti
 The worker stores the snapshot of the configuration it runs with in the ledger under its
 hash, and counts every tenant's events per hash, so a report shows the controls that
 actually judged that tenant's traffic, not whatever the config file says today.
+
+A snapshot also names the kinds of trusted value (tenants, team, type) some source gave
+the worker (`trusted`, monitor/assignments.py): a control that needs one no source gives
+is *not in force* (`not_in_force`), and the worker's start-up log, `/health` and the
+report say so (docs/operations.md, "Controls not in force").
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -47,9 +52,10 @@ def allowlist_data(allowlist: Allowlist) -> dict[str, list[str]]:
     }
 
 
-def snapshot(detectors: DetectorSettings) -> dict[str, Any]:
-    """Everything detectors.yaml decided, as JSON data (defaults, overrides, allowlists)."""
-    return {
+def snapshot(detectors: DetectorSettings, trusted: Iterable[str] | None = None) -> dict[str, Any]:
+    """Everything detectors.yaml decided, as JSON data (defaults, overrides, allowlists),
+    and with `trusted` the kinds of trusted value the worker had."""
+    snap = {
         "suppression_minutes": detectors.suppression_minutes,
         "detectors": {
             name: {
@@ -63,6 +69,9 @@ def snapshot(detectors: DetectorSettings) -> dict[str, Any]:
             for name, tuning in sorted(detectors.configs.items())
         },
     }
+    if trusted is not None:
+        snap["trusted"] = sorted(trusted)
+    return snap
 
 
 def encoded(snap: Mapping[str, Any]) -> bytes:
@@ -109,7 +118,13 @@ def controls_for(
             "allowlist": allowlist,
             "shared_allowlist_entries": shared_entries(section),
         }
-    return {"suppression_minutes": snap.get("suppression_minutes"), "detectors": detectors}
+    trusted = snap.get("trusted")
+    return {
+        "suppression_minutes": snap.get("suppression_minutes"),
+        "detectors": detectors,
+        # None: a snapshot written before the worker recorded its trusted sources
+        "not_in_force": None if trusted is None else not_in_force(detectors, trusted),
+    }
 
 
 def shown(name: str, value: Any) -> Any:
@@ -117,3 +132,70 @@ def shown(name: str, value: Any) -> Any:
     if name.endswith("_file") and isinstance(value, str) and value:
         return value.replace("\\", "/").rsplit("/", 1)[-1]
     return value
+
+
+# ---------------------------------------------------------------- controls not in force
+
+TENANTS, TEAM, TYPE = "tenants", "team", "type"
+# Settings whose rule compares an actor with its team (what the peers share), judged
+# against the tenant-wide group when no trusted team is known (detectors/base.py).
+TEAM_PEERS = {
+    "compare_team": "peer windows",
+    "team_min_peers": "peer sums",
+    "shift_rule": "peer shifts",
+    "team_devices": "known devices",
+}
+
+
+def needs(
+    name: str, settings: Mapping[str, Any], allowlist: Mapping[str, Any]
+) -> list[tuple[str, str, str]]:
+    """(control, kind of trusted value it needs, what happens without one) for one
+    detector's settings and allowlist."""
+    out = []
+    if name == "cross_tenant":
+        out.append((name, TENANTS, "silent: no actor has trusted tenants"))
+    for key, shared in TEAM_PEERS.items():
+        if settings.get(key):
+            out.append((f"{name}.{key}", TEAM, f"{shared} are the whole tenant's, not the team's"))
+    if settings.get("shift_rule"):
+        out.append((f"{name}.shift_rule", TYPE, "peer shifts of every actor type together"))
+    if settings.get("exempt_actor_types"):
+        out.append((f"{name}.exempt_actor_types", TYPE, "exempts nobody"))
+    if allowlist.get("teams"):
+        out.append((f"{name}.allowlist.teams", TEAM, "exempts nobody"))
+    return out
+
+
+def not_in_force(
+    detectors: Mapping[str, Mapping[str, Any]], trusted: Iterable[str]
+) -> list[dict[str, str]]:
+    """The controls of `detectors` (name -> {"settings", "allowlist"}, as `controls_for`
+    gives them) that need a kind of trusted value not in `trusted`."""
+    have = set(trusted)
+    return [
+        {"control": control, "needs": f"trusted {kind}", "effect": effect}
+        for name, section in sorted(detectors.items())
+        for control, kind, effect in needs(name, section["settings"], section["allowlist"])
+        if kind not in have
+    ]
+
+
+def not_in_force_anywhere(snap: Mapping[str, Any], trusted: Iterable[str]) -> list[dict[str, str]]:
+    """`not_in_force` for the defaults and every tenant's overrides together (the worker's
+    view: start-up log and /health)."""
+    sections = (snap.get("detectors") or {}).values()
+    tenants = {
+        t for s in sections for t in (*s.get("tenants", {}), *s.get("tenant_allowlists", {}))
+    }
+    kinds = set(trusted)
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    for tenant in ["", *sorted(tenants)]:
+        for row in not_in_force(controls_for(snap, tenant, str)["detectors"], kinds):
+            rows.setdefault((row["control"], row["needs"]), row)
+    return list(rows.values())
+
+
+def not_in_force_text(rows: Iterable[Mapping[str, str]]) -> str:
+    """One line naming each control not in force, what it needs and what happens."""
+    return "; ".join(f"{r['control']} (needs {r['needs']}: {r['effect']})" for r in rows)

@@ -6,11 +6,14 @@ import time
 
 
 class Health:
-    """Named problems that are currently true; empty means healthy."""
+    """Named problems that are currently true; empty means healthy. Controls not in force
+    (no trusted source for them, monitor/controls.py) are reported apart: a deployment
+    that runs without them is not degraded, but must be told."""
 
     def __init__(self) -> None:
         self.problems: dict[str, str] = {}
         self.since: dict[str, float] = {}
+        self.not_in_force: list[dict[str, str]] = []
 
     def set(self, name: str, detail: str) -> None:
         self.problems[name] = detail
@@ -31,4 +34,5 @@ class Health:
                 {"name": name, "detail": detail, "since": self.since.get(name)}
                 for name, detail in sorted(self.problems.items())
             ],
+            "controls_not_in_force": self.not_in_force,
         }

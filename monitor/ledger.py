@@ -49,6 +49,7 @@ from detectors.event import Event
 from detectors.state.keys import channel_tag, part, tenant_tag
 from detectors.state.shared import ledger as family
 from detectors.state.shared.plan import Plan
+from monitor import controls
 from monitor.alerts import Alert
 from monitor.pseudonym import Pseudonymizer
 from monitor.state.requests import Repeat
@@ -447,3 +448,15 @@ class Ledger:
     def wrote(self) -> None:
         """The store call carrying the last snapshot offered went through."""
         self.snapshot_day = self.offered_day
+
+    def use_trusted(self, kinds: Iterable[str]) -> None:
+        """Record in the snapshot the kinds of trusted value the worker has (what decides
+        the controls not in force); a change makes a new configuration, written with the
+        next store call, that the events from then on count under."""
+        snap = orjson.loads(self.snapshot_text)
+        if snap.get("trusted") == sorted(kinds):
+            return
+        snap["trusted"] = sorted(kinds)
+        self.config = controls.config_hash(snap)
+        self.snapshot_text = controls.encoded(snap).decode()
+        self.snapshot_day = -1

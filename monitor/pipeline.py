@@ -21,7 +21,7 @@ from detectors.event import Event
 from detectors.state.actor import NO_HORIZON
 from monitor import deadletter, metrics
 from monitor.alerts import Alert, Alerts
-from monitor.assignments import Assignments, Trust
+from monitor.assignments import TRUSTABLE, Assignments, Trust, trusted_kinds
 from monitor.channels import Channel
 from monitor.detection import Detection, Outcome
 from monitor.events import Rejection, decode_message
@@ -83,11 +83,14 @@ class Pipeline:
         trust_events: bool = False,
         watermarks: Watermarks | SingleClock | None = None,
         tenants: frozenset[str] | None = None,
+        event_channels: bool | None = None,
     ) -> None:
-        # trust_events (replay of an operator's own file): events' channel names and
-        # assignments are taken as they are; the worker never sets it.
+        # trust_events (`replay --trust-events`): events' own assignments are taken as they
+        # are; event_channels (replay, default: trust_events): so are their channel names
+        # (a replayed file has no topic per channel). The worker sets neither.
         self.trust_events = trust_events
         self.tenants = tenants  # the registered tenants (monitor/tenants.py; None: any)
+        self.event_channels = trust_events if event_channels is None else event_channels
         self.assignments = assignments or Assignments()
         self.detection = detection
         self.set_channels(channels)
@@ -127,8 +130,17 @@ class Pipeline:
             for topic, channel in self.channels.items()
         }
         self.default_trust = Trust(self.assignments)
+        # The kinds of trusted value some source gives (all of them when events are trusted).
+        self.trusted = (
+            TRUSTABLE
+            if self.trust_events
+            else trusted_kinds(
+                self.assignments, (channel.trusted for channel in self.channels.values())
+            )
+        )
         if self.detection.ledger is not None:
             self.detection.ledger.channels = self.channel_names
+            self.detection.ledger.use_trusted(self.trusted)
 
     def channel_of(self, topic: str) -> str:
         """The registered channel of a topic; "other" keeps metric labels bounded."""
@@ -214,7 +226,7 @@ class Pipeline:
                 None if self.trust_events else self.trusts.get(message.topic, self.default_trust),
                 self.tenants,
             )
-            events.extend(good if self.trust_events else self.registered(good, channel))
+            events.extend(good if self.event_channels else self.registered(good, channel))
             if good:
                 tp = (message.topic, message.partition)
                 newest[tp] = max(newest.get(tp, NO_HORIZON), max(e.ts_ms for e in good))

@@ -5,6 +5,12 @@ Kafka (alerts and dead letters are collected, not produced) and with an event-ti
 clock, so suppression and alert times follow the file rather than the wall clock.
 State lives in a scratch Redis logical database under a key namespace unique to the
 run; only that namespace's keys are deleted at the end, never a whole database.
+
+Trust is the worker's: actors' tenants, teams and types come from the assignments file
+and from channels configured `trusted:` (the `--channel` the file's events came from),
+never from the events themselves, unless `--trust-events` says the file is the
+operator's own and its events' values count. The report says which it did and the
+controls that were not in force.
 """
 
 from __future__ import annotations
@@ -26,8 +32,10 @@ import redis.asyncio as aioredis
 
 from detectors.event import Event
 from monitor.alerts import Alert
+from monitor.assignments import Assignments
 from monitor.channels import Channel
 from monitor.config import DetectorSettings
+from monitor.controls import not_in_force_anywhere, not_in_force_text, snapshot
 from monitor.detection import build_detection
 from monitor.health import Health
 from monitor.pipeline import BatchResult, Message, Pipeline
@@ -135,6 +143,8 @@ class ReplayReport:
     agent_days: float = 0.0
     channels: int = 0  # channels that sent events
     keys_dropped: int = 0
+    trust: str = ""  # what the replay trusted (trust_text)
+    not_in_force: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def events_per_s(self) -> float:
@@ -228,6 +238,10 @@ class ReplayOptions:
     progress: bool = True
     namespace: str | None = None  # key prefix; default: a fresh one per run
     channels: Sequence[Channel] = ()  # registered channels: silence periods, quiet hours
+    # Trust as the worker's (the assignments file, a --channel trusted for them), unless
+    # trust_events: the events' own tenants, team and type count.
+    assignments: Assignments = field(default_factory=Assignments)
+    trust_events: bool = False
 
 
 def batches(stream: IO[bytes], size: int, topic: str) -> Iterator[tuple[list[Message], int]]:
@@ -294,9 +308,13 @@ async def _run(
         f"{namespace}alerts",
         f"{namespace}deadletter",
         clock=clock,
-        trust_events=True,
+        assignments=options.assignments,
+        trust_events=options.trust_events,
+        event_channels=True,
     )
     report = ReplayReport(detectors=[d.name for d in detectors])
+    report.trust = trust_text(options)
+    report.not_in_force = not_in_force_anywhere(snapshot(detector_settings), pipeline.trusted)
     progress = Progress(path.stat().st_size) if options.progress else None
     started = time.perf_counter()
     with path.open("rb") as stream:
@@ -315,6 +333,23 @@ async def _run(
     report.channels = len(clock.channels)
     report.agent_days = clock.measured_agent_days
     return report
+
+
+def trust_text(options: ReplayOptions) -> str:
+    """What a replay trusts, in one line."""
+    if options.trust_events:
+        return "trusting the events' own tenants, team and type (--trust-events)"
+    file = options.assignments
+    sources = (
+        [f"assignments file {file.source} ({len(file.by_actor)} actors)"] if file.source else []
+    )
+    channel = options.channel
+    if channel is not None and channel.trusted:
+        sources.append(f"channel {channel.name} (trusted: {', '.join(sorted(channel.trusted))})")
+    return (
+        f"trusting what the worker would: {'; '.join(sources) or 'no trusted source'}; "
+        "the events' own tenants, team and type are not trusted (--trust-events trusts them)"
+    )
 
 
 def run_replay(
@@ -345,6 +380,10 @@ def summary_text(report: ReplayReport) -> str:
     ]
     for reason, count in report.rejected.most_common():
         lines.append(f"  invalid {reason}: {count:,}")
+    if report.trust:
+        lines.append(report.trust)
+    if report.not_in_force:
+        lines.append(f"controls NOT in force: {not_in_force_text(report.not_in_force)}")
     return "\n".join(lines)
 
 
@@ -405,4 +444,6 @@ def report_json(report: ReplayReport, scores: dict[str, Any] | None) -> dict[str
         },
         "findings": [vars(a) for a in report.by_actor.values()],
         "backtest": scores,
+        "trust": report.trust,
+        "controls_not_in_force": report.not_in_force,
     }

@@ -25,6 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--channel", help="the file holds raw events of this channel (apply its mapping)"
     )
+    add_trust_arguments(p)
     p.add_argument("--redis-url", help="Redis to use (default: REDIS_URL)")
     p.add_argument(
         "--redis-db",
@@ -45,9 +46,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
+def add_trust_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--trust-events",
+        action="store_true",
+        help="take the events' own actor.tenants, team and type as trusted (a file of your "
+        "own); by default only what the worker trusts counts: the assignments file and "
+        "channels configured trusted",
+    )
+    p.add_argument(
+        "--assignments",
+        type=Path,
+        metavar="FILE",
+        help="the trusted assignments file (default: the worker's, BLINDAR_ASSIGNMENTS_FILE "
+        "or assignments.yaml/.csv in the config directory)",
+    )
+
+
 def run(settings: Settings, args: argparse.Namespace) -> int:
     import orjson
 
+    from monitor.assignments import load_assignments
     from monitor.channels import load_channels
     from monitor.config import ConfigError, load_detectors
     from monitor.replay import (
@@ -82,6 +101,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         channel=channel,
         progress=not args.no_progress,
         channels=registry.channels,
+        assignments=load_assignments(args.assignments or settings.assignments_file),
+        trust_events=args.trust_events,
     )
     report = run_replay(args.file, detector_settings, options)
     print(summary_text(report))

@@ -13,6 +13,8 @@ from pathlib import Path
 import orjson
 
 from monitor import controls
+from monitor.assignments import load_assignments, trusted_kinds
+from monitor.channels import load_channels
 from monitor.config import load_detectors
 from monitor.health import Health
 from monitor.ledger_reader import LedgerReader
@@ -89,7 +91,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 def make_report(settings: Settings, tenant: str, period: Period) -> dict | None:
     """Read the ledger and build the report's data (the JSON twin); None when Redis does
     not answer within READ_TIMEOUT_S."""
-    current = controls.snapshot(load_detectors(settings.config_dir / "detectors.yaml"))
+    detectors = load_detectors(settings.config_dir / "detectors.yaml")
+    current = controls.snapshot(detectors, current_trust(settings))
     silence = current["detectors"].get("channel_silence", {}).get("default", {})
     monitor = silence.get("tenant", MONITOR_TENANT)
     try:
@@ -108,6 +111,14 @@ def make_report(settings: Settings, tenant: str, period: Period) -> dict | None:
         controls.config_hash(current),
         settings.ledger_retention_days,
     )
+
+
+def current_trust(settings: Settings) -> frozenset[str]:
+    """The kinds of trusted value the configuration gives a worker today (the assignments
+    file, channels configured trusted)."""
+    registry = load_channels(settings.config_dir / "channels.yaml")
+    assignments = load_assignments(settings.assignments_file)
+    return trusted_kinds(assignments, (channel.trusted for channel in registry.channels))
 
 
 async def read(settings: Settings, tenant: str, period: Period, monitor: str) -> LedgerView:

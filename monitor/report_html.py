@@ -375,6 +375,7 @@ def controls_section(report: Mapping[str, Any]) -> str:
             continue
         c = version["controls"]
         parts.append(f"<p>Alert suppression window: {cell(c['suppression_minutes'])} min.</p>")
+        parts.append(not_in_force_part(c.get("not_in_force")))
         rows = []
         for name, d in c["detectors"].items():
             settings = "; ".join(
@@ -393,6 +394,18 @@ def allowlist_text(d: dict[str, Any]) -> str:
     if shared:
         allow += f"{'; ' if allow else ''}{shared} detector-wide entries (not listed)"
     return allow or "none"
+
+
+def not_in_force_part(rows: list[Mapping[str, str]] | None) -> str:
+    """The controls that lacked their trusted source (docs/operations.md)."""
+    if rows is None:
+        return '<p class="note">Trusted sources were not recorded with this configuration.</p>'
+    if not rows:
+        return "<p>Every control was in force: each had the trusted source it needs.</p>"
+    return "<h4>Controls NOT in force (no trusted source)</h4>" + table(
+        ["control", "needs", "what happened instead"],
+        [(r["control"], r["needs"], r["effect"]) for r in rows],
+    )
 
 
 def setting(value: Any) -> str:

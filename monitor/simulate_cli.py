@@ -37,12 +37,18 @@ def run_simulate(settings: Settings, args: argparse.Namespace) -> int:
     if unknown:
         log.error("unknown scenario %s (known: %s)", unknown, ", ".join(sorted(SCENARIOS)))
         return 2
+    if args.assignments_only and (args.out or not args.assignments):
+        log.error("--assignments-only needs --assignments FILE and no --out")
+        return 2
     if args.out:
         return write_period(args)
     agents = max(args.agents or LIVE_AGENTS, agents_for_rate(args.rate))
     population = Population(args.seed, agents, args.tenants, mix_named(args.mix))
     if args.assignments:
         write_assignments(population, args.assignments)
+        log.info("wrote the assignments of %d agents to %s", agents, args.assignments)
+    if args.assignments_only:
+        return 0
     labels: list[dict[str, object]] = []
     events = live(
         population,

@@ -6,7 +6,7 @@ source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 PY="$ROOT/.venv/bin/python"
 RATE="${DEMO_RATE:-200}"
-SCENARIOS="${DEMO_SCENARIOS:-bulk_export enumeration}"
+SCENARIOS="${DEMO_SCENARIOS:-bulk_export enumeration cross_tenant}"
 PORT="${BLINDAR_WEB_PORT:-6066}"
 
 had_kafka=0; had_redis=0
@@ -52,8 +52,13 @@ trap cleanup INT TERM EXIT
 
 "$ROOT/deploy/local/up.sh"
 "$PY" -m monitor.cli topics >/dev/null
-log "starting the worker (log: .run/demo-worker.log)"
-BLINDAR_WEB_PORT="$PORT" setsid "$PY" -m monitor.cli worker >"$RUN/demo-worker.log" 2>&1 &
+# The simulated population's workforce-management export: the worker trusts it (not what
+# events say) for the agents' tenants, teams and types, so cross_tenant is in force.
+ASSIGNMENTS="$RUN/demo-assignments.yaml"
+"$PY" -m monitor.cli simulate --rate "$RATE" --assignments "$ASSIGNMENTS" --assignments-only
+log "starting the worker with the assignments file $ASSIGNMENTS (log: .run/demo-worker.log)"
+BLINDAR_ASSIGNMENTS_FILE="$ASSIGNMENTS" BLINDAR_WEB_PORT="$PORT" setsid "$PY" -m monitor.cli worker \
+  >"$RUN/demo-worker.log" 2>&1 &
 worker_pid=$!
 wait_for 120 "worker" bash -c "curl -sf 'http://127.0.0.1:$PORT/health?probe=live' | grep -q '\"assigned_partitions\":[1-9]'" \
   || { tail -20 "$RUN/demo-worker.log" >&2; exit 1; }

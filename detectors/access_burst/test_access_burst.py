@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from detectors.access_burst import AccessBurst, AccessBurstConfig
@@ -154,3 +155,30 @@ def parity_detector(prefix: str, roster: Path, clock: Callable[[], int]) -> Acce
         team_sample=15,
     )
     return AccessBurst(Tuning(config), prefix)
+
+
+def test_a_claimed_team_never_takes_the_actor_out_of_the_tenant_s_peers() -> None:
+    """Peer groups follow the trusted team only (issue 20): an insider whose events claim a
+    made-up team, or none, is still compared with the tenant's peers and paged; before, the
+    empty sample of the claimed team switched the team comparison, and so the rule, off."""
+    for claimed in ("made-up", None):
+        state, number = MemoryState(), Counter()
+        warm_up(DETECTOR, state, number, 30, 5)
+        batch = views(number, "agent-1", 31, 60, offset_s=30)
+        [finding] = run(DETECTOR, state, [replace(e, actor_team=claimed) for e in batch])
+        assert finding.evidence["rule"] == "baseline", claimed
+        assert finding.evidence["team_windows"] >= CONFIG.team_min_samples
+
+
+def test_a_trusted_team_is_the_peer_group() -> None:
+    """A trusted team (assignments file, channel trusted for it) does choose the group: an
+    actor of another trusted team is not compared with these peers' windows."""
+    state, number = MemoryState(), Counter()
+    for w in range(30):
+        batch = [e for actor in PEERS for e in views(number, actor, w, 5)]
+        assert run(DETECTOR, state, [replace(e, trusted_team="t-1") for e in batch]) == []
+    batch = views(number, "agent-1", 31, 60, offset_s=30)
+    [finding] = run(DETECTOR, state, [replace(e, trusted_team="t-1") for e in batch])
+    assert finding.evidence["team_windows"] >= CONFIG.team_min_samples
+    other = views(number, "agent-9", 31, 60, offset_s=30)
+    assert run(DETECTOR, state, [replace(e, trusted_team="t-2") for e in other]) == []

@@ -14,8 +14,9 @@ below every burst threshold (in one real case three agents opened 68,701 account
 
 Tuning. With a replay of at least `days` + 2 days (the simulator's `cumulative_access`
 scenario spans a week). Teams mixing roles (back office and front line) have wide
-spreads: split them into separate `actor.team` values, or raise `min_ratio` for that
-tenant.
+spreads: split them into separate teams in the assignments file (peer groups follow the
+trusted team only; with none, the tenant's actors are the peers), or raise `min_ratio`
+for that tenant.
 """
 
 from __future__ import annotations
@@ -111,8 +112,9 @@ class CumulativeAccess(Tuned[CumulativeAccessConfig]):
     def load_slot(self, data: list[Any]) -> CumulativeSlot:
         return CumulativeSlot.load(data)
 
-    def team_key(self, tenant: str, team: str | None) -> str:
-        return f"{self.prefix}{team_tag(tenant, team or '-')}:{NAME}:totals"
+    def team_key(self, tenant: str, team: str) -> str:
+        """The peer group's sums (its trusted team's, else the tenant's: `peer_team`)."""
+        return f"{self.prefix}{team_tag(tenant, team)}:{NAME}:totals"
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
         slot: CumulativeSlot = actor.slot(NAME, CumulativeSlot)
@@ -153,7 +155,7 @@ class CumulativeAccess(Tuned[CumulativeAccessConfig]):
         day = group.last_ts // DAY_MS
         own.days.forget_below(day - cfg.days + 1)
         observed = own.days.total(day - cfg.days + 1, day)
-        team_key = self.team_key(tenant, group.team)
+        team_key = self.team_key(tenant, group.peer_team)
         if day > own.shared_day or observed - own.shared_sum >= cfg.share_every:
             own.shared_day, own.shared_sum = day, observed
             team_totals.set_total(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from detectors.base import DAY_MS, HOUR_MS, Context, Finding, severity_for
+from detectors.base import DAY_MS, HOUR_MS, Context, Finding, peer_team, peer_type, severity_for
 from detectors.event import Event
 from detectors.state.keys import part, team_tag
 from detectors.state.shared import team_rates
@@ -60,9 +60,10 @@ class ShiftRule:
         self.prefix = prefix
 
     def peers_key(self, event: Event) -> str:
-        """The pooled shifts of the actor's peers: same tenant, team and kind of actor."""
-        team = team_tag(event.tenant, event.actor_team or "-")
-        return f"{self.prefix}{team}:{NAME}:shifts:{part(event.actor_type)}"
+        """The pooled shifts of the actor's peers: same tenant, trusted team and trusted kind
+        of actor (none trusted: the tenant's, the agents'; never what the event claims)."""
+        team = team_tag(event.tenant, peer_team(event))
+        return f"{self.prefix}{team}:{NAME}:shifts:{part(peer_type(event))}"
 
     def observe(
         self, cfg: Any, actor: str, shift: Shift, events: list[Event], ctx: Context

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from detectors.base import DAY_MS
@@ -117,3 +118,20 @@ def exactness_case(tmp: Path) -> Case:
 def parity_detector(prefix: str, roster: Path, clock: Callable[[], int]) -> CumulativeAccess:
     config = CumulativeAccessConfig(static_threshold=40, min_observed=1, share_every=1)
     return CumulativeAccess(Tuning(config), prefix)
+
+
+def test_a_claimed_team_is_still_judged_against_the_tenant_s_peers() -> None:
+    """Peer groups follow the trusted team only (issue 20): the low-and-slow collector whose
+    events claim a made-up team (a team of one: no peers, no team rule) is still paged
+    against the tenant's sums."""
+    state, found = MemoryState(), []
+    for day in range(4):
+        counts = dict.fromkeys(PEERS, 200) | {"agent-1": 420}
+        events = day_of_work(day, counts, day * 100_000)
+        for actor in counts:
+            mine = [e for e in events if e.actor_id == actor]
+            if actor == "agent-1":
+                mine = [replace(e, actor_team="made-up") for e in mine]
+            found += run(DETECTOR, state, mine)
+    team_rule = [f for f in found if f.evidence["rule"] == "team_baseline"]
+    assert team_rule and team_rule[0].evidence["team_peers"] == 6

@@ -3,6 +3,8 @@ customers per hour against peers' shifts and the actor's own usual shifts."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from detectors.cumulative_access import CumulativeAccess, CumulativeAccessConfig
 from detectors.event import Event
 from detectors.state import MemoryState
@@ -103,3 +105,28 @@ def test_a_second_shift_over_raises_the_severity() -> None:
     assert first and second
     assert second[0].evidence["previous_shift_exceeded"] is True
     assert second[0].severity == first[0].severity + 1
+
+
+def test_claimed_team_and_type_never_choose_the_peers() -> None:
+    """Peer shifts follow the trusted team and type only (issue 20): a collector claiming a
+    made-up team, or to be a supervisor, is still judged against the tenant's agents."""
+    state = MemoryState()
+    work(state, 4)
+    claims = {"actor_team": "made-up", "actor_type": "supervisor"}
+    paged = []
+    for batch in by_hour(shift("agent-1", 4, 15, covered=True)):
+        batch = [replace(e, **claims) for e in batch]
+        paged += [f for f in run(DETECTOR, state, batch) if f.evidence["rule"] == "shift_excess"]
+    assert paged and paged[0].evidence["peers"] == len(PEERS)
+
+
+def test_a_trusted_type_has_its_own_peers() -> None:
+    """A trusted type does choose them: a trusted supervisor's shift is not judged against
+    the agents' shifts (no supervisor peers yet: nothing to judge against)."""
+    state = MemoryState()
+    work(state, 4)
+    paged = []
+    for batch in by_hour(shift("agent-1", 4, 15, covered=True)):
+        batch = [replace(e, trusted_type="supervisor") for e in batch]
+        paged += [f for f in run(DETECTOR, state, batch) if f.evidence["rule"] == "shift_excess"]
+    assert paged == []

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from detectors.base import HOUR_MS, MINUTE_MS, Context, Finding, Tuned, severity_for
+from detectors.base import HOUR_MS, MINUTE_MS, Context, Finding, Tuned, peer_team, severity_for
 from detectors.event import Event
 from detectors.new_device.config import NAME, NewDeviceConfig
 from detectors.state.actor import ActorState
@@ -100,7 +100,8 @@ class NewDevice(Tuned[NewDeviceConfig]):
         return Devices.load(data)
 
     def team_key(self, event: Event) -> str:
-        return f"{self.prefix}{team_tag(event.tenant, event.actor_team or '-')}:{NAME}:devices"
+        """The devices of the actor's trusted team (none: the tenant's, `peer_team`)."""
+        return f"{self.prefix}{team_tag(event.tenant, peer_team(event))}:{NAME}:devices"
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
         slot: Devices = actor.slot(NAME, Devices)

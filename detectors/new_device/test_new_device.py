@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from detectors.new_device import NewDevice, NewDeviceConfig
@@ -145,3 +146,14 @@ def parity_detector(prefix: str, roster: Path, clock: Callable[[], int]) -> NewD
     both = frozenset({"device", "ip"})  # addresses too: new ones are frequent in random traffic
     config = NewDeviceConfig(warmup_hours=1, max_per_actor=4, attributes=both)
     return NewDevice(Tuning(config), prefix)
+
+
+def test_a_claimed_team_never_makes_a_device_a_teammate_s() -> None:
+    """The team's devices are the trusted team's (issue 20): claiming the team of a
+    colleague whose desk one uses does not make the desk known; the tenant-wide group does
+    (no trusted team: every actor's devices are the tenant's), so the claim changes nothing."""
+    d = shipped()
+    event = used(1, T0, "desk-1", "agent-1")
+    assert d.team_key(replace(event, actor_team="t-made-up")) == d.team_key(event)
+    assert d.team_key(replace(event, actor_team=None)) == d.team_key(event)
+    assert d.team_key(replace(event, trusted_team="t-9")) != d.team_key(event)

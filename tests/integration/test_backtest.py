@@ -26,8 +26,11 @@ def test_backtest_scores_the_collectors_and_names_the_noise(
     out = capsys.readouterr().out
     assert "simulated" in out and "replaying in batches of" in out
     assert "cumulative_access" in out and "false pages on actors with no leak" in out
+    # trusts what the worker would: the simulated population's own assignments file
+    assert f"assignments file {tmp_path / 'assignments.yaml'} (40 actors)" in out
     assert {p.name for p in tmp_path.iterdir()} >= {
         "events.jsonl", "labels.jsonl", "roster.yaml", "detectors.yaml", "figures.json",
+        "assignments.yaml",
     }  # fmt: skip
     figures = orjson.loads(figures_path.read_bytes())
     leaks = {leak["scenario"]: leak for leak in figures["leaks"]}

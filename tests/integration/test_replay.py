@@ -20,6 +20,7 @@ import redis
 import yaml
 
 from detectors.catalog import CATALOG
+from monitor.assignments import load_assignments
 from monitor.channels import load_channels
 from monitor.cli import main
 from monitor.config import load_detectors
@@ -30,6 +31,7 @@ from monitor.simulate import (
     SCENARIO_DETECTORS,
     Population,
     period,
+    write_assignments,
     write_jsonl,
     write_labels,
 )
@@ -87,6 +89,9 @@ def simulate(
     path, labels_path = folder / "events.jsonl", folder / "labels.jsonl"
     write_jsonl(events, path)
     write_labels(labels, labels_path)
+    # The population's workforce-management export, next to the events: the replay trusts
+    # it as the worker would (it does not trust the events' own assignments).
+    write_assignments(population, folder / "assignments.yaml")
     return path, labels_path
 
 
@@ -101,6 +106,9 @@ def replay(
         namespace=namespace,
         progress=False,
         channels=load_channels(config / "channels.yaml").channels,
+        assignments=load_assignments(
+            file if (file := path.parent / "assignments.yaml").is_file() else None
+        ),
     )
     settings = load_detectors(config / "detectors.yaml")
     return asyncio.run(replay_file(path, settings, options))
@@ -202,10 +210,14 @@ def test_replay_command_prints_progress_findings_and_backtest(
     monkeypatch.setenv("BLINDAR_CONFIG_DIR", str(scenario_config))
     out_json = tmp_path / "figures.json"
     argv = ["replay", str(path), "--labels", str(labels_path), "--json", str(out_json)]
+    # The simulated population's assignments file: trusted as the worker trusts it.
+    argv += ["--assignments", str(path.parent / "assignments.yaml")]
     assert main([*argv, "--batch", "500", "--warmup-days", str(SCENARIO_WARMUP_DAYS)]) == 0
     out, err = capsys.readouterr()
     assert "replay [" in err and "100.0%" in err and "events/s" in err
     assert "replayed" in out and "events/s)" in out
+    assert "trusting what the worker would: assignments file" in out
+    assert "controls NOT in force" not in out
     for name in set(CATALOG) - {"channel_silence"}:  # disabled in the scenario config
         assert f"\n{name}: " in f"\n{out}"
         row = next(line for line in out.splitlines() if line.startswith(f"{name} ")).split()
