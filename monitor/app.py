@@ -17,6 +17,7 @@ from typing import Any
 import faust
 
 from monitor import metrics
+from monitor.alignment import Alignment
 from monitor.assignments import (
     Assignments,
     AssignmentWatcher,
@@ -39,6 +40,7 @@ from monitor.state import RedisStore
 from monitor.subscription import TopicSubscription
 from monitor.tenants import load_tenants, registry_line
 from monitor.trust_status import TrustStatus
+from monitor.watermarks import Watermarks
 from monitor.web import WebPages
 
 log = logging.getLogger("blindar.worker")
@@ -84,6 +86,8 @@ class Worker:
             lambda: self.pipeline is not None,
             lambda: len(self.app.consumer.assignment()),
         )
+        timing = detectors.event_time
+        self.watermarks = Watermarks(timing.idle_seconds, timing.alignment_minutes * 60_000)
         self.app = self._make_app()
 
     @classmethod
@@ -129,6 +133,7 @@ class Worker:
             broker_heartbeat_interval=min(3.0, s.session_timeout_s / 3),
             **s.kafka_security.faust_options(),
         )
+        self.alignment = Alignment(app, self.watermarks)
         self.subscription = TopicSubscription(app, self.registry.by_topic(s.namespace))
         source = self.subscription.source(value_type=bytes, key_type=bytes)
         app.agent(source, name="blindar-detect", concurrency=1)(self._agent)
@@ -139,6 +144,8 @@ class Worker:
         app.timer(GC_FREEZE_S)(self._freeze_heap)
         app.task(self._on_startup)
         app.on_before_shutdown.connect(self._on_shutdown)
+        app.on_partitions_assigned.connect(self.alignment.on_assigned)
+        app.on_partitions_revoked.connect(self.alignment.on_revoked)
         return app
 
     async def _on_startup(self) -> None:
@@ -168,6 +175,7 @@ class Worker:
             delivery=self._start_delivery(),
             assignments=self.assignments.assignments,
             tenants=self.tenants,
+            watermarks=self.watermarks,
         )
         (log.info if self.tenants is not None else log.warning)(
             "blindar worker: %s", registry_line(self.tenants, s.tenants_file)
@@ -186,6 +194,8 @@ class Worker:
         started = time.time()
         for channel in self.registry.names():  # a channel that never sends is silent too
             metrics.LAST_EVENT.labels(channel=channel).set(started)
+            metrics.LATE_EVENTS.labels(channel=channel)  # 0 before the first
+            metrics.DROPPED_LATE_EVENTS.labels(channel=channel)
         await self._tick(self.app)  # before the first batch: silence is judged by the clock
         metrics.UP.set(1)
 
@@ -239,6 +249,7 @@ class Worker:
             await process_safely(self.pipeline, messages, self.health)
         for m in messages:
             self.offsets[(m.topic, m.partition)] = m.offset
+        self.alignment.apply()
         metrics.HEALTHY.set(1 if self.health.ok else 0)
 
     async def _freeze_heap(self, app: faust.App) -> None:
@@ -257,6 +268,7 @@ class Worker:
     async def _update_lag(self, app: faust.App) -> None:
         try:
             self._export_lag(app)
+            self.alignment.apply()  # partitions may idle out while no batch arrives
         except Exception:  # a timer that raises would stop the worker
             log.exception("consumer lag not updated; will retry")
         metrics.HEALTHY.set(1 if self.health.ok else 0)

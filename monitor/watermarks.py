@@ -1,9 +1,12 @@
 """The worker's event-time watermark: how far every input partition has been read.
 
 Per assigned partition, the newest event time read from it (its frontier) and when it
-last delivered. The watermark is the lowest frontier over the active partitions; one
-that delivered nothing for `idle_ms` of wall time is left out (Flink's idleness), and
-one assigned but not yet heard from holds the watermark until it delivers or idles.
+last delivered. The watermark is the lowest frontier over the active partitions: a
+partition that delivered nothing for `idle_s` before the latest delivery of any
+partition is left out (Flink's idleness; measured against the latest delivery, so when
+every channel goes quiet the watermark stays where the last deliveries left it), and
+one assigned but not yet heard from holds the watermark for `idle_s` after assignment
+(a backlog not yet fetched must not be overtaken).
 The watermark never moves back: a partition that returns behind it (a connector back
 after hours) has its events judged in the late lane.
 
@@ -26,7 +29,7 @@ Partition = tuple[str, int]  # (topic, partition)
 @dataclass(slots=True)
 class Frontier:
     """One partition: its newest event time read (None before the first) and when it
-    last delivered, in wall-clock seconds."""
+    was assigned or last delivered, in wall-clock seconds."""
 
     event_ms: int | None
     heard_s: float
@@ -65,11 +68,19 @@ class Watermarks:
                 frontier.event_ms = event_ms
 
     def active(self, now_s: float) -> list[Frontier]:
-        """Partitions that delivered within `idle_s`, and the paused ones (silent because
-        paused: once the others idle, they carry the watermark up to themselves)."""
-        paused = self.paused
+        """Partitions that delivered within `idle_s` of the latest delivery (of now, while
+        some are paused: they have data waiting), those assigned within `idle_s` that
+        never delivered, and the paused ones (silent because paused: once the others
+        idle, they carry the watermark up to themselves)."""
+        heard = [f.heard_s for f in self.frontiers.values() if f.event_ms is not None]
+        latest = now_s if self.paused else max(heard, default=now_s)
+        paused, idle = self.paused, self.idle_s
         return [
-            f for tp, f in self.frontiers.items() if now_s - f.heard_s < self.idle_s or tp in paused
+            f
+            for tp, f in self.frontiers.items()
+            if tp in paused
+            or (f.event_ms is None and now_s - f.heard_s < idle)
+            or (f.event_ms is not None and latest - f.heard_s < idle)
         ]
 
     def advance(self, now_s: float) -> int:

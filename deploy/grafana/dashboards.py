@@ -147,6 +147,46 @@ def overview() -> Dashboard:
                 width=8,
             )
         )
+        .with_row(Row("Event time"))
+        .with_panel(
+            timeseries(
+                "Event-time lag by topic",
+                "How far each input topic's slowest partition trails the leading topic, in "
+                "event time. Past the allowed lateness its events go to the late lane.",
+                "s",
+                query("max by (topic) (blindar_event_time_lag_seconds)", "{{topic}}"),
+                width=8,
+            )
+        )
+        .with_panel(
+            timeseries(
+                "Watermark behind the wall clock",
+                "The slowest active partition's event time against now: a backlog being "
+                "caught up, or producers stamping late.",
+                "s",
+                query("time() - min(blindar_watermark_seconds)", "watermark"),
+                width=8,
+            )
+        )
+        .with_panel(
+            timeseries(
+                "Late arrivals and paused partitions",
+                "Events judged in the late lane (per channel, per second), events too late "
+                "even for it, and partitions paused for running ahead of the watermark.",
+                "short",
+                query(
+                    f"sum by (channel) (rate(blindar_late_events_total{ch}{RATE}))",
+                    "late {{channel}}",
+                ),
+                query(
+                    f"sum(rate(blindar_dropped_late_events_total{RATE}))",
+                    "dropped",
+                    "B",
+                ),
+                query("sum(blindar_paused_partitions)", "paused partitions", "C"),
+                width=8,
+            )
+        )
         .with_row(Row("Alerts"))
         .with_panel(
             stat(

@@ -10,7 +10,11 @@ for _, c in ipairs(cjson.decode(ARGV[1])) do
   if rec and rec.p and rec.u == uid and rec.p.t == at then
     rec.p = nil
     if kind == 'new' then rec.d = 1 end
-    redis.call('HSET', key, field, cjson.encode(rec))
+    if string.find(field, '#', 1, true) then  -- a page set aside (write.lua's decide)
+      redis.call('HDEL', key, field)
+    else
+      redis.call('HSET', key, field, cjson.encode(rec))
+    end
     local list = redis.call('HGET', key, 'P')
     if list then
       local kept = {}

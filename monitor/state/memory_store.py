@@ -66,6 +66,8 @@ class MemoryStore:
                 record["p"] = None
                 if item.kind == "new":
                     record["d"] = 1
+                if "#" in item.field:  # a page set aside (decide)
+                    del fields[item.field]
                 kept = [f for f in fields.get("P", []) if f != item.field]
                 if kept:
                     fields["P"] = kept
@@ -105,6 +107,10 @@ def decide(fields: dict[str, Any], d: Decision, request: WriteRequest) -> dict[s
     kind = None
     wend = d.window_end_ms
     if record is None or wend - record["l"] >= supp or record["f"] - wend >= supp:
+        if record is not None and record.get("p"):  # an earlier page not yet confirmed
+            aside = f"{d.field}#{record['u']}"
+            fields[aside] = record
+            fields.setdefault("P", []).append(aside)
         record = {"u": d.uid, "f": d.window_end_ms, "l": d.window_end_ms, "c": 1,
                   "r": d.observed, "s": d.severity, "n": now, "d": 0, "p": None}  # fmt: skip
         kind = "new"

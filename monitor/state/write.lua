@@ -90,7 +90,8 @@ end
 -- finding a whole suppression window of event time after the alert's last one (or
 -- before its first), however fast the events are read (a catch-up). The record itself
 -- expires on the wall clock. A decided alert stays pending until confirmed (Kafka
--- acknowledged it).
+-- acknowledged it); one replaced by a newer incident's before that (two incidents in
+-- one call) is set aside under `<field>#<uid>`, still pending, and removed once confirmed.
 -- Returns the record when the finding was folded into it without a page (a repeat).
 local function decide(key, f, pending)
   local field, wend, observed, sev = f[1], f[3], f[4], f[5]
@@ -103,6 +104,11 @@ local function decide(key, f, pending)
   if rec and now - rec.n >= attl then rec = nil end
   local kind
   if not rec or wend - rec.l >= supp or rec.f - wend >= supp then
+    if rec and rec.p then  -- an earlier incident's page still waits for Kafka: keep it
+      local aside = field .. '#' .. rec.u
+      redis.call('HSET', key, aside, cjson.encode(rec))
+      pending[aside] = true
+    end
     rec = {u = f[2], f = wend, l = wend, c = 1, r = observed, s = sev, n = now, d = 0}
     kind = 'new'
   elseif wend > rec.l or observed > rec.r then

@@ -194,11 +194,11 @@ def stored_actors(settings: Settings, actors: list[str]) -> dict[str, ActorState
         store = await open_store(settings)
         config = load_detectors(settings.config_dir / "detectors.yaml")
         detection = build_detection(config, store, b"k" * 32, settings.redis_prefix)
-        keys = [detection.key(actor) for actor in actors]
+        keys = [detection.key((actor, False)) for actor in actors]
         stored = await store.load(keys)
         ctx = BatchContext(Plan(), detection.shared, 0, live=False)
         states = {
-            actor: detection.restore(actor, key, fields, ctx).state
+            actor: detection.restore((actor, False), key, fields, ctx).state
             for actor, key, fields in zip(actors, keys, stored, strict=True)
         }
         await store.aclose()
