@@ -17,7 +17,7 @@ from typing import Any
 
 from detectors.base import ActorDetector, Context, Detector, Finding, SharedDetector, SharedPending
 from detectors.event import Event
-from detectors.state.actor import ActorState
+from detectors.state.actor import MAX_IDS, ActorState
 from detectors.state.shared.plan import Plan
 
 DEFAULT_LATENESS_MS = 60 * 60_000
@@ -26,12 +26,14 @@ DEFAULT_LATENESS_MS = 60 * 60_000
 @dataclass(slots=True)
 class Observed:
     """What an actor's events did: those applied, the findings, the re-delivered ones
-    dropped and the late ones handed back (older than the horizon)."""
+    dropped, the late ones handed back (older than the horizon), and those applied although
+    their id was seen before with other content (a producer reusing ids)."""
 
     fresh: list[Event] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     duplicates: int = 0
     late: list[Event] = field(default_factory=list)
+    reused: list[Event] = field(default_factory=list)
 
 
 def allowlisted(detector: Any, finding: Finding, teams: Iterable[str | None] = ()) -> bool:
@@ -57,10 +59,12 @@ class Runner:
         detectors: Sequence[Detector],
         lateness_ms: int = DEFAULT_LATENESS_MS,
         span_ms: int | None = None,
+        max_ids: int = MAX_IDS,
     ) -> None:
         self.detectors = list(detectors)
         self.lateness_ms = lateness_ms  # allowed lateness behind the watermark
         self.span_ms = span_ms  # event time judged at once at most (None: a whole batch)
+        self.max_ids = max_ids  # event ids remembered per actor for dedup at most
         self.actor_side: list[ActorDetector] = [d for d in detectors if hasattr(d, "observe")]
         self.shared_side: list[SharedDetector] = [d for d in detectors if hasattr(d, "plan_shared")]
         self.loaders = {d.name: d.load_slot for d in self.actor_side}
@@ -80,8 +84,11 @@ class Runner:
     ) -> Observed:
         """Admit the actor's events at `horizon_ms` and run them through the detectors
         that read them; late events come back unapplied."""
-        fresh, duplicates, late = state.admit(events, horizon_ms, self.lateness_ms)
-        observed = Observed(fresh, [], duplicates, late)
+        reused: list[Event] = []
+        fresh, duplicates, late = state.admit(
+            events, horizon_ms, self.lateness_ms, self.max_ids, reused
+        )
+        observed = Observed(fresh, [], duplicates, late, reused)
         for part in slices(fresh, self.span_ms):
             self.judge(state, part, ctx, observed.findings)
         return observed

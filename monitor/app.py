@@ -29,7 +29,7 @@ from monitor.channels import Registry, load_channels
 from monitor.config import DetectorSettings, load_detectors
 from monitor.detection import build_detection
 from monitor.health import Health
-from monitor.kafka_io import OutputProducer, topic_partitions
+from monitor.kafka_io import OutputProducer, client_config, topic_partitions
 from monitor.ledger import LedgerSettings
 from monitor.pipeline import Message, Pipeline
 from monitor.safety import process_safely
@@ -201,8 +201,9 @@ class Worker:
 
     def _start_delivery(self) -> AlertDelivery | None:
         delivery = build_delivery(self.sink_settings, self.detector_settings.suppression_minutes)
-        if delivery is not None:
-            delivery.start()
+        if delivery is not None:  # each sink reads dlp.alerts in a group of its own
+            s = self.settings
+            delivery.start(client_config(s, **{"group.id": s.group_id}), s.alerts_topic)
             log.info("alert sinks: %s", [q.sink.name for q in delivery.queues])
         self.delivery = delivery
         return delivery

@@ -60,6 +60,9 @@ class StateSettings:
     idle_minutes: int = 30  # an actor unseen this long leaves memory (its state stays stored)
     max_actors: int = 200_000  # actors kept in memory at most
     shared_refresh_seconds: int = 60  # how stale a cached shared statistic may get
+    # event ids (with their content digest) an actor remembers for dedup at most: beyond,
+    # the ones remembered longest ago are forgotten (docs/state.md, "Re-delivery")
+    max_ids_per_actor: int = 50_000
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,7 @@ class Outcome:
     pending: list[Pending] = field(default_factory=list)
     applied: list[Event] = field(default_factory=list)  # new events (not re-delivered)
     duplicates: int = 0
+    reused: list[Event] = field(default_factory=list)  # applied although their id was seen
     late: list[Event] = field(default_factory=list)  # judged in the late lane
     dropped: list[Event] = field(default_factory=list)  # too late even for the late lane
     repeats: list[Repeat] = field(default_factory=list)  # findings folded without a page
@@ -109,6 +110,7 @@ def asked(shared: list[Any]) -> list[OwnerWrite]:
 
 def account(outcome: Outcome, owner: Owner, observed: Observed) -> None:
     outcome.duplicates += observed.duplicates
+    outcome.reused += observed.reused
     if owner[1]:
         outcome.late += observed.fresh
         outcome.dropped += observed.late
@@ -485,7 +487,12 @@ def build_detection(
     alerts = Alerts(pseudonymize, settings.suppression_minutes)
     # a batch is judged in slices of half the suppression window of event time, so two
     # incidents a window apart page apart even when read together (a catch-up)
-    runner = Runner(built, settings.event_time.lateness_ms, alerts.suppression_ms // 2)
+    runner = Runner(
+        built,
+        settings.event_time.lateness_ms,
+        alerts.suppression_ms // 2,
+        settings.state.max_ids_per_actor,
+    )
     snapshot = controls.snapshot(settings)
     ledger = Ledger(
         prefix,

@@ -124,7 +124,14 @@ STATE_CONFLICTS = Counter(
 )
 DUPLICATE_EVENTS = Counter(
     "blindar_duplicate_events_total",
-    "Events dropped because their id was already applied (re-deliveries)",
+    "Events dropped because their id and content were already applied (re-deliveries)",
+    registry=REGISTRY,
+)
+EVENT_ID_REUSED = Counter(
+    "blindar_event_id_reused_total",
+    "Events judged although their id was seen before with other content (a producer "
+    "reusing event ids within the dedup horizon)",
+    ["channel"],
     registry=REGISTRY,
 )
 LATE_EVENTS = Counter(

@@ -295,6 +295,8 @@ class Pipeline:
         """Batch metrics; the processing lag is event time to decision on the pipeline's clock."""
         if outcome.duplicates:
             metrics.DUPLICATE_EVENTS.inc(outcome.duplicates)
+        for event in outcome.reused:
+            metrics.EVENT_ID_REUSED.labels(channel=self.label(event.channel)).inc()
         for event in outcome.late:
             metrics.LATE_EVENTS.labels(channel=self.label(event.channel)).inc()
         for event in outcome.dropped:
@@ -333,5 +335,6 @@ def merge(outcome: Outcome, part: Outcome) -> None:
     outcome.repeats += part.repeats
     outcome.applied += part.applied
     outcome.duplicates += part.duplicates
+    outcome.reused += part.reused
     outcome.late += part.late
     outcome.dropped += part.dropped

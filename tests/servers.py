@@ -50,7 +50,7 @@ class Receiver:
     """A local HTTP server recording every POST. `hold` makes it keep requests unanswered
     until `release()`; `status` is what it answers."""
 
-    def __init__(self, status: int = 200, hold: bool = False) -> None:
+    def __init__(self, status: int = 200, hold: bool = False, port: int | None = None) -> None:
         self.requests: list[Request] = []
         self.status = status
         self.released = threading.Event()
@@ -73,7 +73,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port or free_port()), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

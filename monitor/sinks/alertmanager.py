@@ -42,13 +42,24 @@ def rfc3339(ms: int) -> str:
 
 
 def labels_for(f: Finding) -> dict[str, str]:
+    return labels(f.detector, SEVERITY_NAMES[f.severity], f.tenant, f.actor)
+
+
+def labels(detector: str, severity: str, tenant: str, actor: str) -> dict[str, str]:
     return {
-        "alertname": f.detector,
-        "severity": SEVERITY_NAMES[f.severity].lower(),
-        "tenant": f.tenant,
-        "actor": f.actor,
+        "alertname": detector,
+        "severity": severity.lower(),
+        "tenant": tenant,
+        "actor": actor,
         "source": "blindar",
     }
+
+
+def document_labels(doc: dict[str, Any]) -> dict[str, str]:
+    """The labels of an alert from its OCSF document (as read from `dlp.alerts`)."""
+    detector = doc["finding_info"]["analytic"]["name"]
+    tenant, actor = doc["metadata"]["tenant_uid"], doc["actor"]["user"]["uid"]
+    return labels(detector, doc["severity"], tenant, actor)
 
 
 def runbook_url(base_url: str, detector: str) -> str:
@@ -57,18 +68,25 @@ def runbook_url(base_url: str, detector: str) -> str:
 
 
 def annotations_for(alert: Alert, runbook_base_url: str) -> dict[str, str]:
-    f = alert.finding
-    evidence = alert.document.get("evidences", [{}])[0].get("data", {})
+    return document_annotations(alert.document, runbook_base_url)
+
+
+def document_annotations(doc: dict[str, Any], runbook_base_url: str) -> dict[str, str]:
+    """Annotations of an alert from its OCSF document (built by monitor/alerts.py)."""
+    info = doc["finding_info"]
+    detector = info["analytic"]["name"]
+    tenant, actor = doc["metadata"]["tenant_uid"], doc["actor"]["user"]["uid"]
+    evidence = doc.get("evidences", [{}])[0].get("data", {})
     return {
-        "summary": f.title,
+        "summary": info["title"],
         "description": (
-            f"{f.detector} for actor {f.actor} in tenant {f.tenant}: observed {f.observed} "
-            f"(threshold {f.threshold}); seen {alert.count} time(s) "
-            f"since {rfc3339(alert.first_seen_ms)}"
+            f"{detector} for actor {actor} in tenant {tenant}: "
+            f"observed {evidence.get('observed')} (threshold {evidence.get('threshold')}); "
+            f"seen {doc['count']} time(s) since {rfc3339(info['first_seen_time'])}"
         ),
         "evidence": orjson.dumps(evidence, option=orjson.OPT_SORT_KEYS).decode(),
-        "runbook_url": runbook_url(runbook_base_url, f.detector),
-        "uid": alert.uid,
+        "runbook_url": runbook_url(runbook_base_url, detector),
+        "uid": info["uid"],
     }
 
 
@@ -100,6 +118,30 @@ class AlertmanagerSink:
     def bodies(
         self, alerts: Sequence[Alert], findings: Sequence[Finding], now_ms: int
     ) -> list[bytes]:
+        """Every post a processed batch owes: its alerts' pages and the repeats."""
+        return self._batch(alerts, findings, now_ms, pages=True)
+
+    def track(
+        self, alerts: Sequence[Alert], findings: Sequence[Finding], now_ms: int
+    ) -> list[bytes]:
+        """The batch's alerts and repeats join the firing set; posted only: adopted alerts
+        and closed label sets (the alerts' own pages come from `dlp.alerts`, `page`)."""
+        return self._batch(alerts, findings, now_ms, pages=False)
+
+    def page(self, record: bytes, now_ms: int) -> list[bytes]:
+        """One alert read from `dlp.alerts`, posted firing for a suppression window (kept
+        firing after that by whichever worker sees its repeats)."""
+        doc = orjson.loads(record)
+        found = document_labels(doc)
+        key = (found["alertname"], found["tenant"], found["actor"])
+        known = self.active.get(key)
+        starts = known.starts_ms if known is not None else now_ms
+        alert = Active(found, document_annotations(doc, self.runbook_base_url), starts, now_ms)
+        return [orjson.dumps([self._post(alert, ends_ms=now_ms + self.window_ms)])]
+
+    def _batch(
+        self, alerts: Sequence[Alert], findings: Sequence[Finding], now_ms: int, pages: bool
+    ) -> list[bytes]:
         posts: list[dict[str, Any]] = []
         alerted = {(a.finding.detector, a.finding.tenant, a.finding.actor) for a in alerts}
         for finding in findings:
@@ -129,7 +171,8 @@ class AlertmanagerSink:
             starts = old.starts_ms if old is not None else now_ms
             current = Active(labels, annotations_for(alert, self.runbook_base_url), starts, now_ms)
             self.active[key] = current
-            posts.append(self._post(current, ends_ms=now_ms + self.window_ms))
+            if pages:
+                posts.append(self._post(current, ends_ms=now_ms + self.window_ms))
         metrics.ALERTMANAGER_ACTIVE.set(len(self.active))
         return [orjson.dumps(posts)] if posts else []
 

@@ -1,4 +1,9 @@
-"""What an alert sink is: it turns alerts into HTTP request bodies; delivery posts them."""
+"""What an alert sink is: it turns alerts into HTTP request bodies; delivery posts them.
+
+The worker feeds a sink two ways (monitor/sinks/delivery.py): each alert record read from
+`dlp.alerts` by the sink's own consumer group (`page`: what must survive a crash), and
+each processed batch from memory (`track`: what a sink keeps in memory, such as the
+alerts Alertmanager must be told again and again are still firing)."""
 
 from __future__ import annotations
 
@@ -19,6 +24,17 @@ class Sink(Protocol):
         self, alerts: Sequence[Alert], findings: Sequence[Finding], now_ms: int
     ) -> list[bytes]:
         """Request bodies to post for one processed batch (its alerts and all its findings)."""
+        ...
+
+    def track(
+        self, alerts: Sequence[Alert], findings: Sequence[Finding], now_ms: int
+    ) -> list[bytes]:
+        """Request bodies one processed batch owes besides its alerts' own pages (these
+        come through `page`): e.g. repeats keeping an alert firing."""
+        ...
+
+    def page(self, record: bytes, now_ms: int) -> list[bytes]:
+        """Request bodies for one alert record (its OCSF JSON) read from `dlp.alerts`."""
         ...
 
     def due(self, now_ms: int) -> list[bytes]:

@@ -1,10 +1,14 @@
-"""Best-effort alert delivery that never blocks the stream.
+"""Alert delivery that never blocks the stream and survives a crash of the worker.
 
 `dlp.alerts` is the durable record (acked before the input is). Each optional sink
-gets its own bounded queue and one task posting from it, with retries and
-exponential backoff; a dead endpoint fills that sink's queue and nothing else.
-What cannot be delivered (queue full, or every retry failed) is logged with the
-alert uids and counted; the alert itself stays on `dlp.alerts`.
+gets its own queue and one task posting from it, with retries and exponential backoff;
+a dead endpoint fills that sink's queue and nothing else. In the worker, each sink reads
+the alerts themselves from `dlp.alerts` in a consumer group of its own
+(monitor/sinks/feed.py), committing an alert only once its delivery finished: an alert
+not yet delivered when the worker dies is delivered by the next one. What a sink keeps
+in memory (Alertmanager's re-posts of firing alerts) is fed by each batch, bounded by
+`queue_size`. What cannot be delivered (every retry failed, or the memory queue full)
+is logged with the alert uids and counted; the alert itself stays on `dlp.alerts`.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import aiohttp
 import orjson
@@ -23,6 +28,7 @@ from monitor import metrics
 from monitor.alerts import Alert
 from monitor.sinks.alertmanager import AlertmanagerSink
 from monitor.sinks.base import Sink
+from monitor.sinks.feed import AlertFeed, Record
 from monitor.sinks.settings import SinkSettings
 from monitor.sinks.webhook import WebhookSink
 
@@ -54,13 +60,18 @@ def uids_of(body: bytes) -> list[str]:
     return uids
 
 
+Item = tuple[bytes, Record | None]  # a request body, and the alert record it finishes
+
+
 class SinkQueue:
-    """One sink's bounded queue and the task that posts from it."""
+    """One sink's queue (alerts from its feed, bounded by the feed; posts owed from memory,
+    bounded by `queue_size`) and the task that posts from it."""
 
     def __init__(self, sink: Sink, settings: SinkSettings) -> None:
         self.sink = sink
         self.settings = settings
-        self.queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=settings.queue_size)
+        self.queue: asyncio.Queue[Item] = asyncio.Queue()
+        self.feed: AlertFeed | None = None
         for counter in (
             metrics.DELIVERED,
             metrics.DELIVERY_FAILURES,
@@ -73,9 +84,7 @@ class SinkQueue:
 
     def enqueue(self, bodies: Sequence[bytes]) -> None:
         for body in bodies:
-            try:
-                self.queue.put_nowait(body)
-            except asyncio.QueueFull:
+            if self.queue.qsize() >= self.settings.queue_size:
                 metrics.DELIVERY_DROPPED.labels(sink=self.sink.name).inc()
                 log.error(
                     "%s queue full (%d): not delivering alerts %s; they stay on dlp.alerts",
@@ -83,21 +92,49 @@ class SinkQueue:
                     self.settings.queue_size,
                     uids_of(body),
                 )
+                continue
+            self.queue.put_nowait((body, None))
         self.depth.set(self.queue.qsize())
 
-    def offer(self, alerts: Sequence[Alert], findings: Sequence[Finding], now_ms: int) -> None:
-        """Queue this batch's requests; a failure here is logged and counted, never raised."""
+    def offer(
+        self, alerts: Sequence[Alert], findings: Sequence[Finding], now_ms: int, fed: bool
+    ) -> None:
+        """Queue this batch's requests (`fed`: without the alerts' own pages, which come
+        from the feed); a failure here is logged and counted, never raised."""
         try:
-            bodies = self.sink.bodies(alerts, findings, now_ms)
+            if fed:
+                bodies = self.sink.track(alerts, findings, now_ms)
+            else:
+                bodies = self.sink.bodies(alerts, findings, now_ms)
         except Exception:
             metrics.DELIVERY_FAILURES.labels(sink=self.sink.name).inc()
             log.exception("%s: could not build requests for %d alerts", self.sink.name, len(alerts))
             return
         self.enqueue(bodies)
 
+    def fed(self, record: Record) -> None:
+        """An alert read from `dlp.alerts` (on the event loop): its requests are queued,
+        the last one finishing the record (then committed)."""
+        try:
+            bodies = self.sink.page(record.value, int(time.time() * 1000))
+        except Exception:
+            metrics.DELIVERY_FAILURES.labels(sink=self.sink.name).inc()
+            log.exception("%s: alert at offset %d not deliverable", self.sink.name, record.offset)
+            bodies = []
+        if not bodies:
+            self.finish(record)
+            return
+        for n, body in enumerate(bodies, 1):
+            self.queue.put_nowait((body, record if n == len(bodies) else None))
+        self.depth.set(self.queue.qsize())
+
+    def finish(self, record: Record | None) -> None:
+        if record is not None and self.feed is not None:
+            self.feed.done(record)
+
     async def run(self, session: aiohttp.ClientSession) -> None:
         while True:
-            body = await self.queue.get()
+            body, record = await self.queue.get()
             self.depth.set(self.queue.qsize())
             try:
                 await self.deliver(session, body)
@@ -106,6 +143,7 @@ class SinkQueue:
             except Exception:  # a bug must not stop this sink's deliveries for good
                 metrics.DELIVERY_FAILURES.labels(sink=self.sink.name).inc()
                 log.exception("%s: delivery of alerts %s failed", self.sink.name, uids_of(body))
+            self.finish(record)  # delivered or given up (logged, counted): committed
 
     async def deliver(self, session: aiohttp.ClientSession, body: bytes) -> bool:
         """Post with retries; False (logged, counted) once every attempt failed."""
@@ -155,11 +193,13 @@ class AlertDelivery:
         self.queues = [SinkQueue(sink, settings) for sink in sinks]
         self.tasks: list[asyncio.Task[None]] = []
         self.session: aiohttp.ClientSession | None = None
+        self.feeds: list[AlertFeed] = []
 
     def submit(self, alerts: Sequence[Alert], findings: Sequence[Finding], now_ms: int) -> None:
-        """Queue what this batch owes each sink (called after the alerts are on dlp.alerts)."""
+        """Queue what this batch owes each sink (called after the alerts are on dlp.alerts;
+        with feeds, the alerts themselves are read back from there)."""
         for q in self.queues:
-            q.offer(alerts, findings, now_ms)
+            q.offer(alerts, findings, now_ms, fed=q.feed is not None)
 
     def tick(self, now_ms: int) -> None:
         for q in self.queues:
@@ -168,25 +208,42 @@ class AlertDelivery:
             except Exception:
                 log.exception("%s: periodic re-post failed", q.sink.name)
 
-    def start(self) -> None:
+    def start(self, kafka: dict[str, Any] | None = None, topic: str = "") -> None:
+        """Start posting. With `kafka` (a confluent-kafka client config whose `group.id`
+        is the worker's), each sink reads `topic` (dlp.alerts) in its own group
+        `<group.id>.sink.<name>`; without, alerts are taken from `submit` (memory only)."""
         timeout = aiohttp.ClientTimeout(total=self.settings.timeout_s)
         self.session = aiohttp.ClientSession(timeout=timeout)
+        if kafka is not None:
+            self._start_feeds(kafka, topic)
         self.tasks = [asyncio.create_task(q.run(self.session)) for q in self.queues]
         self.tasks.append(asyncio.create_task(self._ticker()))
+
+    def _start_feeds(self, kafka: dict[str, Any], topic: str) -> None:
+        loop = asyncio.get_running_loop()
+        for q in self.queues:
+            group = f"{kafka['group.id']}.sink.{q.sink.name}"
+            config = {**kafka, "group.id": group}
+            q.feed = AlertFeed(config, topic, q.fed, loop, self.settings.queue_size)
+            q.feed.start()
+            self.feeds.append(q.feed)
 
     async def stop(self) -> None:
         for q in self.queues:
             if not q.queue.empty():
                 log.warning(
-                    "%s: stopping with %d requests not delivered; their alerts are on dlp.alerts",
+                    "%s: stopping with %d requests not delivered; their alerts are on dlp.alerts%s",
                     q.sink.name,
                     q.queue.qsize(),
+                    " (delivered after the restart)" if q.feed is not None else "",
                 )
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for feed in self.feeds:  # commits what was delivered
+            await asyncio.to_thread(feed.stop)
         if self.session is not None:
             await self.session.close()
 

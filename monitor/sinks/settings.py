@@ -7,7 +7,7 @@
 | BLINDAR_RUNBOOK_BASE_URL | detectors | runbook link = `<base>/<detector>/runbook.md` |
 | BLINDAR_WEBHOOK_URL | (off) | generic webhook receiving each alert's OCSF JSON |
 | BLINDAR_WEBHOOK_SECRET or BLINDAR_WEBHOOK_SECRET_FILE | (required with a webhook) | HMAC key |
-| BLINDAR_DELIVERY_QUEUE_SIZE | 1000 | requests waiting per sink; beyond: dropped, logged, counted |
+| BLINDAR_DELIVERY_QUEUE_SIZE | 1000 | alerts waiting per sink (then reading pauses) |
 | BLINDAR_DELIVERY_RETRIES | 5 | retries per request after the first attempt |
 | BLINDAR_DELIVERY_TIMEOUT_SECONDS | 5 | timeout of one HTTP attempt |
 | BLINDAR_DELIVERY_BACKOFF_SECONDS | 0.5 | first retry delay, doubled per retry up to 30 s |

@@ -49,6 +49,13 @@ def verify(
     return hmac.compare_digest(expected, given)
 
 
+def dedupe_key(body: bytes) -> tuple[str, int, int]:
+    """What a receiver dedupes on (posts are at least once, docs/operations.md): the
+    alert's uid, its type (new or update) and its count."""
+    doc = orjson.loads(body)
+    return doc["finding_info"]["uid"], doc["type_uid"], doc["count"]
+
+
 class WebhookSink:
     """Posts every published alert (new pages and updates) as its OCSF document."""
 
@@ -63,6 +70,15 @@ class WebhookSink:
         self, alerts: Sequence[Alert], findings: Sequence[Finding], now_ms: int
     ) -> list[bytes]:
         return [orjson.dumps(alert.document) for alert in alerts]
+
+    def track(
+        self, alerts: Sequence[Alert], findings: Sequence[Finding], now_ms: int
+    ) -> list[bytes]:
+        return []
+
+    def page(self, record: bytes, now_ms: int) -> list[bytes]:
+        """The record as it is on `dlp.alerts`: the alert's OCSF document."""
+        return [record]
 
     def due(self, now_ms: int) -> list[bytes]:
         return []

@@ -10,7 +10,7 @@ import pytest
 from monitor.settings import SettingsError
 from monitor.sinks.alertmanager import AlertmanagerSink
 from monitor.sinks.settings import SinkSettings
-from monitor.sinks.webhook import SIGNATURE_HEADER, WebhookSink, sign, verify
+from monitor.sinks.webhook import SIGNATURE_HEADER, WebhookSink, dedupe_key, sign, verify
 from tests.sinks_helpers import SECRET, alert, finding
 
 WINDOW = 60_000
@@ -123,3 +123,33 @@ def test_alertmanager_adopts_an_open_alert_raised_by_another_worker() -> None:
     assert json.loads(post["annotations"]["evidence"])["observed"] == 600
     # Once known, further repeats only refresh it.
     assert sink.bodies([], [finding(actor="agent-9")], NOW + 1_000) == []
+
+
+# ------------------------------------------- fed from dlp.alerts (monitor/sinks/feed.py)
+
+
+def test_alertmanager_page_from_the_record_posts_what_memory_would() -> None:
+    """The alert read back from dlp.alerts is posted with the labels and annotations the
+    in-memory path gave it; the batch itself only tracks it (no second page)."""
+    page = alert(finding())
+    record = orjson.dumps(page.document)
+    from_memory = posts(AlertmanagerSink("http://am", WINDOW, "rb").bodies([page], [], NOW))
+    tracking = AlertmanagerSink("http://am", WINDOW, "rb")
+    assert tracking.track([page], [page.finding], NOW) == []
+    assert tracking.active, "firing, re-posted by due() from memory"
+    [post] = posts(tracking.page(record, NOW))
+    assert post == from_memory[0]
+
+
+def test_webhook_page_is_the_record_and_receivers_dedupe_on_uid_type_and_count() -> None:
+    """At least once: a record posted again (a crash or rebalance before the commit) is
+    the same body, with the same dedupe key; an update of the alert is not a duplicate."""
+    sink = WebhookSink("http://hook", SECRET)
+    record = orjson.dumps(alert(finding()).document)
+    assert sink.track([alert(finding())], [finding()], NOW) == []
+    first, again = sink.page(record, NOW), sink.page(record, NOW + 1)
+    assert first == again == [record]
+    uid = alert(finding()).uid
+    assert dedupe_key(first[0]) == (uid, 200401, 1)
+    update = orjson.dumps(alert(finding(), kind="update", count=2).document)
+    assert dedupe_key(update) == (uid, 200402, 2)
