@@ -144,6 +144,7 @@ class Alerts:
             claim_field(finding.detector, finding.tenant) if finding.episode else "",
             finding.episode,
             finding.tenant,
+            finding.window_start_ms,
         )
 
     def alert(self, pending: Pending) -> Alert:

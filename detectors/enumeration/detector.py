@@ -69,11 +69,12 @@ class Enumeration(Tuned[EnumerationConfig]):
             cfg = self.tuning.for_tenant(tenant)
             seen = records[tenant]
             width = (cfg.window_minutes * MINUTE_MS) // cfg.bucket_ms
-            # every window ending at a bucket the batch touched: a batch that spans more
-            # than the window (a replay, a worker catching up) still judges each part
-            ends = {e.ts_ms // cfg.bucket_ms for e in group.events}
-            distinct = max(seen.count(end - width + 1, end) for end in ends)
-            seen.forget_below(min(min(ends), actor.horizon // cfg.bucket_ms) - width)
+            # every window holding an event of the batch: from its first bucket to a window
+            # past its last (events read out of order join windows that end later), so a
+            # batch that spans more than the window (a catch-up) still judges each part
+            first, last = group.first_ts // cfg.bucket_ms, group.last_ts // cfg.bucket_ms
+            distinct = seen.max_window(first, last + width - 1, width)
+            seen.forget_below(min(first, actor.horizon // cfg.bucket_ms) - width)
             if distinct >= cfg.threshold_distinct:
                 findings.append(self.describe(tenant, actor.actor, group, distinct))
         return findings

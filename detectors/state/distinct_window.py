@@ -41,6 +41,18 @@ class DistinctWindow:
         counts = self.counts
         return sum(counts.get(bucket, 0) for bucket in range(lo, hi + 1))
 
+    def max_window(self, end_lo: int, end_hi: int, width: int) -> int:
+        """The most distinct members of any window of `width` buckets ending in
+        end_lo..end_hi (a running sum: one pass over the buckets involved)."""
+        counts = self.counts
+        total = self.count(end_lo - width + 1, end_lo)
+        best = total
+        for end in range(end_lo + 1, end_hi + 1):
+            total += counts.get(end, 0) - counts.get(end - width, 0)
+            if total > best:
+                best = total
+        return best
+
     def forget_below(self, floor: int) -> None:
         """Drop members last seen below `floor` (call when the window moves on)."""
         if floor <= self.floor:

@@ -106,12 +106,14 @@ def decide(fields: dict[str, Any], d: Decision, request: WriteRequest) -> dict[s
         record = None
     kind = None
     wend = d.window_end_ms
-    if record is None or wend - record["l"] >= supp or record["f"] - wend >= supp:
+    start, first = d.window_start_ms, record and record.get("w", record["f"])
+    if record is None or start - record["l"] >= supp or first - wend >= supp:
         if record is not None and record.get("p"):  # an earlier page not yet confirmed
             aside = f"{d.field}#{record['u']}"
             fields[aside] = record
             fields.setdefault("P", []).append(aside)
         record = {"u": d.uid, "f": d.window_end_ms, "l": d.window_end_ms, "c": 1,
+                  "w": d.window_start_ms,
                   "r": d.observed, "s": d.severity, "n": now, "d": 0, "p": None}  # fmt: skip
         kind = "new"
     elif d.window_end_ms > record["l"] or d.observed > record["r"]:

@@ -24,6 +24,7 @@ class Decision:
     claim: str = ""  # the field recording the episode paged ("" = none)
     episode: str = ""
     tenant: str = ""  # the finding's tenant (not sent: names the ledger row of a repeat)
+    window_start_ms: int = 0  # an older finding is another incident only before this
 
 
 @dataclass(slots=True)

@@ -374,7 +374,7 @@ def encode_owners(owners: Sequence[OwnerWrite]) -> tuple[list[str], list[list[An
         state = owner.state
         decisions = [
             [d.field, d.uid, d.window_end_ms, d.observed, d.severity, put(d.payload),
-             len(d.payload), d.claim, d.episode]
+             len(d.payload), d.claim, d.episode, d.window_start_ms]
             for d in owner.decisions
         ]  # fmt: skip
         rows.append(

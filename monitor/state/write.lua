@@ -12,7 +12,7 @@
 --   w: owners, each {key, expected version (-1: no state of its own), entry offset,
 --      entry length, 1 if the entry is a snapshot, ttl ms (0: leave it), findings}
 --      finding: {field, uid, window end, observed, severity, payload offset,
---                payload length, claim field ('' if none), episode}
+--                payload length, claim field ('' if none), episode, window start}
 --   s / q: shared-family ops and queries ({family, key, args...})
 --   m / mt: the state marker key and its token (optional)
 -- Returns {statuses, pending, answers, lost, repeats}: statuses has one character per owner
@@ -86,15 +86,17 @@ local function save_pending(key, set)
   end
 end
 
--- One page per (owner, detector, tenant) while it keeps repeating; a new page for a
--- finding a whole suppression window of event time after the alert's last one (or
--- before its first), however fast the events are read (a catch-up). The record itself
+-- One page per (owner, detector, tenant) while it keeps repeating: a finding is a new
+-- incident, and pages, only when its window and the alert's windows are a whole
+-- suppression window of event time apart (its window starts that long after the
+-- alert's last one ended, or ends that long before the alert's first one began: an older
+-- incident read later), however fast the events are read (a catch-up). The record itself
 -- expires on the wall clock. A decided alert stays pending until confirmed (Kafka
 -- acknowledged it); one replaced by a newer incident's before that (two incidents in
 -- one call) is set aside under `<field>#<uid>`, still pending, and removed once confirmed.
 -- Returns the record when the finding was folded into it without a page (a repeat).
 local function decide(key, f, pending)
-  local field, wend, observed, sev = f[1], f[3], f[4], f[5]
+  local field, wend, observed, sev, wstart = f[1], f[3], f[4], f[5], f[10]
   if f[8] ~= '' then
     if redis.call('HGET', key, f[8]) == f[9] then return end  -- episode already paged
     redis.call('HSET', key, f[8], f[9])
@@ -103,13 +105,14 @@ local function decide(key, f, pending)
   local rec = raw and cjson.decode(raw) or nil
   if rec and now - rec.n >= attl then rec = nil end
   local kind
-  if not rec or wend - rec.l >= supp or rec.f - wend >= supp then
+  if not rec or wstart - rec.l >= supp or (rec.w or rec.f) - wend >= supp then
     if rec and rec.p then  -- an earlier incident's page still waits for Kafka: keep it
       local aside = field .. '#' .. rec.u
       redis.call('HSET', key, aside, cjson.encode(rec))
       pending[aside] = true
     end
-    rec = {u = f[2], f = wend, l = wend, c = 1, r = observed, s = sev, n = now, d = 0}
+    rec = {u = f[2], f = wend, l = wend, c = 1, r = observed, s = sev, n = now, d = 0,
+           w = wstart}
     kind = 'new'
   elseif wend > rec.l or observed > rec.r then
     rec.c = rec.c + 1

@@ -77,7 +77,10 @@ def test_one_page_then_updates_then_a_new_page_after_quiet(
     later = replace(FINDING, window_end_ms=T0 + 5 * MIN, observed=330)
     bigger = replace(FINDING, window_end_ms=T0 + 10 * MIN, observed=700, severity=4)
     same = replace(FINDING, window_end_ms=T0 + 10 * MIN, observed=700, severity=4)
-    after_quiet = replace(FINDING, window_end_ms=T0 + 41 * MIN, observed=310)
+    # a window starting a whole suppression window (30 min) after the alert's last ended
+    after_quiet = replace(
+        FINDING, window_start_ms=T0 + 41 * MIN, window_end_ms=T0 + 101 * MIN, observed=310
+    )
     rounds = asyncio.run(
         decide_all(
             settings, [[FINDING], [later], [bigger], [same], [after_quiet]], True, None, store_kind
@@ -97,9 +100,11 @@ def test_one_page_then_updates_then_a_new_page_after_quiet(
 def test_incidents_a_window_apart_in_event_time_page_apart_when_read_together(
     settings: Settings, store_kind: str
 ) -> None:
-    """Suppression runs in event time: a catch-up reads two incidents 45 minutes apart
-    within one second of wall time, and each pages."""
-    later = replace(FINDING, window_end_ms=T0 + 45 * MIN, observed=330)
+    """Suppression runs in event time: a catch-up reads two incidents whose windows are 45
+    minutes apart within one second of wall time, and each pages."""
+    later = replace(
+        FINDING, window_start_ms=T0 + 45 * MIN, window_end_ms=T0 + 105 * MIN, observed=330
+    )
     rounds = asyncio.run(
         decide_all(settings, [[FINDING], [later]], now_ms=T0 + 1000, store_kind=store_kind)
     )
