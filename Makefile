@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install up up-cluster down demo test test-unit lint topics worker simulate clean bench soak backtest schema dashboards observability generate k8s-config lock
+.PHONY: install up up-cluster down demo test test-unit lint topics worker simulate clean bench bench-catchup soak backtest schema dashboards observability generate k8s-config lock
 
 install: .venv/.installed
 
@@ -55,6 +55,12 @@ clean: down
 
 bench: up
 	@$(PY) -m bench.run
+
+# Catch-up after an outage (issue 18): BENCH_CATCHUP_MINUTES (default 30) of realistic
+# traffic piled up with no worker, drained by one; pages compared with an event-time replay.
+BENCH_CATCHUP_MINUTES ?= 30
+bench-catchup: up
+	@BENCH_CATCHUP_MINUTES=$(BENCH_CATCHUP_MINUTES) $(PY) -m bench.catchup
 
 soak: up
 	@$(PY) -m bench.soak

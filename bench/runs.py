@@ -15,7 +15,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +180,7 @@ class Launched:
     counts: Callable[[], tuple[float, float]]
     ready: Callable[[], bool] | None = None
     cleanup: Callable[[], None] = lambda: None
+    ports: list[int] = field(default_factory=list)  # blindar workers' /metrics ports
 
 
 def _launch(bench: Bench, kind: Kind, settings: Settings, log: Path) -> Launched:
@@ -202,7 +203,7 @@ def _launch_workers(count: int, settings: Settings, log: Path) -> Launched:
         return any(assigned_partitions(port) > 0 for port in ports)
 
     processes = [procs.start(["-m", "monitor.cli", "worker"], env, log) for env in envs]
-    return Launched(processes, counts, ready)
+    return Launched(processes, counts, ready, ports=ports)
 
 
 def _launch_peer(bench: Bench, kind: Kind, settings: Settings, log: Path) -> Launched:
