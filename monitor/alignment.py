@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import faust
+from faust.types import TP
 
 from detectors.state.actor import NO_HORIZON
 from monitor import metrics
@@ -56,5 +57,7 @@ class Alignment:
             metrics.EVENT_TIME_LAG.labels(topic=topic).set(lag_ms / 1000)
         metrics.PAUSED_PARTITIONS.set(len(self.watermarks.paused))
 
-    def tp(self, partition: Partition) -> Any:
-        return self.app.consumer._new_topicpartition(*partition)
+    @staticmethod
+    def tp(partition: Partition) -> TP:
+        """faust's own TP (its consumer asserts the type; the driver's differs)."""
+        return TP(*partition)

@@ -317,7 +317,10 @@ class Detection:
         horizon = cached.state.horizon if owner[1] else max(horizon_ms, cached.state.horizon)
         observed = self.observe(cached.state, owner[1], events, ctx, horizon)
         write = OwnerWrite(cached.key, cached.version)
-        if observed.fresh:
+        # late events raised the horizon: it is stored even with nothing applied, so that a
+        # restarted worker (its watermark starting again) sends their re-delivery to the
+        # late lane again, where it is a duplicate, never judged twice
+        if observed.fresh or (observed.late and not owner[1]):
             if cached.entries + 1 >= self.settings.snapshot_every:
                 write.state, write.snapshot = orjson.dumps(cached.state.dump()), True
             else:

@@ -184,3 +184,25 @@ def test_two_incidents_an_hour_apart_read_in_one_catch_up_page_twice(
     ends = sorted(a["evidences"][0]["data"]["event_time_ms"] for a in found)
     assert len(found) == 2 and ends[1] - ends[0] >= 50 * MIN
     assert not any(a["evidences"][0]["data"]["late_arrival"] for a in found)
+
+
+def test_a_topic_far_ahead_is_paused_then_resumed_and_nothing_is_lost(
+    quick_idle: Settings, tmp_path: Path
+) -> None:
+    """A catch-up where voice holds the present and back office a backlog 2 hours old: the
+    voice partition runs more than alignment_minutes ahead of the watermark and is paused;
+    once back office is read (and idles out) the watermark moves up and voice resumes.
+    Every event is decided and the worker stays up through pause and resume."""
+    settings, now = quick_idle, int(time.time() * 1000)
+    produce(settings, "voice", [event(f"v-{i}", now - 60_000 + i, "record.search",
+                                      "agent-1") for i in range(50)])  # fmt: skip
+    produce(settings, "backoffice", [event(f"b-{i}", now - 120 * MIN + i * 1000, "record.search",
+                                           "agent-2") for i in range(200)])  # fmt: skip
+    with running_worker(settings, tmp_path / "worker.log") as worker:
+        wait_until(lambda: worker.metric("blindar_events_total") >= 250, 90, what="all events")
+        log = tmp_path / "worker.log"
+        wait_until(lambda: "event-time alignment: resumed" in log.read_text(), 60,
+                   what="the paused partition resumed")  # fmt: skip
+        assert "event-time alignment: paused" in log.read_text()
+        assert worker.health()["status"] == "ok"
+        assert worker.metric("blindar_paused_partitions") == 0
