@@ -40,7 +40,8 @@ def test_help_states_the_plans_defaults() -> None:
     plan = BacktestPlan()
     for _flag, name, help_text in PLAN_ARGUMENTS:
         assert f"(default {getattr(plan, name)})" in help_text, name
-    assert {name for _f, name, _h in PLAN_ARGUMENTS} | {"mix"} == {f.name for f in fields(plan)}
+    flags = {"mix", "curve"}  # a choice and a switch, not numbers
+    assert {name for _f, name, _h in PLAN_ARGUMENTS} | flags == {f.name for f in fields(plan)}
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     assert parser.parse_args([]).agents is None  # unset: the plan's default applies

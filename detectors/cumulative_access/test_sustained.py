@@ -1,0 +1,142 @@
+"""cumulative_access's sustained-excess rule (issue 23) on the in-process state: evidence of
+a steady excess summed over shifts (a CUSUM), against peers' shifts and the actor's own."""
+
+from __future__ import annotations
+
+import math
+
+from detectors.base import Finding
+from detectors.cumulative_access import CumulativeAccess, CumulativeAccessConfig
+from detectors.cumulative_access.detector import CumulativeSlot
+from detectors.cumulative_access.sustained import Reference, llr, threshold
+from detectors.cumulative_access.test_shift_excess import DAY, PEERS, by_hour, shift
+from detectors.state import MemoryState
+from detectors.tuning import Tuning
+from tests.detectors.helpers import T0, run
+
+# The shift rule's single-shift bar out of the way (3x the peers' median): what pages here
+# is the evidence summed over shifts.
+QUIET_SHIFT_RULE = {"shift_min_ratio": 3.0}
+PEER_RATES = [5, 6, 7, 6, 5, 7, 6, 6]  # customers an hour: median 6
+
+
+def detector(**settings: float) -> CumulativeAccess:
+    return CumulativeAccess(Tuning(CumulativeAccessConfig(**{**QUIET_SHIFT_RULE, **settings})))
+
+
+def peers_work(state: MemoryState, found: CumulativeAccess, days: range) -> None:
+    for day in days:
+        for peer, rate in zip(PEERS, PEER_RATES, strict=True):
+            assert run(found, state, shift(peer, day, rate)) == []
+
+
+def sustained(
+    found: CumulativeAccess, state: MemoryState, actor: str, day: int, per_hour: int
+) -> list[Finding]:
+    """The actor's shift, batch after batch (an hour each): its sustained-excess findings."""
+    out = []
+    for batch in by_hour(shift(actor, day, per_hour, covered=True)):
+        out += [f for f in run(found, state, batch) if f.evidence["rule"] == "sustained_excess"]
+    return out
+
+
+def test_a_shift_at_the_reference_is_evidence_against_and_at_the_ratio_for() -> None:
+    reference = Reference(6.0, 0.2)
+    half = math.log(2) ** 2 / (2 * 0.2**2)
+    assert math.isclose(llr(6.0, reference, 2.0), -half)
+    assert math.isclose(llr(12.0, reference, 2.0), half)
+    assert llr(0.0, reference, 2.0) < -half  # a shift with no customer: strong evidence against
+
+
+def test_the_threshold_is_the_log_of_the_shifts_between_false_alarms() -> None:
+    assert math.isclose(threshold(CumulativeAccessConfig()), math.log(5000))
+    assert math.isclose(
+        threshold(CumulativeAccessConfig(sustained_false_alarm_shifts=100)), math.log(100)
+    )
+
+
+def test_a_steady_excess_below_the_shift_bar_is_paged_in_its_second_shift() -> None:
+    """10 customers an hour against peers' 6 (1.7x) and its own 6: not one shift's news,
+    but the second such shift tips the summed evidence over log(5000)."""
+    state, found = MemoryState(), detector()
+    peers_work(state, found, range(4))
+    for day in range(4):
+        assert sustained(found, state, "agent-1", day, 6) == []
+    peers_work(state, found, range(4, 6))
+    assert sustained(found, state, "agent-1", 4, 10) == []
+    paged = sustained(found, state, "agent-1", 5, 10)
+    assert len(paged) == 1, "one page per shift"
+    evidence = paged[0].evidence
+    assert evidence["shifts"] == 2 and evidence["evidence"] >= evidence["threshold"]
+    assert 4 < evidence["evidence_before_this_shift"] < evidence["threshold"]
+    assert 6.0 <= evidence["team_median_per_hour"] <= 6.2  # 48 customers in 7.8 h
+    assert 5.5 < evidence["own_median_per_hour"] < 6.5
+    assert 1.6 < evidence["ratio_to_team"] < 1.8
+
+
+def test_busy_shifts_between_ordinary_ones_never_add_up() -> None:
+    state, found = MemoryState(), detector()
+    peers_work(state, found, range(4))
+    for day in range(4):
+        sustained(found, state, "agent-1", day, 6)
+    for day in range(4, 10):
+        peers_work(state, found, range(day, day + 1))
+        assert sustained(found, state, "agent-1", day, 10 if day % 2 else 6) == []
+
+
+def test_an_agent_fast_by_habit_is_judged_against_its_own_shifts() -> None:
+    """1.7x the team every shift, as it always was (its own history before the peers'
+    shifts were known): its own reference keeps it quiet."""
+    state, found = MemoryState(), detector()
+    for day in range(4):
+        sustained(found, state, "agent-1", day, 10)
+    peers_work(state, found, range(6))
+    for day in range(4, 10):
+        assert sustained(found, state, "agent-1", day, 10) == []
+
+
+def test_a_rarer_false_alarm_asks_for_more_shifts() -> None:
+    state, found = MemoryState(), detector(sustained_false_alarm_shifts=10**6)
+    peers_work(state, found, range(4))
+    for day in range(4):
+        sustained(found, state, "agent-1", day, 6)
+    pages = {}
+    for day in range(4, 8):
+        peers_work(state, found, range(day, day + 1))
+        pages[day] = sustained(found, state, "agent-1", day, 10)
+    assert pages[4] == [] and pages[5] == []
+    assert pages[6] and pages[6][0].evidence["shifts"] == 3
+
+
+def test_a_page_resets_the_evidence_and_the_own_reference_stays_frozen() -> None:
+    """After a page the sum starts again; the collector's excess shifts never become its own
+    reference while the evidence runs (it is paged again two shifts later, against its own
+    usual 6 an hour, not the 10 of its last shifts)."""
+    state, found = MemoryState(), detector()
+    peers_work(state, found, range(4))
+    for day in range(4):
+        sustained(found, state, "agent-1", day, 6)
+    paged = []
+    for day in range(4, 8):
+        peers_work(state, found, range(day, day + 1))
+        paged += sustained(found, state, "agent-1", day, 10)
+    assert [(f.window_end_ms - T0) // DAY for f in paged] == [5, 7]
+    assert paged[1].evidence["shifts"] == 2
+    assert 5.5 < paged[1].evidence["own_median_per_hour"] < 6.5
+
+
+def test_a_slot_stored_before_the_rule_loads_with_no_evidence() -> None:
+    slot = CumulativeSlot()
+    old = slot.dump()[:2]
+    loaded = CumulativeSlot.load(old)
+    assert loaded.evidence.total == 0.0 and loaded.evidence.since is None
+
+
+def test_the_rule_can_be_turned_off() -> None:
+    state, found = MemoryState(), detector(sustained_rule=False)
+    peers_work(state, found, range(4))
+    for day in range(4):
+        sustained(found, state, "agent-1", day, 6)
+    for day in range(4, 8):
+        peers_work(state, found, range(day, day + 1))
+        assert sustained(found, state, "agent-1", day, 10) == []
