@@ -8,25 +8,31 @@ shift. This rule accumulates the evidence of every shift and pages when the sum 
 Each shift (closed, or the running one from `shift_min_hours` in) is measured by its
 distinct customers per hour, x = log(rate / reference). Its evidence is the log-likelihood
 ratio of "the actor works at `sustained_ratio` times the reference" against "at the
-reference", with the log rate normal around the reference with the reference's spread:
+reference", with the log rate normal around the reference's:
 
-    llr = (d / s^2) * (x - d / 2),  d = log(sustained_ratio), s = the reference's spread
+    llr = (d / s^2) * (x - d / 2),  d = log(sustained_ratio)
 
-computed twice, against the peers' shifts (the same trusted team and type as the shift
-rule, else the tenant's agents: median, and the robust sd of the log from their MAD) and
-against the actor's own shifts before the evidence began (median, robust sd of the log);
-the shift counts the smaller of the two (evidence against both), scaled by its share of
-`sustained_shift_hours` (a part-time or unfinished shift says less). A closed shift adds its
+where s^2 = spread^2 + 1 / (reference rate x the shift's hours): the reference's spread of
+log rates from shift to shift (at least `sustained_min_spread`) plus the counting noise of
+a shift that long, so a short or unfinished shift says less. Two references: the peers'
+shifts (the same trusted team and type as the shift rule, else the tenant's agents: median,
+robust sd of the log from their MAD) and the actor's own shifts before the evidence began
+(median, robust sd of the log). The team says whether a shift is high at all, the actor's
+own history by how much: with an own history, a shift above the team's midpoint counts its
+evidence against the actor's own usual rate, any other shift the smaller of the two; an
+actor with no history yet is judged against the team alone. A closed shift adds its
 evidence to the actor's sum S = max(0, S + llr) (Page's CUSUM); the running shift is judged
 on S plus its own evidence so far, so an insider is paged during the shift that tips it.
 
 The threshold is log(`sustained_false_alarm_shifts`): by Lorden's bound a CUSUM of
 log-likelihood ratios raises a false alarm at most once per that many shifts of an actor
-that works at its reference rate. An actor paged has its sum reset (one page per shift at
-most; a collector who keeps going is paged again after as much evidence again). Nothing is
-judged without enough peers (`shift_min_peers`, `shift_min_samples`): a threshold from the
-actor's own history alone pages two-tenant and odd-hours agents. The actor's own reference
-is frozen while its sum is above zero, so the excess never becomes its own baseline.
+that works at its reference rate (once it has a history, the evidence counted is never more
+than the llr against its own rate, so the bound holds for the own model). An actor paged
+has its sum reset (one page per shift at most; a collector who keeps going is paged again
+after as much evidence again). Nothing is judged without enough peers (`shift_min_peers`,
+`shift_min_samples`): a threshold from the actor's own history alone pages two-tenant and
+odd-hours agents. The actor's own reference is frozen from the first shift of a run of
+evidence until a shift brings none, so the excess never becomes its own baseline.
 """
 
 from __future__ import annotations
@@ -48,18 +54,25 @@ LOWEST_SHARE = 0.01  # a shift's rate below 1% of its reference counts as 1% (lo
 
 @dataclass(frozen=True, slots=True)
 class Reference:
-    """A usual rate of distinct customers per hour, and the spread of its log."""
+    """A usual rate of distinct customers per hour, and the spread of its log from shift to
+    shift (pace), before the counting noise of a given shift's length."""
 
     median: float
     spread: float
 
+    def sd(self, hours: float) -> float:
+        """The sd of the log rate of a shift this long: pace and counting noise (a count of
+        n customers has a log sd of about 1/sqrt(n))."""
+        expected = max(self.median * hours, 1.0)
+        return math.sqrt(self.spread**2 + 1.0 / expected)
 
-def llr(rate: float, reference: Reference, ratio: float) -> float:
-    """The evidence of one shift at `rate` for `ratio` x the reference against the
-    reference itself (log rate normal, sd = the reference's spread)."""
+
+def llr(rate: float, hours: float, reference: Reference, ratio: float) -> float:
+    """The evidence of a shift of `hours` at `rate` for `ratio` x the reference against the
+    reference itself (log rate normal around the reference's, sd from `Reference.sd`)."""
     drift = math.log(ratio)
     x = math.log(max(rate, LOWEST_SHARE * reference.median) / reference.median)
-    return drift / reference.spread**2 * (x - drift / 2)
+    return drift / reference.sd(hours) ** 2 * (x - drift / 2)
 
 
 def team_reference(cfg: Any, recent: RecentRates | None) -> Reference | None:
@@ -86,16 +99,21 @@ def own_reference(cfg: Any, own: list[float]) -> Reference | None:
 def shift_evidence(
     cfg: Any, rate: float, hours: float, team: Reference | None, own: Reference | None
 ) -> float:
-    """One shift's evidence: the smaller llr against the team and the actor's own usual
-    rate, scaled by the shift's share of `sustained_shift_hours`; 0 without peers."""
+    """One shift's evidence; 0 without peers. The team says whether the shift is high at
+    all, the actor's own shifts by how much: with an own history, a shift above the team's
+    midpoint (positive evidence against the team) counts its evidence against the actor's
+    own usual rate, any other shift the smaller of the two; without one, the team's."""
     if team is None:
         return 0.0
-    evidence = llr(rate, team, cfg.sustained_ratio)
-    if own is not None:
-        evidence = min(evidence, llr(rate, own, cfg.sustained_ratio))
+    against_team = llr(rate, hours, team, cfg.sustained_ratio)
+    if own is None:
+        evidence = against_team
+    else:
+        against_own = llr(rate, hours, own, cfg.sustained_ratio)
+        evidence = against_own if against_team > 0 else min(against_team, against_own)
     if rate < cfg.shift_min_rate:
         evidence = min(evidence, 0.0)
-    return evidence * min(1.0, hours / cfg.sustained_shift_hours)
+    return evidence
 
 
 def threshold(cfg: Any) -> float:
