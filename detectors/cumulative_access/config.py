@@ -60,6 +60,11 @@ class CumulativeAccessConfig:
     sustained_min_spread: float = param(
         0.15, "floor of the spread (sd of the log rate) of peers' shifts and of the actor's own"
     )
+    sustained_full_hours: float = param(
+        6.0,
+        "a shift this long is judged on the reference's spread; a shorter or running one "
+        "on a wider one (as 1/sqrt(hours))",
+    )
     actions: frozenset[str] = param(
         frozenset({"record.view", "record.search", "record.update", "record.export", "pii.unmask"}),
         "actions whose `resource.id` counts",
@@ -70,8 +75,8 @@ class CumulativeAccessConfig:
             raise ValueError("sustained_ratio must be above 1")
         if self.sustained_false_alarm_shifts < 2:
             raise ValueError("sustained_false_alarm_shifts must be at least 2")
-        if self.sustained_min_spread <= 0:
-            raise ValueError("sustained_min_spread must be above 0")
+        if self.sustained_min_spread <= 0 or self.sustained_full_hours <= 0:
+            raise ValueError("sustained_min_spread and sustained_full_hours must be above 0")
 
     @property
     def ttl_ms(self) -> int:

@@ -114,7 +114,7 @@ class ShiftRule:
         recent = team_rates.cached_recent(ctx, shift.team, end - cfg.shift_peer_days * DAY_MS)
         team = sustained.team_reference(cfg, recent)
         own_rates = sustained.own_rates(cfg, shift, evidence.own_cutoff(start))
-        own = sustained.own_reference(cfg, own_rates)
+        own = sustained.own_reference(cfg, own_rates, team)
         evidence.close(
             start, sustained.shift_evidence(cfg, rate, (end - start) / HOUR_MS, team, own)
         )

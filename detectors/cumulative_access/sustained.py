@@ -12,15 +12,16 @@ reference", with the log rate normal around the reference's:
 
     llr = (d / s^2) * (x - d / 2),  d = log(sustained_ratio)
 
-where s^2 = spread^2 + 1 / (reference rate x the shift's hours): the reference's spread of
-log rates from shift to shift (at least `sustained_min_spread`) plus the counting noise of
-a shift that long, so a short or unfinished shift says less. Two references: the peers'
-shifts (the same trusted team and type as the shift rule, else the tenant's agents: median,
-robust sd of the log from their MAD) and the actor's own shifts before the evidence began
-(median, robust sd of the log). The team says whether a shift is high at all, the actor's
-own history by how much: with an own history, a shift above the team's midpoint counts its
-evidence against the actor's own usual rate, any other shift the smaller of the two; an
-actor with no history yet is judged against the team alone. A closed shift adds its
+where s is the reference's spread of log rates over whole shifts (at least
+`sustained_min_spread`), grown as 1/sqrt(hours) for a shift shorter than
+`sustained_full_hours` (part-time, or still running: fewer customers counted say less).
+Two references: the peers' shifts (the same trusted team and type as the shift rule, else
+the tenant's agents: median, robust sd of the log from their MAD) and the actor's own
+shifts before the evidence began (median, robust sd of the log, at most the team's). The
+team says whether a shift is high at all, the actor's own history by how much: with an own
+history, a shift above the team's midpoint counts its evidence against the actor's own
+usual rate, any other shift the smaller of the two; an actor with no history yet is judged
+against the team alone. A closed shift adds its
 evidence to the actor's sum S = max(0, S + llr) (Page's CUSUM); the running shift is judged
 on S plus its own evidence so far, so an insider is paged during the shift that tips it.
 
@@ -54,25 +55,26 @@ LOWEST_SHARE = 0.01  # a shift's rate below 1% of its reference counts as 1% (lo
 
 @dataclass(frozen=True, slots=True)
 class Reference:
-    """A usual rate of distinct customers per hour, and the spread of its log from shift to
-    shift (pace), before the counting noise of a given shift's length."""
+    """A usual rate of distinct customers per hour, and the spread (sd) of its log over
+    whole shifts."""
 
     median: float
     spread: float
 
-    def sd(self, hours: float) -> float:
-        """The sd of the log rate of a shift this long: pace and counting noise (a count of
-        n customers has a log sd of about 1/sqrt(n))."""
-        expected = max(self.median * hours, 1.0)
-        return math.sqrt(self.spread**2 + 1.0 / expected)
+    def sd(self, hours: float, full_hours: float) -> float:
+        """The sd of the log rate of a shift this long: a shift shorter than `full_hours`
+        (part-time, or still running) counts fewer customers, its spread grows as
+        1/sqrt(hours) (counting noise)."""
+        return self.spread * math.sqrt(max(1.0, full_hours / max(hours, 1e-3)))
 
 
-def llr(rate: float, hours: float, reference: Reference, ratio: float) -> float:
-    """The evidence of a shift of `hours` at `rate` for `ratio` x the reference against the
-    reference itself (log rate normal around the reference's, sd from `Reference.sd`)."""
-    drift = math.log(ratio)
+def llr(rate: float, hours: float, reference: Reference, cfg: Any) -> float:
+    """The evidence of a shift of `hours` at `rate` for `sustained_ratio` x the reference
+    against the reference itself (log rate normal around the reference's)."""
+    drift = math.log(cfg.sustained_ratio)
     x = math.log(max(rate, LOWEST_SHARE * reference.median) / reference.median)
-    return drift / reference.sd(hours) ** 2 * (x - drift / 2)
+    sd = reference.sd(hours, cfg.sustained_full_hours)
+    return drift / sd**2 * (x - drift / 2)
 
 
 def team_reference(cfg: Any, recent: RecentRates | None) -> Reference | None:
@@ -86,13 +88,17 @@ def team_reference(cfg: Any, recent: RecentRates | None) -> Reference | None:
     return Reference(team.median, spread)
 
 
-def own_reference(cfg: Any, own: list[float]) -> Reference | None:
-    """The actor's own shifts as a reference; None with fewer than `shift_min_history`."""
+def own_reference(cfg: Any, own: list[float], team: Reference | None) -> Reference | None:
+    """The actor's own shifts as a reference; None with fewer than `shift_min_history`.
+    Its spread is at most the team's (which holds every member's day-to-day spread and the
+    differences between members): a wider one from a few shifts is estimation noise."""
     logs = [math.log(rate) for rate in own if rate > 0]
     if len(logs) < cfg.shift_min_history:
         return None
     mid = median(logs)
     spread = MAD_TO_SIGMA * median([abs(x - mid) for x in logs])
+    if team is not None:
+        spread = min(spread, team.spread)
     return Reference(math.exp(mid), max(spread, cfg.sustained_min_spread))
 
 
@@ -105,11 +111,11 @@ def shift_evidence(
     own usual rate, any other shift the smaller of the two; without one, the team's."""
     if team is None:
         return 0.0
-    against_team = llr(rate, hours, team, cfg.sustained_ratio)
+    against_team = llr(rate, hours, team, cfg)
     if own is None:
         evidence = against_team
     else:
-        against_own = llr(rate, hours, own, cfg.sustained_ratio)
+        against_own = llr(rate, hours, own, cfg)
         evidence = against_own if against_team > 0 else min(against_team, against_own)
     if rate < cfg.shift_min_rate:
         evidence = min(evidence, 0.0)
@@ -180,7 +186,7 @@ def judge(
     if shift.start is None or evidence.paged == shift.start or shift.hours() * HOUR_MS < floor_ms:
         return None
     team = team_reference(cfg, recent)
-    own = own_reference(cfg, own_rates(cfg, shift, evidence.own_cutoff(shift.start)))
+    own = own_reference(cfg, own_rates(cfg, shift, evidence.own_cutoff(shift.start)), team)
     rate = shift.rate(floor_ms)
     running = shift_evidence(cfg, rate, shift.hours(), team, own)
     total = evidence.total + running

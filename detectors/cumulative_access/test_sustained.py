@@ -8,7 +8,7 @@ import math
 from detectors.base import Finding
 from detectors.cumulative_access import CumulativeAccess, CumulativeAccessConfig
 from detectors.cumulative_access.detector import CumulativeSlot
-from detectors.cumulative_access.sustained import Reference, llr, threshold
+from detectors.cumulative_access.sustained import Reference, llr, own_reference, threshold
 from detectors.cumulative_access.test_shift_excess import DAY, PEERS, by_hour, shift
 from detectors.state import MemoryState
 from detectors.tuning import Tuning
@@ -41,13 +41,22 @@ def sustained(
 
 
 def test_a_shift_at_the_reference_is_evidence_against_and_at_the_ratio_for() -> None:
+    cfg = CumulativeAccessConfig()  # sustained_ratio 2, sustained_full_hours 6
     reference = Reference(6.0, 0.2)
-    sd2 = 0.2**2 + 1 / 48  # pace, and counting 48 customers in 8 hours
-    half = math.log(2) ** 2 / (2 * sd2)
-    assert math.isclose(llr(6.0, 8.0, reference, 2.0), -half)
-    assert math.isclose(llr(12.0, 8.0, reference, 2.0), half)
-    assert llr(0.0, 8.0, reference, 2.0) < -half  # a shift with no customer: strong evidence
-    assert 0 < llr(12.0, 2.0, reference, 2.0) < half / 2  # two hours say less than eight
+    half = math.log(2) ** 2 / (2 * 0.2**2)
+    assert math.isclose(llr(6.0, 8.0, reference, cfg), -half)
+    assert math.isclose(llr(12.0, 8.0, reference, cfg), half)
+    assert llr(0.0, 8.0, reference, cfg) < -half  # a shift with no customer: strong evidence
+    assert math.isclose(llr(12.0, 2.0, reference, cfg), half / 3)  # 2 hours of 6: a third
+
+
+def test_the_own_spread_is_at_most_the_team_s() -> None:
+    cfg = CumulativeAccessConfig()
+    noisy = [3.0, 6.0, 12.0, 4.0, 9.0]
+    assert own_reference(cfg, noisy, None).spread > 0.5
+    assert own_reference(cfg, noisy, Reference(6.0, 0.2)).spread == 0.2
+    assert own_reference(cfg, [6.0, 6.0, 6.0], None).spread == cfg.sustained_min_spread
+    assert own_reference(cfg, [6.0, 6.0], None) is None  # fewer than shift_min_history
 
 
 def test_the_threshold_is_the_log_of_the_shifts_between_false_alarms() -> None:
@@ -58,22 +67,22 @@ def test_the_threshold_is_the_log_of_the_shifts_between_false_alarms() -> None:
 
 
 def test_a_steady_excess_below_the_shift_bar_is_paged_in_its_second_shift() -> None:
-    """12 customers an hour against peers' 6 and its own 6 (2x): not one shift's news, but
-    the second such shift tips the summed evidence over log(5000)."""
+    """10 customers an hour against peers' 6 and its own 6 (1.6x): not one shift's news,
+    but the second such shift tips the summed evidence over log(5000)."""
     state, found = MemoryState(), detector()
     peers_work(state, found, range(4))
     for day in range(4):
         assert sustained(found, state, "agent-1", day, 6) == []
     peers_work(state, found, range(4, 6))
-    assert sustained(found, state, "agent-1", 4, 12) == []
-    paged = sustained(found, state, "agent-1", 5, 12)
+    assert sustained(found, state, "agent-1", 4, 10) == []
+    paged = sustained(found, state, "agent-1", 5, 10)
     assert len(paged) == 1, "one page per shift"
     evidence = paged[0].evidence
     assert evidence["shifts"] == 2 and evidence["evidence"] >= evidence["threshold"]
     assert 4 < evidence["evidence_before_this_shift"] < evidence["threshold"]
     assert 6.0 <= evidence["team_median_per_hour"] <= 6.2  # 48 customers in 7.8 h
     assert 5.5 < evidence["own_median_per_hour"] < 6.5
-    assert 1.9 < evidence["ratio_to_team"] < 2.1 and 1.9 < evidence["ratio_to_own"] < 2.1
+    assert 1.6 < evidence["ratio_to_team"] < 1.7 and 1.6 < evidence["ratio_to_own"] < 1.7
 
 
 def test_busy_shifts_between_ordinary_ones_never_add_up() -> None:
@@ -83,18 +92,18 @@ def test_busy_shifts_between_ordinary_ones_never_add_up() -> None:
         sustained(found, state, "agent-1", day, 6)
     for day in range(4, 10):
         peers_work(state, found, range(day, day + 1))
-        assert sustained(found, state, "agent-1", day, 12 if day % 2 else 6) == []
+        assert sustained(found, state, "agent-1", day, 10 if day % 2 else 6) == []
 
 
 def test_an_agent_fast_by_habit_is_judged_against_its_own_shifts() -> None:
-    """2x the team every shift, as it always was (its own history before the peers'
+    """1.6x the team every shift, as it always was (its own history before the peers'
     shifts were known): its own reference keeps it quiet."""
     state, found = MemoryState(), detector()
     for day in range(4):
-        sustained(found, state, "agent-1", day, 12)
+        sustained(found, state, "agent-1", day, 10)
     peers_work(state, found, range(6))
     for day in range(4, 10):
-        assert sustained(found, state, "agent-1", day, 12) == []
+        assert sustained(found, state, "agent-1", day, 10) == []
 
 
 def test_a_rarer_false_alarm_asks_for_more_shifts() -> None:
@@ -105,7 +114,7 @@ def test_a_rarer_false_alarm_asks_for_more_shifts() -> None:
     pages = {}
     for day in range(4, 8):
         peers_work(state, found, range(day, day + 1))
-        pages[day] = sustained(found, state, "agent-1", day, 12)
+        pages[day] = sustained(found, state, "agent-1", day, 10)
     assert pages[4] == [] and pages[5] == []
     assert pages[6] and pages[6][0].evidence["shifts"] == 3
 
@@ -113,7 +122,7 @@ def test_a_rarer_false_alarm_asks_for_more_shifts() -> None:
 def test_a_page_resets_the_evidence_and_the_own_reference_stays_frozen() -> None:
     """After a page the sum starts again; the collector's excess shifts never become its own
     reference while the evidence runs (it is paged again two shifts later, against its own
-    usual 6 an hour, not the 12 of its last shifts)."""
+    usual 6 an hour, not the 10 of its last shifts)."""
     state, found = MemoryState(), detector()
     peers_work(state, found, range(4))
     for day in range(4):
@@ -121,7 +130,7 @@ def test_a_page_resets_the_evidence_and_the_own_reference_stays_frozen() -> None
     paged = []
     for day in range(4, 8):
         peers_work(state, found, range(day, day + 1))
-        paged += sustained(found, state, "agent-1", day, 12)
+        paged += sustained(found, state, "agent-1", day, 10)
     assert [(f.window_end_ms - T0) // DAY for f in paged] == [5, 7]
     assert paged[1].evidence["shifts"] == 2
     assert 5.5 < paged[1].evidence["own_median_per_hour"] < 6.5
@@ -141,4 +150,4 @@ def test_the_rule_can_be_turned_off() -> None:
         sustained(found, state, "agent-1", day, 6)
     for day in range(4, 8):
         peers_work(state, found, range(day, day + 1))
-        assert sustained(found, state, "agent-1", day, 12) == []
+        assert sustained(found, state, "agent-1", day, 10) == []
