@@ -108,11 +108,12 @@ class ShiftRule:
         closed: tuple[int, int, float],
         ctx: Context,
     ) -> None:
-        """A closed shift's evidence joins the actor's sum (against the peers as last known
-        and the actor's own shifts before the evidence began)."""
+        """A closed shift's evidence joins the actor's sum (against the peers as last seen
+        during the shift, and the actor's own shifts before the evidence began)."""
         start, end, rate = closed
         recent = team_rates.cached_recent(ctx, shift.team, end - cfg.shift_peer_days * DAY_MS)
-        team = sustained.team_reference(cfg, recent)
+        team = evidence.peers or sustained.team_reference(cfg, recent)
+        evidence.peers = None  # the next shift's peers are seen during it
         own_rates = sustained.own_rates(cfg, shift, evidence.own_cutoff(start))
         own = sustained.own_reference(cfg, own_rates, team)
         evidence.close(

@@ -131,13 +131,17 @@ class Evidence:
     """One actor's CUSUM: the evidence summed over its closed shifts, since when, and the
     shift it last paged in."""
 
-    __slots__ = ("paged", "shifts", "since", "total")
+    __slots__ = ("paged", "peers", "shifts", "since", "total")
 
     def __init__(self) -> None:
         self.total = 0.0
         self.since: int | None = None  # start of the first shift of the run (own ref. frozen)
         self.shifts = 0  # closed shifts in the run
         self.paged: int | None = None  # start of the shift that paged
+        # The peers' reference as last seen during the current shift: the shift closes on
+        # the actor's next one, when the team's shared answer may be gone from the cache
+        # (a team off shift overnight is not asked about) and the shift's own time is past.
+        self.peers: Reference | None = None
 
     def own_cutoff(self, shift_start: int) -> int:
         """Own shifts ending before this are the actor's reference (frozen during a run)."""
@@ -157,12 +161,14 @@ class Evidence:
             self.shifts += 1
 
     def dump(self) -> list[Any]:
-        return [round(self.total, 6), self.since, self.shifts, self.paged]
+        peers = [self.peers.median, self.peers.spread] if self.peers else None
+        return [round(self.total, 6), self.since, self.shifts, self.paged, peers]
 
     @classmethod
     def load(cls, data: list[Any]) -> Evidence:
         new = cls()
         new.total, new.since, new.shifts, new.paged = data[0], data[1], data[2], data[3]
+        new.peers = Reference(*data[4]) if data[4] else None
         return new
 
 
@@ -183,9 +189,13 @@ def judge(
     """The running shift on top of the closed ones: a finding when their sum reaches the
     threshold, once per shift."""
     floor_ms = cfg.shift_min_hours * HOUR_MS
-    if shift.start is None or evidence.paged == shift.start or shift.hours() * HOUR_MS < floor_ms:
+    if shift.start is None or evidence.paged == shift.start:
         return None
-    team = team_reference(cfg, recent)
+    if shift.hours() * HOUR_MS < floor_ms:
+        evidence.peers = team_reference(cfg, recent) or evidence.peers
+        return None
+    team = team_reference(cfg, recent) or evidence.peers
+    evidence.peers = team
     own = own_reference(cfg, own_rates(cfg, shift, evidence.own_cutoff(shift.start)), team)
     rate = shift.rate(floor_ms)
     running = shift_evidence(cfg, rate, shift.hours(), team, own)

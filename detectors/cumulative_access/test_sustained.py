@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from detectors.base import Finding
 from detectors.cumulative_access import CumulativeAccess, CumulativeAccessConfig
 from detectors.cumulative_access.detector import CumulativeSlot
 from detectors.cumulative_access.sustained import Reference, llr, own_reference, threshold
 from detectors.cumulative_access.test_shift_excess import DAY, PEERS, by_hour, shift
 from detectors.state import MemoryState
+from detectors.state.memory_state import MemoryContext
 from detectors.tuning import Tuning
 from tests.detectors.helpers import T0, run
 
@@ -151,3 +154,27 @@ def test_the_rule_can_be_turned_off() -> None:
     for day in range(4, 8):
         peers_work(state, found, range(day, day + 1))
         assert sustained(found, state, "agent-1", day, 10) == []
+
+
+def test_a_shift_closed_when_the_team_s_answer_is_gone_still_counts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker's cache forgets a team not asked about for a while (a team off shift
+    overnight): the shift closes at the actor's next one, on a batch whose team answer is
+    None. The shift still counts, against the peers as seen during it."""
+    state, found = MemoryState(), detector()
+    peers_work(state, found, range(4))
+    for day in range(4):
+        sustained(found, state, "agent-1", day, 6)
+    answered = MemoryContext.cached
+    paged = []
+    for day in range(4, 6):
+        peers_work(state, found, range(day, day + 1))
+        batches = by_hour(shift("agent-1", day, 10, covered=True))
+        monkeypatch.setattr(MemoryContext, "cached", lambda self, key, ask: None)
+        paged += run(found, state, batches[0])  # closes the last shift: the cache is cold
+        monkeypatch.setattr(MemoryContext, "cached", answered)
+        for batch in batches[1:]:
+            paged += run(found, state, batch)
+    paged = [f for f in paged if f.evidence["rule"] == "sustained_excess"]
+    assert paged and paged[0].evidence["shifts"] == 2
