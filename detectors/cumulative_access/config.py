@@ -54,7 +54,7 @@ class CumulativeAccessConfig:
         2.0, "the steady excess to detect: this many times the team's and the own usual rate"
     )
     sustained_false_alarm_shifts: int = param(
-        5000,
+        2000,
         "at most one false page per this many shifts of an ordinary actor (threshold: its log)",
     )
     sustained_min_spread: float = param(

@@ -63,7 +63,7 @@ def test_the_own_spread_is_at_most_the_team_s() -> None:
 
 
 def test_the_threshold_is_the_log_of_the_shifts_between_false_alarms() -> None:
-    assert math.isclose(threshold(CumulativeAccessConfig()), math.log(5000))
+    assert math.isclose(threshold(CumulativeAccessConfig()), math.log(2000))
     assert math.isclose(
         threshold(CumulativeAccessConfig(sustained_false_alarm_shifts=100)), math.log(100)
     )
@@ -71,7 +71,7 @@ def test_the_threshold_is_the_log_of_the_shifts_between_false_alarms() -> None:
 
 def test_a_steady_excess_below_the_shift_bar_is_paged_in_its_second_shift() -> None:
     """10 customers an hour against peers' 6 and its own 6 (1.6x): not one shift's news,
-    but the second such shift tips the summed evidence over log(5000)."""
+    but the second such shift tips the summed evidence over log(2000)."""
     state, found = MemoryState(), detector()
     peers_work(state, found, range(4))
     for day in range(4):
