@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import math
 
+import orjson
 import pytest
 
 from detectors.base import Finding
 from detectors.cumulative_access import CumulativeAccess, CumulativeAccessConfig
 from detectors.cumulative_access.detector import CumulativeSlot
-from detectors.cumulative_access.sustained import Reference, llr, own_reference, threshold
+from detectors.cumulative_access.sustained import (
+    Evidence,
+    Reference,
+    llr,
+    own_reference,
+    threshold,
+)
 from detectors.cumulative_access.test_shift_excess import DAY, PEERS, by_hour, shift
 from detectors.state import MemoryState
 from detectors.state.memory_state import MemoryContext
@@ -178,3 +185,30 @@ def test_a_shift_closed_when_the_team_s_answer_is_gone_still_counts(
             paged += run(found, state, batch)
     paged = [f for f in paged if f.evidence["rule"] == "sustained_excess"]
     assert paged and paged[0].evidence["shifts"] == 2
+
+
+def test_without_enough_peers_nothing_adds_up() -> None:
+    """Three peers (fewer than shift_min_peers): the actor's own history alone never pages."""
+    state, found = MemoryState(), detector()
+    for day in range(8):
+        for peer, rate in zip(PEERS[:3], PEER_RATES, strict=False):
+            run(found, state, shift(peer, day, rate))
+        assert sustained(found, state, "agent-1", day, 6 if day < 4 else 12) == []
+
+
+def test_a_new_actor_is_judged_against_the_team_alone() -> None:
+    """No own history yet (first shifts): 2x the peers' rate pages on the team's evidence."""
+    state, found = MemoryState(), detector()
+    peers_work(state, found, range(4))
+    paged = sustained(found, state, "agent-1", 4, 12)
+    assert paged and paged[0].evidence["own_median_per_hour"] is None
+    assert paged[0].evidence["shifts"] == 1
+
+
+def test_the_evidence_survives_the_store_s_json() -> None:
+    evidence = Evidence()
+    evidence.close(1000, 4.5)
+    evidence.peers = Reference(6.1, 0.2)
+    loaded = Evidence.load(orjson.loads(orjson.dumps(evidence.dump())))
+    assert loaded.dump() == evidence.dump() and loaded.peers == Reference(6.1, 0.2)
+    assert (loaded.total, loaded.since, loaded.shifts) == (4.5, 1000, 1)
