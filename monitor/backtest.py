@@ -16,7 +16,7 @@ management would export it), and the replay trusts it as the worker would, not t
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from random import Random
@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from detectors.cumulative_access.scenario import CURVE_MULTIPLES, careful_collector
 from monitor.config import DetectorSettings, resolve_files
 from monitor.replay import ReplayOptions, ReplayReport, run_replay
 from monitor.scoring import (
@@ -38,6 +39,7 @@ from monitor.scoring import (
 )
 from monitor.simulate import (
     SCENARIOS,
+    Agent,
     Event,
     Injected,
     Population,
@@ -67,6 +69,8 @@ class BacktestPlan:
     mix: str = "realistic"
     collectors: int = 2  # leaks of each collector kind
     each: int = 1  # leaks of every other scenario
+    team_size: int = 15  # agents per team, about
+    curve: bool = False  # add the careful collectors of the detection-floor curve
 
     def check(self) -> None:
         """ValueError on a plan that cannot run."""
@@ -76,6 +80,8 @@ class BacktestPlan:
             raise ValueError("leak_day must be between 2 and days")
         if self.collectors < 0 or self.each < 0:
             raise ValueError("collectors and each must be >= 0")
+        if self.team_size < 2:
+            raise ValueError("team_size must be at least 2")
         mix_named(self.mix)
 
     @property
@@ -125,7 +131,107 @@ def inject_leaks(
         injected = _by_new_actor(population, name, rng, at, used)
         events.extend(injected.events)
         labels.append(injected.label)
+    if plan.curve:
+        at = leak_ms + len(long) * 60_000
+        for injected in curve_collectors(population, rng, at, used):
+            events.extend(injected.events)
+            labels.append(injected.label)
     return events, labels
+
+
+# ---------------------------------------------------------------- detection-floor curve
+
+# Shift patterns of the curve's collectors (disjoint): which front-line agents fit each.
+CURVE_PATTERNS: dict[str, Callable[[Agent], bool]] = {
+    "day": lambda a: a.shift_hours == 8 and a.shift_start + a.shift_hours <= 24,
+    "night": lambda a: a.shift_hours == 8 and a.shift_start + a.shift_hours > 24,
+    "part_time": lambda a: a.shift_hours < 8,
+}
+
+
+def curve_collectors(
+    population: Population, rng: Random, start_ms: int, used: set[str]
+) -> list[Injected]:
+    """A careful collector at every multiple of CURVE_MULTIPLES for every shift pattern,
+    each by a front-line agent no other leak uses, in a team no other curve collector
+    is in while there are such teams (a collector must not be another's peer)."""
+    injected = []
+    teams: set[str] = set()
+    for fits in CURVE_PATTERNS.values():
+        for multiple in CURVE_MULTIPLES:
+            front = [a for a in population.agents if a.role == "front" and a.type == "agent"]
+            free = [a for a in front if fits(a) and a.id not in used]
+            fresh = [a for a in free if a.team.id not in teams]
+            if not free:
+                continue
+            agent = rng.choice(fresh or free)
+            used.add(agent.id)
+            teams.add(agent.team.id)
+            at = start_ms + len(injected) * 60_000
+            injected.append(careful_collector(population, rng, at, agent, multiple))
+    return injected
+
+
+@dataclass
+class CurvePoint:
+    """One careful collector of the curve: who, how much, and how fast it was paged."""
+
+    pattern: str
+    multiple: float
+    actor: str
+    team: str
+    team_size: int
+    days_to_page: float | None  # cumulative_access's first page, days after the start
+    first_page_any: float | None  # any detector's
+    days_collected: float
+
+
+def curve_points(results: Sequence[LeakResult], population: Population) -> list[CurvePoint]:
+    """The curve's collectors among the leaks, by pattern and multiple."""
+    points = []
+    for result in results:
+        name = result.label.scenario
+        if not name.startswith(CURVE_PREFIX):
+            continue
+        agent = population.by_id[result.label.actor]
+        pattern = next((p for p, fits in CURVE_PATTERNS.items() if fits(agent)), "?")
+        size = sum(1 for a in population.agents if a.team is agent.team)
+        anyone = min(result.first_page_days.values(), default=None)
+        span = (result.label.end_ms - result.label.start_ms) / DAY_MS
+        points.append(
+            CurvePoint(pattern, float(name[len(CURVE_PREFIX) : -1]), agent.id, agent.team.id,
+                       size, result.first_page_days.get(result.label.detector), anyone,
+                       round(span, 2))
+        )  # fmt: skip
+    return sorted(points, key=lambda p: (p.pattern, p.multiple))
+
+
+def curve_text(points: Sequence[CurvePoint], noise: dict[str, TraitNoise], days: float) -> str:
+    """The detection-floor curve: days to the first page per collector, and the false pages
+    of everyone else (all detectors and cumulative_access) per 1,000 agent-days."""
+    if not points:
+        return "detection-floor curve: no careful collector (run with --curve)"
+    total = sum(n.pages for n in noise.values())
+    own = noise["cumulative_access"].pages if "cumulative_access" in noise else 0
+    rate = (lambda pages: 1000 * pages / days) if days else (lambda pages: 0.0)
+    lines = [
+        "detection-floor curve: careful collectors inside short interactions "
+        f"(false pages of everyone else per 1k agent-days: all detectors {rate(total):.2f}, "
+        f"cumulative_access {rate(own):.2f})",
+        f"{'pattern':<11}{'x team':>7}{'actor':>12}{'team':>18}{'size':>6}{'collected d':>13}"
+        f"{'1st page (d)':>14}{'any det. (d)':>14}",
+    ]
+    for p in points:
+        page = "missed" if p.days_to_page is None else f"{p.days_to_page:.2f}"
+        anyone = "-" if p.first_page_any is None else f"{p.first_page_any:.2f}"
+        lines.append(
+            f"{p.pattern:<11}{p.multiple:>7.1f}{p.actor:>12}{p.team:>18}{p.team_size:>6}"
+            f"{p.days_collected:>13.2f}{page:>14}{anyone:>14}"
+        )
+    return "\n".join(lines)
+
+
+CURVE_PREFIX = "careful_collector_"
 
 
 def _by_new_actor(
@@ -144,7 +250,9 @@ def write_period(plan: BacktestPlan, directory: Path, start_ms: int) -> PeriodFi
     """Simulate the plan's period to events.jsonl, labels.jsonl, roster.yaml and
     assignments.yaml."""
     plan.check()
-    population = Population(plan.seed, plan.agents, plan.tenants, mix_named(plan.mix))
+    population = Population(
+        plan.seed, plan.agents, plan.tenants, mix_named(plan.mix), team_size=plan.team_size
+    )
     end_ms = start_ms + plan.days * DAY_MS
     injected, labels = inject_leaks(plan, population, start_ms, end_ms)
     last = max([end_ms, *(e["ts"] + 1 for e in injected)])
@@ -376,6 +484,7 @@ class BacktestResult:
     leaks: list[LeakResult]
     noise: dict[str, TraitNoise]
     normal_agent_days: float
+    curve: list[CurvePoint] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """The figures `--json` writes."""
@@ -399,6 +508,12 @@ class BacktestResult:
                 for name, n in self.noise.items()
             },
             "agents_by_trait": dict(trait_counts(self.files.population)),
+            "curve": {
+                "points": [asdict(point) for point in self.curve],
+                "false_pages_per_1000_agent_days": {
+                    name: 1000 * n.pages / days if days else 0.0 for name, n in self.noise.items()
+                },
+            },
             "findings": [vars(entry) for entry in self.report.by_actor.values()],
         }
 
@@ -414,12 +529,14 @@ def run_backtest(
     labels = report.scored_labels(read_labels(files.labels))
     pages = report.scored_pages()
     days = normal_agent_days(report, labels)
+    leaks = leak_results(labels, pages, files.population)
     return BacktestResult(
         files,
         report,
         labels,
         score(report.detectors, labels, pages),
-        leak_results(labels, pages, files.population),
+        leaks,
         trait_noise(labels, pages, files.population),
         days,
+        curve_points(leaks, files.population),
     )

@@ -30,6 +30,7 @@ PLAN_ARGUMENTS = (
     ("--seed", "seed", "random seed (default 15)"),
     ("--collectors", "collectors", "leaks of each collector kind (default 2)"),
     ("--each", "each", "leaks of every other scenario (default 1)"),
+    ("--team-size", "team_size", "agents per team, about (default 15)"),
 )  # fmt: skip
 
 
@@ -38,6 +39,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         p.add_argument(flag, type=int, help=help_text)
     p.add_argument(
         "--mix", choices=["uniform", "realistic"], help="population mix (default realistic)"
+    )
+    p.add_argument(
+        "--curve",
+        action="store_true",
+        help="add careful collectors at 1.5, 2, 2.5 and 3 times their team's rate (day, night "
+        "and part-time shifts) and print the detection-floor curve",
     )
     p.add_argument("--start", metavar="ISO", help="first day (default: ends 8 days ago)")
     p.add_argument(
@@ -102,6 +109,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     given = {field: getattr(args, field) for _flag, field, _help in PLAN_ARGUMENTS}
     if args.mix:
         given["mix"] = args.mix
+    if args.curve:
+        given["curve"] = True
     plan = BacktestPlan(**{field: value for field, value in given.items() if value is not None})
     try:
         plan.check()
@@ -154,7 +163,7 @@ def _directory(path: Path | None) -> AbstractContextManager[str]:
 
 def report_text(result: BacktestResult, top: int) -> str:
     """Everything the backtest prints after the replay."""
-    from monitor.backtest import channels_text, leaks_text, noise_text, trait_counts
+    from monitor.backtest import channels_text, curve_text, leaks_text, noise_text, trait_counts
     from monitor.replay import findings_text, summary_text
     from monitor.scoring import format_table
 
@@ -168,6 +177,8 @@ def report_text(result: BacktestResult, top: int) -> str:
         leaks_text(result.leaks),
         noise_text(result.noise, trait_counts(result.files.population), days),
     ]
+    if result.curve:
+        parts.append(curve_text(result.curve, result.noise, days))
     if top:
         parts.append(findings_text(result.report, top))
     return "\n\n".join(parts)

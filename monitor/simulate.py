@@ -155,14 +155,21 @@ class Population:
     """Agents spread over tenants, teams, sites and shifts, built from a seed; `mix` (see
     monitor.workforce) adds roles, part-time, night teams and device habits."""
 
-    def __init__(self, seed: int, agents: int = 300, tenants: int = 4, mix: Mix = UNIFORM) -> None:
+    def __init__(
+        self,
+        seed: int,
+        agents: int = 300,
+        tenants: int = 4,
+        mix: Mix = UNIFORM,
+        team_size: int = 15,
+    ) -> None:
         if not 1 <= tenants <= len(TENANT_CATALOG):
             raise ValueError(f"tenants must be 1..{len(TENANT_CATALOG)}")
         rng = Random(f"population/{seed}")
         self.seed = seed
         self.mix = mix
         self.tenants = [Tenant(name, ZoneInfo(tz)) for name, tz in TENANT_CATALOG[:tenants]]
-        self.teams = _make_teams(rng, self.tenants, max(tenants, math.ceil(agents / 15)))
+        self.teams = _make_teams(rng, self.tenants, max(tenants, math.ceil(agents / team_size)))
         if mix is not UNIFORM:  # its own random stream: the uniform population stays as it was
             rng = Random(f"workforce/{seed}")
             self.teams = shape_teams(self.teams, mix, rng)

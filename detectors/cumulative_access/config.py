@@ -47,10 +47,36 @@ class CumulativeAccessConfig:
     shift_min_samples: int = param(20, "and at least this many peers' shifts")
     shift_max_customers: int = param(5000, "distinct customers kept per shift")
     shift_team_cap: int = param(2000, "peers' shifts kept per team")
+    sustained_rule: bool = param(
+        True, "sum each shift's excess over shifts and page a steady excess (sustained_excess)"
+    )
+    sustained_ratio: float = param(
+        2.0, "the steady excess to detect: this many times the team's and the own usual rate"
+    )
+    sustained_false_alarm_shifts: int = param(
+        2000,
+        "at most one false page per this many shifts of an ordinary actor (threshold: its log)",
+    )
+    sustained_min_spread: float = param(
+        0.15, "floor of the spread (sd of the log rate) of peers' shifts and of the actor's own"
+    )
+    sustained_full_hours: float = param(
+        6.0,
+        "a shift this long is judged on the reference's spread; a shorter or running one "
+        "on a wider one (as 1/sqrt(hours))",
+    )
     actions: frozenset[str] = param(
         frozenset({"record.view", "record.search", "record.update", "record.export", "pii.unmask"}),
         "actions whose `resource.id` counts",
     )
+
+    def __post_init__(self) -> None:
+        if self.sustained_ratio <= 1:
+            raise ValueError("sustained_ratio must be above 1")
+        if self.sustained_false_alarm_shifts < 2:
+            raise ValueError("sustained_false_alarm_shifts must be at least 2")
+        if self.sustained_min_spread <= 0 or self.sustained_full_hours <= 0:
+            raise ValueError("sustained_min_spread and sustained_full_hours must be above 0")
 
     @property
     def ttl_ms(self) -> int:

@@ -2,11 +2,16 @@
 
 The leak no rate limit sees: a few hundred extra records a day, every day, each day
 below every burst threshold (in one real case three agents opened 68,701 accounts in
-168 days). Two rules:
+168 days). Three rules:
 - shift_excess (detectors/shift_excess.py): a shift's distinct customers per hour far
   above the actor's peers' shifts and its own usual ones, at any volume: the careful
   collector who hides each extra account inside a short interaction is paged within the
   shift, not after a week;
+- sustained_excess (detectors/sustained.py): the careful collector at about twice the
+  team's rate, under the shift rule's bar in every single shift: each shift's rate is
+  evidence (a log-likelihood ratio against peers' shifts and the actor's own), summed over
+  shifts (a CUSUM) and paged when the sum reaches log(`sustained_false_alarm_shifts`), so
+  that an ordinary actor is paged at most about once in that many shifts;
 - the weekly sum: distinct records per actor per UTC day (exact, capped), summed over the
   last `days` days, against the same sum of the other actors of the team (median + k·MAD
   of the peers seen in the last `fresh_days` days, once the team has `team_min_peers`);
@@ -34,6 +39,7 @@ from detectors.base import (
 )
 from detectors.cumulative_access.config import NAME, CumulativeAccessConfig
 from detectors.cumulative_access.shift_excess import ShiftRule
+from detectors.cumulative_access.sustained import Evidence
 from detectors.event import Event
 from detectors.state.actor import ActorState, PerTenant
 from detectors.state.day_distinct import DayDistinct
@@ -53,6 +59,10 @@ RULES = {
     "shift_excess": (
         "a shift's distinct customers per hour far above peers' shifts and the actor's own "
         "(`shift_*`)"
+    ),
+    "sustained_excess": (
+        "the evidence summed over shifts (a CUSUM of each shift's rate against peers' and "
+        "the actor's own) reaches log(`sustained_false_alarm_shifts`) (`sustained_*`)"
     ),
 }
 
@@ -79,22 +89,26 @@ class ActorDays:
 
 
 class CumulativeSlot:
-    """One actor's days per tenant (the weekly sum) and its current shift (shift excess)."""
+    """One actor's days per tenant (the weekly sum), its current shift (shift excess) and
+    the evidence summed over its shifts (sustained excess)."""
 
-    __slots__ = ("days", "shift")
+    __slots__ = ("days", "evidence", "shift")
 
     def __init__(self) -> None:
         self.days: PerTenant[ActorDays] = PerTenant()
         self.shift = Shift()
+        self.evidence = Evidence()
 
     def dump(self) -> list[Any]:
-        return [self.days.dump(), self.shift.dump()]
+        return [self.days.dump(), self.shift.dump(), self.evidence.dump()]
 
     @classmethod
     def load(cls, data: list[Any]) -> CumulativeSlot:
         new = cls()
         new.days = PerTenant.loader(ActorDays.load)(data[0])
         new.shift = Shift.load(data[1])
+        if len(data) > 2:  # slots stored before the sustained-excess rule have none
+            new.evidence = Evidence.load(data[2])
         return new
 
 
@@ -143,9 +157,8 @@ class CumulativeAccess(Tuned[CumulativeAccessConfig]):
             cfg = self.tuning.for_tenant(counted[-1].tenant)
             if cfg.shift_rule:
                 ordered = sorted(counted, key=lambda e: e.ts_ms)
-                excess = self.shifts.observe(cfg, actor.actor, slot.shift, ordered, ctx)
-                if excess is not None:
-                    findings.append(excess)
+                state = (slot.shift, slot.evidence)
+                findings += self.shifts.observe(cfg, actor.actor, state, ordered, ctx)
         return findings
 
     def judge(

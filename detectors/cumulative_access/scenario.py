@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from random import Random
+from statistics import median
 
 from monitor.simulation.leaks import (
     HOUR_MS,
+    Agent,
+    Injected,
     Leak,
     Population,
     Tenant,
+    finish,
     front_leak,
     offsets,
     record,
@@ -111,3 +115,32 @@ def _cover_interaction(leak: Leak, tenant: Tenant, rng: Random, at_s: float) -> 
         leak.add(at_s + rng.uniform(0.3, 0.9) * length, "record.view",
                  resource=record(tenant, customer, 1), **ctx)  # fmt: skip
     leak.add(at_s + length, "interaction.end", **ctx)
+
+
+# The detection-floor curve of `blindar backtest --curve` (issue 23): careful collectors at a
+# given multiple of their team's rate, each extra account inside a short interaction.
+CURVE_MULTIPLES = (1.5, 2.0, 2.5, 3.0)
+
+
+def team_pace(population: Population, agent: Agent) -> float:
+    """The median pace (interactions an hour) of the agent's front-line teammates."""
+    mates = [a.per_hour for a in population.agents
+             if a.team is agent.team and a.role == "front" and a.type == "agent"]  # fmt: skip
+    return median(mates) if mates else agent.per_hour
+
+
+def careful_collector(
+    population: Population, rng: Random, start_ms: int, agent: Agent, multiple: float
+) -> Injected:
+    """`agent` collects from start_ms, in every shift of the next COLLECTOR_DAYS days, at
+    `multiple` times its team's rate of customers: on top of its own work, (multiple x the
+    team's median pace - its own pace) extra customers an hour, each inside a short cover
+    interaction. Labelled `careful_collector_<multiple>x` for cumulative_access."""
+    leak = Leak(agent, agent.tenants[0].name, start_ms, source(agent, rng, stable=True))
+    tenant = tenant_of(population, leak.tenant)
+    extra_per_hour = max(0.0, multiple * team_pace(population, agent) - agent.per_hour)
+    for begin_s, span_s in _collector_shifts(population, leak, COLLECTOR_DAYS):
+        count = max(1, round(extra_per_hour * span_s / 3600))
+        for offset in offsets(rng, count, span_s):
+            _cover_interaction(leak, tenant, rng, begin_s + offset)
+    return finish(f"careful_collector_{multiple:g}x", "cumulative_access", leak)

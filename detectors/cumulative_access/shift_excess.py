@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from detectors.base import DAY_MS, HOUR_MS, Context, Finding, peer_team, peer_type, severity_for
+from detectors.cumulative_access import sustained
 from detectors.event import Event
 from detectors.state.keys import part, team_tag
 from detectors.state.shared import team_rates
@@ -66,8 +67,15 @@ class ShiftRule:
         return f"{self.prefix}{team}:{NAME}:shifts:{part(peer_type(event))}"
 
     def observe(
-        self, cfg: Any, actor: str, shift: Shift, events: list[Event], ctx: Context
-    ) -> Finding | None:
+        self,
+        cfg: Any,
+        actor: str,
+        slot: tuple[Shift, sustained.Evidence],
+        events: list[Event],
+        ctx: Context,
+    ) -> list[Finding]:
+        """The shift rule's and the sustained-excess rule's findings on the actor's events."""
+        shift, evidence = slot
         gap, floor_ms = cfg.shift_gap_hours * HOUR_MS, cfg.shift_min_hours * HOUR_MS
         for event in events:
             closed = shift.move(event.ts_ms, gap, floor_ms, cfg.shift_history)
@@ -75,6 +83,8 @@ class ShiftRule:
                 start, end, rate = closed
                 team_rates.add(ctx.plan, shift.team, actor, start, end, rate,
                                cfg.shift_team_cap, cfg.shift_peer_days * DAY_MS)  # fmt: skip
+                if cfg.sustained_rule:
+                    self.close(cfg, shift, evidence, closed, ctx)
             if not shift.team or closed is not None:
                 shift.team = self.peers_key(event)
             if event.action == "interaction.start":
@@ -83,6 +93,38 @@ class ShiftRule:
                 shift.touch(event.customer_id, cfg.shift_max_customers)
         since = shift.last - cfg.shift_peer_days * DAY_MS
         recent = team_rates.cached_recent(ctx, shift.team, since)  # kept fresh while seen
+        findings = []
+        if cfg.sustained_rule:
+            found = sustained.judge(cfg, actor, shift, evidence, recent, events)
+            findings += [found] if found is not None else []
+        excess = self.excess(cfg, actor, shift, recent, events)
+        return findings + ([excess] if excess is not None else [])
+
+    def close(
+        self,
+        cfg: Any,
+        shift: Shift,
+        evidence: sustained.Evidence,
+        closed: tuple[int, int, float],
+        ctx: Context,
+    ) -> None:
+        """A closed shift's evidence joins the actor's sum (against the peers as last seen
+        during the shift, and the actor's own shifts before the evidence began)."""
+        start, end, rate = closed
+        recent = team_rates.cached_recent(ctx, shift.team, end - cfg.shift_peer_days * DAY_MS)
+        team = evidence.peers or sustained.team_reference(cfg, recent)
+        evidence.peers = None  # the next shift's peers are seen during it
+        own_rates = sustained.own_rates(cfg, shift, evidence.own_cutoff(start))
+        own = sustained.own_reference(cfg, own_rates, team)
+        evidence.close(
+            start, sustained.shift_evidence(cfg, rate, (end - start) / HOUR_MS, team, own)
+        )
+
+    def excess(
+        self, cfg: Any, actor: str, shift: Shift, recent: Any, events: list[Event]
+    ) -> Finding | None:
+        """The shift rule: the running shift's rate against its threshold."""
+        floor_ms = cfg.shift_min_hours * HOUR_MS
         if shift.hours() * HOUR_MS < floor_ms or recent is None:
             return None
         own = shift.own_rates(shift.last - cfg.shift_history_days * DAY_MS)

@@ -46,6 +46,7 @@ __all__ = [
     "Population",
     "Tenant",
     "attachment",
+    "finish",
     "front_leak",
     "offsets",
     "record",
@@ -101,7 +102,7 @@ def scenario(detector: str) -> Callable[[Builder], Scenario]:
 
     def register(build: Builder) -> Scenario:
         def run(population: Population, rng: Random, start_ms: int) -> Injected:
-            return _finish(build.__name__, detector, build(population, rng, start_ms))
+            return finish(build.__name__, detector, build(population, rng, start_ms))
 
         functools.update_wrapper(run, build, assigned=("__module__", "__name__", "__doc__"))
         SCENARIOS[build.__name__] = run
@@ -111,7 +112,7 @@ def scenario(detector: str) -> Callable[[Builder], Scenario]:
     return register
 
 
-def _finish(name: str, detector: str, leak: Leak) -> Injected:
+def finish(name: str, detector: str, leak: Leak) -> Injected:
     """Sort the events, give them ids and write the label."""
     events = sorted(leak.events, key=_by_ts)
     for n, event in enumerate(events):

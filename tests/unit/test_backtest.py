@@ -11,12 +11,18 @@ import orjson
 import pytest
 import yaml
 
+from detectors.cumulative_access.scenario import CURVE_MULTIPLES, team_pace
 from monitor.backtest import (
+    CURVE_PATTERNS,
+    CURVE_PREFIX,
     LONG_SCENARIOS,
     PLAIN,
     BacktestPlan,
+    LeakResult,
     PeriodFiles,
     batch_for,
+    curve_points,
+    curve_text,
     inject_leaks,
     leak_results,
     noise_text,
@@ -40,7 +46,8 @@ def test_help_states_the_plans_defaults() -> None:
     plan = BacktestPlan()
     for _flag, name, help_text in PLAN_ARGUMENTS:
         assert f"(default {getattr(plan, name)})" in help_text, name
-    assert {name for _f, name, _h in PLAN_ARGUMENTS} | {"mix"} == {f.name for f in fields(plan)}
+    flags = {"mix", "curve"}  # a choice and a switch, not numbers
+    assert {name for _f, name, _h in PLAN_ARGUMENTS} | flags == {f.name for f in fields(plan)}
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     assert parser.parse_args([]).agents is None  # unset: the plan's default applies
@@ -187,3 +194,41 @@ def test_false_pages_are_counted_by_trait_of_actors_with_no_leak() -> None:
     pages_, actors, of, rate = row.split()[1:]
     assert (pages_, actors, of) == ("2", "1", str(counts[kind]))
     assert float(rate) == pytest.approx(1000 * 2 / (600 * counts[kind] / 60), abs=0.01)
+
+
+def test_the_curve_adds_careful_collectors_at_every_multiple_and_shift_pattern() -> None:
+    """--curve: one careful collector per (shift pattern, multiple), each its own actor in
+    a team of its own, collecting (multiple x the team's pace - its own) extra customers an
+    hour inside short interactions; the curve reads them back from the leaks."""
+    plan = BacktestPlan(agents=200, curve=True, team_size=8)
+    population = Population(plan.seed, plan.agents, plan.tenants, REALISTIC, team_size=8)
+    assert len(population.teams) == 25
+    end = START + plan.days * DAY_MS
+    events, labels = inject_leaks(plan, population, START, end)
+    careful = [label for label in labels if label["scenario"].startswith(CURVE_PREFIX)]
+    assert len(careful) == len(CURVE_PATTERNS) * len(CURVE_MULTIPLES)
+    assert len({label["actor"] for label in labels}) == len(labels)
+    agents = [population.by_id[label["actor"]] for label in careful]
+    assert len({agent.team.id for agent in agents}) == len(careful)
+    for label, agent in zip(careful, agents, strict=True):
+        multiple = float(label["scenario"][len(CURVE_PREFIX) : -1])
+        mine = [e for e in events if e["actor"]["id"] == agent.id]
+        customers = {e["customer_id"] for e in mine if e["action"] == "record.view"}
+        hours = sum(
+            (min(b, label["end_ms"] + 1) - max(a, label["start_ms"] - 300_000)) / 3_600_000
+            for a, b in population.shifts(agent, label["start_ms"] - 300_000, label["end_ms"] + 1)
+        )
+        extra = multiple * team_pace(population, agent) - agent.per_hour
+        assert 0.75 * extra < len(customers) / hours < 1.1 * extra, label
+        covered = {e["customer_id"] for e in mine if e["action"] == "interaction.start"}
+        assert covered == customers  # every extra customer inside an interaction
+    leaks = [LeakResult(Label.from_dict(lab), []) for lab in careful]
+    leaks[0].first_page_days = {"cumulative_access": 1.5, "orphan_access": 0.5}
+    points = curve_points(leaks, population)
+    assert sorted((p.pattern, p.multiple) for p in points) == sorted(
+        (pattern, m) for pattern in CURVE_PATTERNS for m in CURVE_MULTIPLES
+    )
+    paged = next(p for p in points if p.actor == careful[0]["actor"])
+    assert paged.days_to_page == 1.5 and paged.first_page_any == 0.5
+    assert all(p.days_to_page is None for p in points if p is not paged)
+    assert "missed" in curve_text(points, {}, 1000.0)
