@@ -24,8 +24,9 @@ PEER_INTERVAL_S = 0.05
 
 def worker_counts(port: int) -> tuple[float, float]:
     """(decided, rejected) from a worker's /metrics: valid events whose batch's effects are
-    durable (blindar_events_total), less those dropped unjudged as too late
-    (blindar_late_events_total); and the events sent to dead letters or dropped as late."""
+    durable (blindar_events_total), less those dropped unjudged as too late even for their
+    late lane (blindar_dropped_late_events_total; events judged in a late lane are
+    decided); and the events sent to dead letters or dropped as late."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
         body = resp.read().decode()
     events = invalid = late = 0.0
@@ -34,7 +35,7 @@ def worker_counts(port: int) -> tuple[float, float]:
             events += float(line.rsplit(" ", 1)[1])
         elif line.startswith("blindar_invalid_events_total{"):
             invalid += float(line.rsplit(" ", 1)[1])
-        elif line.startswith("blindar_late_events_total "):
+        elif line.startswith("blindar_dropped_late_events_total{"):
             late += float(line.rsplit(" ", 1)[1])
     return events - late, invalid + late
 
