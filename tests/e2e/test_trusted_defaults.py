@@ -41,7 +41,7 @@ def test_a_worker_without_a_trusted_source_says_what_is_not_in_force(
         assert ("cross_tenant", "trusted tenants") in missing
         assert ("access_burst.compare_team", "trusted team") in missing
         assert ("orphan_access.exempt_actor_types", "trusted type") in missing
-    [warning] = [line for line in log.read_text().splitlines() if "NOT in force" in line]
+    [warning] = [line for line in log.read_text().splitlines() if "controls NOT in force" in line]
     assert "WARNING" in warning and "cross_tenant (needs trusted tenants" in warning
 
 

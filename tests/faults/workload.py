@@ -223,7 +223,8 @@ def check_counters(settings: Settings, events: list[dict[str, Any]]) -> tuple[in
         cutoff = state.horizon - lateness  # ids are remembered down to here at least
         assert max(e["ts"] for e in own) >= state.horizon, f"{actor}: its events judged late"
         want_ids = {e["event_id"] for e in own if e["ts"] >= cutoff}
-        kept = {i for i, ts in state.ids.items() if ts >= cutoff}
+        # each id: (event time, content digest) per content seen under it
+        kept = {i for i, seen in state.ids.items() if max(seen[0::2]) >= cutoff}
         assert kept == want_ids, f"{actor}: remembered ids differ from the truth"
         compared_ids += len(want_ids)
         for tenant, window in state.slots.get("bulk_export", {}).items():
