@@ -235,23 +235,28 @@ def produce(
     return count
 
 
+def send_keyed(
+    producer: Producer, topic: str, event: dict[str, Any], deliveries: Deliveries
+) -> None:
+    """One contract event to `topic`, keyed by its actor; waits while the local queue is
+    full (a burst larger than the producer's buffer)."""
+    value, key = orjson.dumps(event), event["actor"]["id"].encode()
+    while True:
+        try:
+            producer.produce(topic, value, key, on_delivery=deliveries)
+            break
+        except BufferError:
+            producer.poll(0.1)
+    producer.poll(0)
+
+
 def produce_events(settings: Settings, events: Iterable[dict[str, Any]]) -> int:
     """Produce contract events in the given order, each to its channel's topic, keyed by actor."""
     producer = Producer(producer_config(settings, **{"linger.ms": 5}))
     deliveries = Deliveries()
     count = 0
     for event in events:
-        topic = settings.topic(f"interactions.{event['channel']}")
-        while True:
-            try:
-                value = orjson.dumps(event)
-                producer.produce(
-                    topic, value, event["actor"]["id"].encode(), on_delivery=deliveries
-                )
-                break
-            except BufferError:
-                producer.poll(0.1)
-        producer.poll(0)
+        send_keyed(producer, settings.topic(f"interactions.{event['channel']}"), event, deliveries)
         count += 1
     deliveries.check(producer)
     return count

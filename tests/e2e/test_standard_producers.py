@@ -15,7 +15,7 @@ from confluent_kafka import Producer
 
 from monitor.kafka_io import client_config
 from monitor.settings import Settings
-from tests.harness import Deliveries, TopicReader, WorkerProcess, wait_until
+from tests.harness import Deliveries, TopicReader, WorkerProcess, send_keyed, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(300)]
 
@@ -54,16 +54,7 @@ def send_default_producer(settings: Settings, events: list[dict[str, Any]], topi
     assert "batch.size" not in client_config(settings)
     deliveries = Deliveries()
     for event in events:
-        value = orjson.dumps(event)
-        while True:
-            try:
-                producer.produce(
-                    topic, value, event["actor"]["id"].encode(), on_delivery=deliveries
-                )
-                break
-            except BufferError:
-                producer.poll(0.1)
-        producer.poll(0)
+        send_keyed(producer, topic, event, deliveries)
     deliveries.check(producer, timeout=60)
 
 
