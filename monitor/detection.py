@@ -38,7 +38,7 @@ from monitor.alerts import Alert, Alerts
 from monitor.config import DetectorSettings, EventTimeSettings, StateSettings
 from monitor.ledger import Ledger, LedgerBatch, LedgerSettings
 from monitor.pseudonym import Pseudonymizer
-from monitor.state.codec import decode_entry, encode_entry
+from monitor.state.codec import decode_entry, decode_owner, encode_entry
 from monitor.state.requests import (
     NO_STATE,
     OwnerWrite,
@@ -287,13 +287,13 @@ class Detection:
 
     def restore(self, owner: Owner, key: str, fields: dict[bytes, bytes], ctx: Any) -> Cached:
         actor, late = owner
-        snapshot = fields.get(b"s")
+        stored = decode_owner(fields)
+        snapshot = stored.snapshot
         state = self.runner.load(actor, orjson.loads(snapshot)) if snapshot else ActorState(actor)
-        entries = int(fields.get(b"n", b"0"))
-        for n in range(1, entries + 1):  # findings were decided when these were applied
-            horizon, events = decode_entry(fields[b"e%d" % n])
+        for entry in stored.entries:  # findings were decided when these were applied
+            horizon, events = decode_entry(entry)
             self.observe(state, late, events, ctx, state.horizon if horizon is None else horizon)
-        return Cached(state, key, int(fields.get(b"v", b"0")), entries)
+        return Cached(state, key, stored.version, len(stored.entries))
 
     def observe(
         self, state: ActorState, late: bool, events: list[Event], ctx: Any, horizon_ms: int

@@ -1,17 +1,20 @@
 """How actor state and findings are written to Redis: events as compact rows, an actor's
-snapshot as JSON, a finding as JSON. Nothing is joined by a separator: every value is a
-JSON string, so no character of event data can break decoding."""
+snapshot as JSON, a finding as JSON, in an owner hash whose fields are named in
+detectors/state/shared/protocol.py (OWNER). Nothing is joined by a separator: every value
+is a JSON string, so no character of event data can break decoding."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from detectors.base import Finding
 from detectors.event import Event
+from detectors.state.shared.protocol import OWNER
 
 EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(Event))
 _TENANTS = EVENT_FIELDS.index("actor_tenants")
@@ -59,3 +62,21 @@ def decode_finding(payload: bytes | str) -> Finding:
     for name in FINDING_TUPLES:
         data[name] = tuple(data[name])
     return Finding(**data)
+
+
+class StoredOwner(NamedTuple):
+    """An owner hash as load.lua returns it: its version, snapshot and log entries."""
+
+    version: int
+    snapshot: bytes | None
+    entries: list[bytes]
+
+
+def decode_owner(fields: Mapping[bytes, bytes]) -> StoredOwner:
+    entries = int(fields.get(OWNER.entries.encode(), b"0"))
+    entry = OWNER.entry.encode()
+    return StoredOwner(
+        version=int(fields.get(OWNER.version.encode(), b"0")),
+        snapshot=fields.get(OWNER.snapshot.encode()),
+        entries=[fields[entry + b"%d" % n] for n in range(1, entries + 1)],
+    )

@@ -1,6 +1,8 @@
 """The store's in-process twin: the same answers as the Redis scripts (write.lua,
 load.lua, confirm.lua) for replays without Redis and for tests of the detection flow.
-tests/integration/test_store_parity.py runs both side by side."""
+Owner hashes hold the same short keys (detectors/state/shared/protocol.py), alert records
+as dicts. tests/integration/test_state_parity.py runs both side by side,
+tests/integration/test_decide_parity.py checks decide() against write.lua's."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from detectors.state.shared.memory import SharedMemory
+from detectors.state.shared.protocol import ALERT, ASIDE, OWNER, PAGE, STATUS, compact, expand
 from monitor.state.requests import (
     Decision,
     OwnerWrite,
@@ -38,19 +41,21 @@ class MemoryStore:
         repeats: list[Repeat] = []
         for owner in request.owners:
             fields = self.data.setdefault(owner.key, {})
-            version = int(fields.get("v", 0))
+            version = int(fields.get(OWNER.version, 0))
             if owner.expected >= 0 and version != owner.expected:
-                statuses.append("c")
+                statuses.append(STATUS.conflict)
                 continue
-            statuses.append("0")
+            statuses.append(STATUS.written)
             if owner.expected >= 0 and owner.state:
                 write_state(fields, owner, version)
             for decision in owner.decisions:
                 record = decide(fields, decision, request)
                 if record is not None:
                     repeats.append(Repeat(owner.key, decision.field, decision.tenant,
-                                          record["u"], record["c"], record["f"], record["l"],
-                                          record["s"]))  # fmt: skip
+                                          record["uid"], record["count"], record["first"],
+                                          record["last"], record["severity"]))  # fmt: skip
+            if owner.decisions and OWNER.pending in fields:  # a sorted set, as write.lua's
+                fields[OWNER.pending] = sorted(set(fields[OWNER.pending]))
             pending += pending_of(owner.key, fields)
         written = dict(zip((owner.key for owner in request.owners), statuses, strict=True))
         answers = self.shared.apply(request.plan, written)
@@ -59,24 +64,25 @@ class MemoryStore:
     async def confirm(self, pending: Sequence[Pending]) -> None:
         for item in pending:
             fields = self.data.get(item.key, {})
-            record = fields.get(item.field)
-            if not (record and record.get("p") and record["u"] == item.uid):
+            stored = fields.get(item.field)
+            record = expand(stored, ALERT) if stored else None
+            if not (record and record.get("page") and record["uid"] == item.uid):
                 continue
-            if record["p"]["t"] == item.decided_ms:
-                record["p"] = None
+            if record["page"][PAGE.at] == item.decided_ms:
+                del stored[ALERT.page]
                 if item.kind == "new":
-                    record["d"] = 1
-                if "#" in item.field:  # a page set aside (decide)
+                    stored[ALERT.delivered] = 1
+                if ASIDE in item.field:  # a page set aside (decide)
                     del fields[item.field]
-                kept = [f for f in fields.get("P", []) if f != item.field]
+                kept = [f for f in fields.get(OWNER.pending, []) if f != item.field]
                 if kept:
-                    fields["P"] = kept
+                    fields[OWNER.pending] = kept
                 else:
-                    fields.pop("P", None)
+                    fields.pop(OWNER.pending, None)
 
 
 def _stored(field: str) -> bool:
-    return field in ("v", "n", "s") or field.startswith("e")
+    return field in (OWNER.version, OWNER.entries, OWNER.snapshot) or field.startswith(OWNER.entry)
 
 
 def _bytes(value: Any) -> bytes:
@@ -84,60 +90,84 @@ def _bytes(value: Any) -> bytes:
 
 
 def write_state(fields: dict[str, Any], owner: OwnerWrite, version: int) -> None:
-    entries = int(fields.get("n", 0))
+    entries = int(fields.get(OWNER.entries, 0))
     if owner.snapshot:
         for n in range(1, entries + 1):
-            fields.pop(f"e{n}", None)
-        fields.update(v=version + 1, n=0, s=owner.state)
+            fields.pop(f"{OWNER.entry}{n}", None)
+        fields.update({OWNER.version: version + 1, OWNER.entries: 0, OWNER.snapshot: owner.state})
     else:
-        fields.update({"v": version + 1, "n": entries + 1, f"e{entries + 1}": owner.state})
+        fields.update({OWNER.version: version + 1, OWNER.entries: entries + 1,
+                       f"{OWNER.entry}{entries + 1}": owner.state})  # fmt: skip
+
+
+def read_alert(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An alert record by name (its page too), as write.lua's read_alert."""
+    if stored is None:
+        return None
+    record = expand(stored, ALERT)
+    if record.get("page"):
+        record["page"] = expand(record["page"], PAGE)
+    return record
+
+
+def alert_of(record: dict[str, Any]) -> dict[str, Any]:
+    """An alert record by name as stored (short keys)."""
+    stored = compact(record, ALERT)
+    if record.get("page"):
+        stored[ALERT.page] = compact(record["page"], PAGE)
+    return stored
 
 
 def decide(fields: dict[str, Any], d: Decision, request: WriteRequest) -> dict[str, Any] | None:
     """write.lua's decide(): one page per alert field until it is quiet for a whole window
-    of event time; the record when the finding was folded into it without a page."""
+    of event time; the record (by name) when the finding was folded into it without a page."""
     now, supp = request.now_ms, request.suppression_ms
     if d.claim:
         if fields.get(d.claim) == d.episode:
             return None
         fields[d.claim] = d.episode
-    record = fields.get(d.field)
-    if record is not None and now - record["n"] >= request.alert_ttl_ms:
+    record = read_alert(fields.get(d.field))
+    if record is not None and now - record["decided"] >= request.alert_ttl_ms:
         record = None
     kind = None
     wend = d.window_end_ms
-    start, first = d.window_start_ms, record and record.get("w", record["f"])
-    if record is None or start - record["l"] >= supp or first - wend >= supp:
-        if record is not None and record.get("p"):  # an earlier page not yet confirmed
-            aside = f"{d.field}#{record['u']}"
-            fields[aside] = record
-            fields.setdefault("P", []).append(aside)
-        record = {"u": d.uid, "f": d.window_end_ms, "l": d.window_end_ms, "c": 1,
-                  "w": d.window_start_ms,
-                  "r": d.observed, "s": d.severity, "n": now, "d": 0, "p": None}  # fmt: skip
+    if (
+        record is None
+        or d.window_start_ms - record["last"] >= supp
+        or record.get("window_start", record["first"]) - wend >= supp
+    ):
+        if record is not None and record.get("page"):  # an earlier page not yet confirmed
+            aside = f"{d.field}{ASIDE}{record['uid']}"
+            fields[aside] = alert_of(record)
+            fields.setdefault(OWNER.pending, []).append(aside)
+        record = {"uid": d.uid, "first": wend, "last": wend, "count": 1,
+                  "observed": d.observed, "severity": d.severity, "decided": now,
+                  "delivered": 0, "window_start": d.window_start_ms}  # fmt: skip
         kind = "new"
-    elif d.window_end_ms > record["l"] or d.observed > record["r"]:
-        record["c"] += 1
-        record["l"] = max(record["l"], d.window_end_ms)
-        record["n"] = now
-        if d.observed >= 2 * record["r"] or d.severity > record["s"]:
-            record["r"], record["s"] = d.observed, d.severity
-            kind = "new" if record["d"] == 0 else "update"
+    elif wend > record["last"] or d.observed > record["observed"]:
+        record["count"] += 1
+        record["last"] = max(record["last"], wend)
+        record["decided"] = now
+        if d.observed >= 2 * record["observed"] or d.severity > record["severity"]:
+            record["observed"], record["severity"] = d.observed, d.severity
+            kind = "new" if record["delivered"] == 0 else "update"
     else:
         return None
     if kind:
-        record["p"] = {"k": kind, "x": d.payload, "t": now, "c": record["c"], "f": record["f"]}
-        if d.field not in fields.setdefault("P", []):
-            fields["P"].append(d.field)
-    fields[d.field] = record
+        record["page"] = {"kind": kind, "payload": d.payload, "at": now,
+                          "count": record["count"], "first": record["first"]}  # fmt: skip
+        if d.field not in fields.setdefault(OWNER.pending, []):
+            fields[OWNER.pending].append(d.field)
+    fields[d.field] = alert_of(record)
     return None if kind else record
 
 
 def pending_of(key: str, fields: dict[str, Any]) -> list[Pending]:
     out = []
-    for field in sorted(fields.get("P", [])):
-        record = fields.get(field)
-        if record and record.get("p"):
-            p = record["p"]
-            out.append(Pending(key, field, p["k"], record["u"], p["c"], p["f"], p["x"], p["t"]))
+    for field in sorted(fields.get(OWNER.pending, [])):
+        record = read_alert(fields.get(field))
+        if record and record.get("page"):
+            page = record["page"]
+            out.append(Pending(key, field, page["kind"], record["uid"], page["count"],
+                               page["first"], page["payload"], page["at"]))  # fmt: skip
     return out

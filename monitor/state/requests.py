@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.state.shared.plan import Plan
+from detectors.state.shared.protocol import Pending
 
 NO_STATE = -1  # an owner whose call only decides alerts (a channel, a source address)
 
@@ -46,20 +47,6 @@ class WriteRequest:
     now_ms: int
     suppression_ms: int
     alert_ttl_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """An alert decided and not yet confirmed: publish it, then confirm it."""
-
-    key: str
-    field: str
-    kind: str
-    uid: str
-    count: int
-    first_seen_ms: int
-    payload: bytes
-    decided_ms: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,17 @@ from redis.exceptions import NoPermissionError, NoScriptError
 
 from detectors.state.shared import FAMILIES
 from detectors.state.shared.plan import EXTRA_KEYS, Plan
+from detectors.state.shared.protocol import (
+    ENVELOPE,
+    ConfirmRow,
+    FindingRow,
+    OwnerRow,
+    RepeatRow,
+    WriteResult,
+    lua_prelude,
+    read_op,
+    read_query,
+)
 from monitor import metrics
 from monitor.health import Health
 from monitor.security import RedisAuth
@@ -42,10 +53,17 @@ def _text(package: str, name: str) -> str:
     return resources.files(package).joinpath(name).read_text()
 
 
+def with_prelude(script: str) -> str:
+    """A script with the protocol's short keys as Lua constants, after its flags line."""
+    flags, _, body = script.partition("\n") if script.startswith("#!") else ("", "", script)
+    return (flags + "\n" if flags else "") + lua_prelude() + body
+
+
 def write_script() -> str:
     """The write script: its main part with every shared family's Lua, in FAMILIES order."""
     families = "\n".join(_text("detectors.state.shared", f"{name}.lua") for name in FAMILIES)
-    return FLAGS + _text("monitor.state", "write.lua").replace("--@families", families)
+    main = _text("monitor.state", "write.lua").replace("--@families", families)
+    return with_prelude(FLAGS + main)
 
 
 @dataclass(frozen=True)
@@ -62,7 +80,7 @@ class Script:
 
 WRITE = Script.of(write_script())
 LOAD = Script.of(_text("monitor.state", "load.lua"))
-CONFIRM = Script.of(_text("monitor.state", "confirm.lua"))
+CONFIRM = Script.of(with_prelude(_text("monitor.state", "confirm.lua")))
 
 
 def connect(url: str, auth: RedisAuth | None = None) -> aioredis.Redis:
@@ -268,27 +286,21 @@ class RedisStore:
         async def attempt() -> None:
             parts = self.route(request, whole)
             results = await asyncio.gather(*(self._write_part(request, p, token) for p in parts))
-            for part, (statuses, pending, answers, lost, repeats) in zip(
-                parts, results, strict=True
-            ):
-                for i, status in zip(part.owners, statuses, strict=True):
+            for part, result in zip(parts, results, strict=True):
+                for i, status in zip(part.owners, result.statuses, strict=True):
                     reply.statuses[i] = status
-                reply.pending += [
-                    Pending(request.owners[part.owners[p[0] - 1]].key, *p[1:]) for p in pending
-                ]
-                reply.repeats += [
-                    repeat_of(request.owners[part.owners[r[0] - 1]], r) for r in repeats
-                ]
-                for i, answer in zip(part.queries, answers, strict=True):
+                reply.pending += [pending_of(row) for row in result.pending]
+                reply.repeats += [repeat_of(request, part, row) for row in result.repeats]
+                for i, answer in zip(part.queries, result.answers, strict=True):
                     reply.answers[i] = answer
-                reply.state_lost = reply.state_lost or bool(lost)
+                reply.state_lost = reply.state_lost or bool(result.lost)
 
         await with_retry(self.health, "state", attempt, self.refresh)
         if reply.state_lost:
             self.state_lost()
         return reply
 
-    async def _write_part(self, request: WriteRequest, part: Part, token: str) -> tuple:
+    async def _write_part(self, request: WriteRequest, part: Part, token: str) -> WriteResult:
         owners = [request.owners[i] for i in part.owners]
         plan = request.plan
         ops = [plan.ops[i] for i in part.ops]
@@ -296,28 +308,25 @@ class RedisStore:
         keys, rows, blob = encode_owners(owners)
         keys += shared_keys(ops, queries)
         doc: dict[str, Any] = {
-            "t": token,
-            "now": request.now_ms,
-            "supp": request.suppression_ms,
-            "attl": request.alert_ttl_ms,
-            "w": rows,
-            "s": ops,
-            "q": queries,
+            ENVELOPE.token: token,
+            ENVELOPE.now: request.now_ms,
+            ENVELOPE.suppression: request.suppression_ms,
+            ENVELOPE.alert_ttl: request.alert_ttl_ms,
+            ENVELOPE.owners: rows,
+            ENVELOPE.ops: ops,
+            ENVELOPE.queries: queries,
         }
         if self.marker:
             marker = self.marker_key(part.node)
-            doc["m"], doc["mt"] = marker, self.token
+            doc[ENVELOPE.marker], doc[ENVELOPE.marker_token] = marker, self.token
             keys.append(marker)
         if self.cluster is not None:
-            doc["k"] = keys  # looked at first: a slot on the move fails before any write
+            doc[ENVELOPE.keys] = keys  # looked at first: a slot on the move fails before any write
         raw = await self._eval(part.node, WRITE, keys[:1], orjson.dumps(doc), blob)
-        statuses, pending, answers, lost, repeats = raw
-        statuses = statuses.decode() if isinstance(statuses, bytes) else statuses
-        pending = [
-            [n, plain(f), plain(kind), plain(uid), int(count), int(first), payload, int(at)]
-            for n, f, kind, uid, count, first, payload, at in pending
-        ]
-        return list(statuses), pending, [plain(a) for a in answers], lost, repeats
+        result = WriteResult._make(raw)
+        return result._replace(
+            statuses=plain(result.statuses), answers=[plain(a) for a in result.answers]
+        )
 
     async def confirm(self, pending: Sequence[Pending]) -> None:
         """Alerts Kafka acknowledged stop being pending (idempotent)."""
@@ -335,9 +344,7 @@ class RedisStore:
                         node,
                         CONFIRM,
                         [items[0].key],
-                        orjson.dumps(
-                            [[p.key, p.field, p.uid, p.kind, p.decided_ms] for p in items]
-                        ),
+                        orjson.dumps([confirm_row(p) for p in items]),
                     )
                     for node, items in groups.values()
                 )
@@ -372,36 +379,68 @@ def encode_owners(owners: Sequence[OwnerWrite]) -> tuple[list[str], list[list[An
     for owner in owners:
         keys.append(owner.key)
         state = owner.state
-        decisions = [
-            [d.field, d.uid, d.window_end_ms, d.observed, d.severity, put(d.payload),
-             len(d.payload), d.claim, d.episode, d.window_start_ms]
+        findings = [
+            [*FindingRow(field=d.field, uid=d.uid, window_end_ms=d.window_end_ms,
+                         observed=d.observed, severity=d.severity,
+                         payload_offset=put(d.payload), payload_length=len(d.payload),
+                         claim=d.claim, episode=d.episode, window_start_ms=d.window_start_ms)]
             for d in owner.decisions
         ]  # fmt: skip
-        rows.append(
-            [owner.key, owner.expected, put(state) if state else 0, len(state),
-             1 if owner.snapshot else 0, owner.ttl_ms, decisions]
-        )  # fmt: skip
+        row = OwnerRow(key=owner.key, expected=owner.expected,
+                       entry_offset=put(state) if state else 0, entry_length=len(state),
+                       snapshot=1 if owner.snapshot else 0, ttl_ms=owner.ttl_ms,
+                       findings=findings)  # fmt: skip
+        rows.append([*row])
     return keys, rows, b"".join(parts)
 
 
 def shared_keys(ops: list[list[Any]], queries: list[list[Any]]) -> list[str]:
     """Every key the shared items touch (declared to Redis, as a Redis Cluster requires)."""
     keys: dict[str, None] = {}
-    for item in (*ops, *queries):
-        keys[item[1]] = None
-        extra = EXTRA_KEYS.get(item[0])
-        if extra is not None:
-            keys.update(dict.fromkeys(extra(item)))
+    for items, read in ((ops, read_op), (queries, read_query)):
+        for item in items:
+            keys[item[1]] = None
+            extra = EXTRA_KEYS.get(item[0])
+            if extra is not None:
+                keys.update(dict.fromkeys(extra(read(item))))
     return list(keys)
 
 
-def repeat_of(owner: OwnerWrite, row: list[Any]) -> Repeat:
-    """A repeat as write.lua reports it: {owner, finding index, uid, count, first seen,
-    last seen, severity}."""
-    _, j, uid, count, first, last, severity = row
-    decision = owner.decisions[int(j) - 1]
-    return Repeat(owner.key, decision.field, decision.tenant, plain(uid), int(count),
-                  int(first), int(last), int(severity))  # fmt: skip
+def pending_of(raw: list[Any]) -> Pending:
+    """A pending alert as write.lua reports it (its payload kept as bytes)."""
+    row = Pending._make(raw)
+    return Pending(
+        key=plain(row.key),
+        field=plain(row.field),
+        kind=plain(row.kind),
+        uid=plain(row.uid),
+        count=int(row.count),
+        first_seen_ms=int(row.first_seen_ms),
+        payload=row.payload,
+        decided_ms=int(row.decided_ms),
+    )
+
+
+def repeat_of(request: WriteRequest, part: Part, raw: list[Any]) -> Repeat:
+    """A repeat as write.lua reports it (RepeatRow), named by its finding's field and
+    tenant."""
+    row = RepeatRow._make(raw)
+    owner = request.owners[part.owners[row.owner - 1]]
+    decision = owner.decisions[int(row.finding) - 1]
+    return Repeat(
+        key=owner.key,
+        field=decision.field,
+        tenant=decision.tenant,
+        uid=plain(row.uid),
+        count=int(row.count),
+        first_seen_ms=int(row.first_seen_ms),
+        last_seen_ms=int(row.last_seen_ms),
+        severity=int(row.severity),
+    )
+
+
+def confirm_row(p: Pending) -> list[Any]:
+    return [*ConfirmRow(key=p.key, field=p.field, uid=p.uid, kind=p.kind, decided_ms=p.decided_ms)]
 
 
 def plain(value: Any) -> Any:

@@ -1,26 +1,24 @@
 -- blindar state write (monitor/state/store.py): one call per batch and Redis node.
 --
 -- KEYS holds one key of the part (it routes the call to its node); the script touches
--- keys of several slots of that node (allow-cross-slot-keys). On a Redis Cluster, doc.k
--- lists every key it will touch and each is looked at before anything is written: a key
+-- keys of several slots of that node (allow-cross-slot-keys). On a Redis Cluster, the
+-- envelope lists every key it will touch and each is looked at before anything is written: a key
 -- whose slot this node no longer serves (a slot on the move) fails the call here, with
 -- nothing written, and the caller routes it again.
 -- ARGV[1] is a JSON document; ARGV[2] a blob that log entries, snapshots and finding
 -- payloads are sliced from (offset, length), so binary-safe values never pass through JSON.
---   t: write token of this batch   now: decision time (ms)   supp: suppression (ms)
---   attl: how long an alert record outlives its last repeat (ms)
---   w: owners, each {key, expected version (-1: no state of its own), entry offset,
---      entry length, 1 if the entry is a snapshot, ttl ms (0: leave it), findings}
---      finding: {field, uid, window end, observed, severity, payload offset,
---                payload length, claim field ('' if none), episode, window start}
---   s / q: shared-family ops and queries ({family, key, args...})
---   m / mt: the state marker key and its token (optional)
--- Returns {statuses, pending, answers, lost, repeats}: statuses has one character per owner
--- ('0' written, 'r' written before by this very batch, 'c' conflict: another writer
--- moved the owner on, nothing done); pending lists every owner's alerts that wait for
--- Kafka: {owner index, field, kind, uid, count, first seen, payload, decided at};
--- repeats lists the findings folded into an open alert without a page: {owner index,
--- finding index, uid, count, first seen, last seen, severity}.
+-- Every list in it, and in the reply, is declared field by field in
+-- detectors/state/shared/protocol.py (read here with `unpack` into locals of the same
+-- names); its short keys (ENVELOPE, OWNER, ALERT, PAGE, the statuses) come from there
+-- as constants prepended to this script.
+--   the envelope: the batch's write token, decision time, suppression (ms), how long an
+--   alert record outlives its last repeat (ms), the owners (OwnerRow, each with its
+--   FindingRow list), shared-family ops and queries ([name, key, args...]), the state
+--   marker key and its token (optional), every key of the call (Redis Cluster).
+-- Returns a WriteResult: one status per owner (WRITTEN, REPLAYED: written before by this
+-- very batch, CONFLICT: another writer moved the owner on, nothing done); every owner's
+-- alerts that wait for Kafka (Pending); the answers; 1 if the state marker was lost;
+-- the findings folded into an open alert without a page (RepeatRow).
 -- Shared ops run after the owners; STATUS[owner key] tells them how each owner's write went.
 local doc = cjson.decode(ARGV[1])
 local blob = ARGV[2] or ''
@@ -63,12 +61,39 @@ end
 
 local function slice(offset, length) return string.sub(blob, offset, offset + length - 1) end
 
+local token, now = doc[ENVELOPE.token], doc[ENVELOPE.now]
+local supp, attl = doc[ENVELOPE.suppression], doc[ENVELOPE.alert_ttl]
+
 --@families
 
-local token, now, supp, attl = doc.t, doc.now, doc.supp, doc.attl
+if doc[ENVELOPE.keys] then
+  for _, key in ipairs(doc[ENVELOPE.keys]) do redis.call('EXISTS', key) end
+end
 
-if doc.k then
-  for _, key in ipairs(doc.k) do redis.call('EXISTS', key) end
+-- A stored record (short keys, `keys`: ALERT or PAGE) with its fields by name, and back.
+local function expand(short, keys)
+  local rec = {}
+  for name, k in pairs(keys) do rec[name] = short[k] end
+  return rec
+end
+
+local function compact(rec, keys)
+  local short = {}
+  for name, k in pairs(keys) do short[k] = rec[name] end
+  return short
+end
+
+local function read_alert(raw)
+  if not raw then return nil end
+  local rec = expand(cjson.decode(raw), ALERT)
+  if rec.page then rec.page = expand(rec.page, PAGE) end
+  return rec
+end
+
+local function alert_json(rec)
+  local short = compact(rec, ALERT)
+  if rec.page then short[ALERT.page] = compact(rec.page, PAGE) end
+  return cjson.encode(short)
 end
 
 local function pending_set(raw)
@@ -81,8 +106,8 @@ local function save_pending(key, set)
   local fields = {}
   for field, _ in pairs(set) do fields[#fields + 1] = field end
   table.sort(fields)
-  if #fields == 0 then redis.call('HDEL', key, 'P') else
-    redis.call('HSET', key, 'P', cjson.encode(fields))
+  if #fields == 0 then redis.call('HDEL', key, OWNER.pending) else
+    redis.call('HSET', key, OWNER.pending, cjson.encode(fields))
   end
 end
 
@@ -93,43 +118,48 @@ end
 -- incident read later), however fast the events are read (a catch-up). The record itself
 -- expires on the wall clock. A decided alert stays pending until confirmed (Kafka
 -- acknowledged it); one replaced by a newer incident's before that (two incidents in
--- one call) is set aside under `<field>#<uid>`, still pending, and removed once confirmed.
--- Returns the record when the finding was folded into it without a page (a repeat).
+-- one call) is set aside under `<field>#<uid>` (ASIDE), still pending, and removed once
+-- confirmed. Returns the record when the finding was folded into it without a page (a
+-- repeat). The in-process twin (monitor/state/memory_store.py) is checked against it by
+-- tests/integration/test_decide_parity.py.
 local function decide(key, f, pending)
-  local field, wend, observed, sev, wstart = f[1], f[3], f[4], f[5], f[10]
-  if f[8] ~= '' then
-    if redis.call('HGET', key, f[8]) == f[9] then return end  -- episode already paged
-    redis.call('HSET', key, f[8], f[9])
+  local field, uid, window_end_ms, observed, severity, payload_offset, payload_length, claim,
+    episode, window_start_ms = unpack(f)
+  if claim ~= '' then
+    if redis.call('HGET', key, claim) == episode then return end  -- episode already paged
+    redis.call('HSET', key, claim, episode)
   end
-  local raw = redis.call('HGET', key, field)
-  local rec = raw and cjson.decode(raw) or nil
-  if rec and now - rec.n >= attl then rec = nil end
+  local rec = read_alert(redis.call('HGET', key, field))
+  if rec and now - rec.decided >= attl then rec = nil end
   local kind
-  if not rec or wstart - rec.l >= supp or (rec.w or rec.f) - wend >= supp then
-    if rec and rec.p then  -- an earlier incident's page still waits for Kafka: keep it
-      local aside = field .. '#' .. rec.u
-      redis.call('HSET', key, aside, cjson.encode(rec))
+  if not rec or window_start_ms - rec.last >= supp
+      or (rec.window_start or rec.first) - window_end_ms >= supp then
+    if rec and rec.page then  -- an earlier incident's page still waits for Kafka: keep it
+      local aside = field .. ASIDE .. rec.uid
+      redis.call('HSET', key, aside, alert_json(rec))
       pending[aside] = true
     end
-    rec = {u = f[2], f = wend, l = wend, c = 1, r = observed, s = sev, n = now, d = 0,
-           w = wstart}
+    rec = {uid = uid, first = window_end_ms, last = window_end_ms, count = 1,
+           observed = observed, severity = severity, decided = now, delivered = 0,
+           window_start = window_start_ms}
     kind = 'new'
-  elseif wend > rec.l or observed > rec.r then
-    rec.c = rec.c + 1
-    if wend > rec.l then rec.l = wend end
-    rec.n = now
-    if observed >= 2 * rec.r or sev > rec.s then
-      rec.r, rec.s = observed, sev
-      kind = (rec.d == 0) and 'new' or 'update'
+  elseif window_end_ms > rec.last or observed > rec.observed then
+    rec.count = rec.count + 1
+    if window_end_ms > rec.last then rec.last = window_end_ms end
+    rec.decided = now
+    if observed >= 2 * rec.observed or severity > rec.severity then
+      rec.observed, rec.severity = observed, severity
+      kind = (rec.delivered == 0) and 'new' or 'update'
     end
   else
     return
   end
   if kind then
-    rec.p = {k = kind, x = slice(f[6], f[7]), t = now, c = rec.c, f = rec.f}
+    rec.page = {kind = kind, payload = slice(payload_offset, payload_length), at = now,
+                count = rec.count, first = rec.first}
     pending[field] = true
   end
-  redis.call('HSET', key, field, cjson.encode(rec))
+  redis.call('HSET', key, field, alert_json(rec))
   if not kind then return rec end
 end
 
@@ -140,63 +170,79 @@ local function live_at_least(key, ttl)
   if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, num(ttl)) end  -- -1: none
 end
 
-local function write_state(key, w, v, n)
-  if w[5] == 1 then  -- a snapshot replaces the log
+local function write_state(key, state, version, entries)
+  if state.snapshot == 1 then  -- a snapshot replaces the log
     local old = {}
-    for k = 1, n do old[k] = 'e' .. num(k) end
-    if n > 0 then redis.call('HDEL', key, unpack(old)) end
-    redis.call('HSET', key, 'v', num(v + 1), 'w', token, 'n', '0', 's', slice(w[3], w[4]))
+    for k = 1, entries do old[k] = OWNER.entry .. num(k) end
+    if entries > 0 then redis.call('HDEL', key, unpack(old)) end
+    redis.call('HSET', key, OWNER.version, num(version + 1), OWNER.writer, token,
+      OWNER.entries, '0', OWNER.snapshot, slice(state.offset, state.length))
   else
-    redis.call('HSET', key, 'v', num(v + 1), 'w', token, 'n', num(n + 1),
-      'e' .. num(n + 1), slice(w[3], w[4]))
+    redis.call('HSET', key, OWNER.version, num(version + 1), OWNER.writer, token,
+      OWNER.entries, num(entries + 1), OWNER.entry .. num(entries + 1),
+      slice(state.offset, state.length))
   end
 end
 
-local statuses, pending_out, repeats_out = {}, {}, {}
-for i, w in ipairs(doc.w) do
-  local key = w[1]
-  local cur = redis.call('HMGET', key, 'v', 'w', 'n', 'P')
-  local v = tonumber(cur[1] or '0')
-  local status = '0'
-  if w[2] >= 0 and v ~= w[2] then
-    status = (cur[2] == token and v == w[2] + 1) and 'r' or 'c'
-  else
-    if w[2] >= 0 and w[4] > 0 then write_state(key, w, v, tonumber(cur[3] or '0')) end
-    if w[6] > 0 then redis.call('PEXPIRE', key, num(w[6])) end
-    if #w[7] > 0 then
-      local pending = pending_set(cur[4])
-      for j, f in ipairs(w[7]) do
-        local rec = decide(key, f, pending)
-        if rec then repeats_out[#repeats_out + 1] = {i, j, rec.u, rec.c, rec.f, rec.l, rec.s} end
-      end
-      save_pending(key, pending)
-      cur[4] = redis.call('HGET', key, 'P')
-      if w[2] < 0 then live_at_least(key, attl) end
+-- Each alert of the owner `key` that waits for Kafka.
+local function pending_rows(key, list, out)
+  for _, field in ipairs(cjson.decode(list)) do
+    local rec = read_alert(redis.call('HGET', key, field))
+    if rec and rec.page then
+      local p = rec.page
+      local kind, uid, count, first_seen_ms, payload, decided_ms =
+        p.kind, rec.uid, p.count, p.first, p.payload, p.at
+      out[#out + 1] = {key, field, kind, uid, count, first_seen_ms, payload, decided_ms}
     end
   end
-  statuses[i] = status
+end
+
+local statuses, pending, repeats = {}, {}, {}
+for owner, w in ipairs(doc[ENVELOPE.owners]) do
+  local key, expected, entry_offset, entry_length, snapshot, ttl_ms, findings = unpack(w)
+  local cur = redis.call('HMGET', key, OWNER.version, OWNER.writer, OWNER.entries, OWNER.pending)
+  local version = tonumber(cur[1] or '0')
+  local status = WRITTEN
+  if expected >= 0 and version ~= expected then
+    status = (cur[2] == token and version == expected + 1) and REPLAYED or CONFLICT
+  else
+    if expected >= 0 and entry_length > 0 then
+      local state = {offset = entry_offset, length = entry_length, snapshot = snapshot}
+      write_state(key, state, version, tonumber(cur[3] or '0'))
+    end
+    if ttl_ms > 0 then redis.call('PEXPIRE', key, num(ttl_ms)) end
+    if #findings > 0 then
+      local waiting = pending_set(cur[4])
+      for finding, f in ipairs(findings) do
+        local rec = decide(key, f, waiting)
+        if rec then
+          local uid, count, first_seen_ms, last_seen_ms, severity =
+            rec.uid, rec.count, rec.first, rec.last, rec.severity
+          repeats[#repeats + 1] = {owner, finding, uid, count, first_seen_ms, last_seen_ms,
+            severity}
+        end
+      end
+      save_pending(key, waiting)
+      cur[4] = redis.call('HGET', key, OWNER.pending)
+      if expected < 0 then live_at_least(key, attl) end
+    end
+  end
+  statuses[owner] = status
   STATUS[key] = status
-  if status ~= 'c' and cur[4] then
-    for _, field in ipairs(cjson.decode(cur[4])) do
-      local raw = redis.call('HGET', key, field)
-      local rec = raw and cjson.decode(raw)
-      if rec and rec.p then
-        pending_out[#pending_out + 1] = {i, field, rec.p.k, rec.u, rec.p.c, rec.p.f, rec.p.x,
-          rec.p.t}
-      end
-    end
-  end
+  if status ~= CONFLICT and cur[4] then pending_rows(key, cur[4], pending) end
 end
 
-for _, op in ipairs(doc.s) do OPS[op[1]](op) end
+for _, op in ipairs(doc[ENVELOPE.ops]) do OPS[op[1]](op) end
 local answers = {}
-for i, q in ipairs(doc.q) do answers[i] = QUERIES[q[1]](q) end
+for i, q in ipairs(doc[ENVELOPE.queries]) do answers[i] = QUERIES[q[1]](q) end
 
 -- The state marker: missing means Redis lost its data since the worker started.
 local lost = 0
-if doc.m and redis.call('EXISTS', doc.m) == 0 then
-  redis.call('SET', doc.m, doc.mt)
+local marker = doc[ENVELOPE.marker]
+if marker and redis.call('EXISTS', marker) == 0 then
+  redis.call('SET', marker, doc[ENVELOPE.marker_token])
   lost = 1
 end
 
-return {table.concat(statuses), pending_out, answers, lost, repeats_out}
+statuses = table.concat(statuses)
+return {statuses, pending, answers, lost, repeats}

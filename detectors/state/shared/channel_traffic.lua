@@ -1,25 +1,25 @@
 -- Channel traffic (detectors/state/shared/channel_traffic.py): the channel's owner hash
 -- (e latest event, p latest processing time, w first watched, and the
--- episode the alert engine claimed in field q[8]) and
+-- episode the alert engine claimed in the field `claim`) and
 -- per-day bitmaps of minutes with traffic, KEY..':m:'..day.
 do
   local DAY_MIN = 1440
 
   OPS['channel_seen'] = function(op)
-    local key, event_ts, now, ttl = op[2], op[3], op[4], op[5]
+    local key, event_ms, now_ms, ttl_ms = unpack(op, 2)
     local e = tonumber(redis.call('HGET', key, 'e') or '')
-    if e == nil or event_ts > e then redis.call('HSET', key, 'e', num(event_ts)) end
+    if e == nil or event_ms > e then redis.call('HSET', key, 'e', num(event_ms)) end
     local p = tonumber(redis.call('HGET', key, 'p') or '')
-    if p == nil or now > p then redis.call('HSET', key, 'p', num(now)) end
-    expire_once(key, ttl)
+    if p == nil or now_ms > p then redis.call('HSET', key, 'p', num(now_ms)) end
+    expire_once(key, ttl_ms)
   end
 
   OPS['channel_minutes'] = function(op)
-    local key, minutes, ttl = op[2], op[3], op[4]
+    local key, minutes, ttl_ms = unpack(op, 2)
     for _, m in ipairs(minutes) do
       local day = key .. ':m:' .. num(math.floor(m / DAY_MIN))
       redis.call('SETBIT', day, m % DAY_MIN, 1)
-      expire_once(day, ttl)
+      expire_once(day, ttl_ms)
     end
   end
 
@@ -66,15 +66,16 @@ do
   end
 
   QUERIES['channel_silence'] = function(q)
-    local key, mode, now, silence, rule, since = q[2], q[3], q[4], q[5], q[6], q[7]
-    local fields = redis.call('HMGET', key, 'e', 'p', q[8])
+    local key, mode, now_ms, silence_ms, rule, since, claim, ttl_ms = unpack(q, 2)
+    local now, silence = now_ms, silence_ms
+    local fields = redis.call('HMGET', key, 'e', 'p', claim)
     local e, p = tonumber(fields[1] or ''), tonumber(fields[2] or '')
     local last
     if mode == 'e' then
       last = e
     elseif e == nil and p == nil then
       if redis.call('HSETNX', key, 'w', num(now)) == 1 then
-        redis.call('PEXPIRE', key, num(q[9]))
+        redis.call('PEXPIRE', key, num(ttl_ms))
       end
       last = tonumber(redis.call('HGET', key, 'w'))
     elseif e == nil or (p ~= nil and p > e) then

@@ -15,8 +15,8 @@ from typing import Any
 
 from detectors.state.shared.memory import SharedMemory, handles_op, handles_query
 from detectors.state.shared.plan import EXTRA_KEYS, Plan
+from detectors.state.shared.protocol import NAME, ChannelMinutes, ChannelSeen, ChannelSilence
 
-SEEN, MINUTES, SILENCE = "channel_seen", "channel_minutes", "channel_silence"
 DAY_MIN = 1440
 DAY_MS = 86_400_000
 WEEK_DAYS = 7
@@ -27,19 +27,18 @@ def day_key(key: str, day: int) -> str:
     return f"{key}:m:{day}"
 
 
-def _minute_keys(item: list[Any]) -> list[str]:
-    return sorted({day_key(item[1], m // DAY_MIN) for m in item[2]})
+def _minute_keys(a: ChannelMinutes) -> list[str]:
+    return sorted({day_key(a.key, m // DAY_MIN) for m in a.minutes})
 
 
-def _silence_keys(item: list[Any]) -> list[str]:
+def _silence_keys(q: ChannelSilence) -> list[str]:
     """The day bitmaps the usual-traffic rule may read: `days` days back from now."""
-    now, rule = item[3], item[5]
-    today = now // DAY_MS
-    return [day_key(item[1], today - d) for d in range(0, int(rule[0]) + 2)]
+    today = q.now_ms // DAY_MS
+    return [day_key(q.key, today - d) for d in range(0, int(q.rule[0]) + 2)]
 
 
-EXTRA_KEYS[MINUTES] = _minute_keys
-EXTRA_KEYS[SILENCE] = _silence_keys
+EXTRA_KEYS[NAME[ChannelMinutes]] = _minute_keys
+EXTRA_KEYS[NAME[ChannelSilence]] = _silence_keys
 
 
 @dataclass(slots=True)
@@ -58,11 +57,11 @@ class Silence:
 
 
 def seen(plan: Plan, key: str, event_ms: int, now_ms: int, ttl_ms: int) -> None:
-    plan.op(SEEN, key, event_ms, now_ms, ttl_ms)
+    plan.op(ChannelSeen(key, event_ms, now_ms, ttl_ms))
 
 
 def minutes(plan: Plan, key: str, epoch_minutes: list[int], ttl_ms: int) -> None:
-    plan.op(MINUTES, key, epoch_minutes, ttl_ms)
+    plan.op(ChannelMinutes(key, epoch_minutes, ttl_ms))
 
 
 def silence(
@@ -81,23 +80,21 @@ def silence(
     field where the alert engine records the episode it paged (that episode is not silent).
     A channel never seen is watched from now on (kept `ttl_ms`)."""
     reply = Silence()
-    plan.ask(reply, SILENCE, key, mode, now_ms, silence_ms, rule, since, claim, ttl_ms)
+    plan.ask(reply, ChannelSilence(key, mode, now_ms, silence_ms, rule, since, claim, ttl_ms))
     return reply
 
 
-@handles_op(SEEN)
-def _seen(memory: SharedMemory, op: list[Any]) -> None:
-    _, key, event_ms, now_ms, _ttl = op
-    fields = memory.data.setdefault(key, {})
-    fields["e"] = max(fields.get("e", event_ms), event_ms)
-    fields["p"] = max(fields.get("p", now_ms), now_ms)
+@handles_op(ChannelSeen)
+def _seen(memory: SharedMemory, a: ChannelSeen) -> None:
+    fields = memory.data.setdefault(a.key, {})
+    fields["e"] = max(fields.get("e", a.event_ms), a.event_ms)
+    fields["p"] = max(fields.get("p", a.now_ms), a.now_ms)
 
 
-@handles_op(MINUTES)
-def _minutes(memory: SharedMemory, op: list[Any]) -> None:
-    _, key, epoch_minutes, _ttl = op
-    for minute in epoch_minutes:
-        memory.data.setdefault(day_key(key, minute // DAY_MIN), set()).add(minute % DAY_MIN)
+@handles_op(ChannelMinutes)
+def _minutes(memory: SharedMemory, a: ChannelMinutes) -> None:
+    for minute in a.minutes:
+        memory.data.setdefault(day_key(a.key, minute // DAY_MIN), set()).add(minute % DAY_MIN)
 
 
 def _busy_minutes(memory: SharedMemory, key: str, lo: int, hi: int) -> int:
@@ -144,12 +141,12 @@ def _usual(
     return busy, seen_days, seen_days < min_days or (busy >= share * seen_days and not week_quiet)
 
 
-@handles_query(SILENCE)
-def _silence(memory: SharedMemory, query: list[Any]) -> Any:
-    _, key, mode, now, silence_ms, rule, since, claim, _ttl = query
+@handles_query(ChannelSilence)
+def _silence(memory: SharedMemory, q: ChannelSilence) -> Any:
+    key, now, silence_ms = q.key, q.now_ms, q.silence_ms
     fields = memory.data.setdefault(key, {})
     event, processed = fields.get("e"), fields.get("p")
-    if mode == "e":
+    if q.mode == "e":
         last = event
     elif event is None and processed is None:
         last = fields.setdefault("w", now)
@@ -157,9 +154,9 @@ def _silence(memory: SharedMemory, query: list[Any]) -> Any:
         last = max(v for v in (event, processed) if v is not None)
     if last is None:
         return None
-    last = max(last, since)
-    if silence_ms <= 0 or now - last < silence_ms or fields.get(claim) == str(last):
+    last = max(last, q.since)
+    if silence_ms <= 0 or now - last < silence_ms or fields.get(q.claim) == str(last):
         return None
     span = min(now - last, MAX_SPAN_MS)  # the whole silence, on earlier days
-    busy, days, usual = _usual(memory, key, now, span, silence_ms, rule)
+    busy, days, usual = _usual(memory, key, now, span, silence_ms, q.rule)
     return [last, busy, days] if usual else None

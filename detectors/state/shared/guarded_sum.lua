@@ -12,18 +12,18 @@ do
   end
 
   OPS['guarded_sum'] = function(op)
-    local key, bucket, member, amount, ts, ttl = op[2], op[3], op[4], op[5], op[6], op[7]
+    local key, bucket, member, amount, ts_ms, ttl_ms = unpack(op, 2)
     if bucket < floor_of(key) then return end
     local ids = key .. ':ids'
-    if redis.call('ZADD', ids, 'NX', num(ts), member) == 1 then
+    if redis.call('ZADD', ids, 'NX', num(ts_ms), member) == 1 then
       redis.call('HINCRBY', key, num(bucket), num(amount))
     end
-    expire_once(key, ttl)
-    expire_once(ids, ttl)
+    expire_once(key, ttl_ms)
+    expire_once(ids, ttl_ms)
   end
 
   QUERIES['guarded_sum'] = function(q)
-    local key, end_lo, end_hi, width, keep_from, bucket_ms = q[2], q[3], q[4], q[5], q[6], q[7]
+    local key, end_lo, end_hi, width, keep_from, bucket_ms = unpack(q, 2)
     if redis.call('EXISTS', key) == 0 then return 0 end
     local raise = keep_from > floor_of(key)
     if raise then

@@ -13,9 +13,9 @@ from typing import Any
 
 from detectors.state.shared.memory import SharedMemory, handles_op, handles_query
 from detectors.state.shared.plan import EXTRA_KEYS, Plan
+from detectors.state.shared.protocol import GuardedSumAdd, GuardedSumMax
 
-FAMILY = "guarded_sum"
-EXTRA_KEYS[FAMILY] = lambda item: [item[1] + ":ids"]
+EXTRA_KEYS["guarded_sum"] = lambda args: [args.key + ":ids"]
 
 
 @dataclass(slots=True)
@@ -32,7 +32,7 @@ def add(
     plan: Plan, key: str, bucket: int, member: str, amount: int, ts_ms: int, ttl_ms: int
 ) -> None:
     """Add `amount` to `bucket`, once per `member` (an event id)."""
-    plan.op(FAMILY, key, bucket, member, amount, ts_ms, ttl_ms)
+    plan.op(GuardedSumAdd(key, bucket, member, amount, ts_ms, ttl_ms))
 
 
 def max_window(
@@ -41,35 +41,33 @@ def max_window(
     """The largest total of `width` buckets over windows ending in [end_lo, end_hi]; buckets
     below `keep_from` are dropped (late events within the lateness stay judged)."""
     reply = WindowTotal()
-    plan.ask(reply, FAMILY, key, end_lo, end_hi, width, keep_from, bucket_ms)
+    plan.ask(reply, GuardedSumMax(key, end_lo, end_hi, width, keep_from, bucket_ms))
     return reply
 
 
-@handles_op(FAMILY)
-def _add(memory: SharedMemory, op: list[Any]) -> None:
-    _, key, bucket, member, amount, ts_ms, _ttl = op
-    slot = memory.data.setdefault(key, {"floor": -1, "buckets": {}, "ids": {}})
-    if bucket < slot["floor"] or member in slot["ids"]:
+@handles_op(GuardedSumAdd)
+def _add(memory: SharedMemory, a: GuardedSumAdd) -> None:
+    slot = memory.data.setdefault(a.key, {"floor": -1, "buckets": {}, "ids": {}})
+    if a.bucket < slot["floor"] or a.member in slot["ids"]:
         return
-    slot["ids"][member] = ts_ms
-    slot["buckets"][bucket] = slot["buckets"].get(bucket, 0) + amount
+    slot["ids"][a.member] = a.ts_ms
+    slot["buckets"][a.bucket] = slot["buckets"].get(a.bucket, 0) + a.amount
 
 
-@handles_query(FAMILY)
-def _max_window(memory: SharedMemory, query: list[Any]) -> int:
-    _, key, end_lo, end_hi, width, keep_from, bucket_ms = query
-    slot = memory.data.get(key)
+@handles_query(GuardedSumMax)
+def _max_window(memory: SharedMemory, q: GuardedSumMax) -> int:
+    slot = memory.data.get(q.key)
     if slot is None:
         return 0
-    buckets = slot["buckets"]
+    buckets, keep_from = slot["buckets"], q.keep_from
     if keep_from > slot["floor"]:
         slot["floor"] = keep_from
         for bucket in [b for b in buckets if b < keep_from]:
             del buckets[bucket]
         ids = slot["ids"]
-        for member in [m for m, ts in ids.items() if ts < keep_from * bucket_ms]:
+        for member in [m for m, ts in ids.items() if ts < keep_from * q.bucket_ms]:
             del ids[member]
     return max(
-        sum(buckets.get(b, 0) for b in range(end - width + 1, end + 1))
-        for end in range(end_lo, end_hi + 1)
+        sum(buckets.get(b, 0) for b in range(end - q.width + 1, end + 1))
+        for end in range(q.end_lo, q.end_hi + 1)
     )

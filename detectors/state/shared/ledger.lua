@@ -20,7 +20,7 @@ do
 
   local function counted(owner, strict)
     local status = STATUS[owner]
-    return status == '0' or (status == nil and strict == 0)
+    return status == WRITTEN or (status == nil and strict == 0)
   end
 
   -- A guard: a sorted set of the newest `cap` members, kept `ttl` ms after its last use.
@@ -38,9 +38,8 @@ do
   -- fields, total fields, lag sum field, lag max field, bucket fields}. Once per store call:
   -- a retried call (same token) whose part here was applied counts nothing again.
   OPS['ledger_events'] = function(op)
-    local key, calls, calls_ttl, calls_cap, at = op[2], op[3], op[4], op[5], op[6]
-    local fields, bounds, rows = op[7], op[8], op[9]
-    if not first_time(calls, calls_ttl, calls_cap, doc.now, doc.t .. '|' .. key) then return end
+    local key, calls, calls_ttl_ms, calls_cap, expire_at_ms, fields, bounds, rows = unpack(op, 2)
+    if not first_time(calls, calls_ttl_ms, calls_cap, now, token .. '|' .. key) then return end
     local per_channel, buckets, n, sum, top = {}, {}, 0, 0, nil
     local above = #bounds + 1
     for _, row in ipairs(rows) do
@@ -64,30 +63,30 @@ do
     redis.call('HINCRBY', key, fields[3], num(sum))
     keep_max(key, fields[4], top)
     for b, k in pairs(buckets) do redis.call('HINCRBY', key, fields[5][b], num(k)) end
-    expire_at(key, at)
+    expire_at(key, expire_at_ms)
   end
 
   OPS['ledger_minutes'] = function(op)
-    local key, at, bits = op[2], op[3], op[4]
+    local key, expire_at_ms, bits = unpack(op, 2)
     for _, b in ipairs(bits) do redis.call('SETBIT', key, b, 1) end
-    if #bits > 0 then expire_at(key, at) end
+    if #bits > 0 then expire_at(key, expire_at_ms) end
   end
 
   OPS['ledger_dead'] = function(op)
-    local key, guard, ttl, cap, at, now, letters = op[2], op[3], op[4], op[5], op[6], op[7], op[8]
+    local key, guard, guard_ttl_ms, guard_cap, expire_at_ms, now_ms, letters = unpack(op, 2)
     local added = false
     for _, letter in ipairs(letters) do
-      if first_time(guard, ttl, cap, now, letter[1]) then
+      if first_time(guard, guard_ttl_ms, guard_cap, now_ms, letter[1]) then
         local s = letter[2]
         for i = 1, #s, 2 do redis.call('HINCRBY', key, s[i], num(s[i + 1])) end
         added = true
       end
     end
-    if added then expire_at(key, at) end
+    if added then expire_at(key, expire_at_ms) end
   end
 
   OPS['ledger_alerts'] = function(op)
-    local key, counters, at, max_rows, rows = op[2], op[3], op[4], op[5], op[6]
+    local key, counters, expire_at_ms, max_rows, rows = unpack(op, 2)
     local pages = false
     for _, row in ipairs(rows) do
       local uid, summary = row[1], row[2]
@@ -104,14 +103,15 @@ do
         keep_max(key, uid .. '|count', row[3])
         keep_max(key, uid .. '|last_ms', row[4])
         keep_max(key, uid .. '|severity', row[5])
-        expire_at(key, at)
+        expire_at(key, expire_at_ms)
       end
     end
-    if pages then expire_at(counters, at) end
+    if pages then expire_at(counters, expire_at_ms) end
   end
 
   OPS['ledger_snapshot'] = function(op)
-    redis.call('SET', op[2], op[3], 'PXAT', num(op[4]))
+    local key, value, expire_at_ms = unpack(op, 2)
+    redis.call('SET', key, value, 'PXAT', num(expire_at_ms))
   end
 
   local function sorted_pairs(flat)
@@ -130,11 +130,13 @@ do
   end
 
   QUERIES['ledger_day'] = function(q)
-    return {sorted_pairs(redis.call('HGETALL', q[2])), sorted_pairs(redis.call('HGETALL', q[3]))}
+    local key, alert_rows = unpack(q, 2)
+    return {sorted_pairs(redis.call('HGETALL', key)), sorted_pairs(redis.call('HGETALL', alert_rows))}
   end
 
   QUERIES['ledger_day_minutes'] = function(q)
-    local bits = redis.call('GET', q[2])
+    local key = unpack(q, 2)
+    local bits = redis.call('GET', key)
     local out = {}
     if not bits then return out end
     for i = 1, #bits do
@@ -149,6 +151,7 @@ do
   end
 
   QUERIES['ledger_config'] = function(q)
-    return redis.call('GET', q[2])
+    local key = unpack(q, 2)
+    return redis.call('GET', key)
   end
 end

@@ -26,21 +26,25 @@ from typing import Any, NamedTuple
 
 from detectors.state.shared.memory import SharedMemory, handles_op, handles_query
 from detectors.state.shared.plan import EXTRA_KEYS, Plan
-
-EVENTS, MINUTES, DEAD, ALERTS, SNAPSHOT = (
-    "ledger_events",
-    "ledger_minutes",
-    "ledger_dead",
-    "ledger_alerts",
-    "ledger_snapshot",
+from detectors.state.shared.protocol import (
+    NAME,
+    STATUS,
+    LedgerAlerts,
+    LedgerConfig,
+    LedgerDay,
+    LedgerDayMinutes,
+    LedgerDead,
+    LedgerEvents,
+    LedgerMinutes,
+    LedgerSnapshot,
 )
-READ_DAY, READ_MINUTES, READ_SNAPSHOT = "ledger_day", "ledger_day_minutes", "ledger_config"
+
 FIELDS_PER_ALERT = 4  # uid (the summary), uid|count, uid|last_ms, uid|severity
 
-EXTRA_KEYS[EVENTS] = lambda item: [item[2]]  # the calls guard
-EXTRA_KEYS[DEAD] = lambda item: [item[2]]  # the positions guard
-EXTRA_KEYS[ALERTS] = lambda item: [item[2]]  # the day's counters (pages)
-EXTRA_KEYS[READ_DAY] = lambda item: [item[2]]  # the day's alert rows
+EXTRA_KEYS[NAME[LedgerEvents]] = lambda a: [a.calls]  # the calls guard
+EXTRA_KEYS[NAME[LedgerDead]] = lambda a: [a.guard]  # the positions guard
+EXTRA_KEYS[NAME[LedgerAlerts]] = lambda a: [a.counters]  # the day's counters (pages)
+EXTRA_KEYS[NAME[LedgerDay]] = lambda q: [q.alert_rows]
 
 
 class Guard(NamedTuple):
@@ -77,12 +81,12 @@ def events(
     field and every `fields.totals` field +1, the lag added to `fields.lag_sum` (the
     largest kept in `fields.lag_max`), and +1 in the histogram field of the first bound
     >= lag (`fields.buckets`, one more than `bounds`). Once per store call (`calls`)."""
-    plan.op(EVENTS, key, *calls, expire_at_ms, list(fields), bounds, rows)
+    plan.op(LedgerEvents(key, *calls, expire_at_ms, list(fields), bounds, rows))
 
 
 def minutes(plan: Plan, key: str, expire_at_ms: int, bits: list[int]) -> None:
     """Set these bits of the bitmap `key` (minutes of a day)."""
-    plan.op(MINUTES, key, expire_at_ms, bits)
+    plan.op(LedgerMinutes(key, expire_at_ms, bits))
 
 
 def dead_letters(
@@ -90,7 +94,7 @@ def dead_letters(
 ) -> None:
     """Add each `[position, pairs]` to the counters of `key` unless `guard` already holds
     its position (scored `now_ms`)."""
-    plan.op(DEAD, key, *guard, expire_at_ms, now_ms, letters)
+    plan.op(LedgerDead(key, *guard, expire_at_ms, now_ms, letters))
 
 
 def alerts(
@@ -100,11 +104,11 @@ def alerts(
     none) is set once, while fewer than `max_rows` alerts are listed, and adds one to
     `pages_field` of `counters` (past the cap it is counted, not listed); the other values
     keep their largest, for listed alerts."""
-    plan.op(ALERTS, key, counters, expire_at_ms, max_rows, rows)
+    plan.op(LedgerAlerts(key, counters, expire_at_ms, max_rows, rows))
 
 
 def snapshot(plan: Plan, key: str, value: str, expire_at_ms: int) -> None:
-    plan.op(SNAPSHOT, key, value, expire_at_ms)
+    plan.op(LedgerSnapshot(key, value, expire_at_ms))
 
 
 @dataclass(slots=True)
@@ -142,19 +146,19 @@ class Snapshot:
 
 def read_day(plan: Plan, counters: str, alert_rows: str) -> Day:
     reply = Day()
-    plan.ask(reply, READ_DAY, counters, alert_rows)
+    plan.ask(reply, LedgerDay(counters, alert_rows))
     return reply
 
 
 def read_minutes(plan: Plan, key: str) -> Minutes:
     reply = Minutes()
-    plan.ask(reply, READ_MINUTES, key)
+    plan.ask(reply, LedgerDayMinutes(key))
     return reply
 
 
 def read_snapshot(plan: Plan, key: str) -> Snapshot:
     reply = Snapshot()
-    plan.ask(reply, READ_SNAPSHOT, key)
+    plan.ask(reply, LedgerConfig(key))
     return reply
 
 
@@ -163,17 +167,17 @@ def read_snapshot(plan: Plan, key: str) -> Snapshot:
 
 def _counted(memory: SharedMemory, owner: str, strict: int) -> bool:
     status = memory.status.get(owner)
-    return status == "0" or (status is None and not strict)
+    return status == STATUS.written or (status is None and not strict)
 
 
-@handles_op(EVENTS)
-def _events(memory: SharedMemory, op: list[Any]) -> None:
+@handles_op(LedgerEvents)
+def _events(memory: SharedMemory, a: LedgerEvents) -> None:
     """(The twin never sees a store call twice: its calls guard has nothing to do.)"""
-    _, key, _calls, _ttl, _cap, _at, fields, bounds, rows = op
-    channels, totals, lag_sum, lag_max, buckets = fields
+    bounds = a.bounds
+    channels, totals, lag_sum, lag_max, buckets = a.fields
     tally: dict[str, int] = {}
     top = None
-    for row in rows:
+    for row in a.rows:
         if not _counted(memory, row[0], row[1]):
             continue
         for k in range(2, len(row), 2):
@@ -185,17 +189,16 @@ def _events(memory: SharedMemory, op: list[Any]) -> None:
             top = lag if top is None else max(top, lag)
     if top is None:
         return
-    counters: dict[str, int] = memory.data.setdefault(key, {})
+    counters: dict[str, int] = memory.data.setdefault(a.key, {})
     for name, n in tally.items():
         counters[name] = counters.get(name, 0) + n
     if lag_max not in counters or top > counters[lag_max]:
         counters[lag_max] = top
 
 
-@handles_op(MINUTES)
-def _minutes(memory: SharedMemory, op: list[Any]) -> None:
-    _, key, _at, bits = op
-    memory.data.setdefault(key, set()).update(bits)
+@handles_op(LedgerMinutes)
+def _minutes(memory: SharedMemory, a: LedgerMinutes) -> None:
+    memory.data.setdefault(a.key, set()).update(a.bits)
 
 
 def _first_time(guard: dict[str, int], cap: int, score: int, member: str) -> bool:
@@ -210,17 +213,16 @@ def _first_time(guard: dict[str, int], cap: int, score: int, member: str) -> boo
     return True
 
 
-@handles_op(DEAD)
-def _dead(memory: SharedMemory, op: list[Any]) -> None:
-    _, key, guard_key, _ttl, cap, _at, now, letters = op
-    guard: dict[str, int] = memory.data.setdefault(guard_key, {})
-    counters: dict[str, int] = memory.data.setdefault(key, {})
-    for position, sums in letters:
-        if _first_time(guard, cap, now, position):
+@handles_op(LedgerDead)
+def _dead(memory: SharedMemory, a: LedgerDead) -> None:
+    guard: dict[str, int] = memory.data.setdefault(a.guard, {})
+    counters: dict[str, int] = memory.data.setdefault(a.key, {})
+    for position, sums in a.letters:
+        if _first_time(guard, a.guard_cap, a.now_ms, position):
             for i in range(0, len(sums), 2):
                 counters[sums[i]] = counters.get(sums[i], 0) + sums[i + 1]
     if not counters:
-        del memory.data[key]
+        del memory.data[a.key]
 
 
 def _keep_max(fields: dict[str, Any], name: str, value: int) -> None:
@@ -228,47 +230,44 @@ def _keep_max(fields: dict[str, Any], name: str, value: int) -> None:
         fields[name] = value
 
 
-@handles_op(ALERTS)
-def _alerts(memory: SharedMemory, op: list[Any]) -> None:
-    _, key, counters_key, _at, max_rows, rows = op
-    listed: dict[str, Any] = memory.data.setdefault(key, {})
-    for uid, summary, count_, last_ms, severity, pages in rows:
+@handles_op(LedgerAlerts)
+def _alerts(memory: SharedMemory, a: LedgerAlerts) -> None:
+    listed: dict[str, Any] = memory.data.setdefault(a.key, {})
+    for uid, summary, count_, last_ms, severity, pages in a.rows:
         exists = uid in listed
         if not exists and summary:
-            if len(listed) < FIELDS_PER_ALERT * max_rows:
+            if len(listed) < FIELDS_PER_ALERT * a.max_rows:
                 listed[uid] = summary
                 exists = True
-            counters = memory.data.setdefault(counters_key, {})
+            counters = memory.data.setdefault(a.counters, {})
             counters[pages] = counters.get(pages, 0) + 1
         if exists:
             _keep_max(listed, f"{uid}|count", count_)
             _keep_max(listed, f"{uid}|last_ms", last_ms)
             _keep_max(listed, f"{uid}|severity", severity)
     if not listed:
-        del memory.data[key]
+        del memory.data[a.key]
 
 
-@handles_op(SNAPSHOT)
-def _snapshot(memory: SharedMemory, op: list[Any]) -> None:
-    _, key, value, _at = op
-    memory.data[key] = value
+@handles_op(LedgerSnapshot)
+def _snapshot(memory: SharedMemory, a: LedgerSnapshot) -> None:
+    memory.data[a.key] = a.value
 
 
 def _flat(fields: dict[str, Any]) -> list[str]:
     return [x for name in sorted(fields) for x in (name, str(fields[name]))]
 
 
-@handles_query(READ_DAY)
-def _read_day(memory: SharedMemory, query: list[Any]) -> list[list[str]]:
-    _, counters, alert_rows = query
-    return [_flat(memory.data.get(counters, {})), _flat(memory.data.get(alert_rows, {}))]
+@handles_query(LedgerDay)
+def _read_day(memory: SharedMemory, q: LedgerDay) -> list[list[str]]:
+    return [_flat(memory.data.get(q.key, {})), _flat(memory.data.get(q.alert_rows, {}))]
 
 
-@handles_query(READ_MINUTES)
-def _read_minutes(memory: SharedMemory, query: list[Any]) -> list[int]:
-    return sorted(memory.data.get(query[1], ()))
+@handles_query(LedgerDayMinutes)
+def _read_minutes(memory: SharedMemory, q: LedgerDayMinutes) -> list[int]:
+    return sorted(memory.data.get(q.key, ()))
 
 
-@handles_query(READ_SNAPSHOT)
-def _read_snapshot(memory: SharedMemory, query: list[Any]) -> str | None:
-    return memory.data.get(query[1])
+@handles_query(LedgerConfig)
+def _read_snapshot(memory: SharedMemory, q: LedgerConfig) -> str | None:
+    return memory.data.get(q.key)

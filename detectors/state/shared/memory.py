@@ -6,25 +6,29 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from detectors.state.shared import protocol
 from detectors.state.shared.plan import Plan
 
-OpHandler = Callable[["SharedMemory", list[Any]], None]
-QueryHandler = Callable[["SharedMemory", list[Any]], Any]
+OpHandler = Callable[["SharedMemory", Any], None]
+QueryHandler = Callable[["SharedMemory", Any], Any]
 OPS: dict[str, OpHandler] = {}
 QUERIES: dict[str, QueryHandler] = {}
 
 
-def handles_op(family: str) -> Callable[[OpHandler], OpHandler]:
+def handles_op(args: type) -> Callable[[OpHandler], OpHandler]:
+    """Register the twin of the op whose arguments are `args` (protocol.py): it receives
+    them typed."""
+
     def register(handler: OpHandler) -> OpHandler:
-        OPS[family] = handler
+        OPS[protocol.NAME[args]] = handler
         return handler
 
     return register
 
 
-def handles_query(family: str) -> Callable[[QueryHandler], QueryHandler]:
+def handles_query(args: type) -> Callable[[QueryHandler], QueryHandler]:
     def register(handler: QueryHandler) -> QueryHandler:
-        QUERIES[family] = handler
+        QUERIES[protocol.NAME[args]] = handler
         return handler
 
     return register
@@ -43,5 +47,5 @@ class SharedMemory:
         write.lua's STATUS."""
         self.status = status or {}
         for op in plan.ops:
-            OPS[op[0]](self, op)
-        return [QUERIES[query[0]](self, query) for query in plan.queries]
+            OPS[op[0]](self, protocol.read_op(op))
+        return [QUERIES[q[0]](self, protocol.read_query(q)) for q in plan.queries]

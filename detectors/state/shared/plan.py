@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-# family -> the keys an op or query of that family touches besides its own key (item[1]);
-# the store declares them all to Redis (a Redis Cluster requires it)
-EXTRA_KEYS: dict[str, Callable[[list[Any]], list[str]]] = {}
+from detectors.state.shared.protocol import item
+
+# op or query name -> the keys it touches besides its own (its arguments' `key`), from its
+# arguments (protocol.py); the store declares them all to Redis (a Redis Cluster requires it)
+EXTRA_KEYS: dict[str, Callable[[Any], list[str]]] = {}
 
 
 class Reply(Protocol):
@@ -25,7 +27,8 @@ class Reply(Protocol):
 
 
 class Plan:
-    """Shared updates and queries of one batch. `ops[i] = [family, key, *args]`."""
+    """Shared updates and queries of one batch, as the store sends them: `[name, key,
+    *args]` (protocol.item)."""
 
     __slots__ = ("ops", "queries", "replies")
 
@@ -34,23 +37,15 @@ class Plan:
         self.queries: list[list[Any]] = []
         self.replies: list[Reply] = []
 
-    def op(self, family: str, key: str, *args: Any) -> None:
-        self.ops.append([family, key, *args])
+    def op(self, args: tuple[Any, ...]) -> None:
+        """Queue an update: the arguments of an op declared in protocol.py."""
+        self.ops.append(item(args))
 
-    def ask(self, reply: Reply, family: str, key: str, *args: Any) -> None:
-        """Queue a query; `reply` is filled once the plan has been applied."""
-        self.queries.append([family, key, *args])
+    def ask(self, reply: Reply, args: tuple[Any, ...]) -> None:
+        """Queue a query (its arguments declared in protocol.py); `reply` is filled once
+        the plan has been applied."""
+        self.queries.append(item(args))
         self.replies.append(reply)
-
-    def keys(self) -> list[str]:
-        """Every key the plan touches (its items' own keys and their families' extra keys)."""
-        found: list[str] = []
-        for item in (*self.ops, *self.queries):
-            found.append(item[1])
-            extra = EXTRA_KEYS.get(item[0])
-            if extra is not None:
-                found.extend(extra(item))
-        return found
 
     def fill(self, answers: list[Any]) -> None:
         for reply, raw in zip(self.replies, answers, strict=True):

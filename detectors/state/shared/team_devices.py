@@ -10,8 +10,7 @@ from typing import Any
 
 from detectors.state.shared.memory import SharedMemory, handles_op, handles_query
 from detectors.state.shared.plan import Plan
-
-FAMILY = "team_devices"
+from detectors.state.shared.protocol import TeamDevicesSince, TeamDevicesUsed
 
 
 @dataclass(slots=True)
@@ -25,27 +24,26 @@ class Devices:
 
 
 def used(plan: Plan, key: str, device: str, ts_ms: int, cap: int, ttl_ms: int) -> None:
-    plan.op(FAMILY, key, device, ts_ms, cap, ttl_ms)
+    plan.op(TeamDevicesUsed(key, device, ts_ms, cap, ttl_ms))
 
 
 def since(plan: Plan, key: str, since_ms: int) -> Devices:
     reply = Devices()
-    plan.ask(reply, FAMILY, key, since_ms)
+    plan.ask(reply, TeamDevicesSince(key, since_ms))
     return reply
 
 
-@handles_op(FAMILY)
-def _used(memory: SharedMemory, op: list[Any]) -> None:
-    _, key, device, ts, cap, _ttl = op
-    devices: dict[str, int] = memory.data.setdefault(key, {})
-    if ts > devices.get(device, -1):
-        devices[device] = ts
+@handles_op(TeamDevicesUsed)
+def _used(memory: SharedMemory, a: TeamDevicesUsed) -> None:
+    devices: dict[str, int] = memory.data.setdefault(a.key, {})
+    if a.ts_ms > devices.get(a.device, -1):
+        devices[a.device] = a.ts_ms
+    cap = a.cap
     if len(devices) > cap + max(1, cap // 4):
         for old in sorted(devices, key=lambda d: (devices[d], d))[: len(devices) - cap]:
             del devices[old]
 
 
-@handles_query(FAMILY)
-def _since(memory: SharedMemory, query: list[Any]) -> list[str]:
-    _, key, since_ms = query
-    return sorted(d for d, ts in memory.data.get(key, {}).items() if ts >= since_ms)
+@handles_query(TeamDevicesSince)
+def _since(memory: SharedMemory, q: TeamDevicesSince) -> list[str]:
+    return sorted(d for d, ts in memory.data.get(q.key, {}).items() if ts >= q.since_ms)

@@ -6,18 +6,19 @@ do
   end
 
   OPS['team_rates'] = function(op)
-    local key, field, stop, value, cap, ttl = op[2], op[3], op[4], op[5], op[6], op[7]
-    redis.call('HSET', key, field, num(stop) .. ':' .. num(value))
+    local key, field, end_ms, value, cap, ttl_ms = unpack(op, 2)
+    redis.call('HSET', key, field, num(end_ms) .. ':' .. num(value))
     keep_newest(key, cap, slack(cap), function(text) return (parse(text)) end)
-    expire_once(key, ttl)
+    expire_once(key, ttl_ms)
   end
 
   QUERIES['team_rates'] = function(q)
-    local all = redis.call('HGETALL', q[2])
+    local key, since_ms = unpack(q, 2)
+    local all = redis.call('HGETALL', key)
     local values, actors, count = {}, {}, 0
     for i = 1, #all, 2 do
       local stop, value = parse(all[i + 1])
-      if stop >= q[3] then
+      if stop >= since_ms then
         values[#values + 1] = value
         local who = string.match(all[i], '^(.*):%-?%d+$')
         if not actors[who] then actors[who] = true; count = count + 1 end

@@ -11,9 +11,9 @@ from typing import Any
 from detectors.state.keys import part
 from detectors.state.shared.memory import SharedMemory, handles_op, handles_query
 from detectors.state.shared.plan import Plan
+from detectors.state.shared.protocol import TeamRatesAdd, TeamRatesRecent
 from detectors.stats import NO_STATS, Stats, median
 
-FAMILY = "team_rates"
 SCALE = 1000  # rates travel as integers x1000
 
 
@@ -33,12 +33,13 @@ class RecentRates:
 def add(
     plan: Plan, key: str, actor: str, start_ms: int, end_ms: int, rate: float, cap: int, ttl_ms: int
 ) -> None:
-    plan.op(FAMILY, key, f"{part(actor)}:{start_ms}", end_ms, int(rate * SCALE), cap, ttl_ms)
+    field = f"{part(actor)}:{start_ms}"
+    plan.op(TeamRatesAdd(key, field, end_ms, int(rate * SCALE), cap, ttl_ms))
 
 
 def recent(plan: Plan, key: str, since_ms: int) -> RecentRates:
     reply = RecentRates()
-    plan.ask(reply, FAMILY, key, since_ms)
+    plan.ask(reply, TeamRatesRecent(key, since_ms))
     return reply
 
 
@@ -47,21 +48,20 @@ def _parse(text: str) -> tuple[int, int]:
     return int(end), int(value)
 
 
-@handles_op(FAMILY)
-def _add(memory: SharedMemory, op: list[Any]) -> None:
-    _, key, field, end, value, cap, _ttl = op
-    rates: dict[str, str] = memory.data.setdefault(key, {})
-    rates[field] = f"{end}:{value}"
-    if len(rates) > cap + max(1, cap // 4):
+@handles_op(TeamRatesAdd)
+def _add(memory: SharedMemory, a: TeamRatesAdd) -> None:
+    rates: dict[str, str] = memory.data.setdefault(a.key, {})
+    rates[a.field] = f"{a.end_ms}:{a.value}"
+    if len(rates) > a.cap + max(1, a.cap // 4):
         oldest = sorted(rates, key=lambda f: (_parse(rates[f])[0], f))
-        for field_ in oldest[: len(rates) - cap]:
+        for field_ in oldest[: len(rates) - a.cap]:
             del rates[field_]
 
 
-@handles_query(FAMILY)
-def _recent(memory: SharedMemory, query: list[Any]) -> list[int]:
-    _, key, since = query
-    rows = [(f, *_parse(v)) for f, v in memory.data.get(key, {}).items()]
+@handles_query(TeamRatesRecent)
+def _recent(memory: SharedMemory, q: TeamRatesRecent) -> list[int]:
+    since = q.since_ms
+    rows = [(f, *_parse(v)) for f, v in memory.data.get(q.key, {}).items()]
     values = [value for _, end, value in rows if end >= since]
     actors = {f.rsplit(":", 1)[0] for f, end, _ in rows if end >= since}
     if not values:

@@ -14,18 +14,19 @@ do
   end
 
   OPS['team_sample'] = function(op)
-    local key, field, count, cap, ttl = op[2], op[3], op[4], op[5], op[6]
+    local key, field, count, cap, ttl_ms = unpack(op, 2)
     redis.call('HSET', key, field, num(count))
     if redis.call('HLEN', key) > cap + slack(cap) then
       local rows = newest_first(redis.call('HGETALL', key))
       for i = cap + 1, #rows do redis.call('HDEL', key, rows[i][2]) end
     end
-    expire_once(key, ttl)
+    expire_once(key, ttl_ms)
   end
 
   QUERIES['team_sample'] = function(q)
-    local rows = newest_first(redis.call('HGETALL', q[2]))
-    local n = math.min(#rows, q[3])
+    local key, cap = unpack(q, 2)
+    local rows = newest_first(redis.call('HGETALL', key))
+    local n = math.min(#rows, cap)
     if n == 0 then return {0, 0, 0} end
     local values = {}
     for i = 1, n do values[i] = tonumber(rows[i][3]) end

@@ -12,9 +12,9 @@ from typing import Any
 from detectors.state.keys import part
 from detectors.state.shared.memory import SharedMemory, handles_op, handles_query
 from detectors.state.shared.plan import Plan
+from detectors.state.shared.protocol import TeamSampleAdd, TeamSampleStats
 from detectors.stats import NO_STATS, Stats, median
 
-FAMILY = "team_sample"
 SCALE = 100  # medians and MADs travel as integers x100 (Lua truncates numbers in replies)
 
 
@@ -31,13 +31,13 @@ class TeamStats:
 
 def add(plan: Plan, key: str, actor: str, window: int, count: int, cap: int, ttl_ms: int) -> None:
     """One actor's closed window joins the team's sample (the oldest windows leave past cap)."""
-    plan.op(FAMILY, key, f"{part(actor)}:{window}", count, cap, ttl_ms)
+    plan.op(TeamSampleAdd(key, f"{part(actor)}:{window}", count, cap, ttl_ms))
 
 
 def stats(plan: Plan, key: str, cap: int) -> TeamStats:
     """Statistics of the newest `cap` windows of the sample."""
     reply = TeamStats()
-    plan.ask(reply, FAMILY, key, cap)
+    plan.ask(reply, TeamSampleStats(key, cap))
     return reply
 
 
@@ -45,21 +45,19 @@ def _newest_first(sample: dict[str, int]) -> list[str]:
     return sorted(sample, key=lambda f: (int(f.rsplit(":", 1)[1]), f), reverse=True)
 
 
-@handles_op(FAMILY)
-def _add(memory: SharedMemory, op: list[Any]) -> None:
-    _, key, field, count, cap, _ttl = op
-    sample: dict[str, int] = memory.data.setdefault(key, {})
-    sample[field] = count
-    if len(sample) > cap + max(1, cap // 4):
-        for old in _newest_first(sample)[cap:]:
+@handles_op(TeamSampleAdd)
+def _add(memory: SharedMemory, a: TeamSampleAdd) -> None:
+    sample: dict[str, int] = memory.data.setdefault(a.key, {})
+    sample[a.field] = a.count
+    if len(sample) > a.cap + max(1, a.cap // 4):
+        for old in _newest_first(sample)[a.cap :]:
             del sample[old]
 
 
-@handles_query(FAMILY)
-def _stats(memory: SharedMemory, query: list[Any]) -> list[int]:
-    _, key, cap = query
-    sample = memory.data.get(key, {})
-    values = [sample[f] for f in _newest_first(sample)[:cap]]
+@handles_query(TeamSampleStats)
+def _stats(memory: SharedMemory, q: TeamSampleStats) -> list[int]:
+    sample = memory.data.get(q.key, {})
+    values = [sample[f] for f in _newest_first(sample)[: q.cap]]
     if not values:
         return [0, 0, 0]
     mid = median(values)

@@ -6,21 +6,22 @@ do
   end
 
   OPS['team_totals'] = function(op)
-    local key, who, day, value, cap, ttl = op[2], op[3], op[4], op[5], op[6], op[7]
+    local key, who, day, value, cap, ttl_ms = unpack(op, 2)
     local old = redis.call('HGET', key, who)
     if not old or parse(old) <= day then
       redis.call('HSET', key, who, num(day) .. ':' .. num(value))
     end
     keep_newest(key, cap, 0, function(text) return (parse(text)) end)
-    expire_once(key, ttl)
+    expire_once(key, ttl_ms)
   end
 
   QUERIES['team_totals'] = function(q)
-    local all = redis.call('HGETALL', q[2])
+    local key, since_day = unpack(q, 2)
+    local all = redis.call('HGETALL', key)
     local rows = {}
     for i = 1, #all, 2 do
       local day, value = parse(all[i + 1])
-      if day >= q[3] then rows[#rows + 1] = {all[i], value} end
+      if day >= since_day then rows[#rows + 1] = {all[i], value} end
     end
     table.sort(rows, function(a, b) return a[1] < b[1] end)
     local out = {}

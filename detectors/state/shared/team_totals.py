@@ -11,8 +11,7 @@ from typing import Any
 from detectors.state.keys import part
 from detectors.state.shared.memory import SharedMemory, handles_op, handles_query
 from detectors.state.shared.plan import Plan
-
-FAMILY = "team_totals"
+from detectors.state.shared.protocol import TeamTotalsPeers, TeamTotalsSet
 
 
 @dataclass(slots=True)
@@ -32,12 +31,12 @@ class Peers:
 def set_total(
     plan: Plan, key: str, actor: str, day: int, value: int, cap: int, ttl_ms: int
 ) -> None:
-    plan.op(FAMILY, key, part(actor), day, value, cap, ttl_ms)
+    plan.op(TeamTotalsSet(key, part(actor), day, value, cap, ttl_ms))
 
 
 def peers(plan: Plan, key: str, since_day: int) -> Peers:
     reply = Peers()
-    plan.ask(reply, FAMILY, key, since_day)
+    plan.ask(reply, TeamTotalsPeers(key, since_day))
     return reply
 
 
@@ -46,24 +45,22 @@ def _parse(text: str) -> tuple[int, int]:
     return int(day), int(value)
 
 
-@handles_op(FAMILY)
-def _set(memory: SharedMemory, op: list[Any]) -> None:
-    _, key, who, day, value, cap, _ttl = op
-    team: dict[str, str] = memory.data.setdefault(key, {})
-    old = team.get(who)
-    if old is None or _parse(old)[0] <= day:
-        team[who] = f"{day}:{value}"
-    if len(team) > cap:  # the least recent actors leave first
-        for stale in sorted(team, key=lambda w: (_parse(team[w])[0], w))[: len(team) - cap]:
+@handles_op(TeamTotalsSet)
+def _set(memory: SharedMemory, a: TeamTotalsSet) -> None:
+    team: dict[str, str] = memory.data.setdefault(a.key, {})
+    old = team.get(a.who)
+    if old is None or _parse(old)[0] <= a.day:
+        team[a.who] = f"{a.day}:{a.value}"
+    if len(team) > a.cap:  # the least recent actors leave first
+        for stale in sorted(team, key=lambda w: (_parse(team[w])[0], w))[: len(team) - a.cap]:
             del team[stale]
 
 
-@handles_query(FAMILY)
-def _peers(memory: SharedMemory, query: list[Any]) -> list[Any]:
-    _, key, since_day = query
+@handles_query(TeamTotalsPeers)
+def _peers(memory: SharedMemory, q: TeamTotalsPeers) -> list[Any]:
     out: list[Any] = []
-    for who, text in sorted(memory.data.get(key, {}).items()):
+    for who, text in sorted(memory.data.get(q.key, {}).items()):
         day, value = _parse(text)
-        if day >= since_day:
+        if day >= q.since_day:
             out += [who, value]
     return out
