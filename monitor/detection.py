@@ -33,6 +33,7 @@ from detectors.runner import Observed, Runner
 from detectors.state.actor import NO_HORIZON, ActorState
 from detectors.state.keys import actor_tag
 from detectors.state.shared.plan import Plan, Reply
+from detectors.state.shared.protocol import STATUS
 from monitor import controls, metrics
 from monitor.alerts import Alert, Alerts
 from monitor.config import DetectorSettings, EventTimeSettings, StateSettings
@@ -390,7 +391,7 @@ class Detection:
             retry: list[Owner] = []
             statuses = reply.statuses[: len(actors)]  # then shared owners: never conflicts
             for owner, (write, observed), status in zip(actors, applied, statuses, strict=True):
-                if status == "c":
+                if status == STATUS.conflict:
                     retry.append(owner)
                     self.actors.pop(owner, None)
                 else:

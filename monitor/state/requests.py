@@ -66,11 +66,8 @@ class Repeat:
 
 @dataclass(slots=True)
 class WriteReply:
-    statuses: list[str]  # per owner: "0" written, "r" written before by this batch, "c" conflict
+    statuses: list[str]  # per owner: protocol.STATUS (written, replayed, conflict)
     pending: list[Pending]
     answers: list[Any]
     state_lost: bool = False
     repeats: list[Repeat] = field(default_factory=list)
-
-    def conflicts(self) -> list[int]:
-        return [i for i, status in enumerate(self.statuses) if status == "c"]

@@ -27,9 +27,10 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.exceptions import NoPermissionError, NoScriptError
 
 from detectors.state.shared import FAMILIES
-from detectors.state.shared.plan import EXTRA_KEYS, Plan
+from detectors.state.shared.plan import EXTRA_KEYS
 from detectors.state.shared.protocol import (
     ENVELOPE,
+    STATUS,
     ConfirmRow,
     FindingRow,
     OwnerRow,
@@ -281,7 +282,8 @@ class RedisStore:
             list(range(len(request.plan.ops))),
             list(range(len(request.plan.queries))),
         )
-        reply = WriteReply(["c"] * len(request.owners), [], [None] * len(request.plan.queries))
+        statuses = [STATUS.conflict] * len(request.owners)
+        reply = WriteReply(statuses, [], [None] * len(request.plan.queries))
 
         async def attempt() -> None:
             parts = self.route(request, whole)
@@ -452,4 +454,4 @@ def plain(value: Any) -> Any:
     return value
 
 
-__all__ = ["Plan", "RedisStore", "connect", "encode_owners"]
+__all__ = ["RedisStore", "connect", "encode_owners"]

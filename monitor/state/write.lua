@@ -2,9 +2,9 @@
 --
 -- KEYS holds one key of the part (it routes the call to its node); the script touches
 -- keys of several slots of that node (allow-cross-slot-keys). On a Redis Cluster, the
--- envelope lists every key it will touch and each is looked at before anything is written: a key
--- whose slot this node no longer serves (a slot on the move) fails the call here, with
--- nothing written, and the caller routes it again.
+-- envelope lists every key it will touch and each is looked at before anything is
+-- written: a key whose slot this node no longer serves (a slot on the move) fails the
+-- call here, with nothing written, and the caller routes it again.
 -- ARGV[1] is a JSON document; ARGV[2] a blob that log entries, snapshots and finding
 -- payloads are sliced from (offset, length), so binary-safe values never pass through JSON.
 -- Every list in it, and in the reply, is declared field by field in
