@@ -32,8 +32,6 @@ from detectors.state.shared.protocol import (
     ENVELOPE,
     STATUS,
     ConfirmRow,
-    FindingRow,
-    OwnerRow,
     RepeatRow,
     WriteResult,
     lua_prelude,
@@ -381,18 +379,17 @@ def encode_owners(owners: Sequence[OwnerWrite]) -> tuple[list[str], list[list[An
     for owner in owners:
         keys.append(owner.key)
         state = owner.state
+        # rows as protocol.OwnerRow and FindingRow (lists, in their field order: the hot
+        # path; tests/unit/test_state_protocol.py reads them back by name)
         findings = [
-            [*FindingRow(field=d.field, uid=d.uid, window_end_ms=d.window_end_ms,
-                         observed=d.observed, severity=d.severity,
-                         payload_offset=put(d.payload), payload_length=len(d.payload),
-                         claim=d.claim, episode=d.episode, window_start_ms=d.window_start_ms)]
+            [d.field, d.uid, d.window_end_ms, d.observed, d.severity, put(d.payload),
+             len(d.payload), d.claim, d.episode, d.window_start_ms]
             for d in owner.decisions
         ]  # fmt: skip
-        row = OwnerRow(key=owner.key, expected=owner.expected,
-                       entry_offset=put(state) if state else 0, entry_length=len(state),
-                       snapshot=1 if owner.snapshot else 0, ttl_ms=owner.ttl_ms,
-                       findings=findings)  # fmt: skip
-        rows.append([*row])
+        rows.append(
+            [owner.key, owner.expected, put(state) if state else 0, len(state),
+             1 if owner.snapshot else 0, owner.ttl_ms, findings]
+        )  # fmt: skip
     return keys, rows, b"".join(parts)
 
 

@@ -13,7 +13,8 @@ import pytest
 
 from detectors.state.shared import FAMILIES, protocol
 from monitor.settings import REPO_ROOT
-from monitor.state.store import CONFIRM, WRITE
+from monitor.state.requests import Decision, OwnerWrite
+from monitor.state.store import CONFIRM, WRITE, encode_owners
 
 SHARED = REPO_ROOT / "detectors" / "state" / "shared"
 STATE = REPO_ROOT / "monitor" / "state"
@@ -98,3 +99,22 @@ def test_a_plan_item_is_its_name_then_its_declared_fields() -> None:
 def test_no_lua_source_is_left_unchecked() -> None:
     lua = sorted(p.name for p in Path(STATE).glob("*.lua"))
     assert lua == ["confirm.lua", "load.lua", "write.lua"]  # load.lua reads ARGV keys only
+
+
+def test_the_store_encodes_owner_and_finding_rows_as_declared() -> None:
+    decision = Decision("!f:acme", "u-1", 30, 2.5, 3, b"{}", "~claim", "ep", "acme", 10)
+    owner = OwnerWrite("{a:x}", 4, state=b"state", snapshot=True, ttl_ms=99, decisions=[decision])
+    _, [raw], blob = encode_owners([owner])
+    row = protocol.OwnerRow._make(raw)
+    assert (row.key, row.expected, row.snapshot, row.ttl_ms) == ("{a:x}", 4, 1, 99)
+    assert blob[row.entry_offset - 1 :][: row.entry_length] == b"state"
+    [f] = [protocol.FindingRow._make(f) for f in row.findings]
+    assert (f.field, f.uid, f.window_end_ms, f.observed, f.severity) == (
+        "!f:acme",
+        "u-1",
+        30,
+        2.5,
+        3,
+    )
+    assert (f.claim, f.episode, f.window_start_ms) == ("~claim", "ep", 10)
+    assert blob[f.payload_offset - 1 :][: f.payload_length] == b"{}"
