@@ -90,10 +90,13 @@ def test_expand_and_compact_are_inverse() -> None:
 
 
 def test_a_plan_item_is_its_name_then_its_declared_fields() -> None:
-    args = protocol.TeamDevicesUsed(key="k", device="d", ts_ms=5, cap=3, ttl_ms=9)
-    row = protocol.item(args)
+    row = protocol.item(protocol.TeamDevicesUsed, ("k", "d", 5, 3, 9))
     assert row == ["team_devices", "k", "d", 5, 3, 9]
-    assert protocol.read_op(row) == args
+    assert protocol.read_op(row) == protocol.TeamDevicesUsed(
+        key="k", device="d", ts_ms=5, cap=3, ttl_ms=9
+    )
+    with pytest.raises(TypeError):
+        protocol.item(protocol.TeamDevicesUsed, ("k", "d", 5, 3))
 
 
 def test_no_lua_source_is_left_unchecked() -> None:

@@ -57,11 +57,11 @@ class Silence:
 
 
 def seen(plan: Plan, key: str, event_ms: int, now_ms: int, ttl_ms: int) -> None:
-    plan.op(ChannelSeen(key, event_ms, now_ms, ttl_ms))
+    plan.op(ChannelSeen, key, event_ms, now_ms, ttl_ms)
 
 
 def minutes(plan: Plan, key: str, epoch_minutes: list[int], ttl_ms: int) -> None:
-    plan.op(ChannelMinutes(key, epoch_minutes, ttl_ms))
+    plan.op(ChannelMinutes, key, epoch_minutes, ttl_ms)
 
 
 def silence(
@@ -80,7 +80,7 @@ def silence(
     field where the alert engine records the episode it paged (that episode is not silent).
     A channel never seen is watched from now on (kept `ttl_ms`)."""
     reply = Silence()
-    plan.ask(reply, ChannelSilence(key, mode, now_ms, silence_ms, rule, since, claim, ttl_ms))
+    plan.ask(reply, ChannelSilence, key, mode, now_ms, silence_ms, rule, since, claim, ttl_ms)
     return reply
 
 

@@ -32,7 +32,7 @@ def add(
     plan: Plan, key: str, bucket: int, member: str, amount: int, ts_ms: int, ttl_ms: int
 ) -> None:
     """Add `amount` to `bucket`, once per `member` (an event id)."""
-    plan.op(GuardedSumAdd(key, bucket, member, amount, ts_ms, ttl_ms))
+    plan.op(GuardedSumAdd, key, bucket, member, amount, ts_ms, ttl_ms)
 
 
 def max_window(
@@ -41,7 +41,7 @@ def max_window(
     """The largest total of `width` buckets over windows ending in [end_lo, end_hi]; buckets
     below `keep_from` are dropped (late events within the lateness stay judged)."""
     reply = WindowTotal()
-    plan.ask(reply, GuardedSumMax(key, end_lo, end_hi, width, keep_from, bucket_ms))
+    plan.ask(reply, GuardedSumMax, key, end_lo, end_hi, width, keep_from, bucket_ms)
     return reply
 
 

@@ -81,12 +81,12 @@ def events(
     field and every `fields.totals` field +1, the lag added to `fields.lag_sum` (the
     largest kept in `fields.lag_max`), and +1 in the histogram field of the first bound
     >= lag (`fields.buckets`, one more than `bounds`). Once per store call (`calls`)."""
-    plan.op(LedgerEvents(key, *calls, expire_at_ms, list(fields), bounds, rows))
+    plan.op(LedgerEvents, key, *calls, expire_at_ms, list(fields), bounds, rows)
 
 
 def minutes(plan: Plan, key: str, expire_at_ms: int, bits: list[int]) -> None:
     """Set these bits of the bitmap `key` (minutes of a day)."""
-    plan.op(LedgerMinutes(key, expire_at_ms, bits))
+    plan.op(LedgerMinutes, key, expire_at_ms, bits)
 
 
 def dead_letters(
@@ -94,7 +94,7 @@ def dead_letters(
 ) -> None:
     """Add each `[position, pairs]` to the counters of `key` unless `guard` already holds
     its position (scored `now_ms`)."""
-    plan.op(LedgerDead(key, *guard, expire_at_ms, now_ms, letters))
+    plan.op(LedgerDead, key, *guard, expire_at_ms, now_ms, letters)
 
 
 def alerts(
@@ -104,11 +104,11 @@ def alerts(
     none) is set once, while fewer than `max_rows` alerts are listed, and adds one to
     `pages_field` of `counters` (past the cap it is counted, not listed); the other values
     keep their largest, for listed alerts."""
-    plan.op(LedgerAlerts(key, counters, expire_at_ms, max_rows, rows))
+    plan.op(LedgerAlerts, key, counters, expire_at_ms, max_rows, rows)
 
 
 def snapshot(plan: Plan, key: str, value: str, expire_at_ms: int) -> None:
-    plan.op(LedgerSnapshot(key, value, expire_at_ms))
+    plan.op(LedgerSnapshot, key, value, expire_at_ms)
 
 
 @dataclass(slots=True)
@@ -146,19 +146,19 @@ class Snapshot:
 
 def read_day(plan: Plan, counters: str, alert_rows: str) -> Day:
     reply = Day()
-    plan.ask(reply, LedgerDay(counters, alert_rows))
+    plan.ask(reply, LedgerDay, counters, alert_rows)
     return reply
 
 
 def read_minutes(plan: Plan, key: str) -> Minutes:
     reply = Minutes()
-    plan.ask(reply, LedgerDayMinutes(key))
+    plan.ask(reply, LedgerDayMinutes, key)
     return reply
 
 
 def read_snapshot(plan: Plan, key: str) -> Snapshot:
     reply = Snapshot()
-    plan.ask(reply, LedgerConfig(key))
+    plan.ask(reply, LedgerConfig, key)
     return reply
 
 

@@ -37,14 +37,15 @@ class Plan:
         self.queries: list[list[Any]] = []
         self.replies: list[Reply] = []
 
-    def op(self, args: tuple[Any, ...]) -> None:
-        """Queue an update: the arguments of an op declared in protocol.py."""
-        self.ops.append(item(args))
+    def op(self, kind: type, *args: Any) -> None:
+        """Queue an update: `kind` declares its arguments (protocol.py), given in its
+        fields' order."""
+        self.ops.append(item(kind, args))
 
-    def ask(self, reply: Reply, args: tuple[Any, ...]) -> None:
-        """Queue a query (its arguments declared in protocol.py); `reply` is filled once
-        the plan has been applied."""
-        self.queries.append(item(args))
+    def ask(self, reply: Reply, kind: type, *args: Any) -> None:
+        """Queue a query (`kind`: as for op); `reply` is filled once the plan has been
+        applied."""
+        self.queries.append(item(kind, args))
         self.replies.append(reply)
 
     def fill(self, answers: list[Any]) -> None:

@@ -2,8 +2,9 @@
 back from them, field by field and by name, and the short keys of what Redis keeps.
 
 - Shared-family ops and queries (`Plan`): `[name, key, *args]`, the fields of one
-  NamedTuple below each. The plan helpers build them, the in-process twin receives them
-  typed, and each Lua function reads them with `local <fields> = unpack(op, 2)`.
+  NamedTuple below each. The plan helpers give them in that order (`Plan.op(kind,
+  ...)`, its arity checked), the in-process twin receives them typed, and each Lua
+  function reads them with `local <fields> = unpack(op, 2)`.
 - The write call (monitor/state/store.py, write.lua): owner rows and their finding rows,
   its reply rows; the confirm call's rows. Lua reads a row with `local <fields> =
   unpack(row)` and builds a reply row as `{<fields>}`.
@@ -48,9 +49,13 @@ def query(name: str) -> Callable[[type[T]], type[T]]:
     return register
 
 
-def item(args: tuple[Any, ...]) -> list[Any]:
-    """An op or query as the store sends it: `[name, key, *args]`."""
-    return [NAME[type(args)], *args]
+def item(kind: type, args: tuple[Any, ...]) -> list[Any]:
+    """An op or query of `kind` as the store sends it: `[name, key, *args]`, the arguments
+    in the order of its fields (a list, not a NamedTuple: the hot path; the twin reads it
+    back by name)."""
+    if len(args) != len(kind._fields):  # type: ignore[attr-defined]
+        raise TypeError(f"{kind.__name__} takes {kind._fields}, got {len(args)} values")  # type: ignore[attr-defined]
+    return [NAME[kind], *args]
 
 
 def read_op(row: list[Any]) -> Any:

@@ -24,12 +24,12 @@ class Devices:
 
 
 def used(plan: Plan, key: str, device: str, ts_ms: int, cap: int, ttl_ms: int) -> None:
-    plan.op(TeamDevicesUsed(key, device, ts_ms, cap, ttl_ms))
+    plan.op(TeamDevicesUsed, key, device, ts_ms, cap, ttl_ms)
 
 
 def since(plan: Plan, key: str, since_ms: int) -> Devices:
     reply = Devices()
-    plan.ask(reply, TeamDevicesSince(key, since_ms))
+    plan.ask(reply, TeamDevicesSince, key, since_ms)
     return reply
 
 

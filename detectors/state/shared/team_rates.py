@@ -34,12 +34,12 @@ def add(
     plan: Plan, key: str, actor: str, start_ms: int, end_ms: int, rate: float, cap: int, ttl_ms: int
 ) -> None:
     field = f"{part(actor)}:{start_ms}"
-    plan.op(TeamRatesAdd(key, field, end_ms, int(rate * SCALE), cap, ttl_ms))
+    plan.op(TeamRatesAdd, key, field, end_ms, int(rate * SCALE), cap, ttl_ms)
 
 
 def recent(plan: Plan, key: str, since_ms: int) -> RecentRates:
     reply = RecentRates()
-    plan.ask(reply, TeamRatesRecent(key, since_ms))
+    plan.ask(reply, TeamRatesRecent, key, since_ms)
     return reply
 
 

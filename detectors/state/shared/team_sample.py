@@ -31,13 +31,13 @@ class TeamStats:
 
 def add(plan: Plan, key: str, actor: str, window: int, count: int, cap: int, ttl_ms: int) -> None:
     """One actor's closed window joins the team's sample (the oldest windows leave past cap)."""
-    plan.op(TeamSampleAdd(key, f"{part(actor)}:{window}", count, cap, ttl_ms))
+    plan.op(TeamSampleAdd, key, f"{part(actor)}:{window}", count, cap, ttl_ms)
 
 
 def stats(plan: Plan, key: str, cap: int) -> TeamStats:
     """Statistics of the newest `cap` windows of the sample."""
     reply = TeamStats()
-    plan.ask(reply, TeamSampleStats(key, cap))
+    plan.ask(reply, TeamSampleStats, key, cap)
     return reply
 
 

@@ -31,12 +31,12 @@ class Peers:
 def set_total(
     plan: Plan, key: str, actor: str, day: int, value: int, cap: int, ttl_ms: int
 ) -> None:
-    plan.op(TeamTotalsSet(key, part(actor), day, value, cap, ttl_ms))
+    plan.op(TeamTotalsSet, key, part(actor), day, value, cap, ttl_ms)
 
 
 def peers(plan: Plan, key: str, since_day: int) -> Peers:
     reply = Peers()
-    plan.ask(reply, TeamTotalsPeers(key, since_day))
+    plan.ask(reply, TeamTotalsPeers, key, since_day)
     return reply
 
 
