@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from detectors.state.shared import FAMILIES, protocol
+from detectors.state.shared.plan import Plan
 from monitor.settings import REPO_ROOT
 from monitor.state.requests import Decision, OwnerWrite
 from monitor.state.store import CONFIRM, WRITE, encode_owners
@@ -90,13 +91,15 @@ def test_expand_and_compact_are_inverse() -> None:
 
 
 def test_a_plan_item_is_its_name_then_its_declared_fields() -> None:
-    row = protocol.item(protocol.TeamDevicesUsed, ("k", "d", 5, 3, 9))
+    plan = Plan()
+    plan.op(protocol.TeamDevicesUsed, "k", "d", 5, 3, 9)
+    [row] = plan.ops
     assert row == ["team_devices", "k", "d", 5, 3, 9]
     assert protocol.read_op(row) == protocol.TeamDevicesUsed(
         key="k", device="d", ts_ms=5, cap=3, ttl_ms=9
     )
     with pytest.raises(TypeError):
-        protocol.item(protocol.TeamDevicesUsed, ("k", "d", 5, 3))
+        plan.op(protocol.TeamDevicesUsed, "k", "d", 5, 3)
 
 
 def test_no_lua_source_is_left_unchecked() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from detectors.state.shared.protocol import item
+from detectors.state.shared.protocol import NAME
 
 # op or query name -> the keys it touches besides its own (its arguments' `key`), from its
 # arguments (protocol.py); the store declares them all to Redis (a Redis Cluster requires it)
@@ -40,12 +40,16 @@ class Plan:
     def op(self, kind: type, *args: Any) -> None:
         """Queue an update: `kind` declares its arguments (protocol.py), given in its
         fields' order."""
-        self.ops.append(item(kind, args))
+        if len(args) != len(kind._fields):  # type: ignore[attr-defined]
+            raise TypeError(f"{kind.__name__} takes {kind._fields}, got {args!r}")  # type: ignore[attr-defined]
+        self.ops.append([NAME[kind], *args])
 
     def ask(self, reply: Reply, kind: type, *args: Any) -> None:
         """Queue a query (`kind`: as for op); `reply` is filled once the plan has been
         applied."""
-        self.queries.append(item(kind, args))
+        if len(args) != len(kind._fields):  # type: ignore[attr-defined]
+            raise TypeError(f"{kind.__name__} takes {kind._fields}, got {args!r}")  # type: ignore[attr-defined]
+        self.queries.append([NAME[kind], *args])
         self.replies.append(reply)
 
     def fill(self, answers: list[Any]) -> None:

@@ -49,15 +49,6 @@ def query(name: str) -> Callable[[type[T]], type[T]]:
     return register
 
 
-def item(kind: type, args: tuple[Any, ...]) -> list[Any]:
-    """An op or query of `kind` as the store sends it: `[name, key, *args]`, the arguments
-    in the order of its fields (a list, not a NamedTuple: the hot path; the twin reads it
-    back by name)."""
-    if len(args) != len(kind._fields):  # type: ignore[attr-defined]
-        raise TypeError(f"{kind.__name__} takes {kind._fields}, got {len(args)} values")  # type: ignore[attr-defined]
-    return [NAME[kind], *args]
-
-
 def read_op(row: list[Any]) -> Any:
     """An op's arguments, by name, from `[name, key, *args]`."""
     return OPS[row[0]]._make(row[1:])  # type: ignore[attr-defined]
