@@ -344,13 +344,16 @@ class Detection:
         entries: LedgerBatch | None = None,
     ) -> None:
         """The ledger entries of this store call: each actor's new events (counted only if
-        its state write goes through, see detectors/state/shared/ledger.py), `entries`, and
+        its state write goes through, see detectors/state/shared/ledger.py), those of late
+        lanes also as late, those too late for their late lane as dropped, `entries`, and
         the configuration snapshot once a day."""
         ledger = self.ledger
         if ledger is None:
             return
         fresh = [(write.key, observed.fresh) for write, observed in applied]
-        ledger.events(fresh, now_ms, strict).put(plan, ledger.settings, now_ms)
+        late = {write.key for write, _ in applied if write.key.endswith(LATE_LANE)}
+        dropped = [(w.key, o.late) for w, o in applied if o.late and w.key in late]
+        ledger.events(fresh, now_ms, strict, late, dropped).put(plan, ledger.settings, now_ms)
         for more in (entries, ledger.snapshot(now_ms)):
             if more is not None:
                 more.put(plan, ledger.settings, now_ms)

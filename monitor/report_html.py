@@ -283,6 +283,17 @@ def coverage_section(report: Mapping[str, Any]) -> str:
     )
 
 
+def late_arrivals_section(report: Mapping[str, Any]) -> str:
+    """Coverage's "Late arrivals" table: per channel, events judged in a late lane and
+    events dropped even by it (docs/report.md)."""
+    late = report["coverage"]["late_arrivals"]
+    return "<h3>Late arrivals (events older than the allowed lateness)</h3>" + table(
+        ["channel", "judged in the late lane", "dropped unjudged (too late)"],
+        [(r["channel"], r["judged_late"], r["dropped"]) for r in late["by_channel"]],
+        "No event of this tenant arrived late.",
+    )
+
+
 def dead_letter_table(by_channel: Mapping[str, Mapping[str, int]], empty: str) -> str:
     rows = [(c, r, n) for c, reasons in by_channel.items() for r, n in reasons.items()]
     return table(["channel", "reason", "dead letters"], rows, empty)
@@ -449,7 +460,8 @@ def render_html(report: Mapping[str, Any]) -> str:
         '<html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
         f'<h1>{escape(title)}</h1><p class="meta">{meta}</p>'
-        f"{summary(report)}{coverage_section(report)}{detections_section(report)}"
+        f"{summary(report)}{coverage_section(report)}{late_arrivals_section(report)}"
+        f"{detections_section(report)}"
         f"{controls_section(report)}"
         '<p class="note">What every number means: docs/report.md in the blindar '
         "repository.</p></body></html>\n"

@@ -8,14 +8,23 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import yaml
 
 from monitor.settings import DEFAULT_CONFIG_DIR, Settings
-from tests.harness import TopicReader, WorkerProcess, produce, running_worker, wait_until
+from tests.harness import (
+    TopicReader,
+    WorkerProcess,
+    blindar,
+    produce,
+    running_worker,
+    wait_until,
+)
 
 pytestmark = pytest.mark.services
 
@@ -127,12 +136,13 @@ def test_a_channel_behind_the_agents_on_time_one_is_still_judged(
 
 
 def test_a_connector_back_after_3_5_hours_has_its_leak_judged_in_the_late_lane(
-    quick_idle: Settings, live: WorkerProcess
+    quick_idle: Settings, live: WorkerProcess, tmp_path: Path
 ) -> None:
     """Back office's connector was down 3.5 hours; its backlog holds a bulk export. The
     watermark has moved on with voice, so the backlog is late: judged in the agent's late
     lane, paged once as a late arrival with its own event time. Before, 3.5 hours behind
-    was past state.late_minutes (180): counted, dropped, never paged."""
+    was past state.late_minutes (180): counted, dropped, never paged. The tenant's report
+    shows the backlog's 30 events as judged in the late lane, on back office."""
     settings, now = quick_idle, int(time.time() * 1000)
     alerts = TopicReader(settings, settings.alerts_topic)
     settle_watermark(settings, live, now)
@@ -148,6 +158,20 @@ def test_a_connector_back_after_3_5_hours_has_its_leak_judged_in_the_late_lane(
     alerts.poll(2.0)
     assert len(pages(alerts, "bulk_export", "agent-8")) == 1
     assert live.metric("blindar_dropped_late_events_total") == 0
+    report, html = tenant_report(settings, tmp_path)
+    late = report["coverage"]["late_arrivals"]
+    assert late["by_channel"] == [{"channel": "backoffice", "judged_late": 30, "dropped": 0}]
+    assert "<td>backoffice</td><td>30</td><td>0</td>" in html
+
+
+def tenant_report(settings: Settings, tmp_path: Path) -> tuple[dict[str, Any], str]:
+    """`blindar report` for the tenant over yesterday and today (UTC): its JSON and HTML."""
+    today = datetime.now(UTC).date()
+    out = tmp_path / "report.html"
+    period = ["--from", str(today - timedelta(days=1)), "--to", str(today)]
+    done = blindar(settings, "report", "--tenant", TENANT, *period, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    return orjson.loads(out.with_suffix(".json").read_bytes()), out.read_text()
 
 
 def test_an_export_90_minutes_behind_the_agents_voice_events_pages(
