@@ -384,3 +384,25 @@ def test_unknown_tenants_are_dead_lettered_and_make_no_ledger_row() -> None:
     acme = counters(store, "acme", today)
     assert acme["ev|voice"] == 2 and acme["dl|voice|unknown_tenant"] == 1
     assert not any("evil-corp" in key for key in store.data)
+
+
+def test_the_worker_counts_its_late_lane_and_what_it_drops() -> None:
+    """Through Detection on the store's twin: an on-time event, one 3 hours behind the
+    horizon (judged in the actor's late lane) and one 5 hours behind (older than the late
+    lane's own clock less the allowed lateness: dropped) make ev|voice 2, late|voice 1 and
+    late_dropped|voice 1."""
+    store = MemoryStore()
+    detection = build_detection(DetectorSettings(), store, b"k" * 32, "ns:")
+
+    def view(n: int, ts: int) -> Event:
+        return Event(f"e{n}", ts, "acme", "voice", "agent-1", "record.view", resource_id=f"r{n}")
+
+    horizon = T0 - 3_600_000
+    asyncio.run(detection.run([view(1, T0)], T0, horizon_ms=horizon))
+    late = asyncio.run(detection.run([view(2, T0 - 3 * 3_600_000)], T0, horizon_ms=horizon))
+    gone = asyncio.run(detection.run([view(3, T0 - 5 * 3_600_000)], T0, horizon_ms=horizon))
+    assert [e.event_id for e in late.late] == ["e2"] and not late.dropped
+    assert [e.event_id for e in gone.dropped] == ["e3"]
+    stored = counters(store, "acme", DAY)
+    assert (stored["ev|voice"], stored["late|voice"], stored["late_dropped|voice"]) == (2, 1, 1)
+    assert stored["lag|n"] == 2
