@@ -112,24 +112,31 @@ def test_a_channel_behind_the_agents_on_time_one_is_still_judged(
     """An agent exports one record on back office; its e-mail channel then delivers 48
     exports (1,200 records in 8 minutes) 30-40 minutes behind. Before event time the e-mail
     exports fell below a floor the back-office export had raised (the actor's newest less
-    window and lateness): never paged, nothing counted as late. Another agent's views are
-    70-80 minutes behind its chat views, past enumeration's window: dropped the same way
-    before; now judged in the late lane. Each leak pages once."""
+    window and lateness): never paged, nothing counted as late. A second agent's views on
+    back office run 30-40 minutes behind its chat views: an enumeration split across an
+    on-time and a lagging channel, judged on time. A third agent's views are 70-80 minutes
+    behind its chat views, past enumeration's window: dropped the same way before; now
+    judged in the late lane. Each leak pages once."""
     settings, now = quick_idle, int(time.time() * 1000)
     alerts = TopicReader(settings, settings.alerts_topic)
     settle_watermark(settings, live, now)
     produce(settings, "backoffice", exports("bo", "agent-5", now, 1, 1))
     produce(settings, "chat", views("chat", "agent-6", now, 3))
-    wait_until(lambda: live.metric("blindar_events_total") >= 5, 60, what="on-time events")
+    produce(settings, "chat", views("chat7", "agent-7", now, 3))
+    wait_until(lambda: live.metric("blindar_events_total") >= 8, 60, what="on-time events")
     produce(settings, "email", exports("mail", "agent-5", now - 40 * MIN, 48, 25))
     produce(settings, "backoffice", views("bov", "agent-6", now - 80 * MIN, 320))
+    produce(settings, "backoffice", views("bov7", "agent-7", now - 40 * MIN, 320))
     wait_until(lambda: pages(alerts, "bulk_export", "agent-5"), 90, what="bulk_export page")
-    wait_until(lambda: pages(alerts, "enumeration", "agent-6"), 90, what="enumeration page")
-    wait_until(lambda: live.metric("blindar_events_total") >= 373, 60, what="every event")
+    wait_until(lambda: pages(alerts, "enumeration", "agent-6"), 90, what="late enumeration")
+    wait_until(lambda: pages(alerts, "enumeration", "agent-7"), 90, what="enumeration page")
+    wait_until(lambda: live.metric("blindar_events_total") >= 696, 60, what="every event")
     alerts.poll(2.0)
     [bulk] = pages(alerts, "bulk_export", "agent-5")
     [enumeration] = pages(alerts, "enumeration", "agent-6")
+    [behind_40] = pages(alerts, "enumeration", "agent-7")
     assert bulk["evidences"][0]["data"]["late_arrival"] is False  # within the lateness
+    assert behind_40["evidences"][0]["data"]["late_arrival"] is False
     assert enumeration["evidences"][0]["data"]["late_arrival"] is True
     assert live.metric("blindar_late_events_total", channel="email") == 0
     assert live.metric("blindar_late_events_total", channel="backoffice") == 320
