@@ -165,20 +165,22 @@ def test_a_connector_back_after_3_5_hours_has_its_leak_judged_in_the_late_lane(
     alerts.poll(2.0)
     assert len(pages(alerts, "bulk_export", "agent-8")) == 1
     assert live.metric("blindar_dropped_late_events_total") == 0
-    report, html = tenant_report(settings, tmp_path)
+    report, html, said = tenant_report(settings, tmp_path)
+    assert "30 late arrivals judged, 0 dropped" in said
     late = report["coverage"]["late_arrivals"]
     assert late["by_channel"] == [{"channel": "backoffice", "judged_late": 30, "dropped": 0}]
     assert "<td>backoffice</td><td>30</td><td>0</td>" in html
 
 
-def tenant_report(settings: Settings, tmp_path: Path) -> tuple[dict[str, Any], str]:
-    """`blindar report` for the tenant over yesterday and today (UTC): its JSON and HTML."""
+def tenant_report(settings: Settings, tmp_path: Path) -> tuple[dict[str, Any], str, str]:
+    """`blindar report` for the tenant over yesterday and today (UTC): its JSON, its HTML
+    and what the command printed."""
     today = datetime.now(UTC).date()
     out = tmp_path / "report.html"
     period = ["--from", str(today - timedelta(days=1)), "--to", str(today)]
     done = blindar(settings, "report", "--tenant", TENANT, *period, "--out", str(out))
     assert done.returncode == 0, done.stderr
-    return orjson.loads(out.with_suffix(".json").read_bytes()), out.read_text()
+    return orjson.loads(out.with_suffix(".json").read_bytes()), out.read_text(), done.stdout
 
 
 def test_an_export_90_minutes_behind_the_agents_voice_events_pages(
