@@ -88,7 +88,7 @@ class OrphanAccess(Tuned[OrphanAccessConfig]):
         for tenant, group in groups.items():
             slot = slots.get(tenant)
             if slot is not None and (slot.pending or slot.orphans):
-                finding = self.judge(actor.actor, tenant, group, slot)
+                finding = self.judge(actor, tenant, group, slot)
                 if finding is not None:
                     findings.append(finding)
         return findings
@@ -111,27 +111,32 @@ class OrphanAccess(Tuned[OrphanAccessConfig]):
                 member, event.ts_ms, cfg.max_views
             )
 
-    def judge(self, actor: str, tenant: str, group: ActorBatch, slot: OrphanSlot) -> Finding | None:
-        """Views past their grace period are judged; the busiest window of orphans counts."""
+    def judge(
+        self, state: ActorState, tenant: str, group: ActorBatch, slot: OrphanSlot
+    ) -> Finding | None:
+        """Views past their grace period on the actor's clock are judged (also those read
+        after its later events); the busiest window of orphans (kept from the horizon
+        on) counts."""
         cfg = self.tuning.for_tenant(tenant)
-        cutoff = group.last_ts - cfg.grace_minutes * MINUTE_MS
+        cutoff = state.clock - cfg.grace_minutes * MINUTE_MS
         recent, skew = cfg.recent_minutes * MINUTE_MS, cfg.start_skew_seconds * 1000
         found: list[tuple[int, Member]] = []
         for (event_id, customer, record), ts in slot.pending.pop_until(cutoff):
             if not slot.interactions.covered(customer, ts, recent, skew):
                 slot.orphans.add((event_id, record), ts, cfg.max_views)
                 found.append((ts, (event_id, record)))
-        slot.orphans.trim(cutoff - cfg.window_ms)
-        slot.interactions.forget_before(group.last_ts - cfg.ttl_ms)
+        slot.orphans.trim(min(cutoff, state.horizon) - cfg.window_ms)
+        slot.interactions.forget_before(min(state.clock, state.horizon) - cfg.ttl_ms)
         best, best_end = 0, 0
-        for ts, _ in found:  # windows ending and starting at each new orphan
-            for lo, hi in ((ts - cfg.window_ms, ts), (ts, ts + cfg.window_ms)):
-                count = slot.orphans.count(lo, hi)
-                if count > best:
-                    best, best_end = count, hi
+        if found:  # the busiest window holding a new orphan
+            times = [ts for ts, _ in found]
+            best, best_end = slot.orphans.busiest(
+                min(times), max(times) + cfg.window_ms, cfg.window_ms
+            )
         if best < cfg.threshold_views:
             return None
-        return describe(cfg, tenant, actor, group, best, best_end, [m for _, m in found[:5]])
+        members = [m for _, m in found[:5]]
+        return describe(cfg, tenant, state.actor, group, best, best_end, members)
 
 
 def describe(

@@ -148,38 +148,39 @@ class RecordingAccess(Tuned[RecordingAccessConfig]):
     ) -> Finding | None:
         """The outside rule first (its evidence is the stronger), then the baseline."""
         cfg = self.tuning.for_tenant(tenant)
-        actor = state.actor
-        outside = self.judge_outside(cfg, actor, tenant, group, slot)
+        outside = self.judge_outside(cfg, state, tenant, group, slot)
         baseline = None
         if accessed is not None:
             baseline = self.judge_baseline(cfg, state, tenant, accessed, slot)
-        slot.interactions.forget_before(group.last_ts - cfg.ttl_ms)
+        slot.interactions.forget_before(min(state.clock, state.horizon) - cfg.ttl_ms)
         return outside or baseline
 
     def judge_outside(
         self,
         cfg: RecordingAccessConfig,
-        actor: str,
+        state: ActorState,
         tenant: str,
         group: ActorBatch,
         slot: RecordingSlot,
     ) -> Finding | None:
-        """Accesses past their grace period are judged; the busiest window of those found
-        outside the actor's interactions counts."""
-        cutoff = group.last_ts - cfg.grace_minutes * MINUTE_MS
+        """Accesses past their grace period on the actor's clock are judged (also those
+        read after its later events); the busiest window of those found outside the
+        actor's interactions counts. Outside accesses are kept from the horizon on."""
+        actor = state.actor
+        cutoff = state.clock - cfg.grace_minutes * MINUTE_MS
         recent, skew = cfg.recent_minutes * MINUTE_MS, cfg.start_skew_seconds * 1000
         found: list[tuple[int, Member]] = []
         for (event_id, customer, resource), ts in slot.pending.pop_until(cutoff):
             if not slot.interactions.covered(customer, ts, recent, skew):
                 slot.outside.add((event_id, resource), ts, cfg.max_accesses)
                 found.append((ts, (event_id, resource)))
-        slot.outside.trim(cutoff - cfg.window_ms)
+        slot.outside.trim(min(cutoff, state.horizon) - cfg.window_ms)
         best, best_end = 0, 0
-        for ts, _ in found:  # windows ending and starting at each new outside access
-            for lo, hi in ((ts - cfg.window_ms, ts), (ts, ts + cfg.window_ms)):
-                count = slot.outside.count(lo, hi)
-                if count > best:
-                    best, best_end = count, hi
+        if found:  # the busiest window holding a new outside access
+            times = [ts for ts, _ in found]
+            best, best_end = slot.outside.busiest(
+                min(times), max(times) + cfg.window_ms, cfg.window_ms
+            )
         if best < cfg.threshold_outside:
             return None
         members = [m for _, m in found[:5]]
