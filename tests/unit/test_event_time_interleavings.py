@@ -32,10 +32,8 @@ from monitor.watermarks import Watermarks
 CHANNELS = ("voice", "chat", "backoffice")
 # Outside the guarantee (docs/operations.md, "Event time"): channel_silence judges what did
 # not arrive, on the decision clock (a channel read later than the others is silent
-# meanwhile, by design); new_device takes the first device it reads for the actor's
-# first, not the earliest in event time, and corroborates a new device only with what is
-# read after it.
-ORDER_SENSITIVE = ("channel_silence", "new_device")
+# meanwhile, by design).
+ORDER_SENSITIVE = ("channel_silence",)
 JUDGED = [name for name in CATALOG if name not in ORDER_SENSITIVE]
 KEY = b"interleavings-test-key-32-bytes!"
 Page = tuple[str, str, str]  # (detector, tenant, actor)
