@@ -135,7 +135,7 @@ def sample(
             raise RuntimeError(f"the bare agent exited with {proc.returncode}")
         now = time.monotonic()
         taken = read_progress(progress)
-        samples.append((now, taken, procs.thread_cpu_seconds(proc.pid)))
+        samples.append((now, taken, procs.thread_cpu_seconds(proc.pid, by_id=True)))
         if taken >= total:
             return samples
         if now > deadline:
