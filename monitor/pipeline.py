@@ -243,12 +243,9 @@ class Pipeline:
         names = self.channel_names
         if all(event.channel in names for event in events):
             return events
-        fixed = []
-        for event in events:
-            if event.channel not in names:
-                metrics.UNREGISTERED_CHANNEL.labels(channel=channel).inc()
-                event = replace(event, channel=channel)
-            fixed.append(event)
+        fixed = [e if e.channel in names else replace(e, channel=channel) for e in events]
+        unregistered = sum(1 for event in events if event.channel not in names)
+        metrics.UNREGISTERED_CHANNEL.labels(channel=channel).inc(unregistered)
         return fixed
 
     def dead_letter(
@@ -292,35 +289,39 @@ class Pipeline:
     def observe(
         self, events: Sequence[Event], outcome: Outcome, started: float, now_ms: int
     ) -> None:
-        """Batch metrics; the processing lag is event time to decision on the pipeline's clock."""
+        """Batch metrics, each metric and label set touched once per batch; the processing
+        lag is event time to decision on the pipeline's clock."""
         if outcome.duplicates:
             metrics.DUPLICATE_EVENTS.inc(outcome.duplicates)
-        for event in outcome.reused:
-            metrics.EVENT_ID_REUSED.labels(channel=self.label(event.channel)).inc()
-        for event in outcome.late:
-            metrics.LATE_EVENTS.labels(channel=self.label(event.channel)).inc()
-        for event in outcome.dropped:
-            metrics.DROPPED_LATE_EVENTS.labels(channel=self.label(event.channel)).inc()
+        self.count_channels(metrics.EVENT_ID_REUSED, outcome.reused)
+        self.count_channels(metrics.LATE_EVENTS, outcome.late)
+        self.count_channels(metrics.DROPPED_LATE_EVENTS, outcome.dropped)
         done = time.time()
         decided = now_ms / 1000 + (done - started)
         metrics.BATCH_SIZE.observe(len(events))
         metrics.BATCH_SECONDS.observe(done - started)
-        per_channel: Counter[tuple[str, str]] = Counter()
-        latest: dict[str, int] = {}
-        lag: dict[str, metrics.Histogram] = {}
+        per_action = Counter((e.channel, e.action if e.known_action else "other") for e in events)
+        for (channel, action), count in per_action.items():
+            metrics.EVENTS.labels(channel=self.label(channel), action=action).inc(count)
+        times: dict[str, list[int]] = {}
         for event in events:
-            channel = self.label(event.channel)
-            per_channel[(channel, event.action if event.known_action else "other")] += 1
-            if event.ts_ms > latest.get(channel, 0):
-                latest[channel] = event.ts_ms
-            child = lag.get(channel)
-            if child is None:
-                child = lag[channel] = metrics.PROCESSING_LAG.labels(channel=channel)
-            child.observe(max(0.0, decided - event.ts_ms / 1000))
-        for (channel, action), count in per_channel.items():
-            metrics.EVENTS.labels(channel=channel, action=action).inc(count)
-        for channel, ts_ms in latest.items():
-            metrics.LAST_EVENT.labels(channel=channel).set(ts_ms / 1000)
+            label = self.label(event.channel)
+            found = times.get(label)
+            if found is None:
+                times[label] = [event.ts_ms]
+            else:
+                found.append(event.ts_ms)
+        for channel, stamps in times.items():
+            lags = [max(0.0, decided - ts_ms / 1000) for ts_ms in stamps]
+            metrics.observe_many(metrics.PROCESSING_LAG.labels(channel=channel), lags)
+            newest = max(stamps)
+            if newest > 0:
+                metrics.LAST_EVENT.labels(channel=channel).set(newest / 1000)
+
+    def count_channels(self, counter: metrics.Counter, events: Sequence[Event]) -> None:
+        """One increment per channel label of `counter` for `events`."""
+        for channel, count in Counter(self.label(e.channel) for e in events).items():
+            counter.labels(channel=channel).inc(count)
 
 
 def dead_letter(message: Message, channel: str, rejection: Rejection) -> DeadLetter:
