@@ -24,6 +24,7 @@ from monitor.assignments import (
     load_assignments,
     trusted_kinds,
 )
+from monitor.canary.check import CanaryCheck
 from monitor.channel_reload import ChannelWatcher
 from monitor.channels import Registry, load_channels
 from monitor.config import DetectorSettings, load_detectors
@@ -176,6 +177,7 @@ class Worker:
             assignments=self.assignments.assignments,
             tenants=self.tenants,
             watermarks=self.watermarks,
+            canary=CanaryCheck(s.canary_key),
         )
         (log.info if self.tenants is not None else log.warning)(
             "blindar worker: %s", registry_line(self.tenants, s.tenants_file)

@@ -85,6 +85,8 @@ class Rejection:
 
 
 Mapper = Callable[[dict[str, Any]], dict[str, Any]]
+# Judges an event's canary claim from its raw object (monitor/canary/check.py).
+Canary = Callable[[dict[str, Any], Event], Event]
 
 
 def decode_message(
@@ -95,13 +97,15 @@ def decode_message(
     max_batch: int = 1000,
     trust: Trust | None = None,
     tenants: Container[str] | None = None,
+    canary: Canary | None = None,
 ) -> tuple[list[Event], list[Rejection]]:
     """Decode one message: a JSON object (one event) or a JSON array of events.
 
     `trust` resolves the actor's tenants and team from trusted sources (None: the event's
     own values are taken, its team as the trusted one too, as replay and `channels check`
     do). `tenants`: the registered tenants (monitor/tenants.py); an event naming another
-    is rejected as `unknown_tenant`, counted under no tenant (None: every tenant accepted)."""
+    is rejected as `unknown_tenant`, counted under no tenant (None: every tenant accepted).
+    `canary` judges each event's canary claim (monitor/canary/check.py)."""
     try:
         doc = _load(raw)
     except Invalid as exc:
@@ -109,13 +113,12 @@ def decode_message(
     clean = _clean(raw)  # type: ignore[arg-type]
     if isinstance(doc, dict):
         try:
-            return [
-                registered(parse_event(doc, channel, now_ms, mapper, clean, trust), tenants)
-            ], []
+            event = registered(parse_event(doc, channel, now_ms, mapper, clean, trust), tenants)
+            return [event if canary is None else canary(doc, event)], []
         except Invalid as exc:
             return [], [Rejection(exc.reason, exc.detail, tenant=_hint(doc, mapper, tenants))]
     if isinstance(doc, list):
-        return _decode_batch(doc, channel, now_ms, mapper, max_batch, clean, trust, tenants)
+        return _decode_batch(doc, channel, now_ms, mapper, max_batch, clean, trust, tenants, canary)
     return [], [Rejection("not_object", f"expected a JSON object, got {_json_type(doc)}")]
 
 
@@ -128,6 +131,7 @@ def _decode_batch(
     clean: bool,
     trust: Trust | None,
     tenants: Container[str] | None = None,
+    canary: Canary | None = None,
 ) -> tuple[list[Event], list[Rejection]]:
     if len(docs) > max_batch:
         detail = f"batch of {len(docs)} events exceeds the maximum of {max_batch}"
@@ -140,9 +144,8 @@ def _decode_batch(
             rejections.append(Rejection("not_object", detail, index))
             continue
         try:
-            events.append(
-                registered(parse_event(doc, channel, now_ms, mapper, clean, trust), tenants)
-            )
+            event = registered(parse_event(doc, channel, now_ms, mapper, clean, trust), tenants)
+            events.append(event if canary is None else canary(doc, event))
         except Invalid as exc:
             rejections.append(Rejection(exc.reason, exc.detail, index, _hint(doc, mapper, tenants)))
     return events, rejections

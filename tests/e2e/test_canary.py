@@ -1,0 +1,218 @@
+"""End to end: canaries through a real worker, Kafka and Redis. A canary is detected and
+never reaches Alertmanager or the webhook; a forged one pages; a detector switched off
+turns its canaries into misses (output, Redis results, the runner's metric)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import orjson
+import pytest
+
+from monitor.canary import results
+from monitor.canary.signing import actor_id, sign
+from monitor.settings import DEFAULT_CONFIG_DIR, Settings
+from tests.harness import (
+    REPO_ROOT,
+    TopicReader,
+    WorkerProcess,
+    blindar,
+    free_port,
+    open_store,
+    produce,
+    wait_until,
+    worker_env,
+)
+from tests.servers import Alertmanager, Receiver, running
+from tests.sinks_helpers import SECRET
+
+pytestmark = pytest.mark.services
+
+CANARY = """canary:
+  interval_minutes: 0.1
+  miss_deadline_minutes: 1
+  checks:
+    - tenant: acme
+      channels: [email, chat]
+      detectors: [bulk_export]
+"""
+
+
+def config(tmp_path: Path, bulk_export: bool = True) -> Path:
+    out = tmp_path / "config"
+    out.mkdir()
+    (out / "channels.yaml").write_text((DEFAULT_CONFIG_DIR / "channels.yaml").read_text())
+    detectors = (DEFAULT_CONFIG_DIR / "detectors.yaml").read_text()
+    if not bulk_export:
+        detectors = re.sub(r"(bulk_export:\n\s+enabled:) true", r"\1 false", detectors, count=1)
+    (out / "detectors.yaml").write_text(detectors)
+    (out / "canary.yaml").write_text(CANARY)
+    return out
+
+
+@pytest.fixture
+def started() -> Iterator[list[WorkerProcess]]:
+    procs: list[WorkerProcess] = []
+    yield procs
+    for proc in procs:
+        proc.stop()
+
+
+def canary_results(settings: Settings, tenant: str) -> dict:
+    async def read() -> dict:
+        store = await open_store(settings)
+        try:
+            day = results.day_of(int(time.time() * 1000))
+            return await results.read(store.client, settings.redis_prefix, tenant, [day])
+        finally:
+            await store.aclose()
+
+    return asyncio.run(read())
+
+
+def test_canary_is_detected_and_never_reaches_alertmanager_or_the_webhook(
+    settings: Settings, tmp_path: Path, started: list[WorkerProcess]
+) -> None:
+    notified, hook = Receiver(), Receiver()
+    am = Alertmanager(tmp_path / "am", notified.url("/am"))
+    env = {
+        "BLINDAR_ALERTMANAGER_URL": am.base,
+        "BLINDAR_WEBHOOK_URL": hook.url("/hook"),
+        "BLINDAR_WEBHOOK_SECRET": SECRET.decode(),
+    }
+    settings = replace(settings, config_dir=config(tmp_path))
+    try:
+        with running(am):
+            worker = WorkerProcess(settings, tmp_path / "worker.log", env).start()
+            started.append(worker)
+            worker.wait_ready()
+            run = blindar(settings, "canary", "--deadline-seconds", "60")
+            assert run.returncode == 0, run.stdout + run.stderr
+            assert "2 detected, 0 missed" in run.stdout
+            docs = TopicReader(settings, settings.alerts_topic).wait_for(2)
+            canaries = [d for d in docs if d.get("is_alert") is False]
+            assert {d["finding_info"]["analytic"]["name"] for d in canaries} == {"bulk_export"}
+            assert all("canary" in d["metadata"]["labels"] for d in canaries)
+            for channel in ("email", "chat"):
+                latency = "blindar_canary_latency_seconds_count"
+                assert worker.metric(latency, channel=channel, detector="bulk_export") == 1
+            stored = canary_results(settings, "acme")
+            assert stored["counts"]["detected|email|bulk_export"] == 1
+            assert len(stored["latencies"]) == 2 and not stored["misses"]
+
+            # A real leak after the canaries: it pages, and it is the only thing paged.
+            now = int(time.time() * 1000)
+            produce(settings, "backoffice", exports("agent-7", now, 2, 300))
+            wait_until(lambda: am.alerts(alertname="bulk_export"), 60, what="real alert in AM")
+            [request] = wait_until(lambda: hook.received("/hook"), 30, what="webhook request")
+            assert b"canary:" not in request.body
+            assert [a["labels"]["actor"] for a in am.alerts()] == ["agent-7"]
+    finally:
+        notified.close()
+        hook.close()
+
+
+def exports(actor: str, start: int, count: int, records: int, **extra: object) -> list[dict]:
+    return [
+        {
+            "event_id": f"x-{actor}-{start}-{i}",
+            "ts": start + i,
+            "tenant": "acme",
+            "channel": "backoffice",
+            "action": "record.export",
+            "actor": {"id": actor},
+            "records": records,
+            **extra,
+        }
+        for i in range(count)
+    ]
+
+
+def test_a_forged_canary_is_judged_as_a_real_leak_and_pages(
+    settings: Settings, tmp_path: Path, started: list[WorkerProcess]
+) -> None:
+    hook = Receiver()
+    env = {"BLINDAR_WEBHOOK_URL": hook.url("/hook"), "BLINDAR_WEBHOOK_SECRET": SECRET.decode()}
+    settings = replace(settings, config_dir=config(tmp_path))
+    try:
+        worker = WorkerProcess(settings, tmp_path / "worker.log", env).start()
+        started.append(worker)
+        worker.wait_ready()
+        now = int(time.time() * 1000)
+        actor = actor_id(now, "forged")
+        forged = [
+            sign(e, b"not-the-canary-key-0123456789", "run", "bulk_export")
+            for e in exports(actor, now, 2, 300)
+        ]
+        produce(settings, "backoffice", forged)
+        [request] = wait_until(lambda: hook.received("/hook"), 60, what="forged canary paged")
+        doc = orjson.loads(request.body)
+        assert doc["finding_info"]["analytic"]["name"] == "bulk_export"
+        assert doc["actor"]["user"]["uid"] == f"forged-{actor}"
+        assert doc.get("is_alert") is not False
+        assert worker.metric("blindar_canary_forged_total", channel="backoffice") == 2
+    finally:
+        hook.close()
+
+
+def test_a_detector_switched_off_turns_its_canaries_into_misses(
+    settings: Settings, tmp_path: Path, started: list[WorkerProcess]
+) -> None:
+    settings = replace(settings, config_dir=config(tmp_path, bulk_export=False))
+    worker = WorkerProcess(settings, tmp_path / "worker.log").start()
+    started.append(worker)
+    worker.wait_ready()
+    port = free_port()
+    log = (tmp_path / "canary.log").open("wb")
+    loop = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "monitor.cli",
+            "canary",
+            "--loop",
+            "--deadline-seconds",
+            "10",
+            "--metrics-port",
+            str(port),
+        ],
+        cwd=REPO_ROOT,
+        env=worker_env(settings),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+
+        def missed() -> float:
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
+            except OSError:
+                return 0.0
+            lines = body.read().decode().splitlines()
+            wanted = 'blindar_canary_missed_total{channel="email",detector="bulk_export"}'
+            return sum(float(x.rsplit(" ", 1)[1]) for x in lines if x.startswith(wanted))
+
+        wait_until(lambda: missed() >= 1, 90, what="missed canary counted")
+        # the metric counts as it decides; the run's results are written to Redis after
+        stored = wait_until(
+            lambda: (r := canary_results(settings, "acme"))["misses"][1:] and r,
+            30,
+            what="misses recorded",
+        )
+        assert stored["counts"]["missed|email|bulk_export"] >= 1
+        assert stored["counts"].get("detected|email|bulk_export", 0) == 0
+        assert {m["channel"] for m in stored["misses"]} == {"email", "chat"}
+    finally:
+        loop.terminate()
+        loop.wait(10)
+        log.close()
+    assert "MISSED" in (tmp_path / "canary.log").read_text()
