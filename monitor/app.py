@@ -25,6 +25,7 @@ from monitor.assignments import (
     trusted_kinds,
 )
 from monitor.canary.check import CanaryCheck
+from monitor.canary.patterns import PATTERNS as CANARY_PATTERNS
 from monitor.channel_reload import ChannelWatcher
 from monitor.channels import Registry, load_channels
 from monitor.config import DetectorSettings, load_detectors
@@ -198,6 +199,11 @@ class Worker:
             metrics.LAST_EVENT.labels(channel=channel).set(started)
             metrics.LATE_EVENTS.labels(channel=channel)  # 0 before the first
             metrics.DROPPED_LATE_EVENTS.labels(channel=channel)
+            metrics.CANARY_FORGED.labels(channel=channel)
+            for detector in CANARY_PATTERNS:  # 0 before the first: its increase shows
+                if detector in self.detector_settings.configs:
+                    metrics.CANARY_LATENCY.labels(channel=channel, detector=detector)
+                    metrics.CANARY_FINDINGS.labels(channel=channel, detector=detector)
         await self._tick(self.app)  # before the first batch: silence is judged by the clock
         metrics.UP.set(1)
 

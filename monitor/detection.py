@@ -104,6 +104,11 @@ def once(pending: list[Pending]) -> list[Pending]:
     return [latest[k] for k in sorted(latest)]
 
 
+def is_canary(event: Event) -> bool:
+    """A verified canary's event (monitor/canary/check.py puts it in the canary peer group)."""
+    return event.trusted_team == CANARY_TEAM
+
+
 def real_events(events: Sequence[Event]) -> Sequence[Event]:
     """The events shared state may hold: canaries never feed a channel's, an address's or a
     peer group's state (a canary must not keep a silent channel looking alive)."""
@@ -362,7 +367,8 @@ class Detection:
         ledger = self.ledger
         if ledger is None:
             return
-        fresh = [(write.key, observed.fresh) for write, observed in applied]
+        # canaries are not the tenant's traffic: not counted, and no channel minute
+        fresh = [(w.key, o.fresh) for w, o in applied if not (o.fresh and is_canary(o.fresh[0]))]
         ledger.events(fresh, now_ms, strict).put(plan, ledger.settings, now_ms)
         for more in (entries, ledger.snapshot(now_ms)):
             if more is not None:

@@ -107,6 +107,15 @@ def test_canary_is_detected_and_never_reaches_alertmanager_or_the_webhook(
             stored = canary_results(settings, "acme")
             assert stored["counts"]["detected|email|bulk_export"] == 1
             assert len(stored["latencies"]) == 2 and not stored["misses"]
+            today = results.day_of(int(time.time() * 1000))
+            out = tmp_path / "report.html"
+            done = blindar(settings, "report", "--tenant", "acme", "--from", today, "--to",
+                           today, "--out", str(out))  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            section = orjson.loads(out.with_suffix(".json").read_bytes())["canaries"]
+            assert (section["run"], section["detected"], section["missed"]) == (2, 2, 0)
+            assert all(r["latency_p50_s"] > 0 for r in section["per_channel"])
+            assert "No coverage gap: every canary was detected." in out.read_text()
 
             # A real leak after the canaries: it pages, and it is the only thing paged.
             now = int(time.time() * 1000)
@@ -216,3 +225,15 @@ def test_a_detector_switched_off_turns_its_canaries_into_misses(
         loop.wait(10)
         log.close()
     assert "MISSED" in (tmp_path / "canary.log").read_text()
+    # The tenant's assurance report states each miss as a coverage gap.
+    today = results.day_of(int(time.time() * 1000))
+    out = tmp_path / "report.html"
+    done = blindar(settings, "report", "--tenant", "acme", "--from", today, "--to", today,
+                   "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    section = orjson.loads(out.with_suffix(".json").read_bytes())["canaries"]
+    assert section["missed"] >= 2 and section["detected"] == 0
+    assert {g["channel"] for g in section["coverage_gaps"]} == {"email", "chat"}
+    html = out.read_text()
+    assert "Coverage gap: a bulk_export leak sent on email" in html
+    assert "would not have been caught" in html
