@@ -5,9 +5,12 @@ turns its canaries into misses (output, Redis results, the runner's metric)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -46,7 +49,12 @@ CANARY = """canary:
 """
 
 
-def config(tmp_path: Path, bulk_export: bool = True) -> Path:
+def config(
+    tmp_path: Path,
+    bulk_export: bool = True,
+    canary: str = CANARY,
+    channel_files: dict[str, str] | None = None,
+) -> Path:
     out = tmp_path / "config"
     out.mkdir()
     (out / "channels.yaml").write_text((DEFAULT_CONFIG_DIR / "channels.yaml").read_text())
@@ -54,8 +62,23 @@ def config(tmp_path: Path, bulk_export: bool = True) -> Path:
     if not bulk_export:
         detectors = re.sub(r"(bulk_export:\n\s+enabled:) true", r"\1 false", detectors, count=1)
     (out / "detectors.yaml").write_text(detectors)
-    (out / "canary.yaml").write_text(CANARY)
+    (out / "canary.yaml").write_text(canary)
+    if channel_files:
+        (out / "channels.d").mkdir()
+        for name, text in channel_files.items():
+            (out / "channels.d" / f"{name}.yaml").write_text(text)
     return out
+
+
+def canary_config(channels: str, detectors: str) -> str:
+    return (
+        "canary:\n  checks:\n    - tenant: acme\n"
+        f"      channels: {channels}\n      detectors: {detectors}\n"
+    )
+
+
+def lines(run: subprocess.CompletedProcess[str], word: str) -> list[str]:
+    return [line for line in run.stdout.splitlines() if line.startswith("canary ") and word in line]
 
 
 @pytest.fixture
@@ -237,3 +260,110 @@ def test_a_detector_switched_off_turns_its_canaries_into_misses(
     html = out.read_text()
     assert "Coverage gap: a bulk_export leak sent on email" in html
     assert "would not have been caught" in html
+
+
+CRM = """mapping:
+  event_id: id
+  ts: {from: when, format: epoch_ms}
+  tenant: org
+  actor.id: user
+  action: {from: op, map: {EXP: record.export, VW: record.view}}
+  resource.type: kind
+"""
+
+
+def test_a_mapping_that_drops_a_field_turns_its_canaries_into_misses(
+    settings: Settings, tmp_path: Path, started: list[WorkerProcess]
+) -> None:
+    """Two channels of the same producer shape: crm_full maps `records`, crm_lossy's mapping
+    lost it (every export then counts one record). The canaries are written in each
+    channel's own shape: crm_full's is caught, crm_lossy's is missed."""
+    files = {"crm_full": CRM + "  records: {from: rows, as: int}\n", "crm_lossy": CRM}
+    canary = canary_config("[crm_full, crm_lossy]", "[bulk_export]")
+    settings = replace(settings, config_dir=config(tmp_path, canary=canary, channel_files=files))
+    assert blindar(settings, "topics").returncode == 0
+    worker = WorkerProcess(settings, tmp_path / "worker.log").start()
+    started.append(worker)
+    worker.wait_ready()
+    run = blindar(settings, "canary", "--deadline-seconds", "25")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert len(lines(run, "crm_full") + lines(run, "detected")) >= 2
+    [missed] = lines(run, "MISSED")
+    assert "crm_lossy" in missed and "bulk_export" in missed
+    # the lossy canary was read and judged (not dead-lettered): its exports fell short
+    assert worker.metric("blindar_events_total", channel="crm_lossy") == 2
+
+
+def test_a_topic_held_behind_the_others_turns_their_canaries_into_misses(
+    settings: Settings, tmp_path: Path, started: list[WorkerProcess]
+) -> None:
+    """voice's connector delivers events two hours old: the watermark stays two hours back,
+    so email's partitions (current traffic) run ahead of it and are paused (event-time
+    alignment). A canary on email waits behind the pause: missed."""
+    canary = canary_config("[email]", "[bulk_export]")
+    settings = replace(settings, config_dir=config(tmp_path, canary=canary))
+    worker = WorkerProcess(settings, tmp_path / "worker.log").start()
+    started.append(worker)
+    worker.wait_ready()
+    stop = threading.Event()
+
+    def behind() -> None:
+        n = 0
+        while not stop.is_set():
+            old = int(time.time() * 1000) - 2 * 3_600_000
+            produce(settings, "voice", [slow_event(f"slow-{n}", old)])
+            n += 1
+            stop.wait(1.0)
+
+    feeder = threading.Thread(target=behind, daemon=True)
+    feeder.start()
+    try:
+        now = int(time.time() * 1000)
+        produce(settings, "email", [slow_event(f"mail-{i}", now, f"agent-{i}") for i in range(60)])
+        wait_until(lambda: worker.metric("blindar_paused_partitions") >= 6, 60,
+                   what="email's partitions paused behind voice")  # fmt: skip
+        run = blindar(settings, "canary", "--deadline-seconds", "15")
+    finally:
+        stop.set()
+        feeder.join(10)
+    assert run.returncode == 1, run.stdout + run.stderr
+    [missed] = lines(run, "MISSED")
+    assert "email" in missed
+
+
+def slow_event(event_id: str, ts: int, actor: str = "agent-slow") -> dict:
+    return {"event_id": event_id, "ts": ts, "tenant": "acme", "action": "record.search",
+            "actor": {"id": actor}}  # fmt: skip
+
+
+def test_a_stuck_consumer_turns_the_canaries_of_its_partitions_into_misses(
+    settings: Settings, tmp_path: Path, started: list[WorkerProcess]
+) -> None:
+    """Two workers share the partitions; one is frozen (SIGSTOP: it keeps its partitions
+    until its session times out). The canaries keyed onto its partitions are missed, those
+    of the other worker's partitions detected."""
+    canary = canary_config("all", "[bulk_export, enumeration]")
+    settings = replace(settings, config_dir=config(tmp_path, canary=canary))
+    workers: list[WorkerProcess] = []
+    for n in range(2):
+        worker = WorkerProcess(replace(settings, web_port=free_port()), tmp_path / f"w{n}.log")
+        workers.append(worker.start())
+        started.append(worker)
+        worker.wait_ready()
+        if n == 0:
+            every = worker.health()["assigned_partitions"]
+
+    def shared() -> bool:
+        counts = [w.health()["assigned_partitions"] for w in workers]
+        return all(counts) and sum(counts) == every
+
+    wait_until(shared, 90, what="both workers sharing the partitions")
+    frozen = workers[1]
+    assert frozen.proc is not None
+    os.killpg(frozen.proc.pid, signal.SIGSTOP)
+    try:
+        run = blindar(settings, "canary", "--deadline-seconds", "20")
+    finally:
+        os.killpg(frozen.proc.pid, signal.SIGCONT)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert lines(run, "MISSED") and lines(run, "detected"), run.stdout
