@@ -86,7 +86,7 @@ class Rejection:
 
 Mapper = Callable[[dict[str, Any]], dict[str, Any]]
 # Judges an event's canary claim from its raw object (monitor/canary/check.py).
-Canary = Callable[[dict[str, Any], Event], Event]
+Canary = Callable[[dict[str, Any], Event, str], Event]  # (raw object, event, topic's channel)
 
 
 def decode_message(
@@ -114,7 +114,7 @@ def decode_message(
     if isinstance(doc, dict):
         try:
             event = registered(parse_event(doc, channel, now_ms, mapper, clean, trust), tenants)
-            return [event if canary is None else canary(doc, event)], []
+            return [event if canary is None else canary(doc, event, channel)], []
         except Invalid as exc:
             return [], [Rejection(exc.reason, exc.detail, tenant=_hint(doc, mapper, tenants))]
     if isinstance(doc, list):
@@ -145,7 +145,7 @@ def _decode_batch(
             continue
         try:
             event = registered(parse_event(doc, channel, now_ms, mapper, clean, trust), tenants)
-            events.append(event if canary is None else canary(doc, event))
+            events.append(event if canary is None else canary(doc, event, channel))
         except Invalid as exc:
             rejections.append(Rejection(exc.reason, exc.detail, index, _hint(doc, mapper, tenants)))
     return events, rejections

@@ -22,6 +22,7 @@ from detectors.state.actor import NO_HORIZON
 from monitor import deadletter, metrics
 from monitor.alerts import Alert, Alerts
 from monitor.assignments import TRUSTABLE, Assignments, Trust, trusted_kinds
+from monitor.canary.check import CanaryCheck
 from monitor.canary.routing import route
 from monitor.channels import Channel
 from monitor.detection import Detection, Outcome
@@ -92,7 +93,8 @@ class Pipeline:
         # (a replayed file has no topic per channel). The worker sets neither.
         self.trust_events = trust_events
         self.tenants = tenants  # the registered tenants (monitor/tenants.py; None: any)
-        self.canary = canary  # judges canary claims (monitor/canary/check.py; None: none)
+        # judges canary claims (monitor/canary/check.py); without a key none verifies
+        self.canary = canary if canary is not None else CanaryCheck(b"")
         self.event_channels = trust_events if event_channels is None else event_channels
         self.assignments = assignments or Assignments()
         self.detection = detection

@@ -1,10 +1,12 @@
 """The worker's side of a canary claim, at decode time.
 
-A verified canary keeps its reserved actor and is put in the canary peer group (so no real
-team's or tenant's baseline ever holds its windows). A claim that does not verify (no
-signature, a bad one, or a reserved actor without a claim) is a forgery: the event is
-judged as a normal one under an actor outside the reserved namespace (so its findings page
-like any other), counted in blindar_canary_forged_total and logged (without its ids).
+Every path that decodes events judges claims (the worker with the canary key; replay and
+backtest with none, so a claim there is never a canary). A verified canary keeps its
+reserved actor and is put in the canary peer group (so no real team's or tenant's baseline
+ever holds its windows). A claim that does not verify (no signature, a bad one, or a
+reserved actor without a claim) is a forgery: the event is judged as a normal one under an
+actor outside the reserved namespace (so its findings page like any other), counted in
+blindar_canary_forged_total and logged (without its ids).
 """
 
 from __future__ import annotations
@@ -28,23 +30,24 @@ class CanaryCheck:
     def __init__(self, key: bytes) -> None:
         self._key = key
 
-    def __call__(self, doc: dict[str, Any], event: Event) -> Event:
+    def __call__(self, doc: dict[str, Any], event: Event, channel: str) -> Event:
+        """`channel`: the topic's registered channel (a bounded metric label)."""
         claimed = CLAIM in doc
         reserved = event.actor_id.startswith(ACTOR_PREFIX)
         if not claimed and not reserved:
             return event
         if reserved and claimed and verify(doc, self._key):
             return replace(event, trusted_team=CANARY_TEAM, actor_team=None)
-        return forged(event)
+        return forged(event, channel)
 
     def __repr__(self) -> str:
         return "CanaryCheck(key=***)"
 
 
-def forged(event: Event) -> Event:
+def forged(event: Event, channel: str) -> Event:
     """A forged claim: judged as a normal event, outside the canary namespace."""
-    metrics.CANARY_FORGED.labels(channel=event.channel).inc()
-    log.warning("forged canary claim on channel %s: judged as a normal event", event.channel)
+    metrics.CANARY_FORGED.labels(channel=channel).inc()
+    log.warning("forged canary claim on channel %s: judged as a normal event", channel)
     actor = event.actor_id
     if actor.startswith(ACTOR_PREFIX):
         actor = (FORGED_PREFIX + actor)[: LIMIT["actor.id"]]
