@@ -120,6 +120,9 @@ def k8s_config(detectors: str) -> str:
             "blindar-channels", "channels.yaml", (DEPLOY / "config" / "channels.yaml").read_text()
         ),
         config_map("blindar-detectors", "detectors.yaml", detectors),
+        config_map(
+            "blindar-canary", "canary.yaml", (DEPLOY / "config" / "canary.yaml").read_text()
+        ),
     ]
     return K8S_HEADER + "---\n".join(maps)
 

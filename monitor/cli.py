@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("topics", cmd_topics, "create the channel, alert and dead-letter topics (idempotent)")
     command("worker", cmd_worker, "run the detection worker (Faust)")
+    p = command("canary", cmd_canary, "send signed canary leaks and check each is detected")
+    from monitor.canary.cli import add_arguments as canary_arguments
+
+    canary_arguments(p)
     p = command("simulate", cmd_simulate, "produce realistic contact-center traffic")
     p.add_argument("--rate", type=float, default=200.0, help="events per second (default 200)")
     p.add_argument("--agents", type=int, help="default 300 live, 500 with --out")
@@ -186,6 +190,12 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
     from monitor.report_cli import add_arguments
 
     add_arguments(p)
+
+
+def cmd_canary(settings: Settings, args: argparse.Namespace) -> int:
+    from monitor.canary.cli import run
+
+    return run(settings, args)
 
 
 def cmd_report(settings: Settings, args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from detectors.event import (
     OUTCOMES,
     Event,
 )
+from monitor.canary.signing import ACTOR_PREFIX as CANARY_ACTOR_PREFIX
 from monitor.contract import (
     BY_PATH,
     FORBIDDEN_RE,
@@ -87,6 +88,8 @@ class Rejection:
 
 
 Mapper = Callable[[dict[str, Any]], dict[str, Any]]
+# Judges an event's canary claim from its raw object (monitor/canary/check.py).
+Canary = Callable[[dict[str, Any], Event, str], Event]  # (raw object, event, topic's channel)
 
 
 def decode_message(
@@ -97,6 +100,7 @@ def decode_message(
     max_batch: int = 1000,
     trust: Trust | None = None,
     tenants: Container[str] | None = None,
+    canary: Canary | None = None,
 ) -> tuple[list[Event], list[Rejection]]:
     """Decode one message: a JSON object (one event) or a JSON array of events.
 
@@ -104,14 +108,20 @@ def decode_message(
     own values are taken, its team as the trusted one too, as replay and `channels check`
     do). `tenants`: the registered tenants (monitor/tenants.py); an event naming another
     is rejected as `unknown_tenant`, counted under no tenant (None: every tenant accepted).
+    `canary` judges each event's canary claim (monitor/canary/check.py).
 
     The fast path (`fast_decode`) decodes and validates in one step; a message it does not
-    accept whole is decoded again by the validator, which names each reject's reason."""
+    accept whole, or one naming a canary actor (its claim is judged on the raw object), is
+    decoded again by the validator, which names each reject's reason."""
     if mapper is None:
         events = fast_decode(raw, channel, now_ms, max_batch, trust, tenants)
-        if events is not None:
+        if events is not None and (canary is None or not any(map(_reserved, events))):
             return events, []
-    return validate_message(raw, channel, now_ms, mapper, max_batch, trust, tenants)
+    return validate_message(raw, channel, now_ms, mapper, max_batch, trust, tenants, canary)
+
+
+def _reserved(event: Event) -> bool:
+    return event.actor_id.startswith(CANARY_ACTOR_PREFIX)
 
 
 def validate_message(
@@ -122,6 +132,7 @@ def validate_message(
     max_batch: int = 1000,
     trust: Trust | None = None,
     tenants: Container[str] | None = None,
+    canary: Canary | None = None,
 ) -> tuple[list[Event], list[Rejection]]:
     """`decode_message` without its fast path: the hand-written validator, which names the
     reason of every reject."""
@@ -132,13 +143,12 @@ def validate_message(
     clean = _clean(raw)  # type: ignore[arg-type]
     if isinstance(doc, dict):
         try:
-            return [
-                registered(parse_event(doc, channel, now_ms, mapper, clean, trust), tenants)
-            ], []
+            event = registered(parse_event(doc, channel, now_ms, mapper, clean, trust), tenants)
+            return [event if canary is None else canary(doc, event, channel)], []
         except Invalid as exc:
             return [], [Rejection(exc.reason, exc.detail, tenant=_hint(doc, mapper, tenants))]
     if isinstance(doc, list):
-        return _decode_batch(doc, channel, now_ms, mapper, max_batch, clean, trust, tenants)
+        return _decode_batch(doc, channel, now_ms, mapper, max_batch, clean, trust, tenants, canary)
     return [], [Rejection("not_object", f"expected a JSON object, got {_json_type(doc)}")]
 
 
@@ -280,6 +290,7 @@ def _decode_batch(
     clean: bool,
     trust: Trust | None,
     tenants: Container[str] | None = None,
+    canary: Canary | None = None,
 ) -> tuple[list[Event], list[Rejection]]:
     if len(docs) > max_batch:
         detail = f"batch of {len(docs)} events exceeds the maximum of {max_batch}"
@@ -292,9 +303,8 @@ def _decode_batch(
             rejections.append(Rejection("not_object", detail, index))
             continue
         try:
-            events.append(
-                registered(parse_event(doc, channel, now_ms, mapper, clean, trust), tenants)
-            )
+            event = registered(parse_event(doc, channel, now_ms, mapper, clean, trust), tenants)
+            events.append(event if canary is None else canary(doc, event, channel))
         except Invalid as exc:
             rejections.append(Rejection(exc.reason, exc.detail, index, _hint(doc, mapper, tenants)))
     return events, rejections

@@ -238,6 +238,28 @@ ALERTMANAGER_ACTIVE = Gauge(
     registry=REGISTRY,
 )
 
+# Canaries (monitor/canary/): the worker counts forged claims and measures each canary
+# from its produce time to its alert decision; `blindar canary` decides detected or missed.
+CANARY_FORGED = Counter(
+    "blindar_canary_forged_total",
+    "Events claiming to be canaries without a valid signature (judged as normal events)",
+    ["channel"],
+    registry=REGISTRY,
+)
+CANARY_LATENCY = Histogram(
+    "blindar_canary_latency_seconds",
+    "Canary produce time to its alert decision in the worker",
+    ["channel", "detector"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+CANARY_FINDINGS = Counter(
+    "blindar_canary_alerts_total",
+    "Canary alerts decided by the worker (flagged on dlp.alerts, never sent to the sinks)",
+    ["channel", "detector"],
+    registry=REGISTRY,
+)
+
 # Error kinds that exist before the first error, so rates and panels show 0, not nothing.
 for _kind in ("ConnectionError", "TimeoutError", "script"):
     REDIS_ERRORS.labels(kind=_kind)

@@ -22,9 +22,11 @@ from detectors.state.actor import NO_HORIZON
 from monitor import deadletter, metrics
 from monitor.alerts import Alert, Alerts
 from monitor.assignments import TRUSTABLE, Assignments, Trust, trusted_kinds
+from monitor.canary.check import CanaryCheck
+from monitor.canary.routing import route
 from monitor.channels import Channel
 from monitor.detection import Detection, Outcome
-from monitor.events import Rejection, decode_message
+from monitor.events import Canary, Rejection, decode_message
 from monitor.kafka_io import OutputProducer
 from monitor.latency_log import LatencyLog
 from monitor.ledger import DeadLetter
@@ -84,12 +86,15 @@ class Pipeline:
         watermarks: Watermarks | SingleClock | None = None,
         tenants: frozenset[str] | None = None,
         event_channels: bool | None = None,
+        canary: Canary | None = None,
     ) -> None:
         # trust_events (`replay --trust-events`): events' own assignments are taken as they
         # are; event_channels (replay, default: trust_events): so are their channel names
         # (a replayed file has no topic per channel). The worker sets neither.
         self.trust_events = trust_events
         self.tenants = tenants  # the registered tenants (monitor/tenants.py; None: any)
+        # judges canary claims (monitor/canary/check.py); without a key none verifies
+        self.canary = canary if canary is not None else CanaryCheck(b"")
         self.event_channels = trust_events if event_channels is None else event_channels
         self.assignments = assignments or Assignments()
         self.detection = detection
@@ -199,10 +204,13 @@ class Pipeline:
         if self.output is not None:
             await self.output.drain()
         paged_ms = int(time.time() * 1000) if self.clock is None else now_ms
-        await self.detection.record_alerts(alerts, outcome.repeats, paged_ms)
+        # canary alerts stop here: measured, flagged on dlp.alerts, never for the SOC
+        soc = route(alerts, outcome.findings, outcome.repeats, self.detection.owner_key,
+                    paged_ms, self.label)  # fmt: skip
+        await self.detection.record_alerts(soc.alerts, soc.repeats, paged_ms)
         await self.detection.store.confirm(outcome.pending)
         if self.delivery is not None:
-            self.delivery.submit(alerts, outcome.findings, now_ms)
+            self.delivery.submit(soc.alerts, soc.findings, now_ms)
         return alerts
 
     def decode(
@@ -225,6 +233,7 @@ class Pipeline:
                 self.max_batch_elements,
                 None if self.trust_events else self.trusts.get(message.topic, self.default_trust),
                 self.tenants,
+                self.canary,
             )
             events.extend(good if self.event_channels else self.registered(good, channel))
             if good:

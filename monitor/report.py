@@ -25,6 +25,7 @@ import orjson
 
 from detectors.base import MINUTE_MS
 from detectors.channel_silence import NAME as CHANNEL_SILENCE
+from monitor.canary import report as canary_report
 from monitor.controls import controls_for
 from monitor.ledger import DAY_MS, DROPPED, LAG_BUCKETS_S, LATE, day_of, day_start_ms
 from monitor.ledger_reader import LedgerReader, TenantDay
@@ -76,6 +77,7 @@ class LedgerView:
     monitor: dict[str, TenantDay]  # channel_silence's tenant ("*"), same days
     minutes: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)
+    canaries: dict[str, Any] | None = None  # `blindar canary` results (monitor/canary)
 
 
 async def read_view(
@@ -94,6 +96,7 @@ async def read_view(
     view.minutes = await reader.channel_minutes(channels, [*days, after])
     configs = {f[4:] for d in period.days for f in view.tenant[d].counters if f.startswith("cfg|")}
     view.snapshots = await reader.snapshots(configs)
+    view.canaries = await canary_report.read(reader.store, reader.prefix, tenant, period.days)
     return view
 
 
@@ -448,4 +451,5 @@ def build_report(
         "coverage": coverage(view, period, generated_ms),
         "detections": detections(view, period),
         "controls": controls(view, period, tenant, pseudonymize, current, current_hash),
+        "canaries": canary_report.section(view.canaries) if view.canaries else None,
     }

@@ -16,6 +16,8 @@ from typing import Any
 import pygal
 from pygal.style import Style
 
+from monitor.canary import report as canary_report
+
 # Okabe-Ito: distinguishable with colour-blindness and in grey print.
 PALETTE = (
     "#0072B2",
@@ -462,7 +464,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         f'<h1>{escape(title)}</h1><p class="meta">{meta}</p>'
         f"{summary(report)}{coverage_section(report)}{late_arrivals_section(report)}"
         f"{detections_section(report)}"
-        f"{controls_section(report)}"
+        f"{controls_section(report)}{canary_report.html(report.get('canaries'), table)}"
         '<p class="note">What every number means: docs/report.md in the blindar '
         "repository.</p></body></html>\n"
     )

@@ -18,6 +18,7 @@ from monitor.security import (
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_DIR = REPO_ROOT / "deploy" / "config"
 DEV_PSEUDONYM_KEY = b"blindar-development-key-not-for-production"
+DEV_CANARY_KEY = b"blindar-development-canary-key-not-for-production"
 # Kafka's default `message.max.bytes` (1 MiB + 12): librdkafka's default record batch
 # (`batch.size` 1,000,000) and the Java client's fit. Kafka applies the limit to a whole
 # record batch; the 64 KiB contract limit is the worker's to enforce (monitor/events.py).
@@ -114,6 +115,18 @@ def _pseudonym_key(production: bool) -> bytes:
     return DEV_PSEUDONYM_KEY
 
 
+def _canary_key(production: bool) -> bytes:
+    """The HMAC key canaries are signed with: BLINDAR_CANARY_KEY or the file in
+    ..._KEY_FILE; in production without one, no event verifies as a canary (every claim is
+    judged as a forgery) and `blindar canary` refuses to run."""
+    key = secret_bytes("BLINDAR_CANARY_KEY")
+    if key:
+        if len(key) < 16:
+            raise SettingsError("BLINDAR_CANARY_KEY: must be at least 16 bytes")
+        return key
+    return b"" if production else DEV_CANARY_KEY
+
+
 def is_loopback(host: str) -> bool:
     """Whether a bind address reaches this host only (127.0.0.0/8, ::1, localhost)."""
     if host == "localhost":
@@ -137,6 +150,7 @@ class Settings:
     config_dir: Path = DEFAULT_CONFIG_DIR
     production: bool = False
     pseudonym_key: bytes = field(default=DEV_PSEUDONYM_KEY, repr=False)
+    canary_key: bytes = field(default=DEV_CANARY_KEY, repr=False)
     group_id: str = "blindar"
     redis_key_prefix: str | None = None
     batch_size: int = 2000
@@ -179,6 +193,7 @@ class Settings:
             config_dir=Path(_env("BLINDAR_CONFIG_DIR", str(DEFAULT_CONFIG_DIR))),
             production=production,
             pseudonym_key=_pseudonym_key(production),
+            canary_key=_canary_key(production),
             group_id=_env("BLINDAR_GROUP_ID", f"{namespace}blindar"),
             redis_key_prefix=os.environ.get("BLINDAR_REDIS_PREFIX"),
             batch_size=_int_env("BLINDAR_BATCH_SIZE", 2000),

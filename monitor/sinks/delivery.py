@@ -26,6 +26,7 @@ import orjson
 from detectors.base import Finding
 from monitor import metrics
 from monitor.alerts import Alert
+from monitor.canary.document import is_canary_record
 from monitor.sinks.alertmanager import AlertmanagerSink
 from monitor.sinks.base import Sink
 from monitor.sinks.feed import AlertFeed, Record
@@ -114,7 +115,10 @@ class SinkQueue:
 
     def fed(self, record: Record) -> None:
         """An alert read from `dlp.alerts` (on the event loop): its requests are queued,
-        the last one finishing the record (then committed)."""
+        the last one finishing the record (then committed). A canary's is skipped."""
+        if is_canary_record(record.value):
+            self.finish(record)
+            return
         try:
             bodies = self.sink.page(record.value, int(time.time() * 1000))
         except Exception:
