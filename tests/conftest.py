@@ -30,7 +30,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         fixtures = getattr(item, "fixturenames", ())
         if STORE_FIXTURES.intersection(fixtures) and not item.get_closest_marker("not_store"):
             item.add_marker(pytest.mark.store)
-        if shares_module_fixture(item):
+        if item.nodeid.startswith("tests/faults/"):
+            # The fault tests stop, kill and fill servers of their own (a Kafka broker per
+            # module) against timed outages: one xdist worker runs them all, one after
+            # another, as they were written to run.
+            item.add_marker(pytest.mark.xdist_group("tests/faults"))
+        elif shares_module_fixture(item):
             # One xdist worker runs the module (`--dist loadgroup`): its module-scoped
             # servers or replays are made once, not once per worker.
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))

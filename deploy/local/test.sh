@@ -3,10 +3,12 @@
 # against real local Kafka and Redis (started here if they are not running), then the
 # tests that reach the Redis store (marker `store`, set in tests/conftest.py) again against
 # a local 3-shard Redis Cluster.
-# Both runs spread over BLINDAR_TEST_WORKERS pytest-xdist workers (default 4: the tests
-# mostly wait on worker subprocesses and servers, so more than the cores pay); each test
-# has a namespace of its own that names its xdist worker (tests/harness.py), and a
-# module's module-scoped servers stay on one worker (`--dist loadgroup`).
+# Both runs spread over BLINDAR_TEST_WORKERS pytest-xdist workers (default 3: the tests
+# wait much on worker subprocesses and servers, so more than the two cores pay, but the
+# replays of 500-750 agents are CPU-bound and must stay inside their timeouts). Each test
+# has a namespace of its own that names its xdist worker (tests/harness.py); a module's
+# module-scoped data stays on one worker, and so do the fault tests, one after another
+# (`--dist loadgroup`, tests/conftest.py).
 # Arguments go to the first pytest run only (e.g. `make test ARGS=tests/unit`); with
 # arguments, the Redis Cluster pass is skipped.
 set -euo pipefail
@@ -15,7 +17,7 @@ cd "$ROOT"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 deploy/local/up.sh
-parallel=(-n "${BLINDAR_TEST_WORKERS:-4}" --dist loadgroup --durations=20)
+parallel=(-n "${BLINDAR_TEST_WORKERS:-3}" --dist loadgroup --durations=20)
 .venv/bin/python -m pytest -q -p no:cacheprovider "${parallel[@]}" "$@"
 if (($# == 0)); then
   deploy/local/redis-cluster.sh
