@@ -8,7 +8,9 @@
 # replays of 500-750 agents are CPU-bound and must stay inside their timeouts). Each test
 # has a namespace of its own that names its xdist worker (tests/harness.py); a module's
 # module-scoped data stays on one worker, and so do the fault tests, one after another
-# (`--dist loadgroup`, tests/conftest.py).
+# (`--dist loadgroup`, tests/conftest.py). The hang guard of a test without a timeout of
+# its own is 600 s instead of pyproject's 300: a CPU-bound test shares the two cores with
+# the other workers.
 # Arguments go to the first pytest run only (e.g. `make test ARGS=tests/unit`); with
 # arguments, the Redis Cluster pass is skipped.
 set -euo pipefail
@@ -17,7 +19,7 @@ cd "$ROOT"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 deploy/local/up.sh
-parallel=(-n "${BLINDAR_TEST_WORKERS:-3}" --dist loadgroup --durations=20)
+parallel=(-n "${BLINDAR_TEST_WORKERS:-3}" --dist loadgroup --timeout=600 --durations=20)
 .venv/bin/python -m pytest -q -p no:cacheprovider "${parallel[@]}" "$@"
 if (($# == 0)); then
   deploy/local/redis-cluster.sh
