@@ -17,7 +17,9 @@ from tests.harness import WorkerProcess, free_port, produce, wait_until, worker_
 from tests.servers import Alertmanager, Prometheus, Receiver, running
 from tests.sinks_helpers import SECRET
 
-pytestmark = pytest.mark.services
+# The panels' queries over the metrics, not the store (the alert path on the Redis Cluster is
+# tests/e2e/test_worker.py's): not run again on the cluster.
+pytestmark = [pytest.mark.services, pytest.mark.not_store]
 RULES = REPO_ROOT / "deploy" / "prometheus" / "rules.yml"
 
 
