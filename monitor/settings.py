@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from monitor.retry import Backoff
 from monitor.security import (
     KafkaSecurity,
     RedisAuth,
@@ -22,6 +23,21 @@ DEV_PSEUDONYM_KEY = b"blindar-development-key-not-for-production"
 # (`batch.size` 1,000,000) and the Java client's fit. Kafka applies the limit to a whole
 # record batch; the 64 KiB contract limit is the worker's to enforce (monitor/events.py).
 INPUT_MAX_MESSAGE_BYTES = 1_048_588
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    """How long the worker waits between attempts (monitor/retry.py)."""
+
+    # a Redis outage: the call is retried forever, 50 ms doubled up to 5 s apart
+    state: Backoff = field(default_factory=lambda: Backoff(first_s=0.05, max_s=5.0))
+    # a failing batch (monitor/safety.py): 0.5 s doubled up to 10 s apart; held forever
+    # while the state store is out, else split into single messages after `batch_attempts`
+    batch: Backoff = field(default_factory=lambda: Backoff(first_s=0.5, max_s=10.0))
+    batch_attempts: int = 3
+
+
+RETRY = RetrySettings()
 
 
 class SettingsError(ValueError):
