@@ -205,3 +205,18 @@ def test_config_check_lists_the_problems_or_says_ok(
         "  detectors.yaml: detectors.bulk_export.window_minutes: must be a positive integer, "
         "got 'x'",
     ]
+
+
+def test_every_invalid_variable_is_named_with_what_it_must_be(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BLINDAR_WEB_PORT", "eighty")
+    monkeypatch.setenv("BLINDAR_REDIS_CLUSTER", "maybe")
+    monkeypatch.setenv("BLINDAR_LEDGER_MAX_ALERTS", "0")
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env()
+    assert str(err.value).splitlines() == [
+        "BLINDAR_REDIS_CLUSTER: expected one of auto, yes, no, got 'maybe'",
+        "BLINDAR_WEB_PORT: expected an integer, got 'eighty'",
+        "BLINDAR_LEDGER_MAX_ALERTS: must be a positive integer, got 0",
+    ]
