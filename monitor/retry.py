@@ -69,9 +69,17 @@ async def retrying(
     after `attempts` failures that `counted` accepts, the last one is raised.
     `on_failure(exc, attempt)` runs after every retryable failure (the last one too),
     `before_wait(exc, seconds)` before each wait."""
+    try:  # the first attempt outside tenacity: success costs what a plain call costs
+        return await call()
+    except Exception as exc:
+        if not retry_on(exc):
+            raise
+        failed = [exc]
 
-    def retryable(exc: BaseException) -> bool:
-        return isinstance(exc, Exception) and retry_on(exc)
+    async def attempt() -> T:  # tenacity awaits only what is declared a coroutine function
+        if failed:
+            raise failed.pop()  # the first attempt's failure, to count and wait on
+        return await call()
 
     async def after(state: RetryCallState) -> None:
         if on_failure is not None:
@@ -83,7 +91,7 @@ async def retrying(
             await _run(before_wait, _exception(state), sleep)
 
     policy = AsyncRetrying(
-        retry=_Predicate(retryable),
+        retry=_Predicate(lambda exc: isinstance(exc, Exception) and retry_on(exc)),
         stop=_Failures(attempts, counted),
         wait=lambda state: backoff.delay(state.attempt_number - 1),
         after=after,
@@ -91,10 +99,6 @@ async def retrying(
         sleep=asyncio.sleep,
         reraise=True,
     )
-
-    async def attempt() -> T:
-        return await call()  # tenacity awaits only what is declared a coroutine function
-
     return await policy(attempt)
 
 
