@@ -273,21 +273,16 @@ def build_tuning(
         tenants[tenant] = build(
             cls, {**values, **given}, where, f"{path}.tenants.{tenant}", problems
         )
-    if default is None or None in tenants.values():
+    if default is None or any(t is None for t in tenants.values()):
         return None
     return Tuning(default, tenants, section.allowlist.allowlist(), tenant_allowlists)
 
 
 def expect_keys(doc: Any, allowed: set[str], where: str, path: str) -> None:
+    """The hand check still used by the mapping rules, tenants and assignments files."""
     if not isinstance(doc, dict):
         raise ConfigError(f"{where}: {path or '(top level)'}: must be a mapping")
     for key in doc:
         if key not in allowed:
             at = f"{path}.{key}" if path else str(key)
             raise ConfigError(f"{where}: {at}: unknown key (allowed: {', '.join(sorted(allowed))})")
-
-
-def positive_int(value: Any, where: str, path: str) -> int:
-    if type(value) is not int or value <= 0:
-        raise ConfigError(f"{where}: {path}: must be a positive integer, got {value!r}")
-    return value
