@@ -17,7 +17,6 @@ from typing import Any
 
 import jinja2
 import pygal
-from markupsafe import Markup
 from pygal.style import Style
 
 # Okabe-Ito: distinguishable with colour-blindness and in grey print.
@@ -67,7 +66,6 @@ CHART_OPTIONS: dict[str, Any] = {
 UNUSED = re.compile(r"<script\b[^>]*>.*?</script>|<!--.*?-->", re.DOTALL)
 MAX_ALERT_ROWS = 500  # alerts listed in the HTML; the JSON twin lists them all
 PAGE_DELAY_BUCKETS_S = (1, 5, 15, 60, 300)
-NONE = Markup("&#8211;")  # an en dash: no value
 
 
 def svg(chart: Any) -> str:
@@ -189,21 +187,23 @@ CHARTS = {
 # ---------------------------------------------------------------- HTML
 
 
-def cell(value: Any) -> str:
-    """A table cell's text (numbers with thousands separators); the template escapes it."""
+def cell(value: Any) -> str | None:
+    """A value's text (numbers with thousands separators), None for no value (the
+    template's `show` writes an en dash); the template escapes it."""
     if value is None:
-        return NONE
+        return None
     if isinstance(value, float):
         return f"{value:,.3f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, list | tuple | set | frozenset):
-        return ", ".join(str(v) for v in value) or NONE
+        return ", ".join(str(v) for v in value) or None
     return str(value)
 
 
-def figure(name: str, report: Mapping[str, Any]) -> Markup:
-    return Markup(f'<figure class="chart" data-chart="{name}">{CHARTS[name](report)}</figure>')
+def figure(name: str, report: Mapping[str, Any]) -> str:
+    """A chart as markup (pygal's SVG; the template takes it as is)."""
+    return f'<figure class="chart" data-chart="{name}">{CHARTS[name](report)}</figure>'
 
 
 def dead_letter_rows(by_channel: Mapping[str, Mapping[str, int]]) -> list[tuple[str, str, int]]:
@@ -259,7 +259,7 @@ figure.chart{margin:1em 0}figure.chart svg{width:100%;height:auto;display:block}
 
 def environment() -> jinja2.Environment:
     """The report's templates (monitor/templates/report, shipped as package data), every
-    value autoescaped; only the charts' SVG and the en dash are markup."""
+    value autoescaped; only the charts' SVG and the style sheet are taken as they are."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("monitor", "templates/report"),
         autoescape=True,
@@ -287,4 +287,4 @@ def render_html(report: Mapping[str, Any]) -> str:
     """The report as one HTML document; every number comes from `report` (the JSON twin)."""
     title = f"Assurance report: {report['tenant']}, {report['from']} to {report['to']}"
     page = TEMPLATES.get_template("page.html.j2")
-    return page.render(r=report, title=title, css=Markup(CSS))
+    return page.render(r=report, title=title, css=CSS)

@@ -23,7 +23,7 @@ from monitor.security import (
     secret_bytes_from_env,
     secret_from_env,
 )
-from monitor.validation import fail
+from monitor.validation import fail, reason
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_DIR = REPO_ROOT / "deploy" / "config"
@@ -181,9 +181,8 @@ class Environment(BaseModel):
         try:
             return cls.model_validate(dict(environ))
         except ValidationError as exc:
-            raise SettingsError(
-                "\n".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors(include_url=False))
-            ) from None
+            errors = exc.errors(include_url=False)
+            raise SettingsError("\n".join(f"{e['loc'][0]}: {reason(e)}" for e in errors)) from None
 
     def given(self, *names: str) -> dict[str, Any]:
         """Those of `names` that are set (the others keep their defaults)."""

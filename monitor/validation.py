@@ -8,7 +8,7 @@ from the validated values.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, ClassVar, NoReturn, TypeVar
 
 from pydantic import (
@@ -19,10 +19,8 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 M = TypeVar("M", bound=BaseModel)
-KEYED = "keyed"  # an error about one key of a mapping (its name is in the context)
 
 
 class ConfigError(ValueError):
@@ -35,12 +33,7 @@ class ConfigError(ValueError):
 
 def fail(message: str) -> NoReturn:
     """Reject a value with `message` (what is allowed, and what was given)."""
-    raise PydanticCustomError("config", message)
-
-
-def fail_key(key: Any, message: str) -> NoReturn:
-    """Reject one key of a mapping with `message`."""
-    raise PydanticCustomError(KEYED, message.replace("{", "{{").replace("}", "}}"), {"key": key})
+    raise ValueError(message)
 
 
 def _positive_int(value: Any) -> int:
@@ -131,7 +124,8 @@ def mapping_of(message: str) -> BeforeValidator:
 
 
 class Refused:
-    """An unknown or retired key's value, replaced by the reason it is refused."""
+    """Stands for an unknown or retired key's value (or a required key's missing one) and
+    says why it is refused."""
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
@@ -164,8 +158,8 @@ class Section(BaseModel):
             elif key not in allowed:
                 data[key] = Refused(cls.UNKNOWN.format(allowed=", ".join(allowed)))
         for key, what in cls.REQUIRED.items():
-            if key not in data:
-                fail_key(key, f"required ({what})")
+            if key not in data:  # its validator rejects the stand-in, with this reason
+                data[key] = Refused(f"required ({what})")
         return data
 
     def given(self) -> dict[str, Any]:
@@ -186,18 +180,21 @@ def dotted(path: str, loc: Iterable[Any]) -> str:
     return out
 
 
+def reason(error: Mapping[str, Any]) -> str:
+    """What is wrong, in the words of the check that failed (`fail`, `Refused`)."""
+    if error["type"] == "missing":
+        return "required"
+    if isinstance(error.get("input"), Refused):
+        return error["input"].reason
+    return error["msg"].removeprefix("Value error, ")
+
+
 def problems(exc: ValidationError, where: str, path: str = "") -> list[str]:
     """One `file: key: reason` line per error pydantic found."""
     lines = []
     for error in exc.errors(include_url=False):
         loc = list(error["loc"])
-        if error["type"] == KEYED:
-            loc.append(str(error["ctx"]["key"]))
-        message = error["msg"]
-        if error["type"] == "missing":
-            message = "required"
-        elif isinstance(error.get("input"), Refused):
-            message = error["input"].reason
+        message = reason(error)
         lines.append(f"{where}: {dotted(path, loc) or '(top level)'}: {message}")
     return lines
 
