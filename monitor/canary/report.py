@@ -6,9 +6,8 @@ coverage gap it is. Built from the results `blindar canary` keeps (monitor/canar
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from html import escape
 from typing import Any
 
 from monitor.canary import results
@@ -67,40 +66,3 @@ def section(stored: dict[str, Any]) -> dict[str, Any]:
 
 def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
-
-
-def html(canaries: dict[str, Any] | None, table: Callable[..., str]) -> str:
-    """The section as HTML (`table` is the report's table helper)."""
-    head = "<h2>Canaries: proof that a leak would be caught</h2>"
-    if not canaries or not canaries["run"]:
-        return head + '<p class="note">No canary ran for this tenant in the period: coverage ' \
-            "was not proven by canaries.</p>"  # fmt: skip
-    intro = (
-        f"<p>{canaries['run']:,} canary leaks were sent through the real channels; "
-        f"{canaries['detected']:,} were detected and {canaries['missed']:,} were missed.</p>"
-    )
-    rows = [
-        (
-            r["channel"],
-            r["detector"],
-            r["run"],
-            r["detected"],
-            r["missed"],
-            r["latency_p50_s"],
-            r["latency_max_s"],
-        )
-        for r in canaries["per_channel"]
-    ]
-    body = table(
-        ["channel", "detector", "run", "detected", "missed", "latency p50 (s)", "max (s)"], rows
-    )
-    gaps = canaries["coverage_gaps"]
-    if not gaps:
-        return head + intro + body + "<p>No coverage gap: every canary was detected.</p>"
-    said = "".join(
-        f"<li>Coverage gap: a {escape(g['detector'])} leak sent on {escape(g['channel'])} at "
-        f"{escape(g['sent_at'])} was NOT detected. A real leak of that shape on that channel "
-        "at that time would not have been caught.</li>"
-        for g in gaps
-    )
-    return head + intro + body + f"<h3>Coverage gaps</h3><ul>{said}</ul>"

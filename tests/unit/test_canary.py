@@ -113,8 +113,11 @@ def test_canary_yaml_is_checked_against_channels_and_patterns(tmp_path) -> None:
 
 
 def test_the_report_section_states_every_miss_as_a_coverage_gap() -> None:
-    from monitor.canary.report import html, section
-    from monitor.report_html import table
+    from monitor.canary.report import section
+    from monitor.report_html import TEMPLATES
+
+    def html(canaries: dict | None) -> str:
+        return TEMPLATES.get_template("canaries.html.j2").render(r={"canaries": canaries})
 
     stored = {
         "counts": {
@@ -138,7 +141,7 @@ def test_the_report_section_states_every_miss_as_a_coverage_gap() -> None:
     assert got["coverage_gaps"] == [
         {"channel": "email", "detector": "bulk_export", "sent_at": "2026-05-28T20:26:40+00:00"}
     ]
-    text = html(got, table)
+    text = html(got)
     assert "Coverage gap: a bulk_export leak sent on email" in text
     assert "would not have been caught" in text
-    assert "not proven" in html(None, table)
+    assert "not proven" in html(None)
