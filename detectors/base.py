@@ -10,7 +10,7 @@ A detector has one or both of two sides:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -33,6 +33,7 @@ LATE_KEEP_MS = 4 * HOUR_MS
 # team-relative rule off (issue 20).
 TENANT_WIDE = "-"
 C = TypeVar("C")
+K = TypeVar("K")
 R = TypeVar("R", bound=Reply)
 
 
@@ -75,6 +76,9 @@ class ActorDetector(Protocol):
 
     name: str
     actions: frozenset[str] | None  # the actions it reads (None: every event)
+    # Optional `fields: tuple[str, ...]`: it also reads any event in which one of these
+    # fields is set (not None, empty or ()), whatever its action; the runner hands it
+    # only those.
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
         """Apply the actor's new events (never seen before, none older than
@@ -221,33 +225,36 @@ def tuned_actions(tuning: Any) -> frozenset[str]:
     return actions.union(*(config.actions for config in tuning.tenants.values()))
 
 
-def group_by_tenant(events: Sequence[Event], wanted: frozenset[str]) -> dict[str, ActorBatch]:
-    """One actor's events whose action is in `wanted`, summarized per tenant."""
-    groups: dict[str, ActorBatch] = {}
+def group_by(events: Iterable[Event], key: Callable[[Event], K | None]) -> dict[K, ActorBatch]:
+    """Events summarized per `key` (events whose key is None are left out)."""
+    groups: dict[K, ActorBatch] = {}
     for event in events:
-        if event.action not in wanted:
+        found = key(event)
+        if found is None:
             continue
-        group = groups.get(event.tenant)
+        group = groups.get(found)
         if group is None:
-            group = groups[event.tenant] = ActorBatch(event)
+            group = groups[found] = ActorBatch(event)
         group.add(event)
     return groups
 
 
-def group_by_actor(
-    events: Sequence[Event], wanted: frozenset[str]
-) -> dict[tuple[str, str], ActorBatch]:
-    """Events whose action is in `wanted`, summarized per (tenant, actor)."""
-    groups: dict[tuple[str, str], ActorBatch] = {}
-    for event in events:
-        if event.action not in wanted:
-            continue
-        key = (event.tenant, event.actor_id)
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = ActorBatch(event)
-        group.add(event)
-    return groups
+def judged(
+    groups: Mapping[K, ActorBatch], judge: Callable[[K, ActorBatch], Finding | None]
+) -> list[Finding]:
+    """`judge` of each group, in the groups' order: its findings."""
+    return [found for key, group in groups.items() if (found := judge(key, group)) is not None]
+
+
+def judge_by_tenant(
+    events: Iterable[Event],
+    take: Callable[[Event], bool],
+    judge: Callable[[str, ActorBatch], Finding | None],
+) -> list[Finding]:
+    """The skeleton of a detector's `observe`: each of one actor's events goes to `take`
+    (which applies it to the detector's slot and says whether it counts), the counted ones
+    are summarized per tenant, and each tenant's summary is judged once."""
+    return judged(group_by(events, lambda e: e.tenant if take(e) else None), judge)
 
 
 def window_finding(

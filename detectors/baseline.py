@@ -27,6 +27,7 @@ from detectors.base import (
     Context,
     Finding,
     Tuned,
+    judge_by_tenant,
     severity_for,
     tuned_actions,
 )
@@ -106,25 +107,21 @@ class WindowBaseline(Tuned[Any]):
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
         histories: PerTenant[WindowHistory] = actor.slot(self.name, PerTenant)
-        groups: dict[str, ActorBatch] = {}
-        for event in events:
+
+        def take(event: Event) -> bool:
             cfg = self.tuning.for_tenant(event.tenant)
             if event.action not in cfg.actions:
-                continue
+                return False
             if self.tuning.allows_actor(event.tenant, actor.actor, event.trusted_team):
-                continue
+                return False
             window = event.ts_ms // (cfg.window_minutes * MINUTE_MS)
             histories.get_or_new(event.tenant, WindowHistory).add(window, 1)
-            group = groups.get(event.tenant)
-            if group is None:
-                group = groups[event.tenant] = ActorBatch(event)
-            group.add(event)
-        findings = []
-        for tenant, group in groups.items():
-            finding = self.judge_batch(actor, tenant, group, histories[tenant], ctx)
-            if finding is not None:
-                findings.append(finding)
-        return findings
+            return True
+
+        def judge(tenant: str, group: ActorBatch) -> Finding | None:
+            return self.judge_batch(actor, tenant, group, histories[tenant], ctx)
+
+        return judge_by_tenant(events, take, judge)
 
     def judge_batch(
         self,
@@ -155,7 +152,7 @@ class WindowBaseline(Tuned[Any]):
                 )
         if current < min(cfg.min_observed, cfg.static_threshold):
             return None
-        verdict = judge(cfg, current, Stats.of(history.history), team)
+        verdict = judge(cfg, current, history.stats(), team)
         if verdict is None:
             return None
         return self.describe(tenant, actor, group, current, verdict, at * window_ms)

@@ -23,6 +23,7 @@ from detectors.base import (
     Context,
     Finding,
     Tuned,
+    judge_by_tenant,
     tuned_actions,
     window_finding,
 )
@@ -54,30 +55,26 @@ class BulkExport(Tuned[BulkExportConfig]):
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
         sums: PerTenant[WindowedSum] = actor.slot(NAME, PerTenant)
-        groups: dict[str, ActorBatch] = {}
-        for event in events:
+
+        def take(event: Event) -> bool:
             cfg = self.tuning.for_tenant(event.tenant)
             if event.action not in cfg.actions:
-                continue
+                return False
             if event.records > 0:
-                sums.get_or_new(event.tenant, WindowedSum).add(
-                    event.ts_ms // cfg.bucket_ms, event.records
-                )
-            group = groups.get(event.tenant)
-            if group is None:
-                group = groups[event.tenant] = ActorBatch(event)
-            group.add(event)
-        findings = []
-        for tenant, group in groups.items():
+                bucket = event.ts_ms // cfg.bucket_ms
+                sums.get_or_new(event.tenant, WindowedSum).add(bucket, event.records)
+            return True
+
+        def judge(tenant: str, group: ActorBatch) -> Finding | None:
             cfg = self.tuning.for_tenant(tenant)
-            end_lo, end_hi, keep_from = cfg.window_ends(
-                group.first_ts, group.last_ts, actor.horizon
-            )
+            ends = cfg.window_ends(group.first_ts, group.last_ts, actor.horizon)
             window = sums.get_or_new(tenant, WindowedSum)
-            total = window.max_window(end_lo, end_hi, cfg.width, keep_from)
-            if total >= cfg.threshold_records:
-                findings.append(self.describe(tenant, actor.actor, group, total))
-        return findings
+            total = window.max_window(ends[0], ends[1], cfg.width, ends[2])
+            if total < cfg.threshold_records:
+                return None
+            return self.describe(tenant, actor.actor, group, total)
+
+        return judge_by_tenant(events, take, judge)
 
     def describe(self, tenant: str, actor: str, group: ActorBatch, total: int) -> Finding:
         cfg = self.tuning.for_tenant(tenant)

@@ -26,11 +26,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from detectors.base import DAY_MS, Context, Finding, Tuned, severity_for
+from detectors.base import DAY_MS, Context, Finding, Tuned, severity_for, tuned_actions
 from detectors.cross_tenant.config import NAME, CrossTenantConfig
 from detectors.event import Event
 from detectors.state.actor import ActorState
 from detectors.state.timed_members import TimedMembers
+from detectors.tuning import Tuning
 
 # The rules a finding names in its evidence ("rule"), as docs/detectors.md lists them.
 RULES = {
@@ -79,7 +80,11 @@ class CrossTenant(Tuned[CrossTenantConfig]):
     """Compares each record's tenant with the actor's assigned tenants."""
 
     name = NAME
-    actions = None  # any event may carry the actor's assignment
+    fields = ("actor_tenants",)  # besides its actions, any event carrying an assignment
+
+    def __init__(self, tuning: Tuning[CrossTenantConfig], key_prefix: str = "") -> None:
+        super().__init__(tuning, key_prefix)
+        self.actions = tuned_actions(tuning)
 
     def load_slot(self, data: list[Any]) -> Assignment:
         return Assignment.load(data)

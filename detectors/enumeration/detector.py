@@ -24,6 +24,7 @@ from detectors.base import (
     Context,
     Finding,
     Tuned,
+    judge_by_tenant,
     tuned_actions,
     window_finding,
 )
@@ -53,19 +54,16 @@ class Enumeration(Tuned[EnumerationConfig]):
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
         records: PerTenant[DistinctWindow] = actor.slot(NAME, PerTenant)
-        groups: dict[str, ActorBatch] = {}
-        for event in events:
+
+        def take(event: Event) -> bool:
             cfg = self.tuning.for_tenant(event.tenant)
             if event.action not in cfg.actions or not event.resource_id:
-                continue
+                return False
             seen = records.get_or_new(event.tenant, DistinctWindow)
             seen.add(event.resource_id, event.ts_ms // cfg.bucket_ms, cfg.max_tracked)
-            group = groups.get(event.tenant)
-            if group is None:
-                group = groups[event.tenant] = ActorBatch(event)
-            group.add(event)
-        findings = []
-        for tenant, group in groups.items():
+            return True
+
+        def judge(tenant: str, group: ActorBatch) -> Finding | None:
             cfg = self.tuning.for_tenant(tenant)
             seen = records[tenant]
             width = (cfg.window_minutes * MINUTE_MS) // cfg.bucket_ms
@@ -75,9 +73,11 @@ class Enumeration(Tuned[EnumerationConfig]):
             first, last = group.first_ts // cfg.bucket_ms, group.last_ts // cfg.bucket_ms
             distinct = seen.max_window(first, last + width - 1, width)
             seen.forget_below(min(first, actor.horizon // cfg.bucket_ms) - width)
-            if distinct >= cfg.threshold_distinct:
-                findings.append(self.describe(tenant, actor.actor, group, distinct))
-        return findings
+            if distinct < cfg.threshold_distinct:
+                return None
+            return self.describe(tenant, actor.actor, group, distinct)
+
+        return judge_by_tenant(events, take, judge)
 
     def describe(self, tenant: str, actor: str, group: ActorBatch, distinct: int) -> Finding:
         cfg = self.tuning.for_tenant(tenant)
