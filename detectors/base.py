@@ -127,6 +127,10 @@ class SlidingWindow:
         return self.bucket_minutes * MINUTE_MS
 
     @property
+    def window_ms(self) -> int:
+        return self.window_minutes * MINUTE_MS
+
+    @property
     def width(self) -> int:
         """Buckets per window."""
         return max(1, self.window_minutes // self.bucket_minutes)
@@ -153,6 +157,14 @@ class Tuned(Generic[C]):
     def __init__(self, tuning: Tuning[C], key_prefix: str = "") -> None:
         self.tuning = tuning
         self.prefix = key_prefix
+
+
+class ByActions(Tuned[C]):
+    """A detector that reads the actions its config names (`actions`), for any tenant."""
+
+    def __init__(self, tuning: Tuning[C], key_prefix: str = "") -> None:
+        super().__init__(tuning, key_prefix)
+        self.actions = tuned_actions(tuning)
 
 
 def severity_for(observed: float, threshold: float) -> int:
@@ -207,6 +219,15 @@ class ActorBatch:
     def channels(self) -> set[str]:
         return {e.channel for e in self.events}
 
+    def shown(self) -> dict[str, Any]:
+        """What a finding about these events shows: sample ids and records, channels, team."""
+        return {
+            "sample_event_ids": tuple(self.samples),
+            "channels": tuple(sorted(self.channels)),
+            "team": self.team,
+            "sample_records": tuple(self.records),
+        }
+
 
 def peer_team(event: Event) -> str:
     """The actor's peer group: its trusted team, else the whole tenant (TENANT_WIDE)."""
@@ -257,6 +278,35 @@ def judge_by_tenant(
     return judged(group_by(events, lambda e: e.tenant if take(e) else None), judge)
 
 
+def count_finding(
+    detector: str,
+    tenant: str,
+    actor: str,
+    observed: float,
+    threshold: float,
+    title: str,
+    end_ms: int,
+    window_ms: int,
+    evidence: dict[str, Any],
+    **shown: Any,
+) -> Finding:
+    """A finding about a count that reached its threshold in the window ending at `end_ms`
+    (severity from how far past; `shown`: the Finding's other fields)."""
+    shown.setdefault("severity", severity_for(observed, threshold))
+    return Finding(
+        detector=detector,
+        tenant=tenant,
+        actor=actor,
+        title=title,
+        window_start_ms=end_ms - window_ms,
+        window_end_ms=end_ms,
+        observed=observed,
+        threshold=threshold,
+        evidence=evidence,
+        **shown,
+    )
+
+
 def window_finding(
     detector: str,
     tenant: str,
@@ -269,19 +319,8 @@ def window_finding(
     evidence: dict[str, Any],
 ) -> Finding:
     """A finding about one actor's sliding window ending at its latest event."""
-    return Finding(
-        detector=detector,
-        tenant=tenant,
-        actor=actor,
-        severity=severity_for(observed, threshold),
-        title=title,
-        window_start_ms=group.last_ts - window_ms,
-        window_end_ms=group.last_ts,
-        observed=observed,
-        threshold=threshold,
-        evidence=evidence,
-        sample_event_ids=tuple(group.samples),
-        channels=tuple(sorted(group.channels)),
-        team=group.team,
-        sample_records=tuple(group.records),
+    end = group.last_ts
+    shown = group.shown()
+    return count_finding(
+        detector, tenant, actor, observed, threshold, title, end, window_ms, evidence, **shown
     )

@@ -24,12 +24,11 @@ from typing import Any, Protocol
 from detectors.base import (
     MINUTE_MS,
     ActorBatch,
+    ByActions,
     Context,
     Finding,
-    Tuned,
     judge_by_tenant,
     severity_for,
-    tuned_actions,
 )
 from detectors.event import Event
 from detectors.state.actor import ActorState, PerTenant
@@ -37,7 +36,6 @@ from detectors.state.keys import team_tag
 from detectors.state.shared import team_sample
 from detectors.state.window_history import WindowHistory
 from detectors.stats import NO_STATS, Stats
-from detectors.tuning import Tuning
 
 DAY_MS = 24 * 60 * MINUTE_MS
 
@@ -87,16 +85,12 @@ def judge(cfg: WindowBaselineConfig, observed: int, actor: Stats, team: Stats) -
     return Verdict("baseline", threshold, actor, team)
 
 
-class WindowBaseline(Tuned[Any]):
+class WindowBaseline(ByActions[Any]):
     """Counts an actor's actions per window; judges the busiest window of each batch."""
 
     name = "window_baseline"
     headline = "Window count"  # alert titles: "<headline>: <n> <counted> in <m> min (...)"
     counted = "events"
-
-    def __init__(self, tuning: Tuning[Any], key_prefix: str = "") -> None:
-        super().__init__(tuning, key_prefix)
-        self.actions = tuned_actions(tuning)
 
     def load_slot(self, data: dict) -> PerTenant[WindowHistory]:
         return PerTenant.loader(WindowHistory.load)(data)
@@ -183,10 +177,7 @@ class WindowBaseline(Tuned[Any]):
             observed=observed,
             threshold=round(verdict.threshold, 2),
             evidence=baseline_evidence(cfg, observed, verdict),
-            sample_event_ids=tuple(group.samples),
-            channels=tuple(sorted(group.channels)),
-            team=group.team,
-            sample_records=tuple(group.records),
+            **group.shown(),
         )
 
 

@@ -17,21 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from detectors.base import (
-    MINUTE_MS,
-    ActorBatch,
-    Context,
-    Finding,
-    Tuned,
-    judge_by_tenant,
-    tuned_actions,
-    window_finding,
-)
+from detectors.base import ActorBatch, ByActions, Context, Finding, judge_by_tenant, window_finding
 from detectors.bulk_export.config import NAME, BulkExportConfig
 from detectors.event import Event
 from detectors.state.actor import ActorState, PerTenant
 from detectors.state.windowed_sum import WindowedSum
-from detectors.tuning import Tuning
 
 # The rules a finding names in its evidence ("rule"), as docs/detectors.md lists them.
 RULES = {
@@ -41,14 +31,10 @@ RULES = {
 }
 
 
-class BulkExport(Tuned[BulkExportConfig]):
+class BulkExport(ByActions[BulkExportConfig]):
     """Sums exported records per actor over the window and fires at the threshold."""
 
     name = NAME
-
-    def __init__(self, tuning: Tuning[BulkExportConfig], key_prefix: str = "") -> None:
-        super().__init__(tuning, key_prefix)
-        self.actions = tuned_actions(tuning)
 
     def load_slot(self, data: dict) -> PerTenant[WindowedSum]:
         return PerTenant.loader(WindowedSum.load)(data)
@@ -84,7 +70,7 @@ class BulkExport(Tuned[BulkExportConfig]):
             tenant,
             actor,
             group,
-            minutes * MINUTE_MS,
+            cfg.window_ms,
             total,
             threshold,
             title=f"Bulk export: {total} records in {minutes} min (threshold {threshold})",

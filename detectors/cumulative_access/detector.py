@@ -222,8 +222,5 @@ class CumulativeAccess(Tuned[CumulativeAccessConfig]):
             observed=observed,
             threshold=round(threshold, 2),
             evidence=evidence,
-            sample_event_ids=tuple(group.samples),
-            channels=tuple(sorted(group.channels)),
-            team=group.team,
-            sample_records=tuple(group.records),
+            **group.shown(),
         )

@@ -18,21 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from detectors.base import (
-    MINUTE_MS,
-    ActorBatch,
-    Context,
-    Finding,
-    Tuned,
-    judge_by_tenant,
-    tuned_actions,
-    window_finding,
-)
+from detectors.base import ActorBatch, ByActions, Context, Finding, judge_by_tenant, window_finding
 from detectors.enumeration.config import NAME, EnumerationConfig
 from detectors.event import Event
 from detectors.state.actor import ActorState, PerTenant
 from detectors.state.distinct_window import DistinctWindow
-from detectors.tuning import Tuning
 
 # The rules a finding names in its evidence ("rule"), as docs/detectors.md lists them.
 RULES = {
@@ -40,14 +30,10 @@ RULES = {
 }
 
 
-class Enumeration(Tuned[EnumerationConfig]):
+class Enumeration(ByActions[EnumerationConfig]):
     """Counts distinct records per actor over the window and fires at the threshold."""
 
     name = NAME
-
-    def __init__(self, tuning: Tuning[EnumerationConfig], key_prefix: str = "") -> None:
-        super().__init__(tuning, key_prefix)
-        self.actions = tuned_actions(tuning)
 
     def load_slot(self, data: dict) -> PerTenant[DistinctWindow]:
         return PerTenant.loader(DistinctWindow.load)(data)
@@ -66,7 +52,7 @@ class Enumeration(Tuned[EnumerationConfig]):
         def judge(tenant: str, group: ActorBatch) -> Finding | None:
             cfg = self.tuning.for_tenant(tenant)
             seen = records[tenant]
-            width = (cfg.window_minutes * MINUTE_MS) // cfg.bucket_ms
+            width = cfg.window_ms // cfg.bucket_ms
             # every window holding an event of the batch: from its first bucket to a window
             # past its last (events read out of order join windows that end later), so a
             # batch that spans more than the window (a catch-up) still judges each part
@@ -87,7 +73,7 @@ class Enumeration(Tuned[EnumerationConfig]):
             tenant,
             actor,
             group,
-            minutes * MINUTE_MS,
+            cfg.window_ms,
             distinct,
             threshold,
             title=f"Record enumeration: {distinct} distinct records in {minutes} min "

@@ -21,7 +21,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from detectors.base import ActorBatch, Context, Finding, Tuned, judge_by_tenant, severity_for
+from detectors.base import (
+    ActorBatch,
+    Context,
+    Finding,
+    Tuned,
+    count_finding,
+    judge_by_tenant,
+    severity_for,
+)
 from detectors.event import Event
 from detectors.exfil_sequence.config import NAME, ExfilSequenceConfig
 from detectors.state.actor import ActorState, PerTenant
@@ -139,29 +147,26 @@ def describe(
     view_ids = [event_id for event_id, _ in view_members]
     records = [record for _, record in view_members if record]
     threshold = cfg.min_sensitive_views
-    return Finding(
-        detector=NAME,
-        tenant=tenant,
-        actor=actor,
-        severity=min(5, severity_for(views, threshold) + (1 if hard_exit(cfg, kind) else 0)),
-        title=f"Exfiltration sequence: {views} sensitive record views then {kind} "
-        f"within {cfg.window_minutes} min",
-        window_start_ms=exit_ts - cfg.window_ms,
-        window_end_ms=exit_ts,
-        observed=views,
-        threshold=threshold,
-        evidence={
-            "sensitive_views": views,
-            "exit": kind,
-            "window_minutes": cfg.window_minutes,
-            "threshold_views": threshold,
-            "over_threshold_by": views - threshold,
-            "rule": "sequence",
-        },
+    title = (
+        f"Exfiltration sequence: {views} sensitive record views then {kind} "
+        f"within {cfg.window_minutes} min"
+    )
+    evidence = {
+        "sensitive_views": views,
+        "exit": kind,
+        "window_minutes": cfg.window_minutes,
+        "threshold_views": threshold,
+        "over_threshold_by": views - threshold,
+        "rule": "sequence",
+    }
+    severity = min(5, severity_for(views, threshold) + (1 if hard_exit(cfg, kind) else 0))
+    return count_finding(
+        NAME, tenant, actor, views, threshold, title, exit_ts, cfg.window_ms, evidence,
+        severity=severity,
         sample_event_ids=(exit_id, *view_ids),
         channels=(channel,),
         sample_records=tuple(records),
-    )
+    )  # fmt: skip
 
 
 def hard_exit(cfg: ExfilSequenceConfig, kind: str) -> bool:

@@ -208,8 +208,5 @@ class OffHours(Tuned[OffHoursConfig]):
             observed=observed,
             threshold=cfg.min_events,
             evidence=evidence,
-            sample_event_ids=tuple(group.samples),
-            channels=tuple(sorted(group.channels)),
-            team=group.team,
-            sample_records=tuple(group.records),
+            **group.shown(),
         )
