@@ -65,19 +65,8 @@ class BulkExport(ByActions[BulkExportConfig]):
     def describe(self, tenant: str, actor: str, group: ActorBatch, total: int) -> Finding:
         cfg = self.tuning.for_tenant(tenant)
         minutes, threshold = cfg.window_minutes, cfg.threshold_records
-        return window_finding(
-            NAME,
-            tenant,
-            actor,
-            group,
-            cfg.window_ms,
-            total,
-            threshold,
-            title=f"Bulk export: {total} records in {minutes} min (threshold {threshold})",
-            evidence={
-                "records_exported": total,
-                "window_minutes": minutes,
-                "threshold_records": threshold,
-                "rule": "static_threshold",
-            },
-        )
+        title = f"Bulk export: {total} records in {minutes} min (threshold {threshold})"
+        evidence = {"records_exported": total, "window_minutes": minutes,
+                    "threshold_records": threshold, "rule": "static_threshold"}  # fmt: skip
+        window = cfg.window_ms
+        return window_finding(NAME, tenant, actor, group, window, total, threshold, title, evidence)

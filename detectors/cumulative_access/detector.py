@@ -35,6 +35,7 @@ from detectors.base import (
     Context,
     Finding,
     Tuned,
+    count_finding,
     judge_by_tenant,
     severity_for,
 )
@@ -210,17 +211,14 @@ class CumulativeAccess(Tuned[CumulativeAccessConfig]):
             evidence.update(
                 k=cfg.k, team_peers=peers.n, team_median=peers.median, team_mad=peers.mad
             )
-        return Finding(
-            detector=NAME,
-            tenant=tenant,
-            actor=actor,
-            severity=severity_for(observed, threshold),
-            title=f"Cumulative access: {observed} distinct records over {cfg.days} days "
-            f"(threshold {threshold:.0f})",
-            window_start_ms=(group.last_ts // DAY_MS - cfg.days + 1) * DAY_MS,
-            window_end_ms=group.last_ts,
-            observed=observed,
-            threshold=round(threshold, 2),
-            evidence=evidence,
-            **group.shown(),
+        title = (
+            f"Cumulative access: {observed} distinct records over {cfg.days} days "
+            f"(threshold {threshold:.0f})"
         )
+        end = group.last_ts
+        days_ms = end - (end // DAY_MS - cfg.days + 1) * DAY_MS  # the days, today's so far
+        severity = severity_for(observed, threshold)
+        return count_finding(
+            NAME, tenant, actor, observed, round(threshold, 2), title, end, days_ms, evidence,
+            severity=severity, **group.shown(),
+        )  # fmt: skip

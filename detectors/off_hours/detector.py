@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from detectors.base import ActorBatch, Context, Finding, Tuned, group_by, judged, severity_for
+from detectors.base import ActorBatch, Context, Finding, Tuned, count_finding, group_by, judged
 from detectors.event import Event
 from detectors.off_hours.config import NAME, OffHoursConfig
 from detectors.off_hours.roster import HOUR_MS, Shift, local_hour, on_shift
@@ -197,16 +197,8 @@ class OffHours(Tuned[OffHoursConfig]):
             "ratio": round(observed / cfg.min_events, 2),
             **evidence,
         }
-        return Finding(
-            detector=NAME,
-            tenant=tenant,
-            actor=actor,
-            severity=severity_for(observed, cfg.min_events),
-            title=title,
-            window_start_ms=group.first_ts,
-            window_end_ms=group.last_ts,
-            observed=observed,
-            threshold=cfg.min_events,
-            evidence=evidence,
-            **group.shown(),
+        end, span = group.last_ts, group.last_ts - group.first_ts
+        shown = group.shown()
+        return count_finding(
+            NAME, tenant, actor, observed, cfg.min_events, title, end, span, evidence, **shown
         )
