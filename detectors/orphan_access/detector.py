@@ -27,7 +27,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from detectors.base import MINUTE_MS, ActorBatch, Context, Finding, Tuned, severity_for
+from detectors.base import (
+    MINUTE_MS,
+    ActorBatch,
+    Context,
+    Finding,
+    Tuned,
+    judge_by_tenant,
+    severity_for,
+)
 from detectors.event import Event
 from detectors.orphan_access.config import NAME, OrphanAccessConfig
 from detectors.state.actor import ActorState, PerTenant
@@ -76,22 +84,19 @@ class OrphanAccess(Tuned[OrphanAccessConfig]):
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
         slots: PerTenant[OrphanSlot] = actor.slot(NAME, PerTenant)
-        groups: dict[str, ActorBatch] = {}
-        for event in events:
+
+        def take(event: Event) -> bool:
             if event.customer_id:
                 self.record(slots, event)
-            group = groups.get(event.tenant)
-            if group is None:
-                groups[event.tenant] = group = ActorBatch(event)
-            group.add(event)
-        findings = []
-        for tenant, group in groups.items():
+            return True
+
+        def judge(tenant: str, group: ActorBatch) -> Finding | None:
             slot = slots.get(tenant)
-            if slot is not None and (slot.pending or slot.orphans):
-                finding = self.judge(actor, tenant, group, slot)
-                if finding is not None:
-                    findings.append(finding)
-        return findings
+            if slot is None or not (slot.pending or slot.orphans):
+                return None
+            return self.judge(actor, tenant, group, slot)
+
+        return judge_by_tenant(events, take, judge)
 
     def record(self, slots: PerTenant[OrphanSlot], event: Event) -> None:
         """Interaction boundaries and views (with a customer) go to the actor's slot."""

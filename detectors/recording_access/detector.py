@@ -35,7 +35,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from detectors.base import MINUTE_MS, ActorBatch, Context, Finding, Tuned, severity_for
+from detectors.base import (
+    MINUTE_MS,
+    ActorBatch,
+    Context,
+    Finding,
+    Tuned,
+    group_by,
+    judged,
+    severity_for,
+)
 from detectors.event import Event
 from detectors.recording_access.config import NAME, RecordingAccessConfig
 from detectors.state.actor import ActorState, PerTenant
@@ -99,21 +108,22 @@ class RecordingAccess(Tuned[RecordingAccessConfig]):
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
         slots: PerTenant[RecordingSlot] = actor.slot(NAME, PerTenant)
-        groups: dict[str, ActorBatch] = {}
-        accessed: dict[str, ActorBatch] = {}
-        for event in events:
+        accessed: list[Event] = []
+
+        def take(event: Event) -> bool:
             if self.record(slots, event):
-                remember(accessed, event)
-            remember(groups, event)
-        findings = []
-        for tenant, group in groups.items():
+                accessed.append(event)
+            return True
+
+        def judge(tenant: str, group: ActorBatch) -> Finding | None:
             slot = slots.get(tenant)
             if slot is None:
-                continue
-            finding = self.judge(actor, tenant, group, accessed.get(tenant), slot)
-            if finding is not None:
-                findings.append(finding)
-        return findings
+                return None
+            return self.judge(actor, tenant, group, by_tenant.get(tenant), slot)
+
+        groups = group_by(events, lambda e: e.tenant if take(e) else None)
+        by_tenant = group_by(accessed, lambda e: e.tenant)
+        return judged(groups, judge)
 
     def record(self, slots: PerTenant[RecordingSlot], event: Event) -> bool:
         """Interactions and counted accesses go to the actor's slot; True for an access."""
@@ -270,10 +280,3 @@ def counted(cfg: RecordingAccessConfig, event: Event) -> bool:
         and event.resource_type in cfg.resource_types
         and event.trusted_type not in cfg.exempt_actor_types
     )
-
-
-def remember(groups: dict[str, ActorBatch], event: Event) -> None:
-    group = groups.get(event.tenant)
-    if group is None:
-        group = groups[event.tenant] = ActorBatch(event)
-    group.add(event)
