@@ -38,7 +38,7 @@ import orjson
 
 from bench import data as bench_data
 from bench import procs, runs
-from bench.measure import WORKER_INTERVAL_S, record
+from bench.measure import INTERVAL_S, record
 from bench.redis_server import RedisServer, delete_keys, start_redis
 from bench.stats import Sample, middle_span
 from monitor.assignments import load_assignments
@@ -300,7 +300,7 @@ def catchup_run(
                 len(data),
                 redis.client(),
                 runs._timeout(data),
-                WORKER_INTERVAL_S,
+                INTERVAL_S,
                 run.ready,
             )
             counters = worker_metrics(run.ports[0])

@@ -16,10 +16,9 @@ from bench import procs
 from bench.redis_server import redis_usage
 from bench.stats import Sample
 
-# A worker's /metrics page costs it a few ms to render: sample it 4 times a second. The
-# peers' counter files cost nothing to read: sample them often, fast runs end in seconds.
-WORKER_INTERVAL_S = 0.25
-PEER_INTERVAL_S = 0.05
+# Every run is sampled 4 times a second: a worker's /metrics page costs it a few ms to
+# render, a peer's counter file nothing, and the same rate for all keeps that cost fair.
+INTERVAL_S = 0.25
 
 
 def worker_counts(port: int) -> tuple[float, float]:
@@ -65,12 +64,15 @@ def record(
     total: int,
     redis_client: redis.Redis | None,
     timeout_s: float,
-    interval_s: float = WORKER_INTERVAL_S,
+    interval_s: float = INTERVAL_S,
     ready: Callable[[], bool] | None = None,
+    store_cpu: Callable[[int], float] | None = None,
 ) -> Recording:
     """Sample until `counts()` (handled, rejected) accounts for `total` events; raises when
     a process exits or the run times out. Redis is sampled only for runs that use it;
-    `ready` (partitions assigned) is asked until it first says yes."""
+    `ready` (partitions assigned) is asked until it first says yes. `store_cpu(pid)`: the
+    CPU of an in-process store's own threads (RocksDB's), recorded as the store's (in the
+    Redis CPU field) and not as the consumer's."""
     out = Recording()
     assigned = None if ready is None else False
     deadline = time.monotonic() + timeout_s
@@ -87,6 +89,9 @@ def record(
         now = time.monotonic()
         cpu = sum(procs.cpu_seconds(p.pid) for p in processes)
         redis_cpu, commands = redis_usage(redis_client) if redis_client else (0.0, 0)
+        if store_cpu is not None:
+            redis_cpu = sum(store_cpu(p.pid) for p in processes)
+            cpu -= redis_cpu
         out.samples.append(Sample(now, handled, cpu, redis_cpu, commands, assigned))
         out.peak_rss = max(out.peak_rss, *(procs.rss_bytes(p.pid) for p in processes))
         out.rejected = rejected

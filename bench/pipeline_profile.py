@@ -8,7 +8,8 @@ stage and the pipeline are built as the worker builds them (monitor/app.py), wit
 output producer. It prints:
 
 1. a first pass on a fresh key prefix: events/s in-process, the worker's CPU µs per event,
-   wall µs per event by stage (decode + validate; detection in Python, i.e.
+   wall µs and the worker thread's CPU µs per event by stage (decode + validate;
+   detection in Python, i.e.
    Detection.run without its store calls; the store calls it makes, their encoding, round
    trip and Redis's own work included; alerts publish/confirm, its ledger write and
    confirm included; output + metrics), the store calls per batch, Redis CPU µs and
@@ -19,7 +20,8 @@ output producer. It prints:
    MEMORY USAGE (SAMPLES 0) summed over them (sampled past 2,000 keys and extrapolated),
    bytes per active actor, and what the identity encoding of key names
    (detectors/state/keys.py) adds over the raw identities;
-3. a second pass on a fresh prefix under cProfile: the functions with the most own time.
+3. a second pass on a fresh prefix under cProfile: the functions with the most own time
+   (the `--top N` of them; `--top 0` skips this pass).
 """
 
 from __future__ import annotations
@@ -138,14 +140,16 @@ def batches(
 
 
 class StageClock:
-    """Wall time per stage by wrapping the pipeline's, detection's and store's methods;
+    """Wall and CPU time per stage by wrapping the pipeline's, detection's and store's methods;
     each stage's time excludes the stages it calls, except the store calls made while
     publishing alerts (ledger write, confirm), which stay in the publish stage."""
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
+        self.cpu: dict[str, float] = defaultdict(float)  # the thread's CPU time
         self.calls: Counter[tuple[str, str]] = Counter()  # store calls by (stage, method)
-        self.stack: list[tuple[str, float]] = []  # (stage, time spent in nested stages)
+        # (stage, wall and CPU time spent in nested stages)
+        self.stack: list[tuple[str, float, float]] = []
         detection = pipeline.detection
         pipeline.decode = self._sync(pipeline.decode, DECODE)  # type: ignore[method-assign]
         detection.run = self._async(detection.run, DETECTION)  # type: ignore[method-assign]
@@ -155,17 +159,19 @@ class StageClock:
         for method in STORE_METHODS:
             setattr(store, method, self._store(getattr(store, method), method))
 
-    def _enter(self, stage: str) -> float:
-        self.stack.append((stage, 0.0))
-        return time.perf_counter()
+    def _enter(self, stage: str) -> tuple[float, float]:
+        self.stack.append((stage, 0.0, 0.0))
+        return time.perf_counter(), time.thread_time()
 
-    def _leave(self, started: float) -> None:
-        spent = time.perf_counter() - started
-        stage, nested = self.stack.pop()
+    def _leave(self, started: tuple[float, float]) -> None:
+        spent = time.perf_counter() - started[0]
+        cpu = time.thread_time() - started[1]
+        stage, nested, nested_cpu = self.stack.pop()
         self.seconds[stage] += spent - nested
+        self.cpu[stage] += cpu - nested_cpu
         if self.stack:
-            outer, outer_nested = self.stack[-1]
-            self.stack[-1] = (outer, outer_nested + spent)
+            outer, outer_nested, outer_cpu = self.stack[-1]
+            self.stack[-1] = (outer, outer_nested + spent, outer_cpu + cpu)
 
     def _sync(self, func: Callable[..., Any], stage: str) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -286,14 +292,23 @@ def report_pass(
         f"events: {run.rejected} rejected by validation, {run.applied:,} applied "
         f"({run.duplicates} duplicates, {run.late} late), {run.alerts} alerts"
     )
-    print("wall time per event by stage (store calls: encoding, round trip, Redis's work):")
-    staged = 0.0
+    print(
+        "time per event by stage: wall (store calls: encoding, round trip, Redis's work), "
+        "and the worker thread's CPU (store calls: the client's own):"
+    )
+    staged = staged_cpu = 0.0
     for stage in STAGES:
-        spent = clock.seconds.get(stage, 0.0)
-        staged += spent
-        print(f"  {stage:<22} {spent / n * 1e6:8.1f} us/event  {spent / seconds:6.1%}")
-    rest = seconds - staged
-    print(f"  {'rest of process()':<22} {rest / n * 1e6:8.1f} us/event  {rest / seconds:6.1%}")
+        spent, cpu = clock.seconds.get(stage, 0.0), clock.cpu.get(stage, 0.0)
+        staged, staged_cpu = staged + spent, staged_cpu + cpu
+        print(
+            f"  {stage:<22} {spent / n * 1e6:8.1f} us/event  {spent / seconds:6.1%}"
+            f"   CPU {cpu / n * 1e6:7.1f} us/event"
+        )
+    rest, rest_cpu = seconds - staged, run.cpu - staged_cpu
+    print(
+        f"  {'rest of process()':<22} {rest / n * 1e6:8.1f} us/event  {rest / seconds:6.1%}"
+        f"   CPU {rest_cpu / n * 1e6:7.1f} us/event"
+    )
     by_caller: dict[str, list[str]] = defaultdict(list)
     for (caller, method), count in clock.calls.items():
         by_caller[caller].append(f"{method} {count / run.batches:.2f}")
@@ -391,7 +406,8 @@ def main() -> None:
         used_before = int(redis.client().info("memory")["used_memory"])
         run = asyncio.run(timed_pass(redis, base, data, args))
         report_memory(redis, run.settings.redis_prefix, len(set(data.actors)), used_before)
-        asyncio.run(profiled_pass(base, data, args))
+        if args.top > 0:
+            asyncio.run(profiled_pass(base, data, args))
     finally:
         redis.stop()
 

@@ -62,6 +62,29 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def thread_cpu_seconds(pid: int, by_id: bool = False) -> dict[str, float]:
+    """User + system CPU so far of each thread of a process, summed by thread name, or
+    per thread as "name/tid" (/proc/PID/task/*/stat; a thread that ended is no longer
+    counted). Threads a process starts inherit its name unless they set their own."""
+    spent: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            head, _, tail = (task / "stat").read_text().rpartition(")")
+        except OSError:  # the thread ended
+            continue
+        name = head.split("(", 1)[1] + (f"/{task.name}" if by_id else "")
+        fields = tail.split()
+        spent[name] = spent.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return spent
+
+
+def rocksdb_cpu_seconds(pid: int) -> float:
+    """CPU so far of a process's RocksDB background threads (flush and compaction, named
+    rocksdb:…): the store's own work, as Redis's process is blindar's."""
+    spent = thread_cpu_seconds(pid)
+    return sum(cpu for name, cpu in spent.items() if name.lower().startswith("rocksdb"))
+
+
 def rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

@@ -150,6 +150,8 @@ def _run_line(kind: runs.Kind, r: dict[str, Any], repeat: int) -> str:
     redis = ""
     if "redis_us" in r:
         redis = f" redis {r['redis_us']:.1f} us/ev {r['redis_commands']:.1f} cmd/ev"
+    if "rocksdb_us" in r:
+        redis = f" rocksdb {r['rocksdb_us']:.1f} us/ev"
     leaks = " ".join(f"{k}={'found' if v else 'MISSED'}" for k, v in r["leaks_found"].items())
     return (
         f"  {r['regime']:<9} ({kind.letter}) {kind.label:<40} #{repeat + 1}: "
@@ -194,6 +196,8 @@ def print_table(results: dict[str, Any]) -> None:
             short = any(r["whole_run"] for r in results["runs"][name][kind.key])
             whole = whole or short
             redis_us = f"{m['redis_us']:.1f}" if "redis_us" in m else "-"
+            if "rocksdb_us" in m:  # the peer's store: RocksDB's threads in its process
+                redis_us = f"R {m['rocksdb_us']:.1f}"
             commands = f"{m['redis_commands']:.1f}" if "redis_commands" in m else "-"
             print(
                 f"{'(' + kind.letter + ') ' + kind.label:<48} {name:<9} {m['events']:>8,.0f} "
@@ -201,6 +205,7 @@ def print_table(results: dict[str, Any]) -> None:
                 f"{m['worker_us']:>12.1f} {redis_us:>11} {commands:>12} "
                 f"{m['rss_mb']:>7.0f} {m['rejected']:>8.0f}"
             )
+    print("R: RocksDB's own threads (flush, compaction) in the peer's process, not in its worker")
     if whole:
         print(
             "* timed over the whole run: fewer than 8 samples within the middle 80 % "

@@ -27,8 +27,7 @@ from confluent_kafka.admin import AdminClient
 from bench import data as bench_data
 from bench import procs
 from bench.measure import (
-    PEER_INTERVAL_S,
-    WORKER_INTERVAL_S,
+    INTERVAL_S,
     Recording,
     assigned_partitions,
     record,
@@ -125,10 +124,17 @@ def _measure(
     run = _launch(bench, kind, settings, log)
     try:
         uses_redis = kind.key in BLINDAR_KINDS
-        interval = WORKER_INTERVAL_S if uses_redis else PEER_INTERVAL_S
         client = bench.redis.client() if uses_redis else None
+        store = procs.rocksdb_cpu_seconds if kind.key == "quix" else None
         recording = record(
-            run.processes, run.counts, len(data), client, _timeout(data), interval, run.ready
+            run.processes,
+            run.counts,
+            len(data),
+            client,
+            _timeout(data),
+            INTERVAL_S,
+            run.ready,
+            store,
         )
     finally:
         for proc in run.processes:
@@ -168,6 +174,8 @@ def _figures(
     if kind.key in BLINDAR_KINDS:
         result["redis_us"] = span.per_event_us(span.redis_cpu_s)
         result["redis_commands"] = span.redis_commands / span.events
+    if kind.key == "quix":  # its RocksDB's own threads, out of worker_us
+        result["rocksdb_us"] = span.per_event_us(span.redis_cpu_s)
     return result
 
 

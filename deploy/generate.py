@@ -15,6 +15,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
@@ -36,38 +38,40 @@ ALLOWLIST = {"actors": [], "teams": [], "actor_patterns": []}
 # ---------------------------------------------------------------- detectors.yaml
 
 
-def scalar(value: Any) -> str:
-    """A YAML scalar as a person writes it (quoted only where YAML needs it)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    text = str(value)
-    plain = text and text[0].isalnum() and all(c.isalnum() or c in "._-/" for c in text)
-    return text if plain else '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+class Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper: sets as sorted lists, multi-line text as literal blocks."""
 
 
-def flow(value: Any) -> str:
-    """A value in YAML flow style: lists sorted when they are sets, mappings inline."""
-    if isinstance(value, frozenset | set):
-        value = sorted(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(flow(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {flow(v)}" for k, v in value.items()) + "}"
-    return scalar(value)
+def _set(dumper: yaml.SafeDumper, value: frozenset[Any] | set[Any]) -> yaml.Node:
+    return dumper.represent_list(sorted(value))
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+Dumper.add_representer(frozenset, _set)
+Dumper.add_representer(set, _set)
+Dumper.add_representer(str, _text)
+Dumper.add_representer(tuple, lambda dumper, value: dumper.represent_list(list(value)))
+
+
+def dump(doc: Any, width: int = WIDTH, flow: bool | None = None) -> str:
+    """YAML by PyYAML (`flow`: inline collections; None: block, leaf collections inline)."""
+    text = yaml.dump(
+        doc, Dumper=Dumper, default_flow_style=flow, sort_keys=False, width=width, indent=2
+    )
+    return text.removesuffix("...\n")  # a lone scalar's end-of-document mark
 
 
 def setting(key: str, value: Any, indent: str) -> str:
-    """`key: value`, a long flow list wrapped under its opening bracket."""
-    line = f"{indent}{key}: {flow(value)}"
-    if len(line) <= WIDTH or not isinstance(value, frozenset | set | list | tuple):
-        return line + "\n"
-    lead = f"{indent}{key}: ["
-    items = [flow(v) for v in (sorted(value) if isinstance(value, frozenset | set) else value)]
-    wrapped = textwrap.wrap(", ".join(items) + "]", WIDTH - len(lead), break_on_hyphens=False)
-    pad = " " * len(lead)
-    return lead + f"\n{pad}".join(wrapped) + "\n"
+    """`key: value` at `indent`, inline; a long list wrapped under its opening bracket."""
+    lead = f"{indent}{key}: "
+    # PyYAML breaks a flow list once a line is past `width`: leave room for one item
+    lines = dump(value, WIDTH - len(lead) - 16, flow=True).splitlines()
+    pad = " " * (len(lead) + 1)
+    return lead + "".join([lines[0], *(f"\n{pad}{line.strip()}" for line in lines[1:])]) + "\n"
 
 
 def comment(text: str, indent: str) -> str:
@@ -107,10 +111,14 @@ def detectors_yaml() -> str:
 
 
 def config_map(name: str, file: str, body: str) -> str:
-    indented = "".join(f"    {line}" if line.strip() else "\n" for line in body.splitlines(True))
-    return (
-        f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: blindar\n"
-        f"data:\n  {file}: |\n{indented}"
+    return dump(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "blindar"},
+            "data": {file: body},
+        },
+        flow=False,
     )
 
 
@@ -120,6 +128,9 @@ def k8s_config(detectors: str) -> str:
             "blindar-channels", "channels.yaml", (DEPLOY / "config" / "channels.yaml").read_text()
         ),
         config_map("blindar-detectors", "detectors.yaml", detectors),
+        config_map(
+            "blindar-canary", "canary.yaml", (DEPLOY / "config" / "canary.yaml").read_text()
+        ),
     ]
     return K8S_HEADER + "---\n".join(maps)
 

@@ -10,7 +10,7 @@ A detector has one or both of two sides:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -33,6 +33,7 @@ LATE_KEEP_MS = 4 * HOUR_MS
 # team-relative rule off (issue 20).
 TENANT_WIDE = "-"
 C = TypeVar("C")
+K = TypeVar("K")
 R = TypeVar("R", bound=Reply)
 
 
@@ -75,6 +76,9 @@ class ActorDetector(Protocol):
 
     name: str
     actions: frozenset[str] | None  # the actions it reads (None: every event)
+    # Optional `fields: tuple[str, ...]`: it also reads any event in which one of these
+    # fields is set (not None, empty or ()), whatever its action; the runner hands it
+    # only those.
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
         """Apply the actor's new events (never seen before, none older than
@@ -123,6 +127,10 @@ class SlidingWindow:
         return self.bucket_minutes * MINUTE_MS
 
     @property
+    def window_ms(self) -> int:
+        return self.window_minutes * MINUTE_MS
+
+    @property
     def width(self) -> int:
         """Buckets per window."""
         return max(1, self.window_minutes // self.bucket_minutes)
@@ -149,6 +157,14 @@ class Tuned(Generic[C]):
     def __init__(self, tuning: Tuning[C], key_prefix: str = "") -> None:
         self.tuning = tuning
         self.prefix = key_prefix
+
+
+class ByActions(Tuned[C]):
+    """A detector that reads the actions its config names (`actions`), for any tenant."""
+
+    def __init__(self, tuning: Tuning[C], key_prefix: str = "") -> None:
+        super().__init__(tuning, key_prefix)
+        self.actions = tuned_actions(tuning)
 
 
 def severity_for(observed: float, threshold: float) -> int:
@@ -203,6 +219,15 @@ class ActorBatch:
     def channels(self) -> set[str]:
         return {e.channel for e in self.events}
 
+    def shown(self) -> dict[str, Any]:
+        """What a finding about these events shows: sample ids and records, channels, team."""
+        return {
+            "sample_event_ids": tuple(self.samples),
+            "channels": tuple(sorted(self.channels)),
+            "team": self.team,
+            "sample_records": tuple(self.records),
+        }
+
 
 def peer_team(event: Event) -> str:
     """The actor's peer group: its trusted team, else the whole tenant (TENANT_WIDE)."""
@@ -221,33 +246,65 @@ def tuned_actions(tuning: Any) -> frozenset[str]:
     return actions.union(*(config.actions for config in tuning.tenants.values()))
 
 
-def group_by_tenant(events: Sequence[Event], wanted: frozenset[str]) -> dict[str, ActorBatch]:
-    """One actor's events whose action is in `wanted`, summarized per tenant."""
-    groups: dict[str, ActorBatch] = {}
+def group_by(events: Iterable[Event], key: Callable[[Event], K | None]) -> dict[K, ActorBatch]:
+    """Events summarized per `key` (events whose key is None are left out)."""
+    groups: dict[K, ActorBatch] = {}
     for event in events:
-        if event.action not in wanted:
+        found = key(event)
+        if found is None:
             continue
-        group = groups.get(event.tenant)
+        group = groups.get(found)
         if group is None:
-            group = groups[event.tenant] = ActorBatch(event)
+            group = groups[found] = ActorBatch(event)
         group.add(event)
     return groups
 
 
-def group_by_actor(
-    events: Sequence[Event], wanted: frozenset[str]
-) -> dict[tuple[str, str], ActorBatch]:
-    """Events whose action is in `wanted`, summarized per (tenant, actor)."""
-    groups: dict[tuple[str, str], ActorBatch] = {}
-    for event in events:
-        if event.action not in wanted:
-            continue
-        key = (event.tenant, event.actor_id)
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = ActorBatch(event)
-        group.add(event)
-    return groups
+def judged(
+    groups: Mapping[K, ActorBatch], judge: Callable[[K, ActorBatch], Finding | None]
+) -> list[Finding]:
+    """`judge` of each group, in the groups' order: its findings."""
+    return [found for key, group in groups.items() if (found := judge(key, group)) is not None]
+
+
+def judge_by_tenant(
+    events: Iterable[Event],
+    take: Callable[[Event], bool],
+    judge: Callable[[str, ActorBatch], Finding | None],
+) -> list[Finding]:
+    """The skeleton of a detector's `observe`: each of one actor's events goes to `take`
+    (which applies it to the detector's slot and says whether it counts), the counted ones
+    are summarized per tenant, and each tenant's summary is judged once."""
+    return judged(group_by(events, lambda e: e.tenant if take(e) else None), judge)
+
+
+def count_finding(
+    detector: str,
+    tenant: str,
+    actor: str,
+    observed: float,
+    threshold: float,
+    title: str,
+    end_ms: int,
+    window_ms: int,
+    evidence: dict[str, Any],
+    **shown: Any,
+) -> Finding:
+    """A finding about a count that reached its threshold in the window ending at `end_ms`
+    (severity from how far past; `shown`: the Finding's other fields)."""
+    shown.setdefault("severity", severity_for(observed, threshold))
+    return Finding(
+        detector=detector,
+        tenant=tenant,
+        actor=actor,
+        title=title,
+        window_start_ms=end_ms - window_ms,
+        window_end_ms=end_ms,
+        observed=observed,
+        threshold=threshold,
+        evidence=evidence,
+        **shown,
+    )
 
 
 def window_finding(
@@ -262,19 +319,8 @@ def window_finding(
     evidence: dict[str, Any],
 ) -> Finding:
     """A finding about one actor's sliding window ending at its latest event."""
-    return Finding(
-        detector=detector,
-        tenant=tenant,
-        actor=actor,
-        severity=severity_for(observed, threshold),
-        title=title,
-        window_start_ms=group.last_ts - window_ms,
-        window_end_ms=group.last_ts,
-        observed=observed,
-        threshold=threshold,
-        evidence=evidence,
-        sample_event_ids=tuple(group.samples),
-        channels=tuple(sorted(group.channels)),
-        team=group.team,
-        sample_records=tuple(group.records),
+    end = group.last_ts
+    shown = group.shown()
+    return count_finding(
+        detector, tenant, actor, observed, threshold, title, end, window_ms, evidence, **shown
     )

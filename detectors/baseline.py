@@ -24,11 +24,11 @@ from typing import Any, Protocol
 from detectors.base import (
     MINUTE_MS,
     ActorBatch,
+    ByActions,
     Context,
     Finding,
-    Tuned,
+    judge_by_tenant,
     severity_for,
-    tuned_actions,
 )
 from detectors.event import Event
 from detectors.state.actor import ActorState, PerTenant
@@ -36,7 +36,6 @@ from detectors.state.keys import team_tag
 from detectors.state.shared import team_sample
 from detectors.state.window_history import WindowHistory
 from detectors.stats import NO_STATS, Stats
-from detectors.tuning import Tuning
 
 DAY_MS = 24 * 60 * MINUTE_MS
 
@@ -86,16 +85,12 @@ def judge(cfg: WindowBaselineConfig, observed: int, actor: Stats, team: Stats) -
     return Verdict("baseline", threshold, actor, team)
 
 
-class WindowBaseline(Tuned[Any]):
+class WindowBaseline(ByActions[Any]):
     """Counts an actor's actions per window; judges the busiest window of each batch."""
 
     name = "window_baseline"
     headline = "Window count"  # alert titles: "<headline>: <n> <counted> in <m> min (...)"
     counted = "events"
-
-    def __init__(self, tuning: Tuning[Any], key_prefix: str = "") -> None:
-        super().__init__(tuning, key_prefix)
-        self.actions = tuned_actions(tuning)
 
     def load_slot(self, data: dict) -> PerTenant[WindowHistory]:
         return PerTenant.loader(WindowHistory.load)(data)
@@ -106,25 +101,21 @@ class WindowBaseline(Tuned[Any]):
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
         histories: PerTenant[WindowHistory] = actor.slot(self.name, PerTenant)
-        groups: dict[str, ActorBatch] = {}
-        for event in events:
+
+        def take(event: Event) -> bool:
             cfg = self.tuning.for_tenant(event.tenant)
             if event.action not in cfg.actions:
-                continue
+                return False
             if self.tuning.allows_actor(event.tenant, actor.actor, event.trusted_team):
-                continue
+                return False
             window = event.ts_ms // (cfg.window_minutes * MINUTE_MS)
             histories.get_or_new(event.tenant, WindowHistory).add(window, 1)
-            group = groups.get(event.tenant)
-            if group is None:
-                group = groups[event.tenant] = ActorBatch(event)
-            group.add(event)
-        findings = []
-        for tenant, group in groups.items():
-            finding = self.judge_batch(actor, tenant, group, histories[tenant], ctx)
-            if finding is not None:
-                findings.append(finding)
-        return findings
+            return True
+
+        def judge(tenant: str, group: ActorBatch) -> Finding | None:
+            return self.judge_batch(actor, tenant, group, histories[tenant], ctx)
+
+        return judge_by_tenant(events, take, judge)
 
     def judge_batch(
         self,
@@ -155,7 +146,7 @@ class WindowBaseline(Tuned[Any]):
                 )
         if current < min(cfg.min_observed, cfg.static_threshold):
             return None
-        verdict = judge(cfg, current, Stats.of(history.history), team)
+        verdict = judge(cfg, current, history.stats(), team)
         if verdict is None:
             return None
         return self.describe(tenant, actor, group, current, verdict, at * window_ms)
@@ -186,10 +177,7 @@ class WindowBaseline(Tuned[Any]):
             observed=observed,
             threshold=round(verdict.threshold, 2),
             evidence=baseline_evidence(cfg, observed, verdict),
-            sample_event_ids=tuple(group.samples),
-            channels=tuple(sorted(group.channels)),
-            team=group.team,
-            sample_records=tuple(group.records),
+            **group.shown(),
         )
 
 

@@ -21,6 +21,7 @@ from detectors.state.actor import MAX_IDS, ActorState
 from detectors.state.shared.plan import Plan
 
 DEFAULT_LATENESS_MS = 60 * 60_000
+UNSET = (None, "", ())  # a field holding one of these is not set (see ActorDetector)
 
 
 @dataclass(slots=True)
@@ -68,16 +69,32 @@ class Runner:
         self.actor_side: list[ActorDetector] = [d for d in detectors if hasattr(d, "observe")]
         self.shared_side: list[SharedDetector] = [d for d in detectors if hasattr(d, "plan_shared")]
         self.loaders = {d.name: d.load_slot for d in self.actor_side}
-        self._readers: dict[str, list[ActorDetector]] = {}
+        self._readers: dict[str, tuple[list[ActorDetector], list[tuple[ActorDetector, Any]]]] = {}
 
-    def readers(self, action: str) -> list[ActorDetector]:
-        """The actor-side detectors that read `action`, in catalog order."""
-        found = self._readers.get(action)
+    def readers(self, event: Event) -> list[ActorDetector]:
+        """The actor-side detectors that read `event`, in catalog order: those reading its
+        action, and those reading an event that carries one of their `fields`."""
+        found = self._readers.get(event.action)
         if found is None:
-            found = self._readers[action] = [
-                d for d in self.actor_side if d.actions is None or action in d.actions
-            ]
-        return found
+            found = self._readers[event.action] = self.index(event.action)
+        always, maybe = found
+        if not maybe:
+            return always
+        extra = [d for d, fields in maybe if any(getattr(event, f) not in UNSET for f in fields)]
+        if not extra:
+            return always
+        return [d for d in self.actor_side if d in always or d in extra]
+
+    def index(self, action: str) -> tuple[list[ActorDetector], list[tuple[ActorDetector, Any]]]:
+        """(the detectors reading `action`, (detector, fields) of those reading it only on
+        an event carrying one of their fields)."""
+        always = [d for d in self.actor_side if d.actions is None or action in d.actions]
+        maybe = [
+            (d, getattr(d, "fields", ()))
+            for d in self.actor_side
+            if d not in always and reads_fields(d)
+        ]
+        return always, maybe
 
     def observe(
         self, state: ActorState, events: Sequence[Event], ctx: Context, horizon_ms: int
@@ -96,15 +113,21 @@ class Runner:
     def judge(
         self, state: ActorState, events: list[Event], ctx: Context, out: list[Finding]
     ) -> None:
-        if len(events) == 1:
-            detectors = self.readers(events[0].action)
-        else:
-            wanted = {id(d) for e in events for d in self.readers(e.action)}
-            detectors = [d for d in self.actor_side if id(d) in wanted]
-        for detector in detectors:
-            for finding in detector.observe(state, events, ctx):
+        """Each detector judges the events it reads (allowlists see every event's team)."""
+        for detector, mine in self.route(events):
+            for finding in detector.observe(state, mine, ctx):
                 if not allowlisted(detector, finding, trusted_teams(events, finding.tenant)):
                     out.append(finding)
+
+    def route(self, events: list[Event]) -> list[tuple[ActorDetector, list[Event]]]:
+        """(detector, the events it reads) in catalog order, for those reading any."""
+        if len(events) == 1:
+            return [(d, events) for d in self.readers(events[0])]
+        mine: dict[int, list[Event]] = {}
+        for event in events:
+            for detector in self.readers(event):
+                mine.setdefault(id(detector), []).append(event)
+        return [(d, mine[id(d)]) for d in self.actor_side if id(d) in mine]
 
     def plan_shared(
         self, events: Sequence[Event], plan: Plan, horizon_ms: int
@@ -124,6 +147,11 @@ class Runner:
 
     def load(self, actor: str, data: dict[str, Any]) -> ActorState:
         return ActorState.load(actor, data, self.loaders)
+
+
+def reads_fields(detector: Any) -> bool:
+    """Whether the detector reads events by their fields as well as by action."""
+    return bool(getattr(detector, "fields", ()))
 
 
 def slices(events: list[Event], span_ms: int | None) -> list[list[Event]]:

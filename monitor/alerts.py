@@ -15,6 +15,8 @@ from typing import Any
 
 from detectors.base import Finding
 from detectors.state.keys import alert_field, claim_field
+from monitor.canary.document import mark
+from monitor.canary.signing import is_canary_actor
 from monitor.pseudonym import Pseudonymizer
 from monitor.state.codec import decode_finding, encode_finding
 from monitor.state.requests import Decision, Pending
@@ -160,5 +162,7 @@ class Alerts:
             pending.decided_ms,
             self.pseudonymize,
         )
+        if is_canary_actor(finding.actor):  # a canary's: flagged, never for the SOC
+            mark(doc)
         return Alert(pending.uid, pending.kind, finding, pending.count, pending.first_seen_ms, doc,
                      pending)  # fmt: skip

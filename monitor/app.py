@@ -24,6 +24,8 @@ from monitor.assignments import (
     load_assignments,
     trusted_kinds,
 )
+from monitor.canary.check import CanaryCheck
+from monitor.canary.patterns import PATTERNS as CANARY_PATTERNS
 from monitor.channel_reload import ChannelWatcher
 from monitor.channels import Registry, load_channels
 from monitor.config import DetectorSettings, load_detectors
@@ -176,6 +178,7 @@ class Worker:
             assignments=self.assignments.assignments,
             tenants=self.tenants,
             watermarks=self.watermarks,
+            canary=CanaryCheck(s.canary_key),
         )
         (log.info if self.tenants is not None else log.warning)(
             "blindar worker: %s", registry_line(self.tenants, s.tenants_file)
@@ -196,6 +199,11 @@ class Worker:
             metrics.LAST_EVENT.labels(channel=channel).set(started)
             metrics.LATE_EVENTS.labels(channel=channel)  # 0 before the first
             metrics.DROPPED_LATE_EVENTS.labels(channel=channel)
+            metrics.CANARY_FORGED.labels(channel=channel)
+            for detector in CANARY_PATTERNS:  # 0 before the first: its increase shows
+                if detector in self.detector_settings.configs:
+                    metrics.CANARY_LATENCY.labels(channel=channel, detector=detector)
+                    metrics.CANARY_FINDINGS.labels(channel=channel, detector=detector)
         await self._tick(self.app)  # before the first batch: silence is judged by the clock
         metrics.UP.set(1)
 

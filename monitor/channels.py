@@ -2,8 +2,9 @@
 maps onto the contract, and when a channel is expected to be quiet.
 
 Channels come from `channels.yaml` (an entry under `channels:`) and from one file per
-channel in `channels.d/<name>.yaml` next to it. Loading validates everything and
-raises `ConfigError` naming the file, the key path and the reason.
+channel in `channels.d/<name>.yaml` next to it. Loading validates everything (pydantic
+models: ChannelsFile, ChannelSection, WindowSection) and raises `ConfigError` naming the
+file, the key path and the reason, for every problem found.
 """
 
 from __future__ import annotations
@@ -11,13 +12,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from monitor.config import ConfigError, expect_keys, positive_int, read_yaml
+from pydantic import Field, PlainValidator, model_validator
+
+from monitor.config import read_yaml
 from monitor.contract import FIELD_PATHS
 from monitor.events import Mapper
 from monitor.mapping import compile_mapping
+from monitor.validation import (
+    ConfigError,
+    OptionalPositiveInt,
+    PositiveInt,
+    Section,
+    choices,
+    fail,
+    list_of,
+    mapping_of,
+    validate,
+)
 
 TOPIC_PREFIX = "interactions."
 DEFAULT_PARTITIONS = 6
@@ -27,7 +41,6 @@ CHANNELS_DIR = "channels.d"
 CONTRACT_FIELDS = FIELD_PATHS
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-CHANNEL_KEYS = {"topic", "partitions", "mapping", "quiet_hours", "silence_minutes", "trusted"}
 # What a channel's own events may assert about their actor (monitor/assignments.py).
 TRUSTABLE = ("tenants", "team", "type")
 
@@ -107,42 +120,129 @@ def channel_files(config_dir: Path) -> list[Path]:
 
 def load_channels(path: Path) -> Registry:
     """Load and validate channels.yaml and every channels.d/*.yaml next to it."""
-    doc = read_yaml(path) or {}
-    where = path.name
-    expect_keys(doc, {"defaults", "channels"}, where, "")
-    defaults = _defaults(doc.get("defaults") or {}, where)
-    entries = doc.get("channels") or {}
-    if not isinstance(entries, dict):
-        raise ConfigError(f"{where}: channels: must be a mapping of name to settings")
+    doc = validate(ChannelsFile, read_yaml(path), path.name)
+    problems: list[str] = []
     channels = [
-        _channel(name, entry or {}, defaults, where, f"channels.{name}")
-        for name, entry in entries.items()
+        _channel(name, entry, doc.defaults, path.name, f"channels.{name}", problems)
+        for name, entry in doc.channels.items()
     ]
     for file in channel_files(path.parent)[1:]:
         label = f"{CHANNELS_DIR}/{file.name}"
-        channels.append(_channel(file.stem, read_yaml(file) or {}, defaults, label, ""))
-    if not channels:
-        raise ConfigError(f"{where}: channels: must be a non-empty mapping of name to settings")
+        if not _good_name(file.stem):
+            problems.append(f"{label}: file name: {BAD_NAME}")
+            continue
+        try:
+            entry = validate(ChannelSection, read_yaml(file), label)
+        except ConfigError as exc:
+            problems += exc.problems
+            continue
+        channels.append(_channel(file.stem, entry, doc.defaults, label, "", problems))
+    if not channels and not problems:
+        problems.append(f"{path.name}: channels: must be a non-empty mapping of name to settings")
+    if problems:
+        raise ConfigError(*problems)
     _check_unique(channels)
     return Registry(tuple(channels))
 
 
-def _optional_minutes(value: Any, where: str, path: str) -> int | None:
-    """A channel's own silence period; None leaves it to channel_silence's setting."""
-    return None if value is None else positive_int(value, where, path)
+BAD_NAME = "name must be letters, digits, - or _"
 
 
-def _defaults(doc: Any, where: str) -> dict[str, Any]:
-    expect_keys(doc, {"partitions", "silence_minutes", "quiet_hours"}, where, "defaults")
-    return {
-        "partitions": positive_int(
-            doc.get("partitions", DEFAULT_PARTITIONS), where, "defaults.partitions"
-        ),
-        "silence_minutes": _optional_minutes(
-            doc.get("silence_minutes"), where, "defaults.silence_minutes"
-        ),
-        "quiet_hours": doc.get("quiet_hours") or [],
-    }
+def _good_name(name: str) -> bool:
+    return name.replace("-", "").replace("_", "").isalnum()
+
+
+def _channel_name(value: Any) -> str:
+    if not isinstance(value, str) or not _good_name(value):
+        fail(BAD_NAME)
+    return value
+
+
+def _days(value: Any) -> frozenset[int]:
+    if not isinstance(value, list) or not value or any(d not in DAYS for d in value):
+        fail(f"must be a list of {', '.join(DAYS)}")
+    return frozenset(DAYS.index(d) for d in value)
+
+
+def _minute(value: Any) -> int:
+    text = str(value)
+    hours, sep, minutes = text.partition(":")
+    if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        fail(f'must be "HH:MM", got {value!r}')
+    total = int(hours) * 60 + int(minutes)
+    if int(minutes) > 59 or total > 24 * 60:
+        fail(f"not a time of day: {value!r}")
+    return total
+
+
+def _zone(value: Any) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        fail(f"unknown time zone {value!r}")
+    return str(value)
+
+
+def _topic(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        fail("must be a non-empty string")
+    return value
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        fail("must map contract fields to rules")
+    return dict(value)
+
+
+class WindowSection(Section):
+    """A `quiet_hours` entry: {days: [sat, sun], from: "22:00", to: "06:00", tz}."""
+
+    REQUIRED: ClassVar[dict[str, str]] = {"from": '"HH:MM"', "to": '"HH:MM"'}
+    days: Annotated[frozenset[int], PlainValidator(_days)] = frozenset(range(7))
+    start: Annotated[int, PlainValidator(_minute)] = Field(alias="from")
+    end: Annotated[int, PlainValidator(_minute)] = Field(alias="to")
+    tz: Annotated[str, PlainValidator(_zone)] = "UTC"
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> WindowSection:
+        if self.start == self.end:
+            fail("from and to are equal (use 00:00 to 24:00)")
+        return self
+
+    def window(self) -> QuietWindow:
+        return QuietWindow(self.days, self.start, self.end, self.tz)
+
+
+QuietHours = Annotated[tuple[WindowSection, ...], list_of("must be a list of windows")]
+
+
+class DefaultsSection(Section):
+    partitions: PositiveInt = DEFAULT_PARTITIONS
+    silence_minutes: OptionalPositiveInt = None  # None: channel_silence's silence_minutes
+    quiet_hours: QuietHours = ()
+
+
+class ChannelSection(Section):
+    """One channel (an entry under `channels:` or a channels.d file); keys not given take
+    the file's `defaults`."""
+
+    topic: Annotated[str, PlainValidator(_topic)] = ""
+    partitions: PositiveInt = DEFAULT_PARTITIONS
+    mapping: Annotated[dict[str, Any], PlainValidator(_mapping)] = Field(default_factory=dict)
+    quiet_hours: QuietHours = ()
+    silence_minutes: OptionalPositiveInt = None
+    trusted: choices(TRUSTABLE) = frozenset()  # type: ignore[valid-type]
+
+
+class ChannelsFile(Section):
+    defaults: DefaultsSection = DefaultsSection()
+    channels: Annotated[
+        dict[Annotated[str, PlainValidator(_channel_name)], ChannelSection],
+        mapping_of("must be a mapping of name to settings"),
+    ] = Field(default_factory=dict)
 
 
 def _check_unique(channels: list[Channel]) -> None:
@@ -162,64 +262,32 @@ def _check_unique(channels: list[Channel]) -> None:
         names[c.name] = topics[c.topic] = c
 
 
-def _channel(name: Any, entry: Any, defaults: dict[str, Any], where: str, path: str) -> Channel:
+def _channel(
+    name: str,
+    entry: ChannelSection,
+    defaults: DefaultsSection,
+    where: str,
+    path: str,
+    problems: list[str],
+) -> Channel:
+    """The runtime channel: the entry's keys, else the defaults'."""
+    given = entry.model_fields_set
+
+    def pick(key: str) -> Any:
+        return getattr(entry if key in given else defaults, key)
+
     at = f"{path}." if path else ""
-    if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
-        raise ConfigError(f"{where}: {path or 'file name'}: name must be letters, digits, - or _")
-    expect_keys(entry, CHANNEL_KEYS, where, path)
-    topic = entry.get("topic", f"{TOPIC_PREFIX}{name}")
-    if not isinstance(topic, str) or not topic:
-        raise ConfigError(f"{where}: {at}topic: must be a non-empty string")
-    count = positive_int(entry.get("partitions", defaults["partitions"]), where, f"{at}partitions")
-    silence = _optional_minutes(
-        entry.get("silence_minutes", defaults["silence_minutes"]), where, f"{at}silence_minutes"
-    )
-    quiet = quiet_windows(
-        entry.get("quiet_hours", defaults["quiet_hours"]), where, f"{at}quiet_hours"
-    )
-    mapping = entry.get("mapping") or {}
-    if not isinstance(mapping, dict):
-        raise ConfigError(f"{where}: {at}mapping: must map contract fields to rules")
-    compile_mapping(mapping, where, f"{at}mapping")  # validates every rule
-    trusted = entry.get("trusted") or []
-    if not isinstance(trusted, list) or any(t not in TRUSTABLE for t in trusted):
-        raise ConfigError(f"{where}: {at}trusted: must be a list of {', '.join(TRUSTABLE)}")
-    return Channel(name, topic, count, dict(mapping), quiet, silence, where, frozenset(trusted))
-
-
-def quiet_windows(doc: Any, where: str, path: str) -> tuple[QuietWindow, ...]:
-    """Validate a `quiet_hours` list: [{days: [sat, sun], from: "22:00", to: "06:00", tz}]."""
-    if not isinstance(doc, list):
-        raise ConfigError(f"{where}: {path}: must be a list of windows")
-    return tuple(_window(item, where, f"{path}[{i}]") for i, item in enumerate(doc))
-
-
-def _window(doc: Any, where: str, path: str) -> QuietWindow:
-    expect_keys(doc, {"days", "from", "to", "tz"}, where, path)
-    days = doc.get("days", list(DAYS))
-    if not isinstance(days, list) or not days or any(d not in DAYS for d in days):
-        raise ConfigError(f"{where}: {path}.days: must be a list of {', '.join(DAYS)}")
-    for key in ("from", "to"):
-        if key not in doc:
-            raise ConfigError(f'{where}: {path}.{key}: required ("HH:MM")')
-    start = _minute(doc["from"], where, f"{path}.from")
-    end = _minute(doc["to"], where, f"{path}.to")
-    if start == end:
-        raise ConfigError(f"{where}: {path}: from and to are equal (use 00:00 to 24:00)")
-    tz = doc.get("tz", "UTC")
     try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ConfigError(f"{where}: {path}.tz: unknown time zone {tz!r}") from None
-    return QuietWindow(frozenset(DAYS.index(d) for d in days), start, end, tz)
-
-
-def _minute(value: Any, where: str, path: str) -> int:
-    text = str(value)
-    hours, sep, minutes = text.partition(":")
-    if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
-        raise ConfigError(f'{where}: {path}: must be "HH:MM", got {value!r}')
-    total = int(hours) * 60 + int(minutes)
-    if int(minutes) > 59 or total > 24 * 60:
-        raise ConfigError(f"{where}: {path}: not a time of day: {value!r}")
-    return total
+        compile_mapping(entry.mapping, where, f"{at}mapping")  # validates every rule
+    except ConfigError as exc:
+        problems += exc.problems
+    return Channel(
+        name,
+        entry.topic if "topic" in given else f"{TOPIC_PREFIX}{name}",
+        pick("partitions"),
+        entry.mapping,
+        tuple(w.window() for w in pick("quiet_hours")),
+        pick("silence_minutes"),
+        where,
+        entry.trusted,
+    )

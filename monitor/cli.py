@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("topics", cmd_topics, "create the channel, alert and dead-letter topics (idempotent)")
     command("worker", cmd_worker, "run the detection worker (Faust)")
+    p = command("canary", cmd_canary, "send signed canary leaks and check each is detected")
+    from monitor.canary.cli import add_arguments as canary_arguments
+
+    canary_arguments(p)
     p = command("simulate", cmd_simulate, "produce realistic contact-center traffic")
     p.add_argument("--rate", type=float, default=200.0, help="events per second (default 200)")
     p.add_argument("--agents", type=int, help="default 300 live, 500 with --out")
@@ -188,6 +192,12 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
     add_arguments(p)
 
 
+def cmd_canary(settings: Settings, args: argparse.Namespace) -> int:
+    from monitor.canary.cli import run
+
+    return run(settings, args)
+
+
 def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     from monitor.report_cli import run
 
@@ -201,19 +211,57 @@ def cmd_alerts(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_config(settings: Settings, _args: argparse.Namespace) -> int:
+    """Validate the config directory: every problem found on its own line (exit 2), else
+    one OK line per file."""
+    lines, problems = [], []
+    for check in (_check_channels, _check_detectors, _check_tenants, _check_assignments):
+        try:
+            line = check(settings)
+        except ConfigError as exc:
+            problems += getattr(exc, "problems", None) or [str(exc)]
+            continue
+        if line:
+            lines.append(line)
+    if problems:
+        print(f"blindar: {len(problems)} configuration error(s) in {settings.config_dir}:",
+              file=sys.stderr)  # fmt: skip
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    return 0
+
+
+def _check_channels(settings: Settings) -> str:
     from monitor.channels import load_channels
-    from monitor.config import load_detectors
 
     registry = load_channels(settings.config_dir / "channels.yaml")
-    detectors = load_detectors(settings.config_dir / "detectors.yaml")
-    print(f"channels.yaml + channels.d: ok ({len(registry.channels)} channels)")
-    print(f"detectors.yaml: ok ({', '.join(detectors.configs)} enabled)")
-    if settings.assignments_file is not None:
-        from monitor.assignments import load_assignments
+    return f"channels.yaml + channels.d: ok ({len(registry.channels)} channels)"
 
-        assignments = load_assignments(settings.assignments_file)
-        print(f"{settings.assignments_file.name}: ok ({len(assignments.by_actor)} actors)")
-    return 0
+
+def _check_detectors(settings: Settings) -> str:
+    from monitor.config import load_detectors
+
+    detectors = load_detectors(settings.config_dir / "detectors.yaml")
+    return f"detectors.yaml: ok ({', '.join(detectors.configs)} enabled)"
+
+
+def _check_tenants(settings: Settings) -> str:
+    from monitor.tenants import load_tenants
+
+    if settings.tenants_file is None:
+        return ""
+    tenants = load_tenants(settings.tenants_file) or frozenset()
+    return f"{settings.tenants_file.name}: ok ({len(tenants)} tenants)"
+
+
+def _check_assignments(settings: Settings) -> str:
+    from monitor.assignments import load_assignments
+
+    if settings.assignments_file is None:
+        return ""
+    assignments = load_assignments(settings.assignments_file)
+    return f"{settings.assignments_file.name}: ok ({len(assignments.by_actor)} actors)"
 
 
 def cmd_schema(_settings: Settings, _args: argparse.Namespace) -> int:

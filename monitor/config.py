@@ -1,29 +1,41 @@
 """Detector configuration (deploy/config/detectors.yaml): load, validate, build detectors.
 
-Errors name the file, the exact key path and the reason, e.g.
-`detectors.yaml: detectors.bulk_export.window_minutes: must be a positive integer`.
+The file is validated by pydantic models made from the runtime dataclasses (the detectors'
+config classes, StateSettings, EventTimeSettings), so a setting's type and default are
+written once. Errors name the file, the exact key path and the reason, e.g.
+`detectors.yaml: detectors.bulk_export.window_minutes: must be a positive integer, got -5`;
+every problem found is reported at once. The detectors read the plain dataclasses.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 import yaml
+from pydantic import PlainValidator, create_model
 
 from detectors.base import Detector
 from detectors.catalog import CATALOG
 from detectors.tuning import Allowlist, Tuning
-
-
-class ConfigError(ValueError):
-    """Invalid configuration; the message says where and why."""
-
+from monitor.validation import (
+    ConfigError,
+    Flag,
+    PositiveInt,
+    PositiveNumber,
+    Section,
+    Text,
+    fail,
+    list_of,
+    mapping_of,
+    strings,
+    validate,
+)
 
 REPLACED = (
     "no longer a setting: one allowed lateness, measured against the watermark, serves "
@@ -93,43 +105,134 @@ def read_yaml(path: Path) -> Any:
 
 
 def load_detectors(path: Path) -> DetectorSettings:
-    """Load and validate detectors.yaml."""
-    doc = read_yaml(path) or {}
-    where = path.name
-    expect_keys(doc, {"alerts", "detectors", "state", "event_time"}, where, "")
-    alerts = doc.get("alerts") or {}
-    expect_keys(alerts, {"suppression_minutes"}, where, "alerts")
-    suppression = alerts.get("suppression_minutes", 30)
-    if type(suppression) not in (int, float) or suppression <= 0:  # fractions: short test windows
-        raise ConfigError(
-            f"{where}: alerts.suppression_minutes: must be a positive number, got {suppression!r}"
-        )
-    sections = doc.get("detectors") or {}
-    if not isinstance(sections, dict):
-        raise ConfigError(f"{where}: detectors: must be a mapping of detector name to settings")
+    """Load and validate detectors.yaml; every problem found is in the ConfigError."""
+    raw = read_yaml(path) or {}
+    sections = raw.get("detectors") if isinstance(raw, dict) else None
+    for section in sections.values() if isinstance(sections, dict) else ():
+        if isinstance(section, dict):
+            resolve_files(section, path.parent)
+    doc = validate(detectors_file_model(), raw, path.name)
+    problems: list[str] = []
     configs = {}
-    for name, section in sections.items():
-        if name not in CATALOG:
-            known = ", ".join(sorted(CATALOG))
-            raise ConfigError(f"{where}: detectors.{name}: unknown detector (known: {known})")
-        section = dict(section or {})
-        enabled = section.pop("enabled", True)
-        if not isinstance(enabled, bool):
-            raise ConfigError(f"{where}: detectors.{name}.enabled: must be true or false")
-        resolve_files(section, path.parent)
-        if "lateness_minutes" in section:
-            raise ConfigError(f"{where}: detectors.{name}.lateness_minutes: {REPLACED}")
-        tuning = build_tuning(CATALOG[name][0], section, where, f"detectors.{name}")
-        if enabled:
+    for name in sections or {}:  # the file's order
+        section = getattr(doc.detectors, name)
+        tuning = build_tuning(CATALOG[name][0], section, path.name, f"detectors.{name}", problems)
+        if section.enabled and tuning is not None:
             configs[name] = tuning
-    state_section = dict(doc.get("state") or {})
-    if "late_minutes" in state_section:
-        raise ConfigError(f"{where}: state.late_minutes: {REPLACED}")
-    state = build_dataclass(StateSettings, state_section, where, "state")
-    event_time = build_dataclass(
-        EventTimeSettings, dict(doc.get("event_time") or {}), where, "event_time"
+    state = build(StateSettings, doc.state.given(), path.name, "state", problems)
+    event_time = build(EventTimeSettings, doc.event_time.given(), path.name, "event_time", problems)
+    if problems:
+        raise ConfigError(*problems)
+    return DetectorSettings(doc.alerts.suppression_minutes, configs, state, event_time)
+
+
+class AlertsSection(Section):
+    suppression_minutes: PositiveNumber = 30  # fractions: short test windows
+
+
+def _pattern(value: Any) -> re.Pattern[str]:
+    if not isinstance(value, str):
+        fail("must be a string")
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        fail(f"bad regex: {exc}")
+
+
+Patterns = Annotated[
+    tuple[Annotated[Any, PlainValidator(_pattern)], ...], list_of("must be a list of strings")
+]
+Names = strings(frozenset)
+
+
+class AllowlistSection(Section):
+    actors: Names = frozenset()
+    teams: Names = frozenset()
+    actor_patterns: Patterns = ()
+    destination_domains: Names = frozenset()
+
+    def allowlist(self) -> Allowlist:
+        return Allowlist(
+            actors=self.actors,
+            teams=self.teams,
+            actor_patterns=self.actor_patterns,
+            destination_domains=frozenset(d.lower() for d in self.destination_domains),
+        )
+
+
+class DetectorSection(Section):
+    """A detector's section (its settings are added from its config dataclass)."""
+
+    REPLACED: ClassVar[dict[str, str]] = {"lateness_minutes": REPLACED}
+
+
+class DetectorsSection(Section):
+    """detectors: one section per detector of the catalog (fields added from it)."""
+
+    NOT_MAPPING: ClassVar[str] = "must be a mapping of detector name to settings"
+    UNKNOWN: ClassVar[str] = "unknown detector (known: {allowed})"
+
+
+class StateSection(Section):
+    REPLACED: ClassVar[dict[str, str]] = {"late_minutes": REPLACED}
+
+
+def value_type(hint: Any) -> Any:
+    """The validated type of a setting of a runtime dataclass (ints and numbers positive)."""
+    simple = {int: PositiveInt, float: PositiveNumber, bool: Flag, str: Text}
+    if hint in simple:
+        return simple[hint]
+    origin = typing.get_origin(hint)
+    if origin in (frozenset, tuple, list):
+        return strings(origin)
+    raise TypeError(f"unsupported setting type {hint!r}")
+
+
+@functools.cache
+def section_model(cls: type, base: type[Section] = Section) -> type[Section]:
+    """A pydantic model of a runtime dataclass: one validated key per field. The defaults
+    stay the dataclass's: only the keys given are passed to it (`Section.given`)."""
+    hints = typing.get_type_hints(cls)
+    fields: dict[str, Any] = {
+        f.name: (value_type(hints[f.name]), None) for f in dataclasses.fields(cls)
+    }
+    return create_model(f"{cls.__name__}Section", __base__=base, **fields)  # type: ignore[call-overload,no-any-return]
+
+
+def detector_model(cls: type) -> type[Section]:
+    """A detector's section: its settings, `enabled`, an allowlist and tenant overrides
+    (its settings and an allowlist)."""
+    override = create_model(
+        f"{cls.__name__}Override", __base__=section_model(cls), allowlist=(AllowlistSection, None)
     )
-    return DetectorSettings(suppression, configs, state, event_time)
+    tenants = Annotated[dict[str, override], mapping_of("must map tenant names to overrides")]  # type: ignore[valid-type]
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        f"{cls.__name__}Detector",
+        __base__=section_model(cls, DetectorSection),
+        enabled=(Flag, True),
+        allowlist=(AllowlistSection, AllowlistSection()),
+        tenants=(tenants, {}),
+    )
+
+
+@functools.cache
+def detectors_file_model() -> type[Section]:
+    """The whole of detectors.yaml (a detector section per catalog entry)."""
+    detectors = create_model(
+        "Detectors",
+        __base__=DetectorsSection,
+        **{name: (detector_model(entry[0]), None) for name, entry in CATALOG.items()},
+    )
+    state = section_model(StateSettings, StateSection)
+    event_time = section_model(EventTimeSettings)
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        "DetectorsFile",
+        __base__=Section,
+        alerts=(AlertsSection, AlertsSection()),
+        detectors=(detectors, detectors()),
+        state=(state, state()),
+        event_time=(event_time, event_time()),
+    )
 
 
 def resolve_files(section: dict[str, Any], base: Path) -> None:
@@ -146,92 +249,40 @@ def resolve_files(section: dict[str, Any], base: Path) -> None:
                 scope[key] = str(base / value)
 
 
-def build_tuning(cls: type, section: dict[str, Any], where: str, path: str) -> Tuning[Any]:
+def build(cls: type, values: dict[str, Any], where: str, path: str, problems: list[str]) -> Any:
+    """The runtime dataclass from validated values; its own checks' errors are collected."""
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        problems.append(f"{where}: {path}: {exc}")
+        return None
+
+
+def build_tuning(
+    cls: type, section: Any, where: str, path: str, problems: list[str]
+) -> Tuning[Any] | None:
     """A detector's default config, per-tenant overrides and allowlists from its section."""
-    allowlist = build_allowlist(section.pop("allowlist", None), where, f"{path}.allowlist")
-    tenants_section = section.pop("tenants", None) or {}
-    if not isinstance(tenants_section, dict):
-        raise ConfigError(f"{where}: {path}.tenants: must map tenant names to overrides")
-    default = build_dataclass(cls, section, where, path)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    values = {k: v for k, v in section.given().items() if k in fields}
+    default = build(cls, values, where, path, problems)
     tenants, tenant_allowlists = {}, {}
-    for tenant, overrides in tenants_section.items():
-        at = f"{path}.tenants.{tenant}"
-        overrides = dict(overrides or {})
-        extra = overrides.pop("allowlist", None)
-        if extra is not None:
-            tenant_allowlists[str(tenant)] = build_allowlist(extra, where, f"{at}.allowlist")
-        tenants[str(tenant)] = build_dataclass(cls, {**section, **overrides}, where, at)
-    return Tuning(default, tenants, allowlist, tenant_allowlists)
-
-
-def build_allowlist(section: Any, where: str, path: str) -> Allowlist:
-    if section is None:
-        return Allowlist()
-    expect_keys(section, {"actors", "teams", "actor_patterns", "destination_domains"}, where, path)
-    lists = {
-        key: _convert(list[str], value, where, f"{path}.{key}") for key, value in section.items()
-    }
-    patterns = []
-    for i, text in enumerate(lists.get("actor_patterns", [])):
-        try:
-            patterns.append(re.compile(text))
-        except re.error as exc:
-            raise ConfigError(f"{where}: {path}.actor_patterns[{i}]: bad regex: {exc}") from None
-    return Allowlist(
-        actors=frozenset(lists.get("actors", [])),
-        teams=frozenset(lists.get("teams", [])),
-        actor_patterns=tuple(patterns),
-        destination_domains=frozenset(d.lower() for d in lists.get("destination_domains", [])),
-    )
+    for tenant, overrides in section.tenants.items():
+        if overrides.allowlist is not None:
+            tenant_allowlists[tenant] = overrides.allowlist.allowlist()
+        given = {k: v for k, v in overrides.given().items() if k in fields}
+        tenants[tenant] = build(
+            cls, {**values, **given}, where, f"{path}.tenants.{tenant}", problems
+        )
+    if default is None or any(t is None for t in tenants.values()):
+        return None
+    return Tuning(default, tenants, section.allowlist.allowlist(), tenant_allowlists)
 
 
 def expect_keys(doc: Any, allowed: set[str], where: str, path: str) -> None:
+    """The hand check still used by the mapping rules, tenants and assignments files."""
     if not isinstance(doc, dict):
         raise ConfigError(f"{where}: {path or '(top level)'}: must be a mapping")
     for key in doc:
         if key not in allowed:
             at = f"{path}.{key}" if path else str(key)
             raise ConfigError(f"{where}: {at}: unknown key (allowed: {', '.join(sorted(allowed))})")
-
-
-def positive_int(value: Any, where: str, path: str) -> int:
-    if type(value) is not int or value <= 0:
-        raise ConfigError(f"{where}: {path}: must be a positive integer, got {value!r}")
-    return value
-
-
-def build_dataclass(cls: type, section: dict[str, Any], where: str, path: str) -> Any:
-    """Instantiate a config dataclass from a mapping, checking every key and type."""
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    expect_keys(section, names, where, path)
-    values = {
-        key: _convert(hints[key], value, where, f"{path}.{key}") for key, value in section.items()
-    }
-    try:
-        return cls(**values)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: {path}: {exc}") from None
-
-
-def _convert(hint: Any, value: Any, where: str, path: str) -> Any:
-    origin = typing.get_origin(hint)
-    if hint is int:
-        return positive_int(value, where, path)
-    if hint is float:
-        if type(value) not in (int, float) or value <= 0:
-            raise ConfigError(f"{where}: {path}: must be a positive number, got {value!r}")
-        return float(value)
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where}: {path}: must be true or false")
-        return value
-    if hint is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{where}: {path}: must be a string")
-        return value
-    if origin in (frozenset, tuple, list) or (isinstance(hint, types.GenericAlias) and origin):
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where}: {path}: must be a list of strings")
-        return origin(value)
-    raise ConfigError(f"{where}: {path}: unsupported setting type {hint!r}")

@@ -3,16 +3,19 @@ required, its allowed values and limits.
 
 This table is the single source of truth for the published JSON Schema
 (`blindar schema` → docs/event-schema.json), for the contract fields a channel
-mapping may write, and for the enums and limits the hand-written fast validator in
-`monitor/events.py` checks. The validator stays hand-written (no jsonschema in the
-hot path); tests check that it and the generated schema agree on a corpus.
+mapping may write, and for the enums and limits the hand-written validator in
+`monitor/events.py` checks. The same limits and enums are declared once more below as
+msgspec types, the decoder's fast path; tests check that the fast path and the validator
+agree on a corpus, and that the validator and the generated schema do.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
+
+from msgspec import Meta, Struct
 
 from detectors.event import ACTIONS, ACTOR_TYPES, CLASSIFICATIONS, DESTINATION_KINDS, OUTCOMES
 
@@ -275,3 +278,79 @@ def event_document(event: Any) -> dict[str, Any]:
         parent, _, leaf = path.rpartition(".")
         (doc.setdefault(parent, {}) if parent else doc)[leaf] = value
     return doc
+
+
+# The contract as msgspec types: the decoder's fast path (monitor/events.py) decodes and
+# validates a message in one step into these. They declare the same limits and enums as
+# FIELDS, and refuse unknown fields, so every number and string of a message they accept
+# has been checked (a JSON reader would otherwise skip them unread). What they refuse goes
+# to the hand-written validator, which accepts it or names the reason of the reject.
+# Checked outside the types: the timestamp's form and range, resource.id for the actions
+# that need it, forbidden characters, registered tenants.
+ActorType = Literal["agent", "supervisor", "admin", "service"]
+Classification = Literal["public", "internal", "pii", "pci", "phi"]
+DestinationKind = Literal["email", "usb", "cloud", "printer", "clipboard", "screen", "api"]
+Outcome = Literal["success", "failure"]
+EventIdText = Annotated[str, Meta(min_length=1, max_length=MAX_EVENT_ID)]
+RequiredId = Annotated[str, Meta(min_length=1, max_length=ID)]
+RequiredName = Annotated[str, Meta(min_length=1, max_length=NAME)]
+IdText = Annotated[str, Meta(max_length=ID)]
+LongIdText = Annotated[str, Meta(max_length=LONG_ID)]
+NameText = Annotated[str, Meta(max_length=NAME)]
+DomainText = Annotated[str, Meta(max_length=253)]
+Count = Annotated[int, Meta(ge=0, le=MAX_COUNT)]
+Latitude = Annotated[float, Meta(ge=LATITUDE[0], le=LATITUDE[1])]
+Longitude = Annotated[float, Meta(ge=LONGITUDE[0], le=LONGITUDE[1])]
+TenantList = Annotated[list[IdText], Meta(max_length=MAX_TENANTS)]
+
+
+class ActorDoc(Struct, gc=False, forbid_unknown_fields=True):
+    id: RequiredId
+    type: ActorType | None = None
+    team: IdText | None = None
+    site: IdText | None = None
+    tenants: TenantList | None = None
+
+
+class ResourceDoc(Struct, gc=False, forbid_unknown_fields=True):
+    type: NameText | None = None
+    id: LongIdText | None = None
+    tenant: IdText | None = None
+    classification: Classification | None = None
+
+
+class SourceDoc(Struct, gc=False, forbid_unknown_fields=True):
+    ip: NameText | None = None
+    device_id: IdText | None = None
+    country: NameText | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+
+
+class DestinationDoc(Struct, gc=False, forbid_unknown_fields=True):
+    kind: DestinationKind | None = None
+    domain: DomainText | None = None
+    external: bool | None = None
+
+
+class EventDoc(Struct, gc=False, forbid_unknown_fields=True):
+    event_id: EventIdText
+    ts: str | int
+    tenant: RequiredId
+    actor: ActorDoc
+    action: RequiredName
+    channel: NameText | None = None
+    resource: ResourceDoc | None = None
+    customer_id: LongIdText | None = None
+    interaction_id: LongIdText | None = None
+    records: Count | None = None
+    bytes: Count | None = None
+    outcome: Outcome | None = None
+    source: SourceDoc | None = None
+    destination: DestinationDoc | None = None
+
+
+assert set(get_args(ActorType)) == ACTOR_TYPES and set(get_args(Outcome)) == OUTCOMES
+assert set(get_args(Classification)) == CLASSIFICATIONS
+assert set(get_args(DestinationKind)) == DESTINATION_KINDS
+assert BY_PATH["destination.domain"].max_length == 253

@@ -36,6 +36,7 @@ from detectors.state.shared.plan import Plan, Reply
 from detectors.state.shared.protocol import STATUS
 from monitor import controls, metrics
 from monitor.alerts import Alert, Alerts
+from monitor.canary.signing import CANARY_TEAM
 from monitor.config import DetectorSettings, EventTimeSettings, StateSettings
 from monitor.ledger import Ledger, LedgerBatch, LedgerSettings
 from monitor.pseudonym import Pseudonymizer
@@ -102,6 +103,19 @@ def once(pending: list[Pending]) -> list[Pending]:
     owner order (the same whatever the Redis nodes answering)."""
     latest = {(p.key, p.field): p for p in pending}
     return [latest[k] for k in sorted(latest)]
+
+
+def is_canary(event: Event) -> bool:
+    """A verified canary's event (monitor/canary/check.py puts it in the canary peer group)."""
+    return event.trusted_team == CANARY_TEAM
+
+
+def real_events(events: Sequence[Event]) -> Sequence[Event]:
+    """The events shared state may hold: canaries never feed a channel's, an address's or a
+    peer group's state (a canary must not keep a silent channel looking alive)."""
+    if all(e.trusted_team != CANARY_TEAM for e in events):
+        return events
+    return [e for e in events if e.trusted_team != CANARY_TEAM]
 
 
 def asked(shared: list[Any]) -> list[OwnerWrite]:
@@ -207,6 +221,10 @@ class Detection:
         actor, late = owner
         return f"{self.prefix}{actor_tag(actor)}{LATE_LANE if late else ''}"
 
+    def owner_key(self, finding: Finding) -> str:
+        """The key of the actor state a finding came from (its repeats name it)."""
+        return self.key((finding.actor, finding.late))
+
     async def run(
         self,
         events: Sequence[Event],
@@ -237,7 +255,7 @@ class Detection:
             ctx = BatchContext(plan, self.shared, now_ms)
             applied = [self.apply(o, own, ctx, now_ms, horizon_ms) for o, own in by_actor.items()]
             await self.late_lane(by_actor, applied, ctx, now_ms)
-            shared = self.runner.plan_shared(events, plan, horizon_ms)
+            shared = self.runner.plan_shared(real_events(events), plan, horizon_ms)
             self.record(plan, applied, now_ms, strict=False, entries=entries)
             writes = [w for w, _ in applied] + asked(shared)
             if not writes and not plan:
@@ -345,13 +363,18 @@ class Detection:
         entries: LedgerBatch | None = None,
     ) -> None:
         """The ledger entries of this store call: each actor's new events (counted only if
-        its state write goes through, see detectors/state/shared/ledger.py), `entries`, and
+        its state write goes through, see detectors/state/shared/ledger.py), those of late
+        lanes also as late, those too late for their late lane as dropped, `entries`, and
         the configuration snapshot once a day."""
         ledger = self.ledger
         if ledger is None:
             return
-        fresh = [(write.key, observed.fresh) for write, observed in applied]
-        ledger.events(fresh, now_ms, strict).put(plan, ledger.settings, now_ms)
+        # canaries are not the tenant's traffic: not counted, and no channel minute
+        tenant = [(w, o) for w, o in applied if not (o.fresh and is_canary(o.fresh[0]))]
+        fresh = [(write.key, observed.fresh) for write, observed in tenant]
+        late = {write.key for write, _ in tenant if write.key.endswith(LATE_LANE)}
+        dropped = [(w.key, o.late) for w, o in tenant if o.late and w.key in late]
+        ledger.events(fresh, now_ms, strict, late, dropped).put(plan, ledger.settings, now_ms)
         for more in (entries, ledger.snapshot(now_ms)):
             if more is not None:
                 more.put(plan, ledger.settings, now_ms)

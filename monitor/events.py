@@ -11,6 +11,7 @@ from collections.abc import Callable, Container, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import orjson
 
 from detectors.event import (
@@ -21,6 +22,7 @@ from detectors.event import (
     OUTCOMES,
     Event,
 )
+from monitor.canary.signing import ACTOR_PREFIX as CANARY_ACTOR_PREFIX
 from monitor.contract import (
     BY_PATH,
     FORBIDDEN_RE,
@@ -33,6 +35,7 @@ from monitor.contract import (
     NEEDS_RESOURCE_ID,
     RFC3339_SECOND,
     RFC3339_TAIL,
+    EventDoc,
 )
 
 if TYPE_CHECKING:
@@ -85,6 +88,8 @@ class Rejection:
 
 
 Mapper = Callable[[dict[str, Any]], dict[str, Any]]
+# Judges an event's canary claim from its raw object (monitor/canary/check.py).
+Canary = Callable[[dict[str, Any], Event, str], Event]  # (raw object, event, topic's channel)
 
 
 def decode_message(
@@ -95,13 +100,42 @@ def decode_message(
     max_batch: int = 1000,
     trust: Trust | None = None,
     tenants: Container[str] | None = None,
+    canary: Canary | None = None,
 ) -> tuple[list[Event], list[Rejection]]:
     """Decode one message: a JSON object (one event) or a JSON array of events.
 
     `trust` resolves the actor's tenants and team from trusted sources (None: the event's
     own values are taken, its team as the trusted one too, as replay and `channels check`
     do). `tenants`: the registered tenants (monitor/tenants.py); an event naming another
-    is rejected as `unknown_tenant`, counted under no tenant (None: every tenant accepted)."""
+    is rejected as `unknown_tenant`, counted under no tenant (None: every tenant accepted).
+    `canary` judges each event's canary claim (monitor/canary/check.py).
+
+    The fast path (`fast_decode`) decodes and validates in one step; a message it does not
+    accept whole, or one naming a canary actor (its claim is judged on the raw object), is
+    decoded again by the validator, which names each reject's reason."""
+    if mapper is None:
+        events = fast_decode(raw, channel, now_ms, max_batch, trust, tenants)
+        if events is not None and (canary is None or not any(map(_reserved, events))):
+            return events, []
+    return validate_message(raw, channel, now_ms, mapper, max_batch, trust, tenants, canary)
+
+
+def _reserved(event: Event) -> bool:
+    return event.actor_id.startswith(CANARY_ACTOR_PREFIX)
+
+
+def validate_message(
+    raw: bytes | None,
+    channel: str,
+    now_ms: int,
+    mapper: Mapper | None = None,
+    max_batch: int = 1000,
+    trust: Trust | None = None,
+    tenants: Container[str] | None = None,
+    canary: Canary | None = None,
+) -> tuple[list[Event], list[Rejection]]:
+    """`decode_message` without its fast path: the hand-written validator, which names the
+    reason of every reject."""
     try:
         doc = _load(raw)
     except Invalid as exc:
@@ -109,14 +143,142 @@ def decode_message(
     clean = _clean(raw)  # type: ignore[arg-type]
     if isinstance(doc, dict):
         try:
-            return [
-                registered(parse_event(doc, channel, now_ms, mapper, clean, trust), tenants)
-            ], []
+            event = registered(parse_event(doc, channel, now_ms, mapper, clean, trust), tenants)
+            return [event if canary is None else canary(doc, event, channel)], []
         except Invalid as exc:
             return [], [Rejection(exc.reason, exc.detail, tenant=_hint(doc, mapper, tenants))]
     if isinstance(doc, list):
-        return _decode_batch(doc, channel, now_ms, mapper, max_batch, clean, trust, tenants)
+        return _decode_batch(doc, channel, now_ms, mapper, max_batch, clean, trust, tenants, canary)
     return [], [Rejection("not_object", f"expected a JSON object, got {_json_type(doc)}")]
+
+
+_FAST = msgspec.json.Decoder(EventDoc | list[EventDoc])
+
+
+def fast_decode(
+    raw: bytes | None,
+    channel: str,
+    now_ms: int,
+    max_batch: int = 1000,
+    trust: Trust | None = None,
+    tenants: Container[str] | None = None,
+) -> list[Event] | None:
+    """The message's events when every one of them is valid, in one step: the msgspec types
+    of monitor/contract.py decode and check types, limits and enums, the rest is checked
+    here. None when anything is wrong or unusual (a field outside the contract, a float
+    where an integer goes, a character to check): the validator then decides, so its
+    answer, events or reasons, is the only one there is."""
+    if raw is None or len(raw) > MAX_MESSAGE_BYTES:
+        return None
+    try:
+        doc = _FAST.decode(raw)
+    except Exception:  # invalid JSON, UTF-8 or contract, too deep: the validator says which
+        return None
+    clean = _clean(raw)
+    try:
+        if type(doc) is EventDoc:
+            return [_fast_event(doc, channel, now_ms, clean, trust, tenants)]
+        if len(doc) > max_batch:
+            return None
+        return [_fast_event(one, channel, now_ms, clean, trust, tenants) for one in doc]
+    except Invalid:
+        return None
+
+
+def _fast_event(
+    doc: EventDoc,
+    channel: str,
+    now_ms: int,
+    clean: bool,
+    trust: Trust | None,
+    tenants: Container[str] | None,
+) -> Event:
+    """An `Event` from a decoded `EventDoc`, as `parse_event` builds it from the same JSON;
+    raises Invalid (reason unnamed: the validator names it) on what the types do not check."""
+    ts_ms = _timestamp(doc.ts, now_ms)
+    action = doc.action
+    actor = doc.actor
+    resource = doc.resource
+    if resource is None:
+        resource_id = resource_type = own_resource_tenant = None
+        classification = "internal"
+    else:
+        resource_id = resource.id
+        resource_type = resource.type
+        own_resource_tenant = resource.tenant
+        classification = resource.classification or "internal"
+    if resource_id is None and action in _NEEDS_RESOURCE_ID:
+        raise Invalid("missing_field", "resource.id")
+    source = doc.source
+    destination = doc.destination
+    tenant = doc.tenant
+    team = actor.team
+    actor_type = actor.type
+    actor_tenants = () if actor.tenants is None else tuple(actor.tenants)
+    if not clean and not _printable(doc):
+        raise Invalid("bad_value", "a character to check")
+    if trust is not None:
+        fields: dict[str, Any] = {"actor_tenants": actor_tenants, "actor_team": team}
+        if actor_type is not None:
+            fields["actor_type"] = actor_type
+        trust.resolve(actor.id, fields)
+        get = fields.get
+        actor_tenants, team = fields["actor_tenants"], fields["actor_team"]
+        actor_type = get("actor_type", "agent")
+        trusted_team, trusted_type = get("trusted_team"), get("trusted_type")
+        assignment_source = get("assignment_source")
+    else:
+        actor_type = actor_type or "agent"
+        trusted_team, trusted_type, assignment_source = team, actor_type, None
+    event = Event(
+        doc.event_id,
+        ts_ms,
+        tenant,
+        doc.channel or channel,
+        actor.id,
+        action,
+        actor_type,
+        team,
+        actor.site,
+        actor_tenants,
+        action in ACTIONS,
+        resource_type,
+        resource_id,
+        own_resource_tenant or tenant,
+        classification,
+        doc.customer_id,
+        doc.interaction_id,
+        1 if doc.records is None else doc.records,
+        0 if doc.bytes is None else doc.bytes,
+        None if source is None else source.ip,
+        None if source is None else source.device_id,
+        None if source is None else source.country,
+        None if source is None else source.lat,
+        None if source is None else source.lon,
+        None if destination is None else destination.kind,
+        None if destination is None else destination.domain,
+        None if destination is None else destination.external,
+        doc.outcome or "success",
+        trusted_team,
+        assignment_source,
+        trusted_type,
+    )
+    return registered(event, tenants)
+
+
+def _printable(doc: EventDoc) -> bool:
+    """Every id-like string of the event is printable (then none holds a forbidden
+    character; a non-printable one may not either, the validator tells)."""
+    actor, resource, source, destination = doc.actor, doc.resource, doc.source, doc.destination
+    values = [doc.event_id, doc.tenant, doc.channel, actor.id, doc.action, actor.team]
+    values += (actor.site, doc.customer_id, doc.interaction_id, *(actor.tenants or ()))
+    if resource is not None:
+        values += (resource.id, resource.type, resource.tenant)
+    if source is not None:
+        values += (source.ip, source.device_id, source.country)
+    if destination is not None:
+        values.append(destination.domain)
+    return all(value is None or value.isprintable() for value in values)
 
 
 def _decode_batch(
@@ -128,6 +290,7 @@ def _decode_batch(
     clean: bool,
     trust: Trust | None,
     tenants: Container[str] | None = None,
+    canary: Canary | None = None,
 ) -> tuple[list[Event], list[Rejection]]:
     if len(docs) > max_batch:
         detail = f"batch of {len(docs)} events exceeds the maximum of {max_batch}"
@@ -140,9 +303,8 @@ def _decode_batch(
             rejections.append(Rejection("not_object", detail, index))
             continue
         try:
-            events.append(
-                registered(parse_event(doc, channel, now_ms, mapper, clean, trust), tenants)
-            )
+            event = registered(parse_event(doc, channel, now_ms, mapper, clean, trust), tenants)
+            events.append(event if canary is None else canary(doc, event, channel))
         except Invalid as exc:
             rejections.append(Rejection(exc.reason, exc.detail, index, _hint(doc, mapper, tenants)))
     return events, rejections

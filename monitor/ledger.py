@@ -10,6 +10,10 @@ prefix; T, C encoded by detectors.state.keys.part; DAY = the UTC date, 2026-12-0
   P{n:T}:ledger:DAY:n   counters of tenant T on DAY:
                         ev|C             T's events on channel C the detectors judged
                                          (new events only, by event time)
+                        late|C           of those, the ones judged in a late lane (older
+                                         than their actor's horizon: docs/operations.md)
+                        late_dropped|C   T's events on C too late even for the late lane:
+                                         dropped unjudged (not in ev|C)
                         dl|C|REASON      dead letters naming T (by receipt time)
                         lag|n, lag|sum_ms, lag|max_ms, lag|le|S  processing lag of T's
                                          events: count, sum, max, histogram (S seconds)
@@ -36,7 +40,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -139,18 +143,34 @@ class DeadLetter:
     tenant: str | None
 
 
+ON_TIME, LATE, DROPPED = "", "late", "late_dropped"  # how an event met the detectors
+
+
 @dataclass(slots=True)
 class EventTally:
     """A tenant-day's new events as the shared family counts them: one row per actor,
     `[owner key, strict, channel index, lag ms, channel index, lag ms, ...]`, counted only
     if the actor's state write in the same store call goes through (`strict`: a conflict
     retry round, where an actor not in the call is not counted); channel indices (from 1)
-    into `channels`; `totals`: fields that count every event (configuration, lag count)."""
+    into `channels`, keyed by (channel, kind: ON_TIME, LATE or DROPPED); `totals`: fields
+    that count every judged event (configuration, lag count)."""
 
     totals: tuple[str, ...]
     calls: str  # the tenant's guard of store calls counted already
-    channels: dict[str, int] = field(default_factory=dict)
+    channels: dict[tuple[str, str], int] = field(default_factory=dict)
     rows: list[list[Any]] = field(default_factory=list)
+
+    def fields(self) -> family.EventFields:
+        """The counter fields of its channel indices, in index order: ev|C for events
+        judged (late|C besides for the late lane's), late_dropped|C alone for dropped."""
+        first, second, judged = [], [], []
+        for channel, kind in self.channels:  # in index order
+            name = part(channel)
+            first.append(f"{DROPPED}|{name}" if kind == DROPPED else f"ev|{name}")
+            second.append(f"{LATE}|{name}" if kind == LATE else "")
+            judged.append(0 if kind == DROPPED else 1)
+        totals = list(self.totals)
+        return family.EventFields(first, totals, *LAG_TOTALS, LAG_FIELDS, second, judged)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,10 +239,8 @@ class LedgerBatch:
         at = self.expire_at_ms
         guard_ms = settings.guard_hours * 3_600_000
         for key, tally in self.events.items():
-            channels = [f"ev|{part(c)}" for c in tally.channels]  # in index order
-            fields = family.EventFields(channels, list(tally.totals), *LAG_TOTALS, LAG_FIELDS)
             calls = family.Guard(tally.calls, guard_ms, settings.call_guard)
-            family.events(plan, key, calls, at[key], fields, LAG_BOUNDS_MS, tally.rows)
+            family.events(plan, key, calls, at[key], tally.fields(), LAG_BOUNDS_MS, tally.rows)
         for key, bits in self.minutes.items():
             family.minutes(plan, key, at[key], sorted(bits))
         for key, dead in self.dead.items():
@@ -298,47 +316,27 @@ class Ledger:
     # ------------------------------------------------------------ events
 
     def events(
-        self, fresh: Sequence[tuple[str, Sequence[Event]]], decided_ms: int, strict: bool
+        self,
+        fresh: Sequence[tuple[str, Sequence[Event]]],
+        decided_ms: int,
+        strict: bool,
+        late: Collection[str] = (),
+        dropped: Sequence[tuple[str, Sequence[Event]]] = (),
     ) -> LedgerBatch:
         """Each actor's new events (owner key, events), per tenant and day of their own
         time: their channel and processing lag to `decided_ms` (counted with the detector
-        configuration that judged them), and the minutes each channel carried events. Days
-        past retention are left out. (The hot path: one pass, few allocations.)"""
+        configuration that judged them), and the minutes each channel carried events.
+        Owners in `late` are late lanes (their events count in late|C too); `dropped`:
+        events too late even for the late lane, counted in late_dropped|C only. Days past
+        retention are left out. (The hot path: one pass, few allocations.)"""
         totals = (f"cfg|{self.config}", "lag|n")
-        known = self.channels
-        flag = int(strict)
         tallies: dict[tuple[str, int], EventTally] = {}  # (tenant, day number) ->
         minutes: dict[tuple[str, int], set[int]] = {}  # (channel, day number) ->
-        admitted = self.tenants
         for owner, events in fresh:
-            mine: dict[tuple[str, int], tuple[EventTally, list[Any]]] = {}
-            for event in events:
-                if event.tenant not in admitted and not self.admits(event.tenant):
-                    continue
-                ts = event.ts_ms
-                day = ts // DAY_MS
-                where = (event.tenant, day)
-                found = mine.get(where)
-                if found is None:
-                    tally = tallies.get(where)
-                    if tally is None:
-                        calls = guard_key(self.prefix, event.tenant, "calls")
-                        tally = tallies[where] = EventTally(totals, calls)
-                    found = mine[where] = (tally, [owner, flag])
-                    tally.rows.append(found[1])
-                tally, row = found
-                channel = event.channel
-                if known is not None and channel not in known:
-                    channel = OTHER_CHANNEL
-                index = tally.channels.get(channel)
-                if index is None:
-                    index = tally.channels[channel] = len(tally.channels) + 1
-                lag = decided_ms - ts
-                row += (index, lag if lag > 0 else 0)
-                bits = minutes.get((channel, day))
-                if bits is None:
-                    bits = minutes[(channel, day)] = set()
-                bits.add(ts % DAY_MS // MINUTE_MS)
+            kind = LATE if owner in late else ON_TIME
+            self.tally(owner, events, kind, decided_ms, strict, totals, tallies, minutes)
+        for owner, events in dropped:
+            self.tally(owner, events, DROPPED, decided_ms, strict, totals, tallies, minutes)
         batch = LedgerBatch()
         for (tenant, day), tally in tallies.items():
             key = tenant_key(self.prefix, tenant, day_name(day), "n")
@@ -349,6 +347,51 @@ class Ledger:
             if self.keep(batch, key, day, decided_ms):
                 batch.minutes[key] = bits
         return batch
+
+    def tally(
+        self,
+        owner: str,
+        events: Sequence[Event],
+        kind: str,
+        decided_ms: int,
+        strict: bool,
+        totals: tuple[str, ...],
+        tallies: dict[tuple[str, int], EventTally],
+        minutes: dict[tuple[str, int], set[int]],
+    ) -> None:
+        """One owner's events into the tenant-day tallies (one row per tenant-day) and,
+        unless dropped, the channels' minutes."""
+        known = self.channels
+        admitted = self.tenants
+        mine: dict[tuple[str, int], list[Any]] = {}
+        for event in events:
+            if event.tenant not in admitted and not self.admits(event.tenant):
+                continue
+            ts = event.ts_ms
+            day = ts // DAY_MS
+            where = (event.tenant, day)
+            tally = tallies.get(where)
+            if tally is None:
+                calls = guard_key(self.prefix, event.tenant, "calls")
+                tally = tallies[where] = EventTally(totals, calls)
+            row = mine.get(where)
+            if row is None:
+                row = mine[where] = [owner, int(strict)]
+                tally.rows.append(row)
+            channel = event.channel
+            if known is not None and channel not in known:
+                channel = OTHER_CHANNEL
+            index = tally.channels.get((channel, kind))
+            if index is None:
+                index = tally.channels[(channel, kind)] = len(tally.channels) + 1
+            lag = decided_ms - ts
+            row += (index, lag if lag > 0 else 0)
+            if kind == DROPPED:
+                continue
+            bits = minutes.get((channel, day))
+            if bits is None:
+                bits = minutes[(channel, day)] = set()
+            bits.add(ts % DAY_MS // MINUTE_MS)
 
     def keep(self, batch: LedgerBatch, key: str, day: int, now_ms: int) -> bool:
         """Whether a key of `day` is still within retention (its expiry then noted)."""

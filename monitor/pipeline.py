@@ -22,9 +22,11 @@ from detectors.state.actor import NO_HORIZON
 from monitor import deadletter, metrics
 from monitor.alerts import Alert, Alerts
 from monitor.assignments import TRUSTABLE, Assignments, Trust, trusted_kinds
+from monitor.canary.check import CanaryCheck
+from monitor.canary.routing import route
 from monitor.channels import Channel
 from monitor.detection import Detection, Outcome
-from monitor.events import Rejection, decode_message
+from monitor.events import Canary, Rejection, decode_message
 from monitor.kafka_io import OutputProducer
 from monitor.latency_log import LatencyLog
 from monitor.ledger import DeadLetter
@@ -84,12 +86,15 @@ class Pipeline:
         watermarks: Watermarks | SingleClock | None = None,
         tenants: frozenset[str] | None = None,
         event_channels: bool | None = None,
+        canary: Canary | None = None,
     ) -> None:
         # trust_events (`replay --trust-events`): events' own assignments are taken as they
         # are; event_channels (replay, default: trust_events): so are their channel names
         # (a replayed file has no topic per channel). The worker sets neither.
         self.trust_events = trust_events
         self.tenants = tenants  # the registered tenants (monitor/tenants.py; None: any)
+        # judges canary claims (monitor/canary/check.py); without a key none verifies
+        self.canary = canary if canary is not None else CanaryCheck(b"")
         self.event_channels = trust_events if event_channels is None else event_channels
         self.assignments = assignments or Assignments()
         self.detection = detection
@@ -199,10 +204,13 @@ class Pipeline:
         if self.output is not None:
             await self.output.drain()
         paged_ms = int(time.time() * 1000) if self.clock is None else now_ms
-        await self.detection.record_alerts(alerts, outcome.repeats, paged_ms)
+        # canary alerts stop here: measured, flagged on dlp.alerts, never for the SOC
+        soc = route(alerts, outcome.findings, outcome.repeats, self.detection.owner_key,
+                    paged_ms, self.label)  # fmt: skip
+        await self.detection.record_alerts(soc.alerts, soc.repeats, paged_ms)
         await self.detection.store.confirm(outcome.pending)
         if self.delivery is not None:
-            self.delivery.submit(alerts, outcome.findings, now_ms)
+            self.delivery.submit(soc.alerts, soc.findings, now_ms)
         return alerts
 
     def decode(
@@ -225,6 +233,7 @@ class Pipeline:
                 self.max_batch_elements,
                 None if self.trust_events else self.trusts.get(message.topic, self.default_trust),
                 self.tenants,
+                self.canary,
             )
             events.extend(good if self.event_channels else self.registered(good, channel))
             if good:
@@ -243,12 +252,9 @@ class Pipeline:
         names = self.channel_names
         if all(event.channel in names for event in events):
             return events
-        fixed = []
-        for event in events:
-            if event.channel not in names:
-                metrics.UNREGISTERED_CHANNEL.labels(channel=channel).inc()
-                event = replace(event, channel=channel)
-            fixed.append(event)
+        fixed = [e if e.channel in names else replace(e, channel=channel) for e in events]
+        unregistered = sum(1 for event in events if event.channel not in names)
+        metrics.UNREGISTERED_CHANNEL.labels(channel=channel).inc(unregistered)
         return fixed
 
     def dead_letter(
@@ -292,35 +298,39 @@ class Pipeline:
     def observe(
         self, events: Sequence[Event], outcome: Outcome, started: float, now_ms: int
     ) -> None:
-        """Batch metrics; the processing lag is event time to decision on the pipeline's clock."""
+        """Batch metrics, each metric and label set touched once per batch; the processing
+        lag is event time to decision on the pipeline's clock."""
         if outcome.duplicates:
             metrics.DUPLICATE_EVENTS.inc(outcome.duplicates)
-        for event in outcome.reused:
-            metrics.EVENT_ID_REUSED.labels(channel=self.label(event.channel)).inc()
-        for event in outcome.late:
-            metrics.LATE_EVENTS.labels(channel=self.label(event.channel)).inc()
-        for event in outcome.dropped:
-            metrics.DROPPED_LATE_EVENTS.labels(channel=self.label(event.channel)).inc()
+        self.count_channels(metrics.EVENT_ID_REUSED, outcome.reused)
+        self.count_channels(metrics.LATE_EVENTS, outcome.late)
+        self.count_channels(metrics.DROPPED_LATE_EVENTS, outcome.dropped)
         done = time.time()
         decided = now_ms / 1000 + (done - started)
         metrics.BATCH_SIZE.observe(len(events))
         metrics.BATCH_SECONDS.observe(done - started)
-        per_channel: Counter[tuple[str, str]] = Counter()
-        latest: dict[str, int] = {}
-        lag: dict[str, metrics.Histogram] = {}
+        per_action = Counter((e.channel, e.action if e.known_action else "other") for e in events)
+        for (channel, action), count in per_action.items():
+            metrics.EVENTS.labels(channel=self.label(channel), action=action).inc(count)
+        times: dict[str, list[int]] = {}
         for event in events:
-            channel = self.label(event.channel)
-            per_channel[(channel, event.action if event.known_action else "other")] += 1
-            if event.ts_ms > latest.get(channel, 0):
-                latest[channel] = event.ts_ms
-            child = lag.get(channel)
-            if child is None:
-                child = lag[channel] = metrics.PROCESSING_LAG.labels(channel=channel)
-            child.observe(max(0.0, decided - event.ts_ms / 1000))
-        for (channel, action), count in per_channel.items():
-            metrics.EVENTS.labels(channel=channel, action=action).inc(count)
-        for channel, ts_ms in latest.items():
-            metrics.LAST_EVENT.labels(channel=channel).set(ts_ms / 1000)
+            label = self.label(event.channel)
+            found = times.get(label)
+            if found is None:
+                times[label] = [event.ts_ms]
+            else:
+                found.append(event.ts_ms)
+        for channel, stamps in times.items():
+            lags = [max(0.0, decided - ts_ms / 1000) for ts_ms in stamps]
+            metrics.observe_many(metrics.PROCESSING_LAG.labels(channel=channel), lags)
+            newest = max(stamps)
+            if newest > 0:
+                metrics.LAST_EVENT.labels(channel=channel).set(newest / 1000)
+
+    def count_channels(self, counter: metrics.Counter, events: Sequence[Event]) -> None:
+        """One increment per channel label of `counter` for `events`."""
+        for channel, count in Counter(self.label(e.channel) for e in events).items():
+            counter.labels(channel=channel).inc(count)
 
 
 def dead_letter(message: Message, channel: str, rejection: Rejection) -> DeadLetter:

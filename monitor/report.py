@@ -25,8 +25,9 @@ import orjson
 
 from detectors.base import MINUTE_MS
 from detectors.channel_silence import NAME as CHANNEL_SILENCE
+from monitor.canary import report as canary_report
 from monitor.controls import controls_for
-from monitor.ledger import DAY_MS, LAG_BUCKETS_S, day_of, day_start_ms
+from monitor.ledger import DAY_MS, DROPPED, LAG_BUCKETS_S, LATE, day_of, day_start_ms
 from monitor.ledger_reader import LedgerReader, TenantDay
 
 MONITOR_TENANT = "*"  # channel_silence's default tenant: the monitor itself
@@ -76,6 +77,7 @@ class LedgerView:
     monitor: dict[str, TenantDay]  # channel_silence's tenant ("*"), same days
     minutes: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)
+    canaries: dict[str, Any] | None = None  # `blindar canary` results (monitor/canary)
 
 
 async def read_view(
@@ -94,6 +96,7 @@ async def read_view(
     view.minutes = await reader.channel_minutes(channels, [*days, after])
     configs = {f[4:] for d in period.days for f in view.tenant[d].counters if f.startswith("cfg|")}
     view.snapshots = await reader.snapshots(configs)
+    view.canaries = await canary_report.read(reader.store, reader.prefix, tenant, period.days)
     return view
 
 
@@ -122,6 +125,7 @@ def tenant_channels(days: Mapping[str, TenantDay], wanted: Iterable[str]) -> set
     for day in wanted:
         counters = days[day].counters if day in days else {}
         channels.update(unquote(c) for c in fields_with(counters, "ev"))
+        channels.update(unquote(c) for c in fields_with(counters, DROPPED))
         channels.update(unquote(k.split("|")[0]) for k in fields_with(counters, "dl"))
     return channels
 
@@ -171,6 +175,7 @@ def coverage(view: LedgerView, period: Period, generated_ms: int) -> dict[str, A
         },
         "silences": silences(view, period, generated_ms),
         "lag": lag(view.tenant, days),
+        "late_arrivals": late_arrivals(view.tenant, days),
     }
 
 
@@ -182,6 +187,27 @@ def channel_row(
         "events": sum(row.get(channel, 0) for row in per_day.values()),
         "days_with_events": sum(1 for row in per_day.values() if row.get(channel)),
         "dead_letters": sum(dead.get(channel, {}).values()),
+    }
+
+
+def late_arrivals(days: Mapping[str, TenantDay], wanted: Iterable[str]) -> dict[str, Any]:
+    """Per channel, the tenant's events judged in a late lane (older than their actor's
+    horizon, docs/operations.md "Event time") and those too late even for it, dropped
+    unjudged; only channels with either."""
+    judged: Counter[str] = Counter()
+    dropped: Counter[str] = Counter()
+    for day in wanted:
+        counters = days[day].counters
+        judged.update({unquote(c): n for c, n in fields_with(counters, LATE).items()})
+        dropped.update({unquote(c): n for c, n in fields_with(counters, DROPPED).items()})
+    rows = [
+        {"channel": c, "judged_late": judged[c], "dropped": dropped[c]}
+        for c in sorted(set(judged) | set(dropped))
+    ]
+    return {
+        "judged_late": sum(judged.values()),
+        "dropped": sum(dropped.values()),
+        "by_channel": rows,
     }
 
 
@@ -425,4 +451,5 @@ def build_report(
         "coverage": coverage(view, period, generated_ms),
         "detections": detections(view, period),
         "controls": controls(view, period, tenant, pseudonymize, current, current_hash),
+        "canaries": canary_report.section(view.canaries) if view.canaries else None,
     }

@@ -81,9 +81,11 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     twin = out.with_suffix(".json")
     twin.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
     det, cov = report["detections"], report["coverage"]
+    late = cov["late_arrivals"]
     print(
         f"{out} and {twin}: {cov['events_total']:,} events on {len(cov['channels'])} channels, "
-        f"{det['alerts_total']:,} alerts, {len(cov['silences'])} silences"
+        f"{det['alerts_total']:,} alerts, {len(cov['silences'])} silences, "
+        f"{late['judged_late']:,} late arrivals judged, {late['dropped']:,} dropped"
     )
     return 0
 

@@ -4,15 +4,18 @@ and charts drawn by pygal as inline SVG (no script, no external asset; prints on
 pygal was chosen over matplotlib's SVG backend and leather (docs/report.md, "Charts"): it
 installs in under 2 MB with no compiled dependency, draws the stacked bars the report
 needs, and renders a chart in tens of milliseconds.
+
+The page is written by Jinja2 templates (monitor/templates/report: page.html.j2 with one
+block per section, each section its own template), autoescaped.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from html import escape
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import jinja2
 import pygal
 from pygal.style import Style
 
@@ -63,7 +66,6 @@ CHART_OPTIONS: dict[str, Any] = {
 UNUSED = re.compile(r"<script\b[^>]*>.*?</script>|<!--.*?-->", re.DOTALL)
 MAX_ALERT_ROWS = 500  # alerts listed in the HTML; the JSON twin lists them all
 PAGE_DELAY_BUCKETS_S = (1, 5, 15, 60, 300)
-NONE = "&#8211;"  # an en dash: no value
 
 
 def svg(chart: Any) -> str:
@@ -185,173 +187,27 @@ CHARTS = {
 # ---------------------------------------------------------------- HTML
 
 
-def cell(value: Any) -> str:
+def cell(value: Any) -> str | None:
+    """A value's text (numbers with thousands separators), None for no value (the
+    template's `show` writes an en dash); the template escapes it."""
     if value is None:
-        return NONE
+        return None
     if isinstance(value, float):
         return f"{value:,.3f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, list | tuple | set | frozenset):
-        return escape(", ".join(str(v) for v in value)) or NONE
-    return escape(str(value))
-
-
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], empty: str = "None.") -> str:
-    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in rows)
-    if not body:
-        return f'<p class="empty">{escape(empty)}</p>'
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return ", ".join(str(v) for v in value) or None
+    return str(value)
 
 
 def figure(name: str, report: Mapping[str, Any]) -> str:
+    """A chart as markup (pygal's SVG; the template takes it as is)."""
     return f'<figure class="chart" data-chart="{name}">{CHARTS[name](report)}</figure>'
 
 
-def summary(report: Mapping[str, Any]) -> str:
-    cov, det = report["coverage"], report["detections"]
-    ttp = det["time_to_page_s"]
-    facts = [
-        ("Events watched", cov["events_total"]),
-        ("Channels", len(cov["channels"])),
-        ("Dead letters", cov["dead_letters"]["total"]),
-        ("Silences", len(cov["silences"])),
-        ("Alerts", det["alerts_total"]),
-        ("Time to page p50 / p95 (s)", f"{cell(ttp['p50'])} / {cell(ttp['p95'])}"),
-    ]
-    items = "".join(
-        f"<div><span>{escape(k)}</span><b>{v if isinstance(v, str) else cell(v)}</b></div>"
-        for k, v in facts
-    )
-    return f'<section class="summary">{items}</section>'
-
-
-def coverage_section(report: Mapping[str, Any]) -> str:
-    cov = report["coverage"]
-    dead = cov["dead_letters"]
-    lag = cov["lag"]
-    return "".join(
-        [
-            "<h2>1. Coverage</h2>",
-            "<h3>Channels that carried this tenant's events</h3>",
-            table(
-                ["channel", "events", "days with events", "dead letters"],
-                [
-                    (c["channel"], c["events"], c["days_with_events"], c["dead_letters"])
-                    for c in cov["channels"]
-                ],
-                "No event of this tenant in the period.",
-            ),
-            figure("events", report),
-            "<h3>Dead letters (rejected input naming this tenant)</h3>",
-            dead_letter_table(dead["by_channel_and_reason"], "No dead letter named this tenant."),
-            figure("dead-letters", report),
-            "<h3>Silences (the monitor was blind on a channel this tenant uses)</h3>",
-            table(
-                ["channel", "last event", "paged", "traffic again by", "silent (min)", "page uid"],
-                [
-                    (
-                        s["channel"],
-                        s["last_event_at"],
-                        s["paged_at"],
-                        "ongoing" if s["ongoing"] else s["resumed_by"],
-                        s["silent_minutes"],
-                        s["alert_uid"],
-                    )
-                    for s in cov["silences"]
-                ],
-                "No channel this tenant uses fell silent.",
-            ),
-            "<h3>Processing lag of this tenant's events</h3>",
-            table(
-                ["day", "events", "average (s)", "p50 at most (s)", "p95 at most (s)", "max (s)"],
-                [
-                    (
-                        r.get("day", "whole period"),
-                        r["events"],
-                        r["avg_s"],
-                        r["p50_at_most_s"],
-                        r["p95_at_most_s"],
-                        r["max_s"],
-                    )
-                    for r in [*lag["per_day"], lag["period"]]
-                ],
-            ),
-            figure("lag", report),
-        ]
-    )
-
-
-def dead_letter_table(by_channel: Mapping[str, Mapping[str, int]], empty: str) -> str:
-    rows = [(c, r, n) for c, reasons in by_channel.items() for r, n in reasons.items()]
-    return table(["channel", "reason", "dead letters"], rows, empty)
-
-
-def detections_section(report: Mapping[str, Any]) -> str:
-    det = report["detections"]
-    ttp = det["time_to_page_s"]
-    alerts = det["alerts"]
-    listed = alerts[:MAX_ALERT_ROWS]
-    more = len(alerts) - len(listed)
-    not_listed = det["alerts_not_listed"]
-    notes = []
-    if more:
-        notes.append(f"{more:,} more alerts are listed in the JSON twin.")
-    if not_listed:
-        notes.append(f"{not_listed:,} alerts were counted but not itemized (ledger cap).")
-    return "".join(
-        [
-            "<h2>2. Detections</h2>",
-            table(
-                ["detector", "alerts"],
-                det["by_detector"].items(),
-                "No alert for this tenant in the period.",
-            ),
-            table(["severity", "alerts"], det["by_severity"].items(), ""),
-            figure("alerts", report),
-            "<h3>Time from the crossing event to the page</h3>",
-            table(
-                ["alerts measured", "p50 (s)", "p95 (s)", "max (s)", "repeats folded"],
-                [(ttp["alerts"], ttp["p50"], ttp["p95"], ttp["max"], det["repeats_folded"])],
-            ),
-            figure("time-to-page", report),
-            "<h3>Actors with the most alerts (pseudonymized)</h3>",
-            table(
-                ["actor", "alerts", "detectors"],
-                [(a["actor"], a["alerts"], a["detectors"]) for a in det["top_actors"]],
-            ),
-            "<h3>Alerts</h3>",
-            table(
-                [
-                    "first seen",
-                    "detector",
-                    "severity",
-                    "actor",
-                    "channels",
-                    "to page (s)",
-                    "repeats",
-                    "last seen",
-                    "uid",
-                ],
-                [
-                    (
-                        a["first_seen"],
-                        a["detector"],
-                        severity(a),
-                        a["actor"],
-                        a["channels"],
-                        a["time_to_page_s"],
-                        a["repeats"],
-                        a["last_seen"],
-                        a["uid"],
-                    )
-                    for a in listed
-                ],
-            ),
-            "".join(f'<p class="note">{escape(n)}</p>' for n in notes),
-        ]
-    )
+def dead_letter_rows(by_channel: Mapping[str, Mapping[str, int]]) -> list[tuple[str, str, int]]:
+    return [(c, r, n) for c, reasons in by_channel.items() for r, n in reasons.items()]
 
 
 def severity(alert: Mapping[str, Any]) -> str:
@@ -359,53 +215,21 @@ def severity(alert: Mapping[str, Any]) -> str:
     return f"{first}" if first == top else f"{first} → {top}"
 
 
-def controls_section(report: Mapping[str, Any]) -> str:
-    parts = ["<h2>3. Controls in force</h2>"]
-    for version in report["controls"]["config_versions"]:
-        days = "no events in the period"
-        if version["first_day"]:
-            days = f"{version['first_day']} to {version['last_day']}"
-        parts.append(
-            f"<h3>Detector configuration {escape(version['hash'])}</h3>"
-            f"<p>Judged {cell(version['events'])} events of this tenant ({escape(days)}); "
-            f"source: {escape(version['source'])}.</p>"
-        )
-        if version["controls"] is None:
-            parts.append('<p class="empty">Its snapshot has expired from the ledger.</p>')
-            continue
-        c = version["controls"]
-        parts.append(f"<p>Alert suppression window: {cell(c['suppression_minutes'])} min.</p>")
-        parts.append(not_in_force_part(c.get("not_in_force")))
-        rows = []
-        for name, d in c["detectors"].items():
-            settings = "; ".join(
-                f"{k}={setting(v)}" + (" (tenant override)" if k in d["overridden"] else "")
-                for k, v in d["settings"].items()
-            )
-            rows.append((name, settings, allowlist_text(d)))
-        parts.append(table(["detector", "settings", "allowlist"], rows))
-    return "".join(parts)
+def settings_text(d: Mapping[str, Any]) -> str:
+    """A detector's settings in force, tenant overrides marked."""
+    return "; ".join(
+        f"{k}={setting(v)}" + (" (tenant override)" if k in d["overridden"] else "")
+        for k, v in d["settings"].items()
+    )
 
 
-def allowlist_text(d: dict[str, Any]) -> str:
+def allowlist_text(d: Mapping[str, Any]) -> str:
     """The tenant's own allowlist entries, and how many detector-wide ones applied too."""
     allow = "; ".join(f"{k}: {', '.join(v)}" for k, v in d["allowlist"].items() if v)
     shared = d.get("shared_allowlist_entries", 0)
     if shared:
         allow += f"{'; ' if allow else ''}{shared} detector-wide entries (not listed)"
     return allow or "none"
-
-
-def not_in_force_part(rows: list[Mapping[str, str]] | None) -> str:
-    """The controls that lacked their trusted source (docs/operations.md)."""
-    if rows is None:
-        return '<p class="note">Trusted sources were not recorded with this configuration.</p>'
-    if not rows:
-        return "<p>Every control was in force: each had the trusted source it needs.</p>"
-    return "<h4>Controls NOT in force (no trusted source)</h4>" + table(
-        ["control", "needs", "what happened instead"],
-        [(r["control"], r["needs"], r["effect"]) for r in rows],
-    )
 
 
 def setting(value: Any) -> str:
@@ -433,24 +257,34 @@ figure.chart{margin:1em 0}figure.chart svg{width:100%;height:auto;display:block}
 """
 
 
+def environment() -> jinja2.Environment:
+    """The report's templates (monitor/templates/report, shipped as package data), every
+    value autoescaped; only the charts' SVG and the style sheet are taken as they are."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("monitor", "templates/report"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        cell=cell,
+        dead_letter_rows=dead_letter_rows,
+        list_items=lambda mapping: list(mapping.items()),
+        severity=severity,
+        settings_text=settings_text,
+        allowlist_text=allowlist_text,
+    )
+    env.globals.update(figure=figure, max_alert_rows=MAX_ALERT_ROWS)
+    return env
+
+
+TEMPLATES = environment()
+
+
 def render_html(report: Mapping[str, Any]) -> str:
     """The report as one HTML document; every number comes from `report` (the JSON twin)."""
     title = f"Assurance report: {report['tenant']}, {report['from']} to {report['to']}"
-    meta = (
-        f"Tenant <b>{escape(report['tenant'])}</b>, {escape(report['from'])} to "
-        f"{escape(report['to'])} ({report['days']} day{'s' if report['days'] != 1 else ''}, "
-        "UTC). Generated "
-        f"{escape(report['generated_at'])} by blindar from its ledger "
-        f"(kept {report['ledger_retention_days']} days). Customer, record and agent "
-        "identities never appear: agents are shown by keyed pseudonym."
-    )
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
-        f'<h1>{escape(title)}</h1><p class="meta">{meta}</p>'
-        f"{summary(report)}{coverage_section(report)}{detections_section(report)}"
-        f"{controls_section(report)}"
-        '<p class="note">What every number means: docs/report.md in the blindar '
-        "repository.</p></body></html>\n"
-    )
+    page = TEMPLATES.get_template("page.html.j2")
+    return page.render(r=report, title=title, css=CSS)

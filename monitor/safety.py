@@ -17,29 +17,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from monitor.events import Rejection
 from monitor.health import Health
 from monitor.ledger import DeadLetter
 from monitor.pipeline import Message, Pipeline, dead_letter
+from monitor.retry import Backoff, retrying
+from monitor.settings import RETRY
 from monitor.state.outages import StateUnavailable, is_outage
 
 log = logging.getLogger(__name__)
-BATCH_ATTEMPTS = 3
-FIRST_DELAY_S = 0.5
-MAX_DELAY_S = 10.0
-
-
-class Backoff:
-    """Doubling delays from FIRST_DELAY_S up to MAX_DELAY_S."""
-
-    def __init__(self) -> None:
-        self.delay = FIRST_DELAY_S
-
-    async def wait(self) -> None:
-        await asyncio.sleep(self.delay)
-        self.delay = min(self.delay * 2, MAX_DELAY_S)
+# From the settings (monitor/settings.py RetrySettings); module names so tests shorten them.
+BATCH_ATTEMPTS = RETRY.batch_attempts
+FIRST_DELAY_S = RETRY.batch.first_s
+MAX_DELAY_S = RETRY.batch.max_s
 
 
 def held(exc: BaseException) -> bool:
@@ -47,53 +39,68 @@ def held(exc: BaseException) -> bool:
     return isinstance(exc, StateUnavailable) or is_outage(exc)
 
 
+def _backoff() -> Backoff:
+    return Backoff(FIRST_DELAY_S, MAX_DELAY_S)
+
+
+def _holder(health: Health, size: int) -> Callable[[BaseException, float], None]:
+    """Before each wait: a state outage is said in /health and logged."""
+
+    def hold(exc: BaseException, delay: float) -> None:
+        if not held(exc):
+            return
+        health.set("state", f"state store unavailable: {type(exc).__name__}; input held")
+        log.warning(
+            "state store unavailable (%s); batch of %d held, retrying in %.1fs", exc, size, delay
+        )
+
+    return hold
+
+
 async def process_safely(pipeline: Pipeline, messages: Sequence[Message], health: Health) -> None:
     """Process a batch so that no exception escapes and no message is silently dropped."""
-    backoff = Backoff()
-    attempt = 0
-    while attempt < BATCH_ATTEMPTS:
-        try:
-            await pipeline.process(messages)
-            health.clear("processing")
-            health.clear("state")
+    attempts = BATCH_ATTEMPTS
+    failures = 0
+
+    def failed(exc: BaseException, _attempt: float) -> None:
+        nonlocal failures
+        if held(exc):
             return
-        except Exception as exc:
-            if held(exc):
-                await _hold(health, exc, len(messages), backoff)
-                continue
-            attempt += 1
-            health.set("processing", f"batch failed: {type(exc).__name__}")
-            log.exception(
-                "batch of %d failed (attempt %d/%d)", len(messages), attempt, BATCH_ATTEMPTS
-            )
-            await backoff.wait()
-    for message in messages:
-        await _process_one(pipeline, message, health)
+        failures += 1
+        health.set("processing", f"batch failed: {type(exc).__name__}")
+        log.error(
+            "batch of %d failed (attempt %d/%d)", len(messages), failures, attempts, exc_info=exc
+        )
 
-
-async def _hold(health: Health, exc: Exception, size: int, backoff: Backoff) -> None:
-    health.set("state", f"state store unavailable: {type(exc).__name__}; input held")
-    log.warning(
-        "state store unavailable (%s); batch of %d held, retrying in %.1fs",
-        exc,
-        size,
-        backoff.delay,
-    )
-    await backoff.wait()
+    try:
+        await retrying(
+            lambda: pipeline.process(messages),
+            _backoff(),
+            lambda _exc: True,
+            attempts=attempts,
+            counted=lambda exc: not held(exc),
+            on_failure=failed,
+            before_wait=_holder(health, len(messages)),
+        )
+    except Exception:
+        for message in messages:
+            await _process_one(pipeline, message, health)
+        return
+    health.clear("processing")
+    health.clear("state")
 
 
 async def _process_one(pipeline: Pipeline, message: Message, health: Health) -> None:
-    backoff = Backoff()
-    failure = ""
-    while not failure:
-        try:
-            await pipeline.process([message])
-            return
-        except Exception as exc:
-            if held(exc):
-                await _hold(health, exc, 1, backoff)
-                continue
-            failure = type(exc).__name__
+    try:
+        await retrying(
+            lambda: pipeline.process([message]),
+            _backoff(),
+            held,
+            before_wait=_holder(health, 1),
+        )
+        return
+    except Exception as exc:
+        failure = type(exc).__name__
     log.error(
         "message %s[%d]@%d failed alone (%s); dead-lettered",
         message.topic,

@@ -1,12 +1,21 @@
-"""Process settings from environment variables, with safe local defaults."""
+"""Process settings from environment variables, with safe local defaults.
+
+`Environment` (pydantic) reads and validates the variables by name: an invalid one is
+named in the SettingsError with what it must be. `Settings` (a plain frozen dataclass,
+read at start-up) holds each default once; a variable that is unset keeps it."""
 
 from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
 
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
+
+from monitor.retry import Backoff
 from monitor.security import (
     KafkaSecurity,
     RedisAuth,
@@ -14,14 +23,31 @@ from monitor.security import (
     secret_bytes_from_env,
     secret_from_env,
 )
+from monitor.validation import fail, reason
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_DIR = REPO_ROOT / "deploy" / "config"
 DEV_PSEUDONYM_KEY = b"blindar-development-key-not-for-production"
+DEV_CANARY_KEY = b"blindar-development-canary-key-not-for-production"
 # Kafka's default `message.max.bytes` (1 MiB + 12): librdkafka's default record batch
 # (`batch.size` 1,000,000) and the Java client's fit. Kafka applies the limit to a whole
 # record batch; the 64 KiB contract limit is the worker's to enforce (monitor/events.py).
 INPUT_MAX_MESSAGE_BYTES = 1_048_588
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    """How long the worker waits between attempts (monitor/retry.py)."""
+
+    # a Redis outage: the call is retried forever, 50 ms doubled up to 5 s apart
+    state: Backoff = field(default_factory=lambda: Backoff(first_s=0.05, max_s=5.0))
+    # a failing batch (monitor/safety.py): 0.5 s doubled up to 10 s apart; held forever
+    # while the state store is out, else split into single messages after `batch_attempts`
+    batch: Backoff = field(default_factory=lambda: Backoff(first_s=0.5, max_s=10.0))
+    batch_attempts: int = 3
+
+
+RETRY = RetrySettings()
 
 
 class SettingsError(ValueError):
@@ -35,61 +61,18 @@ def _security() -> tuple[KafkaSecurity, RedisAuth, str]:
         raise SettingsError(str(exc)) from None
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
-
-
-def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
-    value = os.environ.get(name) or default
-    if value not in allowed:
-        raise SettingsError(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
-    return value
-
-
-def _int_env(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}: expected an integer, got {raw!r}") from None
-
-
-def _assignments_file() -> Path | None:
-    named = os.environ.get("BLINDAR_ASSIGNMENTS_FILE")
-    if named:
-        return Path(named)
-    config_dir = Path(_env("BLINDAR_CONFIG_DIR", str(DEFAULT_CONFIG_DIR)))
+def _files(config_dir: Path, env: Environment) -> tuple[Path | None, Path | None]:
+    """(assignments file, tenants file): named by their variable (BLINDAR_TENANTS_FILE set
+    but empty: no registry), else assignments.yaml/.csv and tenants.yaml in the config
+    directory if present (monitor/assignments.py, monitor/tenants.py)."""
     found = [config_dir / f"assignments.{ext}" for ext in ("yaml", "csv")]
-    return next((path for path in found if path.is_file()), None)
-
-
-def _tenants_file() -> Path | None:
-    """BLINDAR_TENANTS_FILE (set but empty: no registry), else tenants.yaml in the config
-    directory if present (monitor/tenants.py)."""
-    named = os.environ.get("BLINDAR_TENANTS_FILE")
-    if named is not None:
-        return Path(named) if named else None
-    path = Path(_env("BLINDAR_CONFIG_DIR", str(DEFAULT_CONFIG_DIR))) / "tenants.yaml"
-    return path if path.is_file() else None
-
-
-def _input_limit() -> int:
-    limit = _int_env("BLINDAR_INPUT_MAX_MESSAGE_BYTES", INPUT_MAX_MESSAGE_BYTES)
-    if limit < INPUT_MAX_MESSAGE_BYTES:
-        raise SettingsError(
-            f"BLINDAR_INPUT_MAX_MESSAGE_BYTES: at least {INPUT_MAX_MESSAGE_BYTES} (Kafka's "
-            f"default; below it default producers' batches are refused), got {limit}"
-        )
-    return limit
-
-
-def _positive_env(name: str, default: int) -> int:
-    value = _int_env(name, default)
-    if value <= 0:
-        raise SettingsError(f"{name}: must be a positive integer, got {value}")
-    return value
+    assignments = env.assignments_file or next((p for p in found if p.is_file()), None)
+    if env.tenants_file is not None:
+        tenants = Path(env.tenants_file) if env.tenants_file else None
+    else:
+        path = config_dir / "tenants.yaml"
+        tenants = path if path.is_file() else None
+    return (Path(assignments) if assignments else None), tenants
 
 
 def secret_bytes(name: str) -> bytes:
@@ -114,6 +97,18 @@ def _pseudonym_key(production: bool) -> bytes:
     return DEV_PSEUDONYM_KEY
 
 
+def _canary_key(production: bool) -> bytes:
+    """The HMAC key canaries are signed with: BLINDAR_CANARY_KEY or the file in
+    ..._KEY_FILE; in production without one, no event verifies as a canary (every claim is
+    judged as a forgery) and `blindar canary` refuses to run."""
+    key = secret_bytes("BLINDAR_CANARY_KEY")
+    if key:
+        if len(key) < 16:
+            raise SettingsError("BLINDAR_CANARY_KEY: must be at least 16 bytes")
+        return key
+    return b"" if production else DEV_CANARY_KEY
+
+
 def is_loopback(host: str) -> bool:
     """Whether a bind address reaches this host only (127.0.0.0/8, ::1, localhost)."""
     if host == "localhost":
@@ -122,6 +117,89 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:  # a host name or "" (every interface)
         return False
+
+
+def _integer(value: Any) -> int | None:
+    if value == "":
+        return None  # set but empty: the default
+    try:
+        return int(value)
+    except ValueError:
+        fail(f"expected an integer, got {value!r}")
+
+
+def _positive(value: Any) -> int | None:
+    number = _integer(value)
+    if number is not None and number <= 0:
+        fail(f"must be a positive integer, got {number}")
+    return number
+
+
+def _input_limit(value: Any) -> int | None:
+    limit = _integer(value)
+    if limit is not None and limit < INPUT_MAX_MESSAGE_BYTES:
+        fail(
+            f"at least {INPUT_MAX_MESSAGE_BYTES} (Kafka's default; below it default producers' "
+            f"batches are refused), got {limit}"
+        )
+    return limit
+
+
+def _cluster(value: Any) -> str | None:
+    if value == "":
+        return None
+    if value not in CLUSTER_MODES:
+        fail(f"expected one of {', '.join(CLUSTER_MODES)}, got {value!r}")
+    return str(value)
+
+
+CLUSTER_MODES = ("auto", "yes", "no")
+Integer = Annotated[int | None, PlainValidator(_integer)]
+Positive = Annotated[int | None, PlainValidator(_positive)]
+
+
+class Environment(BaseModel):
+    """The environment variables blindar reads (by name). Unset ones are None: the setting
+    keeps its default, written once, in `Settings`."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kafka_bootstrap: str | None = Field(None, alias="KAFKA_BOOTSTRAP")
+    redis_url: str | None = Field(None, alias="REDIS_URL")
+    redis_cluster: Annotated[str | None, PlainValidator(_cluster)] = Field(
+        None, alias="BLINDAR_REDIS_CLUSTER"
+    )
+    web_host: str | None = Field(None, alias="BLINDAR_WEB_HOST")
+    web_port: Integer = Field(None, alias="BLINDAR_WEB_PORT")
+    namespace: str | None = Field(None, alias="BLINDAR_NAMESPACE")
+    config_dir: str | None = Field(None, alias="BLINDAR_CONFIG_DIR")
+    mode: str | None = Field(None, alias="BLINDAR_ENV")  # production, else development
+    group_id: str | None = Field(None, alias="BLINDAR_GROUP_ID")  # default: <namespace>blindar
+    redis_key_prefix: str | None = Field(None, alias="BLINDAR_REDIS_PREFIX")
+    batch_size: Integer = Field(None, alias="BLINDAR_BATCH_SIZE")
+    batch_within_ms: Integer = Field(None, alias="BLINDAR_BATCH_WITHIN_MS")
+    session_timeout_ms: Integer = Field(None, alias="BLINDAR_KAFKA_SESSION_TIMEOUT_MS")
+    input_max_message_bytes: Annotated[int | None, PlainValidator(_input_limit)] = Field(
+        None, alias="BLINDAR_INPUT_MAX_MESSAGE_BYTES"
+    )
+    assignments_file: str | None = Field(None, alias="BLINDAR_ASSIGNMENTS_FILE")
+    tenants_file: str | None = Field(None, alias="BLINDAR_TENANTS_FILE")
+    ledger_retention_days: Positive = Field(None, alias="BLINDAR_LEDGER_RETENTION_DAYS")
+    ledger_max_alerts: Positive = Field(None, alias="BLINDAR_LEDGER_MAX_ALERTS")
+    ledger_max_tenants: Positive = Field(None, alias="BLINDAR_LEDGER_MAX_TENANTS")
+
+    @classmethod
+    def read(cls, environ: Mapping[str, str]) -> Environment:
+        """The variables from `environ`; every invalid one is named in the SettingsError."""
+        try:
+            return cls.model_validate(dict(environ))
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            raise SettingsError("\n".join(f"{e['loc'][0]}: {reason(e)}" for e in errors)) from None
+
+    def given(self, *names: str) -> dict[str, Any]:
+        """Those of `names` that are set (the others keep their defaults)."""
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
 
 
 @dataclass(frozen=True)
@@ -137,6 +215,7 @@ class Settings:
     config_dir: Path = DEFAULT_CONFIG_DIR
     production: bool = False
     pseudonym_key: bytes = field(default=DEV_PSEUDONYM_KEY, repr=False)
+    canary_key: bytes = field(default=DEV_CANARY_KEY, repr=False)
     group_id: str = "blindar"
     redis_key_prefix: str | None = None
     batch_size: int = 2000
@@ -166,33 +245,46 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        production = _env("BLINDAR_ENV", "development") == "production"
-        namespace = _env("BLINDAR_NAMESPACE", "")
+        env = Environment.read(os.environ)
+        production = env.mode == "production"
+        namespace = env.namespace or ""
+        config_dir = Path(env.config_dir) if env.config_dir is not None else DEFAULT_CONFIG_DIR
         kafka_security, redis_auth, web_token = _security()
+        assignments_file, tenants_file = _files(config_dir, env)
+        timing = {
+            name: ms / 1000
+            for name, ms in (
+                ("batch_within_s", env.batch_within_ms),
+                ("session_timeout_s", env.session_timeout_ms),
+            )
+            if ms is not None
+        }
         return cls(
-            kafka_bootstrap=_env("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
-            redis_url=_env("REDIS_URL", "redis://127.0.0.1:6379/0"),
-            redis_cluster=_choice("BLINDAR_REDIS_CLUSTER", "auto", ("auto", "yes", "no")),
-            web_host=_env("BLINDAR_WEB_HOST", "127.0.0.1"),
-            web_port=_int_env("BLINDAR_WEB_PORT", 6066),
             namespace=namespace,
-            config_dir=Path(_env("BLINDAR_CONFIG_DIR", str(DEFAULT_CONFIG_DIR))),
+            config_dir=config_dir,
             production=production,
             pseudonym_key=_pseudonym_key(production),
-            group_id=_env("BLINDAR_GROUP_ID", f"{namespace}blindar"),
-            redis_key_prefix=os.environ.get("BLINDAR_REDIS_PREFIX"),
-            batch_size=_int_env("BLINDAR_BATCH_SIZE", 2000),
-            batch_within_s=_int_env("BLINDAR_BATCH_WITHIN_MS", 250) / 1000,
+            canary_key=_canary_key(production),
+            group_id=env.group_id if env.group_id is not None else f"{namespace}{cls.group_id}",
             kafka_security=kafka_security,
             redis_auth=redis_auth,
-            session_timeout_s=_int_env("BLINDAR_KAFKA_SESSION_TIMEOUT_MS", 60_000) / 1000,
             web_token=web_token,
-            input_max_message_bytes=_input_limit(),
-            assignments_file=_assignments_file(),
-            tenants_file=_tenants_file(),
-            ledger_retention_days=_positive_env("BLINDAR_LEDGER_RETENTION_DAYS", 400),
-            ledger_max_alerts=_positive_env("BLINDAR_LEDGER_MAX_ALERTS", 2000),
-            ledger_max_tenants=_positive_env("BLINDAR_LEDGER_MAX_TENANTS", 1000),
+            assignments_file=assignments_file,
+            tenants_file=tenants_file,
+            **timing,
+            **env.given(
+                "kafka_bootstrap",
+                "redis_url",
+                "redis_cluster",
+                "web_host",
+                "web_port",
+                "redis_key_prefix",
+                "batch_size",
+                "input_max_message_bytes",
+                "ledger_retention_days",
+                "ledger_max_alerts",
+                "ledger_max_tenants",
+            ),
         )
 
     def check_web_guard(self) -> None:

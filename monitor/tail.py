@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from confluent_kafka import Consumer
 
+from monitor.canary.document import is_canary_document
 from monitor.kafka_io import client_config
 from monitor.settings import Settings
 from monitor.text import strip_terminal
@@ -31,6 +32,8 @@ def format_alert(doc: dict[str, Any], colour: bool) -> str:
     sev = int(doc.get("severity_id", 0))
     when = time.strftime("%H:%M:%S", time.localtime(doc.get("time", 0) / 1000))
     kind = "NEW   " if doc.get("type_uid") == 200401 else "UPDATE"
+    if is_canary_document(doc):  # a canary's (blindar canary): never paged
+        kind = "CANARY"
     detector = info.get("analytic", {}).get("name", "?")
     tenant = doc.get("metadata", {}).get("tenant_uid", "?")
     actor = doc.get("actor", {}).get("user", {}).get("uid", "?")

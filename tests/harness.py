@@ -49,9 +49,16 @@ def wait_until(
         time.sleep(interval)
 
 
+def xdist_worker() -> str:
+    """The pytest-xdist worker running this test ("gw0", "gw1", ...; "" without xdist)."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
 def isolated_settings(**overrides: Any) -> Settings:
-    """Settings with a fresh namespace (topics, Redis keys, consumer group) and a free web port."""
-    namespace = f"t{uuid.uuid4().hex[:10]}."
+    """Settings with a fresh namespace (topics, Redis keys, consumer group) and a free web
+    port. The namespace names the xdist worker too, so parallel runs over the shared Kafka
+    and Redis never meet, and a leftover topic or key tells which worker made it."""
+    namespace = f"t{xdist_worker()}{uuid.uuid4().hex[:10]}."
     base = Settings.from_env()
     return replace(
         base, namespace=namespace, group_id=f"{namespace}blindar", web_port=free_port(), **overrides

@@ -243,6 +243,53 @@ def overview() -> Dashboard:
                 query(f"sum by (detector) (rate(blindar_findings_total{RATE}))", "{{detector}}"),
             )
         )
+        .with_row(Row("Canaries"))
+        .with_panel(
+            stat(
+                "Canaries missed in range",
+                "Canary leaks (blindar canary) not caught within their deadline: each is a"
+                " coverage gap on its channel (rule BlindarCanaryMissed).",
+                "short",
+                query("sum(increase(blindar_canary_missed_total[$__range]))"),
+            )
+        )
+        .with_panel(
+            timeseries(
+                "Canaries detected and missed by channel",
+                "Canary leaks decided per channel and detector in the last hour.",
+                "short",
+                query(
+                    "sum by (channel, detector) (increase(blindar_canary_detected_total[1h]))",
+                    "detected {{channel}} {{detector}}",
+                ),
+                query(
+                    "sum by (channel, detector) (increase(blindar_canary_missed_total[1h]))",
+                    "missed {{channel}} {{detector}}",
+                    "B",
+                ),
+                width=9,
+            )
+        )
+        .with_panel(
+            timeseries(
+                "Canary detection latency by channel",
+                "Canary produce time to its alert decision in the worker, last 2 h (p50 and"
+                " the max bucket).",
+                "s",
+                query(
+                    "histogram_quantile(0.5, sum by (le, channel)"
+                    " (increase(blindar_canary_latency_seconds_bucket[2h])))",
+                    "p50 {{channel}}",
+                ),
+                query(
+                    "histogram_quantile(1, sum by (le, channel)"
+                    " (increase(blindar_canary_latency_seconds_bucket[2h])))",
+                    "max {{channel}}",
+                    "B",
+                ),
+                width=9,
+            )
+        )
         .with_row(Row("Dependencies and delivery"))
         .with_panel(
             timeseries(

@@ -14,12 +14,13 @@ alive "$RUN/kafka.pid" && had_kafka=1
 alive "$RUN/redis.pid" && had_redis=1
 port_open "$KAFKA_PORT" && had_kafka=1
 port_open "$REDIS_PORT" && had_redis=1
-worker_pid=""; sim_pid=""; tail_pid=""
+worker_pid=""; sim_pid=""; tail_pid=""; canary_pid=""
 
 cleanup() {
   trap - INT TERM EXIT
   echo
   log "stopping the demo"
+  [[ -n "$canary_pid" ]] && kill -TERM -- "-$canary_pid" 2>/dev/null || true
   for pid in $tail_pid $sim_pid $worker_pid; do
     kill -TERM "$pid" 2>/dev/null || true
   done
@@ -70,6 +71,12 @@ log "starting the simulator at $RATE events/s; leaks injected after 15 s: $SCENA
 setsid "$PY" -m monitor.cli simulate --rate "$RATE" --scenario-delay 15 "${scenario_args[@]}" \
   >"$RUN/demo-simulator.log" 2>&1 &
 sim_pid=$!
+# Canaries (docs/operations.md "Canaries"): one round through every channel of the demo
+# tenant (deploy/config/canary.yaml); each line says detected (and how fast) or MISSED.
+log "sending canary leaks through every channel (log: .run/demo-canary.log)"
+setsid bash -c '"$0" -m monitor.cli canary >"$1" 2>&1; grep -E "^canar" "$1"' \
+  "$PY" "$RUN/demo-canary.log" &
+canary_pid=$!
 cat <<INFO
 
   blindar is running.

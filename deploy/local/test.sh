@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: lint, unit tests, then integration and end-to-end tests
 # against real local Kafka and Redis (started here if they are not running), then the
-# integration and end-to-end tests again against a local 3-shard Redis Cluster.
+# tests that reach the Redis store (marker `store`, set in tests/conftest.py) again against
+# a local 3-shard Redis Cluster.
+# Both runs spread over BLINDAR_TEST_WORKERS pytest-xdist workers (default 3: the tests
+# wait much on worker subprocesses and servers, so more than the two cores pay, but the
+# replays of 500-750 agents are CPU-bound and must stay inside their timeouts). Each test
+# has a namespace of its own that names its xdist worker (tests/harness.py); a module's
+# module-scoped data stays on one worker, and so do the fault tests, one after another
+# (`--dist loadgroup`, tests/conftest.py). The hang guard of a test without a timeout of
+# its own is 600 s instead of pyproject's 300: a CPU-bound test shares the two cores with
+# the other workers.
 # Arguments go to the first pytest run only (e.g. `make test ARGS=tests/unit`); with
 # arguments, the Redis Cluster pass is skipped.
 set -euo pipefail
@@ -10,10 +19,11 @@ cd "$ROOT"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 deploy/local/up.sh
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+parallel=(-n "${BLINDAR_TEST_WORKERS:-3}" --dist loadgroup --timeout=600 --durations=20)
+.venv/bin/python -m pytest -q -p no:cacheprovider "${parallel[@]}" "$@"
 if (($# == 0)); then
   deploy/local/redis-cluster.sh
-  log "integration and end-to-end tests again, on the Redis Cluster"
+  log "the tests that reach the Redis store again, on the Redis Cluster"
   REDIS_URL="redis://127.0.0.1:${BLINDAR_LOCAL_CLUSTER_PORT:-7001}/0" \
-    .venv/bin/python -m pytest -q -p no:cacheprovider tests/integration tests/e2e
+    .venv/bin/python -m pytest -q -p no:cacheprovider "${parallel[@]}" -m store tests
 fi

@@ -25,6 +25,8 @@ from detectors.base import (
     Context,
     Finding,
     Tuned,
+    group_by,
+    judge_by_tenant,
     severity_for,
 )
 from detectors.event import Event
@@ -101,33 +103,28 @@ class AuthFailures(Tuned[AuthFailuresConfig]):
         return self.tuning.allows_actor(event.tenant, event.actor_id, event.trusted_team)
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
-        failures: dict[str, ActorBatch] = {}
-        successes: list[Event] = []
-        sums: PerTenant[WindowedSum] | None = None
-        for event in events:
-            if event.action != "auth.login" or self.allowed(event):
-                continue
-            if event.outcome != "failure":
-                successes.append(event)
-                continue
-            cfg = self.tuning.for_tenant(event.tenant)
-            if sums is None:
-                sums = actor.slot(NAME, PerTenant)
-            sums.get_or_new(event.tenant, WindowedSum).add(event.ts_ms // cfg.bucket_ms, 1)
-            remember(failures, event, event.tenant)
-        if not failures and not successes:
+        logins = [e for e in events if e.action == "auth.login" and not self.allowed(e)]
+        if not logins:
             return []
-        sums = sums or actor.slot(NAME, PerTenant)
-        findings = []
-        for tenant, group in failures.items():
+        sums: PerTenant[WindowedSum] = actor.slot(NAME, PerTenant)
+
+        def take(event: Event) -> bool:
+            if event.outcome != "failure":
+                return False
+            cfg = self.tuning.for_tenant(event.tenant)
+            sums.get_or_new(event.tenant, WindowedSum).add(event.ts_ms // cfg.bucket_ms, 1)
+            return True
+
+        def judge(tenant: str, group: ActorBatch) -> Finding | None:
             cfg = self.tuning.for_tenant(tenant)
             total = self.failures_in(sums[tenant], cfg, group, group.first_ts, None, actor.horizon)
             check = Check("failure_burst", cfg.threshold_failures, tenant, actor.actor, group)
-            if total >= check.threshold:
-                findings.append(self.describe(check, total))
-        for event in successes:
+            return self.describe(check, total) if total >= check.threshold else None
+
+        findings = judge_by_tenant(logins, take, judge)
+        for event in logins:
             window = sums.get(event.tenant)
-            if window is None:
+            if event.outcome == "failure" or window is None:
                 continue
             cfg = self.tuning.for_tenant(event.tenant)
             group = ActorBatch(event)
@@ -160,17 +157,19 @@ class AuthFailures(Tuned[AuthFailuresConfig]):
     def plan_shared(self, events: Sequence[Event], plan: Plan, horizon_ms: int) -> AddressPending:
         """Failed logins per source address: every event of the batch, re-deliveries too
         (the shared sum counts an event id once)."""
-        groups: dict[tuple[str, str], ActorBatch] = {}
-        for event in events:
+
+        def key(event: Event) -> tuple[str, str] | None:
             if event.action != "auth.login" or event.outcome != "failure" or not event.source_ip:
-                continue
+                return None
             cfg = self.tuning.for_tenant(event.tenant)
             if not cfg.by_source_ip or self.allowed(event):
-                continue
+                return None
             key = self.address_key(event.tenant, event.source_ip) + ":failures"
             bucket = event.ts_ms // cfg.bucket_ms
             guarded_sum.add(plan, key, bucket, event.event_id, 1, event.ts_ms, cfg.ttl_ms)
-            remember(groups, event, event.tenant, event.source_ip)
+            return (event.tenant, event.source_ip)
+
+        groups = group_by(events, key)
         pending = AddressPending(self)
         for (tenant, address), group in groups.items():
             cfg = self.tuning.for_tenant(tenant)
@@ -221,11 +220,3 @@ class AuthFailures(Tuned[AuthFailuresConfig]):
             team=None if is_ip else group.team,
             owner=self.address_key(check.tenant, check.subject[len(IP_PREFIX) :]) if is_ip else "",
         )
-
-
-def remember(groups: dict, event: Event, *key_parts: object) -> None:
-    key = key_parts[0] if len(key_parts) == 1 else key_parts
-    group = groups.get(key)
-    if group is None:
-        group = groups[key] = ActorBatch(event)
-    group.add(event)

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from random import Random
 
-from monitor.simulation.leaks import (
-    Leak,
-    Population,
-    front_leak,
-    offsets,
-    scenario,
-)
+from monitor.simulation.leaks import Leak, Population, front_leak, offsets, scenario
 
 
 @scenario("auth_failures")

@@ -17,20 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from detectors.base import (
-    MINUTE_MS,
-    ActorBatch,
-    Context,
-    Finding,
-    Tuned,
-    tuned_actions,
-    window_finding,
-)
+from detectors.base import ActorBatch, ByActions, Context, Finding, judge_by_tenant, window_finding
 from detectors.bulk_export.config import NAME, BulkExportConfig
 from detectors.event import Event
 from detectors.state.actor import ActorState, PerTenant
 from detectors.state.windowed_sum import WindowedSum
-from detectors.tuning import Tuning
 
 # The rules a finding names in its evidence ("rule"), as docs/detectors.md lists them.
 RULES = {
@@ -40,61 +31,42 @@ RULES = {
 }
 
 
-class BulkExport(Tuned[BulkExportConfig]):
+class BulkExport(ByActions[BulkExportConfig]):
     """Sums exported records per actor over the window and fires at the threshold."""
 
     name = NAME
-
-    def __init__(self, tuning: Tuning[BulkExportConfig], key_prefix: str = "") -> None:
-        super().__init__(tuning, key_prefix)
-        self.actions = tuned_actions(tuning)
 
     def load_slot(self, data: dict) -> PerTenant[WindowedSum]:
         return PerTenant.loader(WindowedSum.load)(data)
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
         sums: PerTenant[WindowedSum] = actor.slot(NAME, PerTenant)
-        groups: dict[str, ActorBatch] = {}
-        for event in events:
+
+        def take(event: Event) -> bool:
             cfg = self.tuning.for_tenant(event.tenant)
             if event.action not in cfg.actions:
-                continue
+                return False
             if event.records > 0:
-                sums.get_or_new(event.tenant, WindowedSum).add(
-                    event.ts_ms // cfg.bucket_ms, event.records
-                )
-            group = groups.get(event.tenant)
-            if group is None:
-                group = groups[event.tenant] = ActorBatch(event)
-            group.add(event)
-        findings = []
-        for tenant, group in groups.items():
+                bucket = event.ts_ms // cfg.bucket_ms
+                sums.get_or_new(event.tenant, WindowedSum).add(bucket, event.records)
+            return True
+
+        def judge(tenant: str, group: ActorBatch) -> Finding | None:
             cfg = self.tuning.for_tenant(tenant)
-            end_lo, end_hi, keep_from = cfg.window_ends(
-                group.first_ts, group.last_ts, actor.horizon
-            )
+            ends = cfg.window_ends(group.first_ts, group.last_ts, actor.horizon)
             window = sums.get_or_new(tenant, WindowedSum)
-            total = window.max_window(end_lo, end_hi, cfg.width, keep_from)
-            if total >= cfg.threshold_records:
-                findings.append(self.describe(tenant, actor.actor, group, total))
-        return findings
+            total = window.max_window(ends[0], ends[1], cfg.width, ends[2])
+            if total < cfg.threshold_records:
+                return None
+            return self.describe(tenant, actor.actor, group, total)
+
+        return judge_by_tenant(events, take, judge)
 
     def describe(self, tenant: str, actor: str, group: ActorBatch, total: int) -> Finding:
         cfg = self.tuning.for_tenant(tenant)
         minutes, threshold = cfg.window_minutes, cfg.threshold_records
-        return window_finding(
-            NAME,
-            tenant,
-            actor,
-            group,
-            minutes * MINUTE_MS,
-            total,
-            threshold,
-            title=f"Bulk export: {total} records in {minutes} min (threshold {threshold})",
-            evidence={
-                "records_exported": total,
-                "window_minutes": minutes,
-                "threshold_records": threshold,
-                "rule": "static_threshold",
-            },
-        )
+        title = f"Bulk export: {total} records in {minutes} min (threshold {threshold})"
+        evidence = {"records_exported": total, "window_minutes": minutes,
+                    "threshold_records": threshold, "rule": "static_threshold"}  # fmt: skip
+        window = cfg.window_ms
+        return window_finding(NAME, tenant, actor, group, window, total, threshold, title, evidence)

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from detectors.base import DAY_MS, Context, Finding, Tuned, severity_for
+from detectors.base import DAY_MS, ByActions, Context, Finding, count_finding
 from detectors.cross_tenant.config import NAME, CrossTenantConfig
 from detectors.event import Event
 from detectors.state.actor import ActorState
@@ -75,11 +75,11 @@ class Assignment:
         return new
 
 
-class CrossTenant(Tuned[CrossTenantConfig]):
+class CrossTenant(ByActions[CrossTenantConfig]):
     """Compares each record's tenant with the actor's assigned tenants."""
 
     name = NAME
-    actions = None  # any event may carry the actor's assignment
+    fields = ("actor_tenants",)  # besides its actions, any event carrying an assignment
 
     def load_slot(self, data: list[Any]) -> Assignment:
         return Assignment.load(data)
@@ -138,32 +138,28 @@ def describe(
     tenants = sorted({record_tenant(e) for e in foreign})
     own = sorted(first.actor_tenants or assigned or [])
     threshold = cfg.threshold_records
-    return Finding(
-        detector=NAME,
-        tenant=record_tenant(first),
-        actor=actor,
-        severity=severity_for(count, threshold),
-        title=f"Cross-tenant access: {count} records of {', '.join(tenants)} "
-        f"in {cfg.window_minutes} min by an actor assigned to {', '.join(own)}",
-        window_start_ms=end - cfg.window_ms,
-        window_end_ms=end,
-        observed=count,
-        threshold=threshold,
-        evidence={
-            "foreign_records": count,
-            "record_tenants": tenants,
-            "assigned_tenants": own,
-            "window_minutes": cfg.window_minutes,
-            "threshold_records": threshold,
-            "over_threshold_by": count - threshold,
-            # Which source decided: assignments_file, channel:<name> (trusted for tenants),
-            # last_seen (stored from a trusted source earlier), event (replay only).
-            "assignment_from": first.assignment_source
-            or ("event" if first.actor_tenants else "last_seen"),
-            "rule": "static_threshold",
-        },
+    title = (
+        f"Cross-tenant access: {count} records of {', '.join(tenants)} "
+        f"in {cfg.window_minutes} min by an actor assigned to {', '.join(own)}"
+    )
+    evidence = {
+        "foreign_records": count,
+        "record_tenants": tenants,
+        "assigned_tenants": own,
+        "window_minutes": cfg.window_minutes,
+        "threshold_records": threshold,
+        "over_threshold_by": count - threshold,
+        # Which source decided: assignments_file, channel:<name> (trusted for tenants),
+        # last_seen (stored from a trusted source earlier), event (replay only).
+        "assignment_from": first.assignment_source
+        or ("event" if first.actor_tenants else "last_seen"),
+        "rule": "static_threshold",
+    }
+    tenant = record_tenant(first)
+    return count_finding(
+        NAME, tenant, actor, count, threshold, title, end, cfg.window_ms, evidence,
         sample_event_ids=tuple(e.event_id for e in foreign[:5]),
         channels=tuple(sorted({e.channel for e in foreign})),
         team=first.actor_team,
         sample_records=tuple(e.resource_id for e in foreign[:5] if e.resource_id),
-    )
+    )  # fmt: skip

@@ -35,6 +35,8 @@ from detectors.base import (
     Context,
     Finding,
     Tuned,
+    count_finding,
+    judge_by_tenant,
     severity_for,
 )
 from detectors.cumulative_access.config import NAME, CumulativeAccessConfig
@@ -133,26 +135,23 @@ class CumulativeAccess(Tuned[CumulativeAccessConfig]):
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
         slot: CumulativeSlot = actor.slot(NAME, CumulativeSlot)
         slots = slot.days
-        groups: dict[str, ActorBatch] = {}
         counted: list[Event] = []
-        for event in events:
+
+        def take(event: Event) -> bool:
             if self.tuning.allows_actor(event.tenant, actor.actor, event.trusted_team):
-                continue
+                return False
             counted.append(event)
             cfg = self.tuning.for_tenant(event.tenant)
             if not event.resource_id or event.action not in cfg.actions:
-                continue
+                return False
             days = slots.get_or_new(event.tenant, ActorDays).days
             days.add(event.resource_id, event.ts_ms // DAY_MS, cfg.max_records_per_day)
-            group = groups.get(event.tenant)
-            if group is None:
-                group = groups[event.tenant] = ActorBatch(event)
-            group.add(event)
-        findings = []
-        for tenant, group in groups.items():
-            finding = self.judge(actor.actor, tenant, group, slots[tenant], ctx)
-            if finding is not None:
-                findings.append(finding)
+            return True
+
+        def judge(tenant: str, group: ActorBatch) -> Finding | None:
+            return self.judge(actor.actor, tenant, group, slots[tenant], ctx)
+
+        findings = judge_by_tenant(events, take, judge)
         if counted:
             cfg = self.tuning.for_tenant(counted[-1].tenant)
             if cfg.shift_rule:
@@ -212,20 +211,14 @@ class CumulativeAccess(Tuned[CumulativeAccessConfig]):
             evidence.update(
                 k=cfg.k, team_peers=peers.n, team_median=peers.median, team_mad=peers.mad
             )
-        return Finding(
-            detector=NAME,
-            tenant=tenant,
-            actor=actor,
-            severity=severity_for(observed, threshold),
-            title=f"Cumulative access: {observed} distinct records over {cfg.days} days "
-            f"(threshold {threshold:.0f})",
-            window_start_ms=(group.last_ts // DAY_MS - cfg.days + 1) * DAY_MS,
-            window_end_ms=group.last_ts,
-            observed=observed,
-            threshold=round(threshold, 2),
-            evidence=evidence,
-            sample_event_ids=tuple(group.samples),
-            channels=tuple(sorted(group.channels)),
-            team=group.team,
-            sample_records=tuple(group.records),
+        title = (
+            f"Cumulative access: {observed} distinct records over {cfg.days} days "
+            f"(threshold {threshold:.0f})"
         )
+        end = group.last_ts
+        days_ms = end - (end // DAY_MS - cfg.days + 1) * DAY_MS  # the days, today's so far
+        severity = severity_for(observed, threshold)
+        return count_finding(
+            NAME, tenant, actor, observed, round(threshold, 2), title, end, days_ms, evidence,
+            severity=severity, **group.shown(),
+        )  # fmt: skip

@@ -18,20 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from detectors.base import (
-    MINUTE_MS,
-    ActorBatch,
-    Context,
-    Finding,
-    Tuned,
-    tuned_actions,
-    window_finding,
-)
+from detectors.base import ActorBatch, ByActions, Context, Finding, judge_by_tenant, window_finding
 from detectors.enumeration.config import NAME, EnumerationConfig
 from detectors.event import Event
 from detectors.state.actor import ActorState, PerTenant
 from detectors.state.distinct_window import DistinctWindow
-from detectors.tuning import Tuning
 
 # The rules a finding names in its evidence ("rule"), as docs/detectors.md lists them.
 RULES = {
@@ -39,45 +30,40 @@ RULES = {
 }
 
 
-class Enumeration(Tuned[EnumerationConfig]):
+class Enumeration(ByActions[EnumerationConfig]):
     """Counts distinct records per actor over the window and fires at the threshold."""
 
     name = NAME
-
-    def __init__(self, tuning: Tuning[EnumerationConfig], key_prefix: str = "") -> None:
-        super().__init__(tuning, key_prefix)
-        self.actions = tuned_actions(tuning)
 
     def load_slot(self, data: dict) -> PerTenant[DistinctWindow]:
         return PerTenant.loader(DistinctWindow.load)(data)
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
         records: PerTenant[DistinctWindow] = actor.slot(NAME, PerTenant)
-        groups: dict[str, ActorBatch] = {}
-        for event in events:
+
+        def take(event: Event) -> bool:
             cfg = self.tuning.for_tenant(event.tenant)
             if event.action not in cfg.actions or not event.resource_id:
-                continue
+                return False
             seen = records.get_or_new(event.tenant, DistinctWindow)
             seen.add(event.resource_id, event.ts_ms // cfg.bucket_ms, cfg.max_tracked)
-            group = groups.get(event.tenant)
-            if group is None:
-                group = groups[event.tenant] = ActorBatch(event)
-            group.add(event)
-        findings = []
-        for tenant, group in groups.items():
+            return True
+
+        def judge(tenant: str, group: ActorBatch) -> Finding | None:
             cfg = self.tuning.for_tenant(tenant)
             seen = records[tenant]
-            width = (cfg.window_minutes * MINUTE_MS) // cfg.bucket_ms
+            width = cfg.window_ms // cfg.bucket_ms
             # every window holding an event of the batch: from its first bucket to a window
             # past its last (events read out of order join windows that end later), so a
             # batch that spans more than the window (a catch-up) still judges each part
             first, last = group.first_ts // cfg.bucket_ms, group.last_ts // cfg.bucket_ms
             distinct = seen.max_window(first, last + width - 1, width)
             seen.forget_below(min(first, actor.horizon // cfg.bucket_ms) - width)
-            if distinct >= cfg.threshold_distinct:
-                findings.append(self.describe(tenant, actor.actor, group, distinct))
-        return findings
+            if distinct < cfg.threshold_distinct:
+                return None
+            return self.describe(tenant, actor.actor, group, distinct)
+
+        return judge_by_tenant(events, take, judge)
 
     def describe(self, tenant: str, actor: str, group: ActorBatch, distinct: int) -> Finding:
         cfg = self.tuning.for_tenant(tenant)
@@ -87,7 +73,7 @@ class Enumeration(Tuned[EnumerationConfig]):
             tenant,
             actor,
             group,
-            minutes * MINUTE_MS,
+            cfg.window_ms,
             distinct,
             threshold,
             title=f"Record enumeration: {distinct} distinct records in {minutes} min "

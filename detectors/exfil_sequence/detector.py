@@ -21,11 +21,20 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from detectors.base import Context, Finding, Tuned, severity_for
+from detectors.base import (
+    ActorBatch,
+    Context,
+    Finding,
+    Tuned,
+    count_finding,
+    judge_by_tenant,
+    severity_for,
+)
 from detectors.event import Event
 from detectors.exfil_sequence.config import NAME, ExfilSequenceConfig
 from detectors.state.actor import ActorState, PerTenant
 from detectors.state.timed_members import Member, TimedMembers
+from detectors.tuning import Tuning
 
 # The rules a finding names in its evidence ("rule"), as docs/detectors.md lists them.
 RULES = {
@@ -57,7 +66,13 @@ class ExfilSequence(Tuned[ExfilSequenceConfig]):
     """Pairs exits with the sensitive views that preceded them."""
 
     name = NAME
-    actions = None  # exits are judged by destination as well as by action
+    fields = ("destination_kind",)  # exits are judged by destination as well as by action
+
+    def __init__(self, tuning: Tuning[ExfilSequenceConfig], key_prefix: str = "") -> None:
+        super().__init__(tuning, key_prefix)
+        configs = (tuning.default, *tuning.tenants.values())
+        read = {"message.send"}.union(*(c.view_actions | c.exit_actions for c in configs))
+        self.actions = frozenset(read)
 
     def load_slot(self, data: dict) -> PerTenant[Sequences]:
         return PerTenant.loader(Sequences.load)(data)
@@ -76,35 +91,29 @@ class ExfilSequence(Tuned[ExfilSequenceConfig]):
         return None if allowlist.allows_domain(event.destination_domain) else kind
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
-        spans: dict[str, list[int]] = {}
-        teams: dict[str, str | None] = {}
-        slots: PerTenant[Sequences] | None = None
-        for event in events:
+        def take(event: Event) -> bool:
             cfg = self.tuning.for_tenant(event.tenant)
             viewed = (
                 event.action in cfg.view_actions and event.classification in cfg.classifications
             )
             kind = None if viewed else self.exit_kind(event, cfg)
             if not viewed and kind is None:
-                continue
-            if slots is None:
-                slots = actor.slot(NAME, PerTenant)
-            slot = slots.get_or_new(event.tenant, Sequences)
+                return False
+            slot = actor.slot(NAME, PerTenant).get_or_new(event.tenant, Sequences)
             if viewed:
                 slot.views.add((event.event_id, event.resource_id or ""), event.ts_ms, cfg.max_kept)
             else:
                 member = (event.event_id, kind or "", event.channel)
                 slot.exits.add(member, event.ts_ms, cfg.max_kept)
-            teams.setdefault(event.tenant, event.actor_team)
-            span = spans.setdefault(event.tenant, [event.ts_ms, event.ts_ms])
-            span[0], span[1] = min(span[0], event.ts_ms), max(span[1], event.ts_ms)
-        findings = []
-        for tenant, (lo, hi) in spans.items():
-            assert slots is not None
-            finding = self.judge(actor.actor, tenant, slots[tenant], lo, hi, actor.horizon)
-            if finding is not None:
-                findings.append(replace(finding, team=teams[tenant]))
-        return findings
+            return True
+
+        def judge(tenant: str, group: ActorBatch) -> Finding | None:
+            slot = actor.slot(NAME, PerTenant)[tenant]
+            lo, hi = group.first_ts, group.last_ts
+            finding = self.judge(actor.actor, tenant, slot, lo, hi, actor.horizon)
+            return None if finding is None else replace(finding, team=group.team)
+
+        return judge_by_tenant(events, take, judge)
 
     def judge(
         self, actor: str, tenant: str, slot: Sequences, lo: int, hi: int, horizon_ms: int
@@ -138,29 +147,26 @@ def describe(
     view_ids = [event_id for event_id, _ in view_members]
     records = [record for _, record in view_members if record]
     threshold = cfg.min_sensitive_views
-    return Finding(
-        detector=NAME,
-        tenant=tenant,
-        actor=actor,
-        severity=min(5, severity_for(views, threshold) + (1 if hard_exit(cfg, kind) else 0)),
-        title=f"Exfiltration sequence: {views} sensitive record views then {kind} "
-        f"within {cfg.window_minutes} min",
-        window_start_ms=exit_ts - cfg.window_ms,
-        window_end_ms=exit_ts,
-        observed=views,
-        threshold=threshold,
-        evidence={
-            "sensitive_views": views,
-            "exit": kind,
-            "window_minutes": cfg.window_minutes,
-            "threshold_views": threshold,
-            "over_threshold_by": views - threshold,
-            "rule": "sequence",
-        },
+    title = (
+        f"Exfiltration sequence: {views} sensitive record views then {kind} "
+        f"within {cfg.window_minutes} min"
+    )
+    evidence = {
+        "sensitive_views": views,
+        "exit": kind,
+        "window_minutes": cfg.window_minutes,
+        "threshold_views": threshold,
+        "over_threshold_by": views - threshold,
+        "rule": "sequence",
+    }
+    severity = min(5, severity_for(views, threshold) + (1 if hard_exit(cfg, kind) else 0))
+    return count_finding(
+        NAME, tenant, actor, views, threshold, title, exit_ts, cfg.window_ms, evidence,
+        severity=severity,
         sample_event_ids=(exit_id, *view_ids),
         channels=(channel,),
         sample_records=tuple(records),
-    )
+    )  # fmt: skip
 
 
 def hard_exit(cfg: ExfilSequenceConfig, kind: str) -> bool:

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from random import Random
 
-from monitor.simulation.leaks import (
-    Leak,
-    Population,
-    front_leak,
-    record,
-    scenario,
-    tenant_of,
-)
+from monitor.simulation.leaks import Leak, Population, front_leak, record, scenario, tenant_of
 
 
 @scenario("exfil_sequence")

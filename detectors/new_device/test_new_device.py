@@ -132,6 +132,33 @@ def test_a_new_device_from_a_new_country_pages_at_once() -> None:
     assert finding.severity == 4  # corroborated: one step above a bare new device
 
 
+def test_a_new_device_read_before_the_actors_first_events_still_pages() -> None:
+    """Read first, the laptop looks like one of a new actor's first devices; the desk a
+    day earlier, read after it (within the allowed lateness), puts it past the warm-up."""
+    d, state, late = shipped(), MemoryState(), 31 * HOUR
+    start = T0 + 30 * HOUR
+    assert run(d, state, [used(2, start, "laptop", "agent-1", "auth.login")], late) == []
+    assert run(d, state, [used(1, T0, "desk-1", "agent-1")], late) == []
+    [finding] = run(d, state, [used(3, start + 10 * MIN, "laptop", "agent-1", "record.export",
+                                     records=25)], late)  # fmt: skip
+    assert finding.evidence["corroborated_by"] == "records_out"
+    assert finding.evidence["first_seen_ms"] == start
+
+
+def test_records_moved_out_before_the_first_events_are_read_page_when_they_are() -> None:
+    d, state, late = shipped(), MemoryState(), 31 * HOUR
+    start = T0 + 30 * HOUR
+    login = used(2, start, "laptop", "agent-1", "auth.login")
+    out = used(3, start + 10 * MIN, "laptop", "agent-1", "record.export", records=25)
+    batch = [login, out]
+    assert run(d, state, batch, late) == []  # a new actor's first device, so far
+    [finding] = run(d, state, [used(1, T0, "desk-1", "agent-1")], late)
+    assert finding.evidence["records_out"] == 25 and finding.evidence["new_device"] == "laptop"
+    assert finding.sample_event_ids == ("e-2", "e-3")
+    assert finding.window_end_ms == start + 10 * MIN
+    assert run(d, state, [used(4, start + 20 * MIN, "laptop", "agent-1")], late) == []
+
+
 def exactness_case(tmp: Path) -> Case:
     return (
         lambda p: NewDevice(Tuning(NewDeviceConfig(warmup_hours=1)), p),

@@ -26,13 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from detectors.base import (
-    ActorBatch,
-    Context,
-    Finding,
-    Tuned,
-    severity_for,
-)
+from detectors.base import ActorBatch, Context, Finding, Tuned, count_finding, group_by, judged
 from detectors.event import Event
 from detectors.off_hours.config import NAME, OffHoursConfig
 from detectors.off_hours.roster import HOUR_MS, Shift, local_hour, on_shift
@@ -53,6 +47,7 @@ RULES = {
 
 DAY_MS = 24 * HOUR_MS
 HOURS_PER_WEEK = 168
+ROSTER = -1  # the hour and day of the key grouping an actor's off-shift events
 
 
 class OffHoursSlot:
@@ -108,37 +103,38 @@ class OffHours(Tuned[OffHoursConfig]):
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
         slots: PerTenant[OffHoursSlot] = actor.slot(NAME, PerTenant)
-        off: dict[str, ActorBatch] = {}
-        learned: dict[tuple[str, int, int], ActorBatch] = {}
-        for event in sorted(events, key=lambda e: e.ts_ms):
+
+        def key(event: Event) -> tuple[str, int, int] | None:
+            """Apply the event; what it counts in: (tenant, ROSTER, ROSTER) off shift,
+            (tenant, hour, day) for the learned profile, None when it counts nowhere."""
             tenant = event.tenant
             if self.tuning.allows_actor(tenant, actor.actor, event.trusted_team):
-                continue
+                return None
             cfg = self.tuning.for_tenant(tenant)
             shift = cfg.roster.get(actor.actor)
             if shift is not None:
                 on = on_shift(shift, cfg.timezone, event.ts_ms // 60_000, cfg.grace_minutes)
                 slot = slots.get_or_new(tenant, OffHoursSlot)
                 overtime = slot.overtime(event.ts_ms, on, cfg.grace_minutes * 60_000)
-                if not on and not (overtime and cfg.overtime_is_not_off_hours):
-                    slot.off.add(event.ts_ms // cfg.bucket_ms, 1)
-                    remember(off, tenant, event)
-            elif cfg.learn_profile:
-                slot = slots.get_or_new(tenant, OffHoursSlot)
-                hour, day = local_hour(cfg.timezone, event.ts_ms // 900_000)
-                slot.profile.mark(hour, day)
-                slot.count_hour(event.ts_ms // HOUR_MS)
-                remember(learned, (tenant, hour, day), event)
-        findings = []
-        for tenant, group in off.items():
-            finding = self.judge_roster(actor, tenant, group, slots[tenant])
-            if finding is not None:
-                findings.append(finding)
-        for (tenant, hour, day), group in learned.items():
-            finding = self.judge_learned(actor.actor, tenant, group, slots[tenant], hour, day)
-            if finding is not None:
-                findings.append(finding)
-        return findings
+                if on or (overtime and cfg.overtime_is_not_off_hours):
+                    return None
+                slot.off.add(event.ts_ms // cfg.bucket_ms, 1)
+                return (tenant, ROSTER, ROSTER)
+            if not cfg.learn_profile:
+                return None
+            slot = slots.get_or_new(tenant, OffHoursSlot)
+            hour, day = local_hour(cfg.timezone, event.ts_ms // 900_000)
+            slot.profile.mark(hour, day)
+            slot.count_hour(event.ts_ms // HOUR_MS)
+            return (tenant, hour, day)
+
+        def judge(at: tuple[str, int, int], group: ActorBatch) -> Finding | None:
+            tenant, hour, day = at
+            if hour == ROSTER:
+                return self.judge_roster(actor, tenant, group, slots[tenant])
+            return self.judge_learned(actor.actor, tenant, group, slots[tenant], hour, day)
+
+        return judged(group_by(sorted(events, key=lambda e: e.ts_ms), key), judge)
 
     def judge_roster(
         self, state: ActorState, tenant: str, group: ActorBatch, slot: OffHoursSlot
@@ -201,26 +197,8 @@ class OffHours(Tuned[OffHoursConfig]):
             "ratio": round(observed / cfg.min_events, 2),
             **evidence,
         }
-        return Finding(
-            detector=NAME,
-            tenant=tenant,
-            actor=actor,
-            severity=severity_for(observed, cfg.min_events),
-            title=title,
-            window_start_ms=group.first_ts,
-            window_end_ms=group.last_ts,
-            observed=observed,
-            threshold=cfg.min_events,
-            evidence=evidence,
-            sample_event_ids=tuple(group.samples),
-            channels=tuple(sorted(group.channels)),
-            team=group.team,
-            sample_records=tuple(group.records),
+        end, span = group.last_ts, group.last_ts - group.first_ts
+        shown = group.shown()
+        return count_finding(
+            NAME, tenant, actor, observed, cfg.min_events, title, end, span, evidence, **shown
         )
-
-
-def remember(groups: dict[Any, ActorBatch], key: Any, event: Event) -> None:
-    group = groups.get(key)
-    if group is None:
-        group = groups[key] = ActorBatch(event)
-    group.add(event)

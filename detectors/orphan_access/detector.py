@@ -27,7 +27,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from detectors.base import MINUTE_MS, ActorBatch, Context, Finding, Tuned, severity_for
+from detectors.base import (
+    MINUTE_MS,
+    ActorBatch,
+    Context,
+    Finding,
+    Tuned,
+    judge_by_tenant,
+    severity_for,
+)
 from detectors.event import Event
 from detectors.orphan_access.config import NAME, OrphanAccessConfig
 from detectors.state.actor import ActorState, PerTenant
@@ -76,22 +84,19 @@ class OrphanAccess(Tuned[OrphanAccessConfig]):
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
         slots: PerTenant[OrphanSlot] = actor.slot(NAME, PerTenant)
-        groups: dict[str, ActorBatch] = {}
-        for event in events:
+
+        def take(event: Event) -> bool:
             if event.customer_id:
                 self.record(slots, event)
-            group = groups.get(event.tenant)
-            if group is None:
-                groups[event.tenant] = group = ActorBatch(event)
-            group.add(event)
-        findings = []
-        for tenant, group in groups.items():
+            return True
+
+        def judge(tenant: str, group: ActorBatch) -> Finding | None:
             slot = slots.get(tenant)
-            if slot is not None and (slot.pending or slot.orphans):
-                finding = self.judge(actor.actor, tenant, group, slot)
-                if finding is not None:
-                    findings.append(finding)
-        return findings
+            if slot is None or not (slot.pending or slot.orphans):
+                return None
+            return self.judge(actor, tenant, group, slot)
+
+        return judge_by_tenant(events, take, judge)
 
     def record(self, slots: PerTenant[OrphanSlot], event: Event) -> None:
         """Interaction boundaries and views (with a customer) go to the actor's slot."""
@@ -111,27 +116,32 @@ class OrphanAccess(Tuned[OrphanAccessConfig]):
                 member, event.ts_ms, cfg.max_views
             )
 
-    def judge(self, actor: str, tenant: str, group: ActorBatch, slot: OrphanSlot) -> Finding | None:
-        """Views past their grace period are judged; the busiest window of orphans counts."""
+    def judge(
+        self, state: ActorState, tenant: str, group: ActorBatch, slot: OrphanSlot
+    ) -> Finding | None:
+        """Views past their grace period on the actor's clock are judged (also those read
+        after its later events); the busiest window of orphans (kept from the horizon
+        on) counts."""
         cfg = self.tuning.for_tenant(tenant)
-        cutoff = group.last_ts - cfg.grace_minutes * MINUTE_MS
+        cutoff = state.clock - cfg.grace_minutes * MINUTE_MS
         recent, skew = cfg.recent_minutes * MINUTE_MS, cfg.start_skew_seconds * 1000
         found: list[tuple[int, Member]] = []
         for (event_id, customer, record), ts in slot.pending.pop_until(cutoff):
             if not slot.interactions.covered(customer, ts, recent, skew):
                 slot.orphans.add((event_id, record), ts, cfg.max_views)
                 found.append((ts, (event_id, record)))
-        slot.orphans.trim(cutoff - cfg.window_ms)
-        slot.interactions.forget_before(group.last_ts - cfg.ttl_ms)
+        slot.orphans.trim(min(cutoff, state.horizon) - cfg.window_ms)
+        slot.interactions.forget_before(min(state.clock, state.horizon) - cfg.ttl_ms)
         best, best_end = 0, 0
-        for ts, _ in found:  # windows ending and starting at each new orphan
-            for lo, hi in ((ts - cfg.window_ms, ts), (ts, ts + cfg.window_ms)):
-                count = slot.orphans.count(lo, hi)
-                if count > best:
-                    best, best_end = count, hi
+        if found:  # the busiest window holding a new orphan
+            times = [ts for ts, _ in found]
+            best, best_end = slot.orphans.busiest(
+                min(times), max(times) + cfg.window_ms, cfg.window_ms
+            )
         if best < cfg.threshold_views:
             return None
-        return describe(cfg, tenant, actor, group, best, best_end, [m for _, m in found[:5]])
+        members = [m for _, m in found[:5]]
+        return describe(cfg, tenant, state.actor, group, best, best_end, members)
 
 
 def describe(

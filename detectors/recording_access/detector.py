@@ -35,7 +35,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from detectors.base import MINUTE_MS, ActorBatch, Context, Finding, Tuned, severity_for
+from detectors.base import (
+    MINUTE_MS,
+    ActorBatch,
+    Context,
+    Finding,
+    Tuned,
+    group_by,
+    judged,
+    severity_for,
+)
 from detectors.event import Event
 from detectors.recording_access.config import NAME, RecordingAccessConfig
 from detectors.state.actor import ActorState, PerTenant
@@ -99,21 +108,22 @@ class RecordingAccess(Tuned[RecordingAccessConfig]):
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
         slots: PerTenant[RecordingSlot] = actor.slot(NAME, PerTenant)
-        groups: dict[str, ActorBatch] = {}
-        accessed: dict[str, ActorBatch] = {}
-        for event in events:
+        accessed: list[Event] = []
+
+        def take(event: Event) -> bool:
             if self.record(slots, event):
-                remember(accessed, event)
-            remember(groups, event)
-        findings = []
-        for tenant, group in groups.items():
+                accessed.append(event)
+            return True
+
+        def judge(tenant: str, group: ActorBatch) -> Finding | None:
             slot = slots.get(tenant)
             if slot is None:
-                continue
-            finding = self.judge(actor, tenant, group, accessed.get(tenant), slot)
-            if finding is not None:
-                findings.append(finding)
-        return findings
+                return None
+            return self.judge(actor, tenant, group, by_tenant.get(tenant), slot)
+
+        groups = group_by(events, lambda e: e.tenant if take(e) else None)
+        by_tenant = group_by(accessed, lambda e: e.tenant)
+        return judged(groups, judge)
 
     def record(self, slots: PerTenant[RecordingSlot], event: Event) -> bool:
         """Interactions and counted accesses go to the actor's slot; True for an access."""
@@ -148,38 +158,39 @@ class RecordingAccess(Tuned[RecordingAccessConfig]):
     ) -> Finding | None:
         """The outside rule first (its evidence is the stronger), then the baseline."""
         cfg = self.tuning.for_tenant(tenant)
-        actor = state.actor
-        outside = self.judge_outside(cfg, actor, tenant, group, slot)
+        outside = self.judge_outside(cfg, state, tenant, group, slot)
         baseline = None
         if accessed is not None:
             baseline = self.judge_baseline(cfg, state, tenant, accessed, slot)
-        slot.interactions.forget_before(group.last_ts - cfg.ttl_ms)
+        slot.interactions.forget_before(min(state.clock, state.horizon) - cfg.ttl_ms)
         return outside or baseline
 
     def judge_outside(
         self,
         cfg: RecordingAccessConfig,
-        actor: str,
+        state: ActorState,
         tenant: str,
         group: ActorBatch,
         slot: RecordingSlot,
     ) -> Finding | None:
-        """Accesses past their grace period are judged; the busiest window of those found
-        outside the actor's interactions counts."""
-        cutoff = group.last_ts - cfg.grace_minutes * MINUTE_MS
+        """Accesses past their grace period on the actor's clock are judged (also those
+        read after its later events); the busiest window of those found outside the
+        actor's interactions counts. Outside accesses are kept from the horizon on."""
+        actor = state.actor
+        cutoff = state.clock - cfg.grace_minutes * MINUTE_MS
         recent, skew = cfg.recent_minutes * MINUTE_MS, cfg.start_skew_seconds * 1000
         found: list[tuple[int, Member]] = []
         for (event_id, customer, resource), ts in slot.pending.pop_until(cutoff):
             if not slot.interactions.covered(customer, ts, recent, skew):
                 slot.outside.add((event_id, resource), ts, cfg.max_accesses)
                 found.append((ts, (event_id, resource)))
-        slot.outside.trim(cutoff - cfg.window_ms)
+        slot.outside.trim(min(cutoff, state.horizon) - cfg.window_ms)
         best, best_end = 0, 0
-        for ts, _ in found:  # windows ending and starting at each new outside access
-            for lo, hi in ((ts - cfg.window_ms, ts), (ts, ts + cfg.window_ms)):
-                count = slot.outside.count(lo, hi)
-                if count > best:
-                    best, best_end = count, hi
+        if found:  # the busiest window holding a new outside access
+            times = [ts for ts, _ in found]
+            best, best_end = slot.outside.busiest(
+                min(times), max(times) + cfg.window_ms, cfg.window_ms
+            )
         if best < cfg.threshold_outside:
             return None
         members = [m for _, m in found[:5]]
@@ -269,10 +280,3 @@ def counted(cfg: RecordingAccessConfig, event: Event) -> bool:
         and event.resource_type in cfg.resource_types
         and event.trusted_type not in cfg.exempt_actor_types
     )
-
-
-def remember(groups: dict[str, ActorBatch], event: Event) -> None:
-    group = groups.get(event.tenant)
-    if group is None:
-        group = groups[event.tenant] = ActorBatch(event)
-    group.add(event)

@@ -62,9 +62,10 @@ def _repeats(seen: Seen, digest: int) -> bool:
 
 
 class ActorState:
-    """Per-detector slots, the ids of the events applied and the actor's horizon."""
+    """Per-detector slots, the ids of the events applied, the actor's horizon and its
+    clock (the newest event time applied, whatever the order it was read in)."""
 
-    __slots__ = ("actor", "admitted", "horizon", "ids", "slots")
+    __slots__ = ("actor", "admitted", "clock", "horizon", "ids", "slots")
 
     def __init__(self, actor: str) -> None:
         self.actor = actor
@@ -72,6 +73,7 @@ class ActorState:
         # event id -> (event time, content digest) of each content seen, in arrival order
         self.ids: dict[str, Seen] = {}
         self.horizon = NO_HORIZON  # events older than this are late (epoch ms)
+        self.clock = NO_HORIZON  # the newest event time applied (epoch ms)
         self.admitted = 0  # events admitted since the ids were last pruned
 
     def slot(self, name: str, new: Callable[[], T]) -> T:
@@ -115,6 +117,8 @@ class ActorState:
                 if reused is not None:
                     reused.append(event)
         fresh.sort(key=_event_time)
+        if fresh and fresh[-1].ts_ms > self.clock:
+            self.clock = fresh[-1].ts_ms
         self.admitted += len(fresh)
         if self.admitted >= PRUNE_EVERY or len(ids) > max_ids:
             self.prune(remember_ms, max_ids)
@@ -135,6 +139,7 @@ class ActorState:
         """The whole state as JSON-able data (slots by detector name)."""
         return {
             "horizon": self.horizon,
+            "clock": self.clock,
             # (id, event time, digest) for each content seen, in arrival order
             "seen": [x for i, seen in self.ids.items() for x in _triples(i, seen)],
             "slots": {name: slot.dump() for name, slot in self.slots.items()},
@@ -149,6 +154,8 @@ class ActorState:
         # states stored before event-time horizons kept their newest event instead
         new.horizon = data["horizon"] if "horizon" in data else data["newest"] - OLD_LATE_MS
         new.ids = _loaded_ids(data)
+        # states stored before the clock: the newest event time remembered
+        new.clock = data.get("clock", max((s[0] for s in new.ids.values()), default=NO_HORIZON))
         for name, slot in data["slots"].items():
             loader = loaders.get(name)
             if loader is not None:

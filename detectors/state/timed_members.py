@@ -53,6 +53,25 @@ class TimedMembers:
     def count(self, lo_ms: float, hi_ms: float) -> int:
         return bisect_right(self.order, (hi_ms, _LAST)) - bisect_left(self.order, (lo_ms,))
 
+    def busiest(self, lo_ms: int, hi_ms: int, width_ms: int) -> tuple[int, int]:
+        """The most members in a window `[end - width_ms, end]` ending at a member's time
+        between `lo_ms` and `hi_ms`, and that end (0, 0 if none). Whatever order the
+        members came in, the busiest window holding a time `t` ends at a member between
+        `t` and `t + width_ms`."""
+        order = self.order
+        first = bisect_left(order, (lo_ms,))
+        last = bisect_right(order, (hi_ms, _LAST))
+        best, best_end = 0, 0
+        start = bisect_left(order, (lo_ms - width_ms,))
+        for i in range(first, last):
+            end = order[i][0]
+            while order[start][0] < end - width_ms:
+                start += 1
+            held = bisect_right(order, (end, _LAST), i) - start
+            if held > best:
+                best, best_end = held, end
+        return best, best_end
+
     def pop_until(self, cutoff_ms: int) -> list[tuple[Member, int]]:
         """Remove and return the members at or before `cutoff_ms`, by time then member."""
         end = bisect_right(self.order, (cutoff_ms, _LAST))

@@ -7,16 +7,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from detectors.stats import Stats
+
 
 class WindowHistory:
     """Open windows (window number -> count) above a floor; closed counts, newest first."""
 
-    __slots__ = ("floor", "history", "windows")
+    __slots__ = ("_stats", "floor", "history", "windows")
 
     def __init__(self) -> None:
         self.windows: dict[int, int] = {}
         self.floor = -1
         self.history: list[int] = []
+        self._stats: Stats | None = None  # of the history, until it changes
+
+    def stats(self) -> Stats:
+        """Size, median and MAD of the closed windows' counts (kept until one closes)."""
+        if self._stats is None:
+            self._stats = Stats.of(self.history)
+        return self._stats
 
     def add(self, window: int, amount: int) -> None:
         """Count `amount` in `window` (ignored once the window has closed)."""
@@ -44,6 +53,7 @@ class WindowHistory:
             del self.windows[window]
             self.history.insert(0, count)
         del self.history[cap:]
+        self._stats = None
         return closed
 
     def dump(self) -> list[Any]:

@@ -76,7 +76,8 @@ class UnusualLocation(Tuned[UnusualLocationConfig]):
     """New countries after warm-up, and impossible travel between consecutive events."""
 
     name = NAME
-    actions = None  # any event may carry a location
+    actions: frozenset[str] = frozenset()  # read by fields: events with a location
+    fields = ("country", "lat")
 
     def load_slot(self, data: list[Any]) -> Whereabouts:
         return Whereabouts.load(data)

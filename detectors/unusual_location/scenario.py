@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from random import Random
 
-from monitor.simulation.leaks import (
-    FAR_AWAY,
-    Leak,
-    Population,
-    front_leak,
-    scenario,
-)
+from monitor.simulation.leaks import FAR_AWAY, Leak, Population, front_leak, scenario
 
 
 @scenario("unusual_location")

@@ -26,6 +26,8 @@ import orjson
 from detectors.base import Finding
 from monitor import metrics
 from monitor.alerts import Alert
+from monitor.canary.document import is_canary_record
+from monitor.retry import retrying
 from monitor.sinks.alertmanager import AlertmanagerSink
 from monitor.sinks.base import Sink
 from monitor.sinks.feed import AlertFeed, Record
@@ -33,7 +35,6 @@ from monitor.sinks.settings import SinkSettings
 from monitor.sinks.webhook import WebhookSink
 
 log = logging.getLogger(__name__)
-MAX_BACKOFF_S = 30.0
 
 
 class DeliveryError(Exception):
@@ -43,6 +44,11 @@ class DeliveryError(Exception):
         super().__init__(f"HTTP {status}")
         # A client error other than timeout or rate limit will not succeed on retry.
         self.retryable = not (400 <= status < 500 and status not in (408, 429))
+
+
+def reason(exc: BaseException) -> str:
+    """What went wrong with one attempt, for logs (the status, or the error's kind)."""
+    return str(exc) if isinstance(exc, DeliveryError) else type(exc).__name__
 
 
 def uids_of(body: bytes) -> list[str]:
@@ -114,7 +120,10 @@ class SinkQueue:
 
     def fed(self, record: Record) -> None:
         """An alert read from `dlp.alerts` (on the event loop): its requests are queued,
-        the last one finishing the record (then committed)."""
+        the last one finishing the record (then committed). A canary's is skipped."""
+        if is_canary_record(record.value):
+            self.finish(record)
+            return
         try:
             bodies = self.sink.page(record.value, int(time.time() * 1000))
         except Exception:
@@ -148,35 +157,42 @@ class SinkQueue:
     async def deliver(self, session: aiohttp.ClientSession, body: bytes) -> bool:
         """Post with retries; False (logged, counted) once every attempt failed."""
         name = self.sink.name
-        delay = self.settings.backoff_s
         attempts = self.settings.retries + 1
-        for attempt in range(1, attempts + 1):
-            try:
-                await self._post(session, body)
-            except (aiohttp.ClientError, TimeoutError, DeliveryError) as exc:
-                reason = str(exc) if isinstance(exc, DeliveryError) else type(exc).__name__
-                final = isinstance(exc, DeliveryError) and not exc.retryable
-                if attempt == attempts or final:
-                    metrics.DELIVERY_FAILURES.labels(sink=name).inc()
-                    log.error(
-                        "%s: giving up on alerts %s after %d attempts (%s); "
-                        "they stay on dlp.alerts",
-                        name,
-                        uids_of(body),
-                        attempt,
-                        reason,
-                    )
-                    return False
-                metrics.DELIVERY_RETRIES.labels(sink=name).inc()
-                log.warning(
-                    "%s: attempt %d failed (%s); retrying in %.1fs", name, attempt, reason, delay
-                )
-                await asyncio.sleep(delay)
-                delay = min(max(delay * 2, 0.1), MAX_BACKOFF_S)
-                continue
-            metrics.DELIVERED.labels(sink=name).inc()
-            return True
-        return False
+
+        def retryable(exc: BaseException) -> bool:
+            if isinstance(exc, DeliveryError):
+                return exc.retryable
+            return isinstance(exc, aiohttp.ClientError | TimeoutError)
+
+        tries = 0
+
+        def before_wait(exc: BaseException, delay: float) -> None:
+            metrics.DELIVERY_RETRIES.labels(sink=name).inc()
+            log.warning(
+                "%s: attempt %d failed (%s); retrying in %.1fs", name, tries, reason(exc), delay
+            )
+
+        async def post() -> None:
+            nonlocal tries
+            tries += 1
+            await self._post(session, body)
+
+        try:
+            await retrying(
+                post, self.settings.backoff, retryable, attempts=attempts, before_wait=before_wait
+            )
+        except (aiohttp.ClientError, TimeoutError, DeliveryError) as exc:
+            metrics.DELIVERY_FAILURES.labels(sink=name).inc()
+            log.error(
+                "%s: giving up on alerts %s after %d attempts (%s); they stay on dlp.alerts",
+                name,
+                uids_of(body),
+                tries,
+                reason(exc),
+            )
+            return False
+        metrics.DELIVERED.labels(sink=name).inc()
+        return True
 
     async def _post(self, session: aiohttp.ClientSession, body: bytes) -> None:
         async with session.post(self.sink.url, data=body, headers=self.sink.headers(body)) as resp:

@@ -10,7 +10,8 @@
 | BLINDAR_DELIVERY_QUEUE_SIZE | 1000 | alerts waiting per sink (then reading pauses) |
 | BLINDAR_DELIVERY_RETRIES | 5 | retries per request after the first attempt |
 | BLINDAR_DELIVERY_TIMEOUT_SECONDS | 5 | timeout of one HTTP attempt |
-| BLINDAR_DELIVERY_BACKOFF_SECONDS | 0.5 | first retry delay, doubled per retry up to 30 s |
+| BLINDAR_DELIVERY_BACKOFF_SECONDS | 0.5 | first retry delay, doubled per retry (at least 0.1 s) |
+| BLINDAR_DELIVERY_BACKOFF_MAX_SECONDS | 30 | longest retry delay |
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from monitor.retry import Backoff
 from monitor.settings import SettingsError, secret_bytes
 
 MIN_SECRET_BYTES = 16
@@ -59,6 +61,7 @@ class SinkSettings:
     retries: int = 5
     timeout_s: float = 5.0
     backoff_s: float = 0.5
+    backoff_max_s: float = 30.0
 
     @classmethod
     def from_env(cls) -> SinkSettings:
@@ -73,7 +76,13 @@ class SinkSettings:
             retries=int(_number("BLINDAR_DELIVERY_RETRIES", 5)),
             timeout_s=_number("BLINDAR_DELIVERY_TIMEOUT_SECONDS", 5.0) or 5.0,
             backoff_s=_number("BLINDAR_DELIVERY_BACKOFF_SECONDS", 0.5),
+            backoff_max_s=_number("BLINDAR_DELIVERY_BACKOFF_MAX_SECONDS", 30.0),
         )
+
+    @property
+    def backoff(self) -> Backoff:
+        """The delivery retry policy (monitor/retry.py)."""
+        return Backoff(self.backoff_s, self.backoff_max_s, floor_s=0.1)
 
     @property
     def enabled(self) -> bool:

@@ -9,7 +9,6 @@ is dead-lettered and no offset is committed. Anything else is a bug and is raise
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -33,10 +32,11 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from monitor import metrics
 from monitor.health import Health
+from monitor.retry import Backoff, retrying
+from monitor.settings import RETRY
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-MAX_BACKOFF_S = 5.0
 OUTAGES = (
     RedisConnectionError,
     RedisTimeoutError,
@@ -97,33 +97,37 @@ async def with_retry(
     what: str,
     call: Callable[[], Awaitable[T]],
     on_outage: Callable[[BaseException], Awaitable[None]] | None = None,
+    backoff: Backoff = RETRY.state,
 ) -> T:
     """Await `call()` until Redis answers; outages are retried with backoff forever (lag
     grows, nothing is lost); other errors are raised. `on_outage` runs before each retry
     (e.g. to refresh a Redis Cluster's slot map)."""
-    delay = 0.05
-    while True:
+    started = time.perf_counter()
+
+    async def attempt() -> T:
+        nonlocal started
         started = time.perf_counter()
         try:
-            result = await call()
+            return await call()
         except Exception as exc:
             if not is_outage(exc):
                 metrics.REDIS_ERRORS.labels(kind="script").inc()
-                raise
-            kind = outage_kind(exc)
-            metrics.REDIS_ERRORS.labels(kind=kind).inc()
-            health.set("redis", f"unavailable: {kind}")
-            log.warning("redis %s: %s (%s); retrying in %.2fs", what, kind, str(exc)[:120], delay)
-            if on_outage is not None:
-                try:
-                    await on_outage(exc)
-                except Exception as again:  # the topology refresh failed too: retry later
-                    log.debug("redis recovery step failed: %s", type(again).__name__)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, MAX_BACKOFF_S)
-            continue
-        metrics.REDIS_SECONDS.labels(call=what).observe(time.perf_counter() - started)
-        if "redis" in health.problems:
-            log.info("redis answers again")
-            health.clear("redis")
-        return result
+            raise
+
+    async def before_wait(exc: BaseException, delay: float) -> None:
+        kind = outage_kind(exc)
+        metrics.REDIS_ERRORS.labels(kind=kind).inc()
+        health.set("redis", f"unavailable: {kind}")
+        log.warning("redis %s: %s (%s); retrying in %.2fs", what, kind, str(exc)[:120], delay)
+        if on_outage is not None:
+            try:
+                await on_outage(exc)
+            except Exception as again:  # the topology refresh failed too: retry later
+                log.debug("redis recovery step failed: %s", type(again).__name__)
+
+    result = await retrying(attempt, backoff, is_outage, before_wait=before_wait)
+    metrics.REDIS_SECONDS.labels(call=what).observe(time.perf_counter() - started)
+    if "redis" in health.problems:
+        log.info("redis answers again")
+        health.clear("redis")
+    return result

@@ -72,7 +72,7 @@ def test_production_mode_beyond_loopback_comes_with_the_token(
 
 def test_prometheus_scrape_sends_the_mounted_token() -> None:
     config = yaml.safe_load(PROM_K8S.read_text())
-    [job] = config["scrape_configs"]
+    [job] = [j for j in config["scrape_configs"] if j["job_name"] == "blindar"]
     auth = job["authorization"]
     assert auth.get("type", "Bearer") == "Bearer"
     # where the Prometheus Operator mounts a Secret listed in `secrets:`, and its key

@@ -59,7 +59,7 @@ def test_compose_has_the_whole_stack_and_its_files_exist() -> None:
     services = compose()["services"]
     assert {
         "kafka", "redis", "prometheus", "alertmanager", "grafana",
-        "worker-1", "worker-2", "simulator", "topics",
+        "worker-1", "worker-2", "simulator", "topics", "canary",
     } <= set(services)  # fmt: skip
     for name, service in services.items():
         for volume in service.get("volumes", []):
@@ -80,9 +80,11 @@ def test_compose_has_the_whole_stack_and_its_files_exist() -> None:
 
 def test_prometheus_scrapes_the_compose_workers_and_uses_its_alertmanager() -> None:
     config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
-    [job] = config["scrape_configs"]
-    targets = {t for sc in job["static_configs"] for t in sc["targets"]}
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    targets = {t for sc in jobs["blindar"]["static_configs"] for t in sc["targets"]}
     assert targets == {"worker-1:6066", "worker-2:6066"}
+    [canary] = [t for sc in jobs["blindar-canary"]["static_configs"] for t in sc["targets"]]
+    assert canary.split(":")[0] in compose()["services"]
     services = compose()["services"]
     [am] = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
     assert am.split(":")[0] in services
@@ -120,7 +122,7 @@ def test_k8s_worker_deployment_probes_and_metrics_service() -> None:
     assert env["BLINDAR_PSEUDONYM_KEY_FILE"].startswith(mounts["secrets"])
     volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
     config_maps = {s["configMap"]["name"] for s in volumes["config"]["projected"]["sources"]}
-    assert config_maps == {"blindar-channels", "blindar-detectors"}
+    assert config_maps == {"blindar-channels", "blindar-detectors", "blindar-canary"}
     for name in config_maps:
         one(objects, "ConfigMap", name)
 

@@ -60,6 +60,7 @@ def test_every_rule_has_a_firing_and_a_quiet_case() -> None:
         "BlindarProcessingLagHigh",
         "BlindarChannelSilent",
         "BlindarAlertDeliveryFailing",
+        "BlindarCanaryMissed",
     } <= names
     tests = yaml.safe_load((PROM / "rules.test.yml").read_text())["tests"]
     cases = [case for t in tests for case in t.get("alert_rule_test", [])]
@@ -86,3 +87,5 @@ def test_alertmanager_config_and_routes() -> None:
     assert route(*page, "severity=critical") == "security-oncall"
     assert route(*page, "severity=medium") == "soc-queue"
     assert route("alertname=BlindarWorkerDown", "component=blindar-monitor") == "platform-oncall"
+    canary = ("alertname=BlindarCanaryMissed", "component=blindar-monitor", "severity=critical")
+    assert route(*canary) == "platform-oncall"

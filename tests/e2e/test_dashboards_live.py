@@ -13,11 +13,13 @@ import pytest
 
 from monitor.settings import REPO_ROOT, Settings
 from tests.dashboards import committed, panel_queries
-from tests.harness import WorkerProcess, produce, wait_until, worker_env
+from tests.harness import WorkerProcess, free_port, produce, wait_until, worker_env
 from tests.servers import Alertmanager, Prometheus, Receiver, running
 from tests.sinks_helpers import SECRET
 
-pytestmark = pytest.mark.services
+# The panels' queries over the metrics, not the store (the alert path on the Redis Cluster is
+# tests/e2e/test_worker.py's): not run again on the cluster.
+pytestmark = [pytest.mark.services, pytest.mark.not_store]
 RULES = REPO_ROOT / "deploy" / "prometheus" / "rules.yml"
 
 
@@ -56,7 +58,17 @@ def test_every_panel_query_returns_data(
         "BLINDAR_WEBHOOK_SECRET": SECRET.decode(),
     }
     worker = WorkerProcess(settings, tmp_path / "worker.log", env).start()
-    prometheus = Prometheus(tmp_path / "prom", [f"127.0.0.1:{settings.web_port}"], [RULES])
+    canary_port = free_port()  # `blindar canary --loop` (deploy/config/canary.yaml) beside it
+    canary = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "canary", "--loop", "--metrics-port",
+         str(canary_port)],
+        cwd=REPO_ROOT,
+        env=worker_env(settings),
+        stdout=(tmp_path / "canary.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    targets = [f"127.0.0.1:{settings.web_port}", f"127.0.0.1:{canary_port}"]
+    prometheus = Prometheus(tmp_path / "prom", targets, [RULES])
     queries = [q for board in committed().values() for q in panel_queries(board)]
     try:
         with running(am), running(prometheus):
@@ -98,6 +110,8 @@ def test_every_panel_query_returns_data(
             assert {r["health"] for r in rules} == {"ok"}, [r for r in rules if r["health"] != "ok"]
             assert prometheus.query('sum(blindar_alerts_total{kind="new"})')[0]["value"][1] != "0"
     finally:
+        canary.terminate()
+        canary.wait(30)
         worker.stop()
         notified.close()
         hook.close()

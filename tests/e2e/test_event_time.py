@@ -8,14 +8,23 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import yaml
 
 from monitor.settings import DEFAULT_CONFIG_DIR, Settings
-from tests.harness import TopicReader, WorkerProcess, produce, running_worker, wait_until
+from tests.harness import (
+    TopicReader,
+    WorkerProcess,
+    blindar,
+    produce,
+    running_worker,
+    wait_until,
+)
 
 pytestmark = pytest.mark.services
 
@@ -103,36 +112,44 @@ def test_a_channel_behind_the_agents_on_time_one_is_still_judged(
     """An agent exports one record on back office; its e-mail channel then delivers 48
     exports (1,200 records in 8 minutes) 30-40 minutes behind. Before event time the e-mail
     exports fell below a floor the back-office export had raised (the actor's newest less
-    window and lateness): never paged, nothing counted as late. Another agent's views are
-    70-80 minutes behind its chat views, past enumeration's window: dropped the same way
-    before; now judged in the late lane. Each leak pages once."""
+    window and lateness): never paged, nothing counted as late. A second agent's views on
+    back office run 30-40 minutes behind its chat views: an enumeration split across an
+    on-time and a lagging channel, judged on time. A third agent's views are 70-80 minutes
+    behind its chat views, past enumeration's window: dropped the same way before; now
+    judged in the late lane. Each leak pages once."""
     settings, now = quick_idle, int(time.time() * 1000)
     alerts = TopicReader(settings, settings.alerts_topic)
     settle_watermark(settings, live, now)
     produce(settings, "backoffice", exports("bo", "agent-5", now, 1, 1))
     produce(settings, "chat", views("chat", "agent-6", now, 3))
-    wait_until(lambda: live.metric("blindar_events_total") >= 5, 60, what="on-time events")
+    produce(settings, "chat", views("chat7", "agent-7", now, 3))
+    wait_until(lambda: live.metric("blindar_events_total") >= 8, 60, what="on-time events")
     produce(settings, "email", exports("mail", "agent-5", now - 40 * MIN, 48, 25))
     produce(settings, "backoffice", views("bov", "agent-6", now - 80 * MIN, 320))
+    produce(settings, "backoffice", views("bov7", "agent-7", now - 40 * MIN, 320))
     wait_until(lambda: pages(alerts, "bulk_export", "agent-5"), 90, what="bulk_export page")
-    wait_until(lambda: pages(alerts, "enumeration", "agent-6"), 90, what="enumeration page")
-    wait_until(lambda: live.metric("blindar_events_total") >= 373, 60, what="every event")
+    wait_until(lambda: pages(alerts, "enumeration", "agent-6"), 90, what="late enumeration")
+    wait_until(lambda: pages(alerts, "enumeration", "agent-7"), 90, what="enumeration page")
+    wait_until(lambda: live.metric("blindar_events_total") >= 696, 60, what="every event")
     alerts.poll(2.0)
     [bulk] = pages(alerts, "bulk_export", "agent-5")
     [enumeration] = pages(alerts, "enumeration", "agent-6")
+    [behind_40] = pages(alerts, "enumeration", "agent-7")
     assert bulk["evidences"][0]["data"]["late_arrival"] is False  # within the lateness
+    assert behind_40["evidences"][0]["data"]["late_arrival"] is False
     assert enumeration["evidences"][0]["data"]["late_arrival"] is True
     assert live.metric("blindar_late_events_total", channel="email") == 0
     assert live.metric("blindar_late_events_total", channel="backoffice") == 320
 
 
 def test_a_connector_back_after_3_5_hours_has_its_leak_judged_in_the_late_lane(
-    quick_idle: Settings, live: WorkerProcess
+    quick_idle: Settings, live: WorkerProcess, tmp_path: Path
 ) -> None:
     """Back office's connector was down 3.5 hours; its backlog holds a bulk export. The
     watermark has moved on with voice, so the backlog is late: judged in the agent's late
     lane, paged once as a late arrival with its own event time. Before, 3.5 hours behind
-    was past state.late_minutes (180): counted, dropped, never paged."""
+    was past state.late_minutes (180): counted, dropped, never paged. The tenant's report
+    shows the backlog's 30 events as judged in the late lane, on back office."""
     settings, now = quick_idle, int(time.time() * 1000)
     alerts = TopicReader(settings, settings.alerts_topic)
     settle_watermark(settings, live, now)
@@ -148,6 +165,22 @@ def test_a_connector_back_after_3_5_hours_has_its_leak_judged_in_the_late_lane(
     alerts.poll(2.0)
     assert len(pages(alerts, "bulk_export", "agent-8")) == 1
     assert live.metric("blindar_dropped_late_events_total") == 0
+    report, html, said = tenant_report(settings, tmp_path)
+    assert "30 late arrivals judged, 0 dropped" in said
+    late = report["coverage"]["late_arrivals"]
+    assert late["by_channel"] == [{"channel": "backoffice", "judged_late": 30, "dropped": 0}]
+    assert "<td>backoffice</td><td>30</td><td>0</td>" in html
+
+
+def tenant_report(settings: Settings, tmp_path: Path) -> tuple[dict[str, Any], str, str]:
+    """`blindar report` for the tenant over yesterday and today (UTC): its JSON, its HTML
+    and what the command printed."""
+    today = datetime.now(UTC).date()
+    out = tmp_path / "report.html"
+    period = ["--from", str(today - timedelta(days=1)), "--to", str(today)]
+    done = blindar(settings, "report", "--tenant", TENANT, *period, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    return orjson.loads(out.with_suffix(".json").read_bytes()), out.read_text(), done.stdout
 
 
 def test_an_export_90_minutes_behind_the_agents_voice_events_pages(

@@ -11,7 +11,8 @@ import pytest
 from monitor.settings import Settings
 from tests.harness import WorkerProcess, running_worker
 
-pytestmark = pytest.mark.services
+# The pages and their token, not the store: not run again on the Redis Cluster.
+pytestmark = [pytest.mark.services, pytest.mark.not_store]
 TOKEN = "web-token-for-tests-0123456789"
 PAGES = ["/", "/router/", "/table/", "/graph/", "/stats/", "/performance/", "/metrics"]
 PAGES += ["/health", "/health?probe=live", "/nothing-here"]

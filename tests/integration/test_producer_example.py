@@ -12,7 +12,8 @@ import pytest
 from monitor.settings import REPO_ROOT, Settings
 from tests.harness import TopicReader
 
-pytestmark = pytest.mark.services
+# Kafka only (the producer example): not run again on the Redis Cluster.
+pytestmark = [pytest.mark.services, pytest.mark.not_store]
 SAMPLE = REPO_ROOT / "examples" / "channels" / "chat-webhook.sample.jsonl"
 
 

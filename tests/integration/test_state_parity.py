@@ -153,11 +153,13 @@ def channel_traffic_plan(rng: random.Random, prefix: str, step: int) -> Plan:
 
 
 EVENT_FIELDS = ledger.EventFields(
-    ["ev|voice", "ev|sms"],
+    ["ev|voice", "ev|sms", "ev|voice", "late_dropped|sms"],
     ["cfg|x", "lag|n"],
     "lag|sum_ms",
     "lag|max_ms",
     ["le|1", "le|5", "le|inf"],
+    ["", "", "late|voice", ""],  # index 3: a late lane's voice events
+    [1, 1, 1, 0],  # index 4: dropped, not judged
 )
 BOUNDS = [1000, 5000]
 
@@ -176,7 +178,7 @@ def ledger_plan(rng: random.Random, prefix: str, step: int) -> Plan:
     for key in days:
         rows = [
             [f"{{a:a-{n}}}", rng.randrange(2)]
-            + [x for _ in range(rng.randrange(1, 4)) for x in (rng.randrange(1, 3), lag(rng))]
+            + [x for _ in range(rng.randrange(1, 4)) for x in (rng.randrange(1, 5), lag(rng))]
             for n in range(rng.randrange(4))
         ]
         calls = ledger.Guard(f"{prefix}{{n:acme}}:ledger:calls", DAY, 10)

@@ -18,7 +18,8 @@ from monitor.settings import REPO_ROOT, Settings
 from tests.harness import wait_until, worker_env
 from tests.sinks_helpers import alert, finding
 
-pytestmark = pytest.mark.services
+# Kafka only (the alerts topic): not run again on the Redis Cluster.
+pytestmark = [pytest.mark.services, pytest.mark.not_store]
 
 
 def test_tail_prints_only_matching_alerts_and_skips_garbage(

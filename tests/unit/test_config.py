@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from monitor.channels import load_channels
-from monitor.config import ConfigError, load_detectors
+from monitor.cli import main
+from monitor.config import REPLACED, ConfigError, load_detectors
 from monitor.settings import DEFAULT_CONFIG_DIR, Settings, SettingsError
 
 
@@ -140,3 +142,81 @@ def test_tuning_errors_name_the_key(tmp_path: Path, text: str, message: str) -> 
     with pytest.raises(ConfigError) as err:
         load_detectors(path)
     assert message in str(err.value)
+
+
+def test_every_problem_is_reported_at_once_with_file_key_and_allowed_values(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "detectors.yaml"
+    path.write_text(
+        "alerts: {suppression_minutes: 5, sound: on}\n"
+        "state: {late_minutes: 180}\n"
+        "detectors:\n"
+        "  bulk_export: {lateness_minutes: 60, window_minutes: 0}\n"
+        "  enumeration: {tenants: {acme: {actions: view}}}\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_detectors(path)
+    assert err.value.problems == [
+        "detectors.yaml: alerts.sound: unknown key (allowed: suppression_minutes)",
+        "detectors.yaml: detectors.bulk_export.window_minutes: must be a positive integer, got 0",
+        f"detectors.yaml: detectors.bulk_export.lateness_minutes: {REPLACED}",
+        "detectors.yaml: detectors.enumeration.tenants.acme.actions: must be a list of strings",
+        f"detectors.yaml: state.late_minutes: {REPLACED}",
+    ]
+
+
+def test_channel_problems_name_the_allowed_values(tmp_path: Path) -> None:
+    path = tmp_path / "channels.yaml"
+    path.write_text(
+        "channels:\n"
+        "  crm: {trusted: [boss], colour: red}\n"
+        "  chat: {quiet_hours: [{days: [someday], from: '22:00', to: '06:00'}]}\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_channels(path)
+    assert err.value.problems == [
+        "channels.yaml: channels.crm.trusted: must be a list of tenants, team, type",
+        "channels.yaml: channels.crm.colour: unknown key (allowed: mapping, partitions, "
+        "quiet_hours, silence_minutes, topic, trusted)",
+        "channels.yaml: channels.chat.quiet_hours[0].days: must be a list of mon, tue, wed, "
+        "thu, fri, sat, sun",
+    ]
+
+
+def test_config_check_lists_the_problems_or_says_ok(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(DEFAULT_CONFIG_DIR, tmp_path / "config")
+    monkeypatch.setenv("BLINDAR_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.delenv("BLINDAR_TENANTS_FILE", raising=False)
+    monkeypatch.delenv("BLINDAR_ASSIGNMENTS_FILE", raising=False)
+    assert main(["config", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "channels.yaml + channels.d: ok (7 channels)" in out
+    assert "tenants.yaml: ok (8 tenants)" in out
+    detectors = tmp_path / "config" / "detectors.yaml"
+    detectors.write_text(detectors.read_text().replace("window_minutes: 15", "window_minutes: x"))
+    (tmp_path / "config" / "channels.yaml").write_text("channels: {voice: {partitions: 0}}\n")
+    assert main(["config", "check"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[1:] == [
+        "  channels.yaml: channels.voice.partitions: must be a positive integer, got 0",
+        "  detectors.yaml: detectors.bulk_export.window_minutes: must be a positive integer, "
+        "got 'x'",
+    ]
+
+
+def test_every_invalid_variable_is_named_with_what_it_must_be(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BLINDAR_WEB_PORT", "eighty")
+    monkeypatch.setenv("BLINDAR_REDIS_CLUSTER", "maybe")
+    monkeypatch.setenv("BLINDAR_LEDGER_MAX_ALERTS", "0")
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env()
+    assert str(err.value).splitlines() == [
+        "BLINDAR_REDIS_CLUSTER: expected one of auto, yes, no, got 'maybe'",
+        "BLINDAR_WEB_PORT: expected an integer, got 'eighty'",
+        "BLINDAR_LEDGER_MAX_ALERTS: must be a positive integer, got 0",
+    ]

@@ -89,9 +89,9 @@ def test_new_events_are_counted_per_owner_tenant_channel_and_day() -> None:
     batch = ledger.events(fresh, T0 + 2500, strict=False)
     acme_key, globex_key = (f"ns:{{n:{t}}}:ledger:2026-11-30:n" for t in ("acme", "globex"))
     acme = batch.events[acme_key]
-    assert acme.channels == {"voice": 1, "sms": 2}
+    assert acme.channels == {("voice", ""): 1, ("sms", ""): 2}
     assert acme.rows == [["{a:agent-1}", 0, 1, 2500, 1, 2500, 2, 2500]]
-    assert batch.events[globex_key].channels == {"other": 1}  # an unregistered name: bounded
+    assert batch.events[globex_key].channels == {("other", ""): 1}  # unregistered: bounded
     assert batch.minutes == {
         "ns:{c:voice}:ledger:2026-11-30:m": {600},
         "ns:{c:sms}:ledger:2026-11-30:m": {600},
@@ -111,6 +111,38 @@ def test_new_events_are_counted_per_owner_tenant_channel_and_day() -> None:
         "lag|le|5": 3,
     }
     assert stored[globex_key]["ev|other"] == 1
+
+
+def test_late_lane_events_count_as_late_and_dropped_ones_only_as_dropped() -> None:
+    """A late lane's events are judged (ev|C, totals, lag) and also counted late|C; events
+    too late even for it are counted late_dropped|C alone (not judged: no total, no lag,
+    no minute); each only as its owner's write goes through."""
+    on_time = ("{a:agent-1}", [event(1)])
+    late = ("{a:agent-1}:late", [event(2, ts=T0 - 7_200_000), event(3, channel="sms")])
+    dropped = ("{a:agent-1}:late", [event(4, ts=T0 - 9_000_000)])
+    batch = LEDGER.events([on_time, late], T0, False, {late[0]}, [dropped])
+    key = "ns:{n:acme}:ledger:2026-11-30:n"
+    assert batch.minutes == {
+        "ns:{c:voice}:ledger:2026-11-30:m": {480, 600},
+        "ns:{c:sms}:ledger:2026-11-30:m": {600},
+    }
+    stored = applied(batch)[key]
+    assert {k: v for k, v in stored.items() if not k.startswith("lag|le")} == {
+        "ev|voice": 2,
+        "ev|sms": 1,
+        "late|voice": 1,
+        "late|sms": 1,
+        "late_dropped|voice": 1,
+        "cfg|cfg123": 3,
+        "lag|n": 3,
+        "lag|sum_ms": 7_200_000,
+        "lag|max_ms": 7_200_000,
+    }
+    refused = applied(batch, {"{a:agent-1}:late": "c", "{a:agent-1}": "0"})[key]
+    assert "late|voice" not in refused and "late_dropped|voice" not in refused
+    assert refused["ev|voice"] == 1
+    only_dropped = applied(LEDGER.events([], T0, False, (), [dropped]))[key]
+    assert only_dropped == {"late_dropped|voice": 1}
 
 
 def test_lag_histogram_bounds() -> None:
@@ -352,3 +384,25 @@ def test_unknown_tenants_are_dead_lettered_and_make_no_ledger_row() -> None:
     acme = counters(store, "acme", today)
     assert acme["ev|voice"] == 2 and acme["dl|voice|unknown_tenant"] == 1
     assert not any("evil-corp" in key for key in store.data)
+
+
+def test_the_worker_counts_its_late_lane_and_what_it_drops() -> None:
+    """Through Detection on the store's twin: an on-time event, one 3 hours behind the
+    horizon (judged in the actor's late lane) and one 5 hours behind (older than the late
+    lane's own clock less the allowed lateness: dropped) make ev|voice 2, late|voice 1 and
+    late_dropped|voice 1."""
+    store = MemoryStore()
+    detection = build_detection(DetectorSettings(), store, b"k" * 32, "ns:")
+
+    def view(n: int, ts: int) -> Event:
+        return Event(f"e{n}", ts, "acme", "voice", "agent-1", "record.view", resource_id=f"r{n}")
+
+    horizon = T0 - 3_600_000
+    asyncio.run(detection.run([view(1, T0)], T0, horizon_ms=horizon))
+    late = asyncio.run(detection.run([view(2, T0 - 3 * 3_600_000)], T0, horizon_ms=horizon))
+    gone = asyncio.run(detection.run([view(3, T0 - 5 * 3_600_000)], T0, horizon_ms=horizon))
+    assert [e.event_id for e in late.late] == ["e2"] and not late.dropped
+    assert [e.event_id for e in gone.dropped] == ["e3"]
+    stored = counters(store, "acme", DAY)
+    assert (stored["ev|voice"], stored["late|voice"], stored["late_dropped|voice"]) == (2, 1, 1)
+    assert stored["lag|n"] == 2

@@ -247,6 +247,30 @@ def test_without_events_the_current_configuration_is_shown_as_such() -> None:
     assert html.count("<svg") == len(CHARTS)
 
 
+def test_late_arrivals_are_shown_per_channel_judged_and_dropped() -> None:
+    """late|C (judged in a late lane, also in ev|C) and late_dropped|C (dropped unjudged)
+    make the "Late arrivals" rows, in the JSON and the HTML; a channel whose only events
+    were dropped is still one of the tenant's channels."""
+    v = view()
+    v.tenant[D1].counters.update({"late|voice": 30, "late_dropped|fax": 4})
+    v.tenant[D2].counters.update({"late|voice": 2})
+    data = report(v)
+    assert data["coverage"]["late_arrivals"] == {
+        "judged_late": 32,
+        "dropped": 4,
+        "by_channel": [
+            {"channel": "fax", "judged_late": 0, "dropped": 4},
+            {"channel": "voice", "judged_late": 32, "dropped": 0},
+        ],
+    }
+    assert "fax" in [c["channel"] for c in data["coverage"]["channels"]]
+    html = render_html(data)
+    assert "<h3>Late arrivals" in html and "<td>voice</td><td>32</td><td>0</td>" in html
+    assert "<td>fax</td><td>0</td><td>4</td>" in html
+    assert report(view())["coverage"]["late_arrivals"]["by_channel"] == []
+    assert "No event of this tenant arrived late." in render_html(report(view()))
+
+
 def test_the_html_is_self_contained_and_escapes_names() -> None:
     data = report(view())
     data["tenant"] = "<script>alert(1)</script>"

@@ -35,34 +35,46 @@ do
   end
 
   -- rows: {owner, strict, c, lag, c, lag, ...}, one pair per event; fields: {channel
-  -- fields, total fields, lag sum field, lag max field, bucket fields}. Once per store call:
-  -- a retried call (same token) whose part here was applied counts nothing again.
+  -- fields, total fields, lag sum field, lag max field, bucket fields, second fields,
+  -- judged}: per channel index c, fields[6][c] (if not '') counts the event too, and
+  -- fields[7][c] == 0 counts it in its channel fields only (an event not judged: no
+  -- total, no lag). Once per store call: a retried call (same token) whose part here was
+  -- applied counts nothing again.
   OPS['ledger_events'] = function(op)
     local key, calls, calls_ttl_ms, calls_cap, expire_at_ms, fields, bounds, rows = unpack(op, 2)
     if not first_time(calls, calls_ttl_ms, calls_cap, now, token .. '|' .. key) then return end
-    local per_channel, buckets, n, sum, top = {}, {}, 0, 0, nil
+    local second, judged = fields[6] or {}, fields[7] or {}
+    local per_channel, buckets, n, sum, top, any = {}, {}, 0, 0, nil, false
     local above = #bounds + 1
     for _, row in ipairs(rows) do
       if counted(row[1], row[2]) then
         for k = 3, #row, 2 do
           local c, lag = row[k], row[k + 1]
           per_channel[c] = (per_channel[c] or 0) + 1
-          n, sum = n + 1, sum + lag
-          if top == nil or lag > top then top = lag end
-          local b = above
-          for j = 1, #bounds do
-            if lag <= bounds[j] then b = j; break end
+          any = true
+          if judged[c] ~= 0 then
+            n, sum = n + 1, sum + lag
+            if top == nil or lag > top then top = lag end
+            local b = above
+            for j = 1, #bounds do
+              if lag <= bounds[j] then b = j; break end
+            end
+            buckets[b] = (buckets[b] or 0) + 1
           end
-          buckets[b] = (buckets[b] or 0) + 1
         end
       end
     end
-    if n == 0 then return end
-    for c, k in pairs(per_channel) do redis.call('HINCRBY', key, fields[1][c], num(k)) end
-    for _, name in ipairs(fields[2]) do redis.call('HINCRBY', key, name, num(n)) end
-    redis.call('HINCRBY', key, fields[3], num(sum))
-    keep_max(key, fields[4], top)
-    for b, k in pairs(buckets) do redis.call('HINCRBY', key, fields[5][b], num(k)) end
+    if not any then return end
+    for c, k in pairs(per_channel) do
+      redis.call('HINCRBY', key, fields[1][c], num(k))
+      if second[c] and second[c] ~= '' then redis.call('HINCRBY', key, second[c], num(k)) end
+    end
+    if n > 0 then
+      for _, name in ipairs(fields[2]) do redis.call('HINCRBY', key, name, num(n)) end
+      redis.call('HINCRBY', key, fields[3], num(sum))
+      keep_max(key, fields[4], top)
+      for b, k in pairs(buckets) do redis.call('HINCRBY', key, fields[5][b], num(k)) end
+    end
     expire_at(key, expire_at_ms)
   end
 

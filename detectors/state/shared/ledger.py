@@ -21,6 +21,7 @@ configuration snapshot; every answer sorted, so Redis and the twin agree.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -64,6 +65,8 @@ class EventFields(NamedTuple):
     lag_sum: str
     lag_max: str
     buckets: list[str]  # the lag histogram, per bound and one above the last
+    second: Sequence[str] = ()  # per channel index: a field the event counts in too, or ""
+    judged: Sequence[int] = ()  # per channel index: 0 for events not judged (no total, lag)
 
 
 def events(
@@ -80,7 +83,10 @@ def events(
     lag) counts only as its owner's write went (see the module). Per event: its channel's
     field and every `fields.totals` field +1, the lag added to `fields.lag_sum` (the
     largest kept in `fields.lag_max`), and +1 in the histogram field of the first bound
-    >= lag (`fields.buckets`, one more than `bounds`). Once per store call (`calls`)."""
+    >= lag (`fields.buckets`, one more than `bounds`). An index with a `fields.second`
+    field counts there too (a late lane's events: late|C beside ev|C); one whose
+    `fields.judged` is 0 counts in its channel fields only (events dropped unjudged). Once
+    per store call (`calls`)."""
     plan.op(LedgerEvents, key, *calls, expire_at_ms, list(fields), bounds, rows)
 
 
@@ -174,25 +180,30 @@ def _counted(memory: SharedMemory, owner: str, strict: int) -> bool:
 def _events(memory: SharedMemory, a: LedgerEvents) -> None:
     """(The twin never sees a store call twice: its calls guard has nothing to do.)"""
     bounds = a.bounds
-    channels, totals, lag_sum, lag_max, buckets = a.fields
+    channels, totals, lag_sum, lag_max, buckets, *more = a.fields
+    second, judged = [*more, (), ()][:2]
     tally: dict[str, int] = {}
     top = None
     for row in a.rows:
         if not _counted(memory, row[0], row[1]):
             continue
         for k in range(2, len(row), 2):
-            channel, lag = channels[row[k] - 1], row[k + 1]
-            bucket = buckets[bisect.bisect_left(bounds, lag)]
-            for name in (channel, *totals, bucket):
+            c, lag = row[k], row[k + 1]
+            names = [channels[c - 1]]
+            if c <= len(second) and second[c - 1]:
+                names.append(second[c - 1])
+            if c > len(judged) or judged[c - 1] != 0:
+                names += [*totals, buckets[bisect.bisect_left(bounds, lag)]]
+                tally[lag_sum] = tally.get(lag_sum, 0) + lag
+                top = lag if top is None else max(top, lag)
+            for name in names:
                 tally[name] = tally.get(name, 0) + 1
-            tally[lag_sum] = tally.get(lag_sum, 0) + lag
-            top = lag if top is None else max(top, lag)
-    if top is None:
+    if not tally:
         return
     counters: dict[str, int] = memory.data.setdefault(a.key, {})
     for name, n in tally.items():
         counters[name] = counters.get(name, 0) + n
-    if lag_max not in counters or top > counters[lag_max]:
+    if top is not None and (lag_max not in counters or top > counters[lag_max]):
         counters[lag_max] = top
 
 
