@@ -35,8 +35,6 @@ from detectors.state.shared.protocol import (
     RepeatRow,
     WriteResult,
     lua_prelude,
-    read_op,
-    read_query,
 )
 from monitor import metrics
 from monitor.health import Health
@@ -396,12 +394,11 @@ def encode_owners(owners: Sequence[OwnerWrite]) -> tuple[list[str], list[list[An
 def shared_keys(ops: list[list[Any]], queries: list[list[Any]]) -> list[str]:
     """Every key the shared items touch (declared to Redis, as a Redis Cluster requires)."""
     keys: dict[str, None] = {}
-    for items, read in ((ops, read_op), (queries, read_query)):
-        for item in items:
-            keys[item[1]] = None
-            extra = EXTRA_KEYS.get(item[0])
-            if extra is not None:
-                keys.update(dict.fromkeys(extra(read(item))))
+    for item in (*ops, *queries):
+        keys[item[1]] = None
+        extra = EXTRA_KEYS.get(item[0])
+        if extra is not None:
+            keys.update(dict.fromkeys(extra(item)))
     return list(keys)
 
 

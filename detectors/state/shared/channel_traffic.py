@@ -27,12 +27,14 @@ def day_key(key: str, day: int) -> str:
     return f"{key}:m:{day}"
 
 
-def _minute_keys(a: ChannelMinutes) -> list[str]:
+def _minute_keys(item: list[Any]) -> list[str]:
+    a = ChannelMinutes._make(item[1:])
     return sorted({day_key(a.key, m // DAY_MIN) for m in a.minutes})
 
 
-def _silence_keys(q: ChannelSilence) -> list[str]:
+def _silence_keys(item: list[Any]) -> list[str]:
     """The day bitmaps the usual-traffic rule may read: `days` days back from now."""
+    q = ChannelSilence._make(item[1:])
     today = q.now_ms // DAY_MS
     return [day_key(q.key, today - d) for d in range(0, int(q.rule[0]) + 2)]
 

@@ -15,7 +15,7 @@ from detectors.state.shared.memory import SharedMemory, handles_op, handles_quer
 from detectors.state.shared.plan import EXTRA_KEYS, Plan
 from detectors.state.shared.protocol import GuardedSumAdd, GuardedSumMax
 
-EXTRA_KEYS["guarded_sum"] = lambda args: [args.key + ":ids"]
+EXTRA_KEYS["guarded_sum"] = lambda item: [item[1] + ":ids"]
 
 
 @dataclass(slots=True)

@@ -38,14 +38,17 @@ from detectors.state.shared.protocol import (
     LedgerEvents,
     LedgerMinutes,
     LedgerSnapshot,
+    at,
 )
 
 FIELDS_PER_ALERT = 4  # uid (the summary), uid|count, uid|last_ms, uid|severity
 
-EXTRA_KEYS[NAME[LedgerEvents]] = lambda a: [a.calls]  # the calls guard
-EXTRA_KEYS[NAME[LedgerDead]] = lambda a: [a.guard]  # the positions guard
-EXTRA_KEYS[NAME[LedgerAlerts]] = lambda a: [a.counters]  # the day's counters (pages)
-EXTRA_KEYS[NAME[LedgerDay]] = lambda q: [q.alert_rows]
+_CALLS, _GUARD = at(LedgerEvents, "calls"), at(LedgerDead, "guard")
+_COUNTERS, _ROWS = at(LedgerAlerts, "counters"), at(LedgerDay, "alert_rows")
+EXTRA_KEYS[NAME[LedgerEvents]] = lambda item: [item[_CALLS]]  # the calls guard
+EXTRA_KEYS[NAME[LedgerDead]] = lambda item: [item[_GUARD]]  # the positions guard
+EXTRA_KEYS[NAME[LedgerAlerts]] = lambda item: [item[_COUNTERS]]  # the day's counters
+EXTRA_KEYS[NAME[LedgerDay]] = lambda item: [item[_ROWS]]  # the day's alert rows
 
 
 class Guard(NamedTuple):

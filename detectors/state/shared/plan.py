@@ -15,9 +15,10 @@ from typing import Any, Protocol
 
 from detectors.state.shared.protocol import NAME
 
-# op or query name -> the keys it touches besides its own (its arguments' `key`), from its
-# arguments (protocol.py); the store declares them all to Redis (a Redis Cluster requires it)
-EXTRA_KEYS: dict[str, Callable[[Any], list[str]]] = {}
+# op or query name -> the keys it touches besides its own (item[1], its `key`), from its item
+# (fields found with protocol.at); the store declares them all to Redis (a Redis Cluster
+# requires it)
+EXTRA_KEYS: dict[str, Callable[[list[Any]], list[str]]] = {}
 
 
 class Reply(Protocol):

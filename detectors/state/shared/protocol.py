@@ -49,6 +49,11 @@ def query(name: str) -> Callable[[type[T]], type[T]]:
     return register
 
 
+def at(kind: type, field: str) -> int:
+    """Where `field` of `kind` sits in its item `[name, key, *args]` (for the hot path)."""
+    return 1 + kind._fields.index(field)  # type: ignore[attr-defined]
+
+
 def read_op(row: list[Any]) -> Any:
     """An op's arguments, by name, from `[name, key, *args]`."""
     return OPS[row[0]]._make(row[1:])  # type: ignore[attr-defined]
