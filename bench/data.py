@@ -30,10 +30,12 @@ from typing import Any
 import orjson
 from confluent_kafka import Producer
 
+from detectors.scenarios import SCENARIOS
 from monitor.channels import Registry
 from monitor.kafka_io import producer_config
 from monitor.settings import Settings
-from monitor.simulate import SCENARIOS, Population, Simulator
+from simulator.population import Population
+from simulator.traffic import Simulator
 
 SEED = 10
 # The simulator's agents log in over their first five minutes: the data starts after it.

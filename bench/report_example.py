@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 import redis
 
+from detectors.scenarios import SCENARIOS
 from monitor import controls
 from monitor.channels import load_channels
 from monitor.config import load_detectors
@@ -39,13 +40,15 @@ from monitor.replay import StreamClock
 from monitor.report import LedgerView, Period, build_report, read_view
 from monitor.report_html import render_html
 from monitor.settings import DEFAULT_CONFIG_DIR, REPO_ROOT, Settings
-from monitor.simulate import TEAM_KINDS, Population, inject, period
 from monitor.state import RedisStore, connect
+from simulator.model import TEAM_KINDS
+from simulator.periods import inject, period
+from simulator.population import Population
 from tests.chromium import render_page
 
 DAY_MS = 86_400_000
 WINDOW_MS = 10_000  # event time per batch, as a live worker batches
-SCENARIOS = ("bulk_export", "exfil_sequence", "enumeration")
+LEAKS = ("bulk_export", "exfil_sequence", "enumeration")
 AGENTS, TENANTS = 80, 2
 WARMUP_DAYS, DAYS = 7, 2
 
@@ -67,7 +70,7 @@ def one_tenant_leaks(start_ms: int) -> tuple[Population, int, str]:
     for seed in range(1, 500):
         population = Population(seed, agents=AGENTS, tenants=TENANTS)
         at = start_ms + WARMUP_DAYS * DAY_MS
-        _, labels = inject(population, SCENARIOS, seed, at, DAYS * 86_400)
+        _, labels = inject(population, LEAKS, seed, at, DAYS * 86_400, registry=SCENARIOS)
         tenants = {label["tenant"] for label in labels}
         if len(tenants) == 1:
             return population, seed, tenants.pop()
@@ -97,7 +100,9 @@ async def fill_ledger(settings: Settings, start_ms: int) -> str:
         registry.by_topic(""), detection, None, "alerts", "deadletter", clock=StreamClock()
     )
     population, seed, tenant = one_tenant_leaks(start_ms)
-    events, _ = period(population, seed, start_ms, DAYS * 86_400, SCENARIOS, WARMUP_DAYS * 86_400)
+    events, _ = period(
+        population, seed, start_ms, DAYS * 86_400, LEAKS, WARMUP_DAYS * 86_400, registry=SCENARIOS
+    )
     channel = main_channel(population, tenant)
     topics = {c.name: c.topic for c in registry.channels}
     offsets = itertools.count()  # one input partition per topic would do: positions are unique

@@ -29,8 +29,10 @@ from bench.redis_server import start_redis
 from bench.run import OUT
 from monitor.kafka_io import producer_config
 from monitor.settings import Settings
-from monitor.simulate import Population, live, produce
+from monitor.simulate import produce
 from monitor.topics import create_topics
+from simulator.periods import live
+from simulator.population import Population
 from tests.harness import delete_topics, free_port, wait_until
 
 WARMUP_S = 300
@@ -54,7 +56,7 @@ def traffic(
     settings: Settings, rate: float, agents: int, stop: threading.Event
 ) -> threading.Thread:
     """A thread producing live simulated events at `rate` until `stop` is set."""
-    stream = live(Population(13, agents=agents), 13, rate, [], 1e9)
+    stream = live(Population(13, agents=agents), 13, rate, [], 1e9, registry={})
     config = producer_config(settings)
     thread = threading.Thread(
         target=produce,

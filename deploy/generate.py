@@ -177,10 +177,9 @@ def markdown_section(name: str, entry: Entry) -> str:
 
 def scenario_detectors() -> dict[str, str]:
     """Scenario name -> the detector it is labelled for (from the folders' scenario.py)."""
-    from monitor.simulation.leaks import SCENARIO_DETECTORS, load_scenarios
+    from detectors.scenarios import SCENARIO_DETECTORS, SILENCE_DETECTORS
 
-    load_scenarios()
-    return SCENARIO_DETECTORS
+    return {**SCENARIO_DETECTORS, **SILENCE_DETECTORS}
 
 
 def detectors_md() -> str:

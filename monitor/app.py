@@ -3,13 +3,13 @@
 Pitfalls of faust-streaming handled here: concurrency=1 so offsets are never committed
 past an event still in flight; `take_events(..., within=...)` so a batch is acked only
 after its effects are durable; no exception ever escapes the agent loop. The HTTP pages
-(/metrics, /health, probes, the token guard) are monitor/web.py's.
+(/metrics, /health, probes, the token guard) are monitor/web.py's, the periodic jobs
+(lag, channel reload, the silence tick, the heap freeze) monitor/timers.py's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import time
 from typing import Any
@@ -31,7 +31,7 @@ from monitor.channels import Registry, load_channels
 from monitor.config import DetectorSettings, load_detectors
 from monitor.detection import build_detection
 from monitor.health import Health
-from monitor.kafka_io import OutputProducer, client_config, topic_partitions
+from monitor.kafka_io import OutputProducer, client_config
 from monitor.ledger import LedgerSettings
 from monitor.pipeline import Message, Pipeline
 from monitor.safety import process_safely
@@ -41,17 +41,12 @@ from monitor.sinks import AlertDelivery, SinkSettings, build_delivery
 from monitor.state import RedisStore
 from monitor.subscription import TopicSubscription
 from monitor.tenants import load_tenants, registry_line
+from monitor.timers import Timers
 from monitor.trust_status import TrustStatus
 from monitor.watermarks import Watermarks
 from monitor.web import WebPages
 
 log = logging.getLogger("blindar.worker")
-CHANNEL_RELOAD_S = 2.0
-TICK_S = 5.0  # how often detectors that judge silence (channel_silence) check the wall clock
-# The actors' states are many small, long-lived, acyclic objects: left to the cyclic
-# garbage collector, every full collection walks them all. They are moved out of its
-# sight once a minute (reference counting still frees them when an actor leaves memory).
-GC_FREEZE_S = 60.0
 
 
 class Worker:
@@ -90,6 +85,7 @@ class Worker:
         )
         timing = detectors.event_time
         self.watermarks = Watermarks(timing.idle_seconds, timing.alignment_minutes * 60_000)
+        self.timers = Timers(self)
         self.app = self._make_app()
 
     @classmethod
@@ -140,10 +136,7 @@ class Worker:
         source = self.subscription.source(value_type=bytes, key_type=bytes)
         app.agent(source, name="blindar-detect", concurrency=1)(self._agent)
         self.pages.register(app)
-        app.timer(5.0)(self._update_lag)
-        app.timer(CHANNEL_RELOAD_S)(self._reload_channels)
-        app.timer(TICK_S)(self._tick)
-        app.timer(GC_FREEZE_S)(self._freeze_heap)
+        self.timers.install(app)
         app.task(self._on_startup)
         app.on_before_shutdown.connect(self._on_shutdown)
         app.on_partitions_assigned.connect(self.alignment.on_assigned)
@@ -204,7 +197,7 @@ class Worker:
                 if detector in self.detector_settings.configs:
                     metrics.CANARY_LATENCY.labels(channel=channel, detector=detector)
                     metrics.CANARY_FINDINGS.labels(channel=channel, detector=detector)
-        await self._tick(self.app)  # before the first batch: silence is judged by the clock
+        await self.timers.tick()  # before the first batch: silence is judged by the clock
         metrics.UP.set(1)
 
     def _start_delivery(self) -> AlertDelivery | None:
@@ -260,66 +253,3 @@ class Worker:
             self.offsets[(m.topic, m.partition)] = m.offset
         self.alignment.apply()
         metrics.HEALTHY.set(1 if self.health.ok else 0)
-
-    async def _freeze_heap(self, app: faust.App) -> None:
-        gc.freeze()
-
-    async def _tick(self, app: faust.App) -> None:
-        """Let detectors judge what did not arrive (a silent channel sends no batch)."""
-        if self.pipeline is None:
-            return
-        try:
-            async with self.busy:
-                await self.pipeline.tick(int(time.time() * 1000), self.registry.channels)
-        except Exception:  # never let the timer die; the next tick retries
-            log.exception("periodic detector check failed")
-
-    async def _update_lag(self, app: faust.App) -> None:
-        try:
-            self._export_lag(app)
-            self.alignment.apply()  # partitions may idle out while no batch arrives
-        except Exception:  # a timer that raises would stop the worker
-            log.exception("consumer lag not updated; will retry")
-        metrics.HEALTHY.set(1 if self.health.ok else 0)
-
-    def _export_lag(self, app: faust.App) -> None:
-        consumer = app.consumer
-        for tp in consumer.assignment():
-            last = self.offsets.get((tp.topic, tp.partition))
-            highwater = consumer.highwater(tp)
-            if highwater is None:
-                continue
-            lag = highwater - (last + 1 if last is not None else 0)
-            metrics.CONSUMER_LAG.labels(topic=tp.topic, partition=str(tp.partition)).set(
-                max(lag, 0)
-            )
-
-    async def _reload_channels(self, app: faust.App) -> None:
-        """Pick up added, changed and removed channels, and a changed assignments file,
-        without a restart."""
-        try:
-            await self._apply_channel_changes()
-        except Exception:  # a timer that raises would stop the worker
-            log.exception("channel reload failed; will retry")
-
-    async def _apply_channel_changes(self) -> None:
-        assignments = self.assignments.poll()
-        if assignments is not None and self.pipeline is not None:
-            self.pipeline.set_assignments(assignments)
-        namespace = self.settings.namespace
-        registry = self.watcher.poll()
-        if registry is not None:
-            self.registry = registry
-            if self.pipeline is not None:
-                self.pipeline.set_channels(registry.by_topic(namespace))
-        if self.pipeline is not None and (registry is not None or assignments is not None):
-            self.trust.update(self.pipeline.trusted)
-        wanted = list(self.registry.by_topic(namespace))
-        current = set(self.subscription.topics)
-        pending = [t for t in wanted if t not in current]
-        existing: set[str] = set()
-        if pending:  # subscribe to a new topic once it exists (never auto-create it)
-            loop = asyncio.get_running_loop()
-            found = await loop.run_in_executor(None, topic_partitions, self.settings, pending)
-            existing = set(found)
-        self.subscription.update([t for t in wanted if t in current or t in existing])

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from detectors.cumulative_access.scenario import CURVE_MULTIPLES, careful_collector
+from detectors.scenarios import SCENARIOS
 from monitor.config import DetectorSettings, resolve_files
 from monitor.replay import ReplayOptions, ReplayReport, run_replay
 from monitor.scoring import (
@@ -37,20 +38,13 @@ from monitor.scoring import (
     read_labels,
     score,
 )
-from monitor.simulate import (
-    SCENARIOS,
-    Agent,
-    Event,
-    Injected,
-    Population,
-    Simulator,
-    merge,
-    write_assignments,
-    write_jsonl,
-    write_labels,
-    write_roster,
-)
-from monitor.workforce import mix_named, traits
+from simulator.files import write_assignments, write_jsonl, write_labels, write_roster
+from simulator.leaks import Injected
+from simulator.model import Agent, Event
+from simulator.periods import merge
+from simulator.population import Population
+from simulator.traffic import Simulator
+from simulator.workforce import mix_named, traits
 
 # Scenarios that start on the leak day and last to the end of the period.
 LONG_SCENARIOS = ("uncovered_collector", "covered_collector", "cumulative_access")

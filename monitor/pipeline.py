@@ -7,6 +7,7 @@ dead letters acknowledged by Kafka): the caller may then ack the input messages.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -187,6 +188,25 @@ class Pipeline:
         ledger = self.detection.ledger
         if ledger is not None and letters:
             await self.detection.run([], now_ms, ledger.dead_letters(letters, now_ms))
+
+    async def reject(self, message: Message, reason: str, detail: str) -> None:
+        """Give up on a message (it failed processing even alone): dead-letter it with
+        `reason`, wait for the dead letter to reach Kafka, and count it in the assurance
+        ledger under no tenant, if the store takes it (the failure may have been the
+        store's own: then it is logged, not raised)."""
+        channel = self.channel_of(message.topic)
+        rejection = Rejection(reason, detail)
+        self.dead_letter(message, channel, [rejection], 0)
+        if self.output is not None:
+            await self.output.drain()
+        letter = dead_letter(message, channel, rejection)
+        try:
+            await self.record_dead_letters([letter], int(time.time() * 1000))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("dead letter %s not counted in the ledger (%s)", letter.position,
+                      type(exc).__name__)  # fmt: skip
 
     async def tick(self, now_ms: int, channels: Sequence[Channel]) -> list[Alert]:
         """Periodic check for detectors that judge the absence of events (channel_silence)."""

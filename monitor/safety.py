@@ -14,15 +14,11 @@ caller must not ack the batch.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Callable, Sequence
 
-from monitor.events import Rejection
 from monitor.health import Health
-from monitor.ledger import DeadLetter
-from monitor.pipeline import Message, Pipeline, dead_letter
+from monitor.pipeline import Message, Pipeline
 from monitor.retry import Backoff, retrying
 from monitor.settings import RETRY
 from monitor.state.outages import StateUnavailable, is_outage
@@ -108,21 +104,4 @@ async def _process_one(pipeline: Pipeline, message: Message, health: Health) -> 
         message.offset,
         failure,
     )
-    channel = pipeline.channel_of(message.topic)
-    rejection = Rejection("processing_error", f"processing failed: {failure}")
-    pipeline.dead_letter(message, channel, [rejection], 0)
-    if pipeline.output is not None:
-        await pipeline.output.drain()
-    await _count(pipeline, dead_letter(message, channel, rejection))
-
-
-async def _count(pipeline: Pipeline, letter: DeadLetter) -> None:
-    """The dead letter in the assurance ledger (under no tenant), if the store takes it: the
-    failure may have been the store's own."""
-    try:
-        await pipeline.record_dead_letters([letter], int(time.time() * 1000))
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        log.error("dead letter %s not counted in the ledger (%s)", letter.position,
-                  type(exc).__name__)  # fmt: skip
+    await pipeline.reject(message, "processing_error", f"processing failed: {failure}")

@@ -9,22 +9,15 @@ import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 
+from detectors.scenarios import SCENARIOS
 from monitor.kafka_io import producer_config
 from monitor.settings import Settings
-from monitor.simulate import (
-    LONGEST_SCENARIO_DAYS,
-    SCENARIOS,
-    Population,
-    agents_for_rate,
-    live,
-    period,
-    produce,
-    write_assignments,
-    write_jsonl,
-    write_labels,
-    write_roster,
-)
-from monitor.workforce import mix_named
+from monitor.simulate import produce
+from simulator.files import write_assignments, write_jsonl, write_labels, write_roster
+from simulator.leaks import LONGEST_SCENARIO_DAYS
+from simulator.periods import agents_for_rate, live, period
+from simulator.population import Population
+from simulator.workforce import mix_named
 
 FILE_AGENTS = 500
 LIVE_AGENTS = 300
@@ -58,6 +51,7 @@ def run_simulate(settings: Settings, args: argparse.Namespace) -> int:
         args.scenario_delay,
         scenario_speed=args.scenario_speed,
         labels=labels,
+        registry=SCENARIOS,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -103,7 +97,9 @@ def write_period(args: argparse.Namespace) -> int:
     population = Population(args.seed, args.agents or FILE_AGENTS, args.tenants, mix)
     began = time.monotonic()
     try:
-        events, labels = period(population, args.seed, start, hours * 3600, names, warmup_s)
+        events, labels = period(
+            population, args.seed, start, hours * 3600, names, warmup_s, registry=SCENARIOS
+        )
     except ValueError as exc:  # a scenario that cannot run on this population
         log.error("%s", exc)
         return 2

@@ -14,7 +14,7 @@ from monitor.contract import FORBIDDEN_RE
 # ANSI/VT escape sequences: CSI (ESC [ … final), OSC (ESC ] … BEL or ST), and 2-byte ESC x.
 TERMINAL_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)?|\x1b.?")
 # Loggers whose messages can carry event data: blindar's own.
-OWN_LOGGERS = ("blindar", "monitor", "detectors")
+OWN_LOGGERS = ("blindar", "monitor", "detectors", "simulator")
 
 
 def escape_controls(text: str) -> str:

@@ -1,6 +1,7 @@
 """The worker's HTTP pages: /metrics, /health and the two Kubernetes probes, and the
 bearer-token guard in front of them (BLINDAR_WEB_TOKEN). Faust serves them; what they
-report comes from the worker through `WorkerView`."""
+report comes from the worker through the callables `WebPages` is built with (whether the
+pipeline is up, how many partitions are assigned) and its `Health`."""
 
 from __future__ import annotations
 

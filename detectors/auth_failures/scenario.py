@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from random import Random
 
-from monitor.simulation.leaks import Leak, Population, front_leak, offsets, scenario
+from simulator.leaks import (
+    Leak,
+    Population,
+    front_leak,
+    offsets,
+    scenario,
+)
 
 
 @scenario("auth_failures")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from random import Random
 
-from monitor.simulation.leaks import (
+from simulator.leaks import (
     EXPORT_ACTIONS,
     Leak,
     Population,

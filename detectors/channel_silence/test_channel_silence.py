@@ -210,3 +210,49 @@ def exactness_case(tmp: Path) -> Case:
 
 def parity_detector(prefix: str, roster: Path, clock: Callable[[], int]) -> ChannelSilence:
     return ChannelSilence(Tuning(ChannelSilenceConfig(silence_minutes=4.0)), prefix, clock)
+
+
+def batches_of(docs: list[dict], minutes: int = 1) -> list[list[Event]]:
+    """Simulated contract events as detector events, one batch a minute of event time."""
+    batches: dict[int, list[Event]] = {}
+    for doc in docs:
+        event = Event(doc["event_id"], doc["ts"], doc["tenant"], doc["channel"],
+                      doc["actor"]["id"], doc["action"])  # fmt: skip
+        batches.setdefault(doc["ts"] // (minutes * MIN), []).append(event)
+    return [batches[k] for k in sorted(batches)]
+
+
+def silent_channels(docs: list[dict]) -> dict[str, list[int]]:
+    """Channel -> the window starts of its pages, replaying `docs` in event time (the
+    state's clock at the first event)."""
+    d, state = detector([docs[0]["ts"]]), MemoryState()
+    pages: dict[str, list[int]] = {}
+    for batch in batches_of(docs):
+        for finding in run(d, state, batch):
+            pages.setdefault(finding.actor, []).append(finding.window_start_ms)
+    return pages
+
+
+def test_the_folders_scenario_silences_a_busy_channel_and_it_pages() -> None:
+    """The simulator's silence (scenario.py): a channel that carried traffic goes quiet
+    for a while; replayed, the channel pages in the silence, and not without it."""
+    from random import Random
+
+    from detectors.scenarios import SILENCE_DETECTORS, SILENCES
+    from simulator.population import Population
+    from simulator.traffic import Simulator
+
+    population = Population(4, agents=200)
+    start = 1_772_460_000_000  # a Monday, 14:00 UTC: most teams on shift
+    quiet = SILENCES["channel_silence"](population, Random(2), start + 90 * MIN)
+    assert SILENCE_DETECTORS["channel_silence"] == "channel_silence"
+    assert quiet.label["actor"] == f"channel:{quiet.channel}" and quiet.label["tenant"] == "*"
+    normal = list(Simulator(population, 4).events(start, 3 * 3600))
+    assert sum(1 for e in normal if e["channel"] == quiet.channel and
+               quiet.start_ms <= e["ts"] < quiet.end_ms) > 20  # fmt: skip
+    silenced = list(quiet.apply(normal))
+    assert all(e["channel"] != quiet.channel or not quiet.start_ms <= e["ts"] < quiet.end_ms
+               for e in silenced)  # fmt: skip
+    pages = silent_channels(silenced).get(quiet.label["actor"], [])
+    assert pages and all(quiet.start_ms - 10 * MIN <= p < quiet.end_ms for p in pages), pages
+    assert quiet.label["actor"] not in silent_channels(normal)

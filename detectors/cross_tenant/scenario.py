@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from random import Random
 
-from monitor.simulation.leaks import Leak, Population, front_leak, scenario, views
+from simulator.leaks import (
+    Leak,
+    Population,
+    front_leak,
+    scenario,
+    views,
+)
 
 
 @scenario("cross_tenant")

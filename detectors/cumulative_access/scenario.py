@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from random import Random
 from statistics import median
 
-from monitor.simulation.leaks import (
+from simulator.leaks import (
     HOUR_MS,
     Agent,
     Injected,

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from random import Random
 
-from monitor.simulation.leaks import Leak, Population, front_leak, scenario, tenant_of, views
+from simulator.leaks import (
+    Leak,
+    Population,
+    front_leak,
+    scenario,
+    tenant_of,
+    views,
+)
 
 
 @scenario("enumeration")

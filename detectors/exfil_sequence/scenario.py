@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from random import Random
 
-from monitor.simulation.leaks import Leak, Population, front_leak, record, scenario, tenant_of
+from simulator.leaks import (
+    Leak,
+    Population,
+    front_leak,
+    record,
+    scenario,
+    tenant_of,
+)
 
 
 @scenario("exfil_sequence")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from random import Random
 
-from monitor.simulation.leaks import Leak, Population, front_leak, offsets, scenario, tenant_of
+from simulator.leaks import Leak, Population, front_leak, offsets, scenario, tenant_of
 
 
 @scenario("recording_access")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from random import Random
 
-from monitor.simulation.leaks import FAR_AWAY, Leak, Population, front_leak, scenario
+from simulator.leaks import (
+    FAR_AWAY,
+    Leak,
+    Population,
+    front_leak,
+    scenario,
+)
 
 
 @scenario("unusual_location")

@@ -8,8 +8,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from detectors.catalog import CATALOG
-from monitor.canary.leaks import Tenant, record
 from monitor.config import DetectorSettings
+from simulator.model import Tenant
+from simulator.resources import record
 
 Pattern = Callable[[str, str, int, Any], list[dict[str, Any]]]
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from monitor.settings import REPO_ROOT
 
-RUNTIME = ("monitor", "detectors")
+RUNTIME = ("monitor", "detectors", "simulator")
 TOOLING = ("tests", "bench", "deploy", "examples")
 # a detector folder's test modules are tooling: the package build leaves them out (setup.py)
 TEST_MODULE = "test_*.py"
-OWN = {"monitor", "detectors", "tests", "bench"}
+OWN = {"monitor", "detectors", "simulator", "tests", "bench"}
 
 
 def canonical(name: str) -> str:

@@ -168,7 +168,7 @@ def test_the_image_install_includes_every_package_and_no_test() -> None:
     }
     found = {
         ".".join(init.parent.relative_to(REPO_ROOT).parts)
-        for top in ("monitor", "detectors")
+        for top in ("monitor", "detectors", "simulator")
         for init in (REPO_ROOT / top).rglob("__init__.py")
     }
     assert found <= packages, f"not installed in the image: {found - packages}"

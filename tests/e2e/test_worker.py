@@ -9,8 +9,11 @@ from collections import Counter
 import orjson
 import pytest
 
+from detectors.scenarios import SCENARIOS
 from monitor.settings import Settings
-from monitor.simulate import Population, Simulator, inject, merge
+from simulator.periods import inject, merge
+from simulator.population import Population
+from simulator.traffic import Simulator
 from tests.faults.workload import stored_actors
 from tests.harness import (
     TopicReader,
@@ -115,6 +118,7 @@ def test_simulated_day_alerts_only_on_injected_leaks_and_resend_changes_nothing(
         seed=11,
         start_ms=start + 30 * 60_000,
         duration_s=3600,
+        registry=SCENARIOS,
     )
     normal = Simulator(population, seed=11).events(start, 2 * 3600)
     events = list(merge(normal, injected))

@@ -25,13 +25,16 @@ import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from detectors.base import MINUTE_MS
+from detectors.scenarios import SCENARIOS
 from detectors.state.actor import ActorState
 from detectors.state.shared.plan import Plan
 from monitor.config import load_detectors
 from monitor.detection import BatchContext, build_detection
 from monitor.kafka_io import client_config, producer_config
 from monitor.settings import Settings
-from monitor.simulate import Population, Simulator, inject, merge
+from simulator.periods import inject, merge
+from simulator.population import Population
+from simulator.traffic import Simulator
 from tests.harness import Deliveries, TopicReader, open_store, redis_client, wait_until
 
 EXPORT_ACTIONS = {"record.export", "report.export", "file.download", "print"}
@@ -80,7 +83,12 @@ def build(seed: int, agents: int = 100, invalid_every: int = 10) -> Workload:
     start = now - 52 * MINUTE_MS
     population = Population(seed=seed, agents=agents, tenants=3)
     injected, labels = inject(
-        population, ["enumeration", "bulk_export"], seed=seed, start_ms=start, duration_s=2400
+        population,
+        ["enumeration", "bulk_export"],
+        seed=seed,
+        start_ms=start,
+        duration_s=2400,
+        registry=SCENARIOS,
     )
     events = list(merge(Simulator(population, seed=seed).events(start, 3000), injected))
     work = Workload(events, labels)

@@ -21,7 +21,9 @@ from typing import Any
 
 from detectors.off_hours import OffHours, OffHoursConfig
 from detectors.tuning import Tuning
-from monitor.simulate import Population, Simulator, write_roster
+from simulator.files import write_roster
+from simulator.population import Population
+from simulator.traffic import Simulator
 from tests.harness import drop_namespace, isolated_settings
 from tests.integration.simulated import run_detect
 from tests.integration.test_baseline_traffic import DAY_MS, START, shipped_detectors

@@ -13,10 +13,14 @@ import pytest
 
 from detectors.base import Detector, Finding
 from detectors.off_hours import OffHours, OffHoursConfig
+from detectors.scenarios import SCENARIOS
 from detectors.tuning import Tuning
 from monitor.config import load_detectors
 from monitor.settings import DEFAULT_CONFIG_DIR, Settings
-from monitor.simulate import Population, Simulator, inject, merge, write_roster
+from simulator.files import write_roster
+from simulator.periods import inject, merge
+from simulator.population import Population
+from simulator.traffic import Simulator
 from tests.harness import drop_namespace, isolated_settings
 from tests.integration.simulated import run_detect
 
@@ -83,13 +87,16 @@ def test_each_scenario_fires_and_nothing_else_does(namespace: Settings, tmp_path
         Tuning(OffHoursConfig(timezone="UTC", profile_min_days=7)),
         namespace.redis_prefix + "learned:",
     )
-    slow, slow_labels = inject(population, ["cumulative_access"], 5, START + DAY_MS, 3600)
+    slow, slow_labels = inject(
+        population, ["cumulative_access"], 5, START + DAY_MS, 3600, registry=SCENARIOS
+    )
     late, late_labels = inject(
         population,
         ["access_burst", "unmask_rate", "auth_failures", "off_hours"],
         5,
         START + 8 * DAY_MS,
         20 * 3600,
+        registry=SCENARIOS,
     )
     normal = list(Simulator(population, seed=5).events(START, 9 * 86_400))
     docs = list(merge(iter(normal), slow + late))

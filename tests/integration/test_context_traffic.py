@@ -15,9 +15,13 @@ import pytest
 
 from detectors.base import Finding
 from detectors.event import Event
+from detectors.scenarios import SCENARIOS
 from monitor.config import DetectorSettings, load_detectors
 from monitor.settings import Settings
-from monitor.simulate import TEAM_KINDS, Population, Simulator, inject, merge
+from simulator.model import TEAM_KINDS
+from simulator.periods import inject, merge
+from simulator.population import Population
+from simulator.traffic import Simulator
 from tests.harness import open_store
 from tests.integration.simulated import detection_on, to_event
 
@@ -168,7 +172,7 @@ def test_each_detector_fires_on_its_scenario(settings: Settings, scenario: str) 
     population = Population(22, agents=AGENTS, tenants=4)
     seconds = 3 * 3600
     start = START + 9 * 3600 * 1000
-    injected, [label] = inject(population, [scenario], 22, start, seconds)
+    injected, [label] = inject(population, [scenario], 22, start, seconds, registry=SCENARIOS)
     normal = Simulator(population, 22).events(start, seconds)
     stream = (to_event(doc) for doc in merge(normal, injected))
     channels = staffed_channels(population, start, start + seconds * 1000)

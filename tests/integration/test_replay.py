@@ -20,6 +20,7 @@ import redis
 import yaml
 
 from detectors.catalog import CATALOG
+from detectors.scenarios import SCENARIO_DETECTORS, SCENARIOS
 from monitor.assignments import load_assignments
 from monitor.channels import load_channels
 from monitor.cli import main
@@ -27,14 +28,9 @@ from monitor.config import load_detectors
 from monitor.replay import ReplayOptions, ReplayReport, replay_file, scratch_namespace, scratch_url
 from monitor.scoring import DetectorScore, Label, read_labels, score
 from monitor.settings import DEFAULT_CONFIG_DIR, Settings
-from monitor.simulate import (
-    SCENARIO_DETECTORS,
-    Population,
-    period,
-    write_assignments,
-    write_jsonl,
-    write_labels,
-)
+from simulator.files import write_assignments, write_jsonl, write_labels
+from simulator.periods import period
+from simulator.population import Population
 from tests.harness import is_cluster
 
 START = 1_780_000_000_000 // 86_400_000 * 86_400_000  # a midnight UTC in the past
@@ -85,7 +81,9 @@ def simulate(
     folder: Path, agents: int, hours: float, scenarios: list[str], warmup_days: float = 0.0
 ) -> tuple[Path, Path]:
     population = Population(11, agents=agents, tenants=4)
-    events, labels = period(population, 11, START, hours * 3600, scenarios, warmup_days * 86_400)
+    events, labels = period(
+        population, 11, START, hours * 3600, scenarios, warmup_days * 86_400, registry=SCENARIOS
+    )
     path, labels_path = folder / "events.jsonl", folder / "labels.jsonl"
     write_jsonl(events, path)
     write_labels(labels, labels_path)

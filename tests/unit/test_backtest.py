@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from detectors.cumulative_access.scenario import CURVE_MULTIPLES, team_pace
+from detectors.scenarios import SCENARIOS
 from monitor.backtest import (
     CURVE_PATTERNS,
     CURVE_PREFIX,
@@ -35,8 +36,8 @@ from monitor.backtest_cli import PLAN_ARGUMENTS, add_arguments
 from monitor.config import load_detectors
 from monitor.scoring import DAY_MS, Label, Page, score
 from monitor.settings import DEFAULT_CONFIG_DIR
-from monitor.simulate import SCENARIOS, Population
-from monitor.workforce import REALISTIC, traits
+from simulator.population import Population
+from simulator.workforce import REALISTIC, traits
 
 START = 1_772_409_600_000  # 2026-03-02T00:00:00Z, a Monday
 SMALL = BacktestPlan(agents=60, days=3, leak_day=2, collectors=1, each=1)

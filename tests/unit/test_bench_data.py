@@ -11,7 +11,7 @@ import pytest
 
 from bench import data as bench_data
 from monitor.events import parse_event
-from monitor.simulate import TEAM_KINDS
+from simulator.model import TEAM_KINDS
 
 
 @pytest.fixture(scope="module")

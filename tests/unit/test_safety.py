@@ -12,16 +12,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError, ResponseError
 
 from monitor import safety
-from monitor.events import Rejection
 from monitor.health import Health
 from monitor.pipeline import Message
 from monitor.state.outages import StateUnavailable
 
 
 class Recorder:
-    """Stands in for the pipeline's process/dead_letter only: the policy is under test."""
-
-    output = None
+    """Stands in for the pipeline's process/reject only: the policy is under test."""
 
     def __init__(
         self,
@@ -45,13 +42,8 @@ class Recorder:
             raise self.bug
         self.processed.extend(m.offset for m in messages)
 
-    def channel_of(self, topic: str) -> str:
-        return "chat"
-
-    def dead_letter(
-        self, message: Message, channel: str, rejections: list[Rejection], now_ms: int
-    ) -> None:
-        self.lettered.append((message.offset, rejections[0].reason))
+    async def reject(self, message: Message, reason: str, detail: str) -> None:
+        self.lettered.append((message.offset, reason))
 
 
 @pytest.fixture(autouse=True)

@@ -15,19 +15,13 @@ from typing import Any, ClassVar
 import orjson
 import pytest
 
-from monitor import simulate
-from monitor.simulate import (
-    SCENARIO_DETECTORS,
-    SCENARIOS,
-    Population,
-    Simulator,
-    inject,
-    live,
-    merge,
-    produce,
-    write_jsonl,
-    write_labels,
-)
+from detectors.scenarios import SCENARIO_DETECTORS, SCENARIOS
+from monitor.simulate import produce
+from simulator.files import write_jsonl, write_labels
+from simulator.leaks import Injected
+from simulator.periods import inject, live, merge
+from simulator.population import Population
+from simulator.traffic import Simulator
 
 START = int(datetime(2026, 3, 2, 14, 0, tzinfo=UTC).timestamp() * 1000)  # a Monday
 MINUTE = 60_000
@@ -57,7 +51,7 @@ def normal(population: Population) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def injected(population: Population) -> dict[str, simulate.Injected]:
+def injected(population: Population) -> dict[str, Injected]:
     return {
         name: run(population, Random(name), START + 30 * MINUTE) for name, run in SCENARIOS.items()
     }
@@ -284,7 +278,7 @@ def test_all_catalogued_scenarios_exist() -> None:
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_scenario_is_one_labelled_agent(
-    name: str, injected: dict[str, simulate.Injected], population: Population
+    name: str, injected: dict[str, Injected], population: Population
 ) -> None:
     events, label = injected[name]
     for event in events:
@@ -305,12 +299,12 @@ def test_scenario_is_one_labelled_agent(
 
 
 @pytest.mark.parametrize("name", sorted(CHECKS))
-def test_scenario_crosses_its_threshold(name: str, injected: dict[str, simulate.Injected]) -> None:
+def test_scenario_crosses_its_threshold(name: str, injected: dict[str, Injected]) -> None:
     events = injected[name].events
     assert CHECKS[name](events)
 
 
-def test_bulk_export_and_enumeration_sizes(injected: dict[str, simulate.Injected]) -> None:
+def test_bulk_export_and_enumeration_sizes(injected: dict[str, Injected]) -> None:
     bulk = injected["bulk_export"].events
     assert 2000 <= sum(e["records"] for e in bulk) <= 5000
     assert bulk[-1]["ts"] - bulk[0]["ts"] <= 10 * MINUTE
@@ -321,9 +315,7 @@ def test_bulk_export_and_enumeration_sizes(injected: dict[str, simulate.Injected
     assert not any("interaction_id" in e for e in enum)
 
 
-def test_new_device_and_off_hours(
-    injected: dict[str, simulate.Injected], population: Population
-) -> None:
+def test_new_device_and_off_hours(injected: dict[str, Injected], population: Population) -> None:
     events, label = injected["new_device"]
     agent = population.by_id[label["actor"]]
     assert events[0]["action"] == "auth.login"
@@ -357,7 +349,7 @@ def test_events_is_lazy(population: Population) -> None:
 
 def test_merge_and_inject(population: Population) -> None:
     names = ["bulk_export", "enumeration", "off_hours"]
-    events, labels = inject(population, names, 9, START, 3600)
+    events, labels = inject(population, names, 9, START, 3600, registry=SCENARIOS)
     assert [label["scenario"] for label in labels] == names
     assert all(START <= label["start_ms"] < START + 3600_000 for label in labels)
     normal = Simulator(population, seed=9).events(START, 3600)
@@ -372,7 +364,7 @@ def test_live_stamps_now_and_injects(population: Population) -> None:
     labels: list[dict[str, Any]] = []
     before = int(time.time() * 1000)
     names = ["bulk_export", "auth_failures", "bulk_export"]
-    stream = live(population, 3, 20_000, names, 0.0, labels=labels)
+    stream = live(population, 3, 20_000, names, 0.0, labels=labels, registry=SCENARIOS)
     head = list(islice(stream, 400))
     after = int(time.time() * 1000)
     assert all(before <= e["ts"] <= after for e in head)
@@ -442,7 +434,9 @@ def test_produce_paces_and_stops(population: Population, monkeypatch: pytest.Mon
 
 
 def test_write_files(population: Population, tmp_path: Path) -> None:
-    events, labels = inject(population, ["enumeration", "cross_tenant"], 1, START, 3600)
+    events, labels = inject(
+        population, ["enumeration", "cross_tenant"], 1, START, 3600, registry=SCENARIOS
+    )
     path = tmp_path / "events.jsonl"
     assert write_jsonl(events, path) == len(events)
     lines = path.read_bytes().splitlines()

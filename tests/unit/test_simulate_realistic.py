@@ -14,15 +14,12 @@ from detectors.cumulative_access.scenario import (
     COVERED_PER_SHIFT,
     UNCOVERED_PER_SHIFT,
 )
+from detectors.scenarios import SCENARIO_DETECTORS, SCENARIOS
 from monitor.events import parse_event
-from monitor.simulate import (
-    HOUR_MS,
-    SCENARIO_DETECTORS,
-    SCENARIOS,
-    Population,
-    Simulator,
-)
-from monitor.workforce import MIXES, REALISTIC, UNIFORM, mix_named, traits
+from simulator.model import HOUR_MS
+from simulator.population import UNIFORM, Population
+from simulator.traffic import Simulator
+from simulator.workforce import MIXES, REALISTIC, mix_named, traits
 from tests.unit.test_simulate import by_actor, check_contract, orphans
 
 START = int(datetime(2026, 3, 2, tzinfo=UTC).timestamp() * 1000)  # a Monday, midnight UTC

@@ -11,8 +11,8 @@ import pytest
 from monitor.config import ConfigError
 from monitor.events import REASONS, decode_message
 from monitor.settings import DEFAULT_CONFIG_DIR, Settings
-from monitor.simulate import TENANT_CATALOG
 from monitor.tenants import load_tenants, registry_line
+from simulator.model import TENANT_CATALOG
 
 NOW = 1_780_000_000_000
 

@@ -13,10 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from random import Random
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the simulator's own types; this module never imports it at run time
-    from monitor.simulate import Agent, Site, Team
+from simulator.model import Agent, Site, Team, Workstation
 
 NIGHT_SHIFT_START = 22
 PART_TIME_HOURS = (4, 6)
@@ -30,24 +28,6 @@ PACE = {
 SUPERVISOR_TASKS_PER_HOUR = (3.0, 4.5)
 LAPTOP_SHARE_OF_SHIFTS = 0.25  # shifts an agent with a laptop works from home
 HOT_DESK_PREFERRED = 0.6  # share of shifts at a hot-desker's favourite desk
-
-
-@dataclass(frozen=True, slots=True)
-class Workstation:
-    """Where an agent works from on a shift: a device, its address and location."""
-
-    place: str  # desk, home, pod
-    device: str
-    ip: str
-    country: str
-    lat: float
-    lon: float
-    weight: float = 1.0
-
-    @property
-    def dynamic_ip(self) -> bool:
-        """Home broadband addresses change now and then (a router restart, the ISP)."""
-        return self.place == "home"
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,35 +4,30 @@ scenario.py) uses to write one labelled leak into simulated traffic.
 A scenario is a function `(population, rng, start_ms) -> Leak` decorated with
 `@scenario("<detector>")`: it picks an agent (`front_leak`), adds its events relative to
 start_ms (`Leak.add`, `views`, `record`, …) and is labelled for the detector it should
-make page. The simulator finds the scenarios through the catalog (`load_scenarios`). No
-Kafka here: the simulator's output (monitor/simulate.py) does that.
+make page. A silence scenario (`@silence`) is the other kind: no one leaks, a channel goes
+quiet (`Quiet`), and its traffic is left out for a while. The detector folders' scenarios
+are gathered by detectors/scenarios.py; the simulator imports no detector. No Kafka here.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from random import Random
 from typing import Any, NamedTuple
 
-from monitor.simulate import (
+from simulator.model import (
     EXPORT_ACTIONS,
     FAR_AWAY,
     HOUR_MS,
     RECORDS_PER_CUSTOMER,
     Agent,
     Event,
-    Population,
     Tenant,
-    _attachment,
-    _by_ts,
-    _event,
-    _record,
-    _report,
-    _source,
 )
+from simulator.population import Population
+from simulator.resources import attachment, by_ts, new_event, record, report, usual_source
 
 __all__ = [
     "EXPORT_ACTIONS",
@@ -40,10 +35,13 @@ __all__ = [
     "HOUR_MS",
     "LONGEST_SCENARIO_DAYS",
     "RECORDS_PER_CUSTOMER",
+    "SILENCES",
+    "SILENCE_DETECTORS",
     "Agent",
     "Injected",
     "Leak",
     "Population",
+    "Quiet",
     "Tenant",
     "attachment",
     "finish",
@@ -52,6 +50,7 @@ __all__ = [
     "record",
     "report",
     "scenario",
+    "silence",
     "source",
     "split",
     "tenant_of",
@@ -59,7 +58,7 @@ __all__ = [
 ]
 
 # The model's resources and whereabouts, under the names scenarios use.
-record, report, attachment, source = _record, _report, _attachment, _source
+source = usual_source
 # How far past its start a scenario may run, about (cumulative_access's leaks span a week of
 # the agent's shifts): the backtest keeps normal traffic going that long after the leak day.
 LONGEST_SCENARIO_DAYS = 7
@@ -87,7 +86,7 @@ class Leak:
         ts = self.start_ms + int(offset_s * 1000)
         channel = fields.pop("channel", self.agent.channel)
         self.events.append(
-            _event(self.agent, ts, action, channel, self.tenant, self.source, **fields)
+            new_event(self.agent, ts, action, channel, self.tenant, self.source, **fields)
         )
 
 
@@ -114,7 +113,7 @@ def scenario(detector: str) -> Callable[[Builder], Scenario]:
 
 def finish(name: str, detector: str, leak: Leak) -> Injected:
     """Sort the events, give them ids and write the label."""
-    events = sorted(leak.events, key=_by_ts)
+    events = sorted(leak.events, key=by_ts)
     for n, event in enumerate(events):
         event["event_id"] = f"inj-{name}-{leak.start_ms}-{n}"
     label = {
@@ -174,15 +173,51 @@ def views(
         leak.add(begin_s + offset, "record.view", resource=resource, customer_id=customer_id)
 
 
-def load_scenarios() -> dict[str, Scenario]:
-    """Every scenario of the catalog's detectors, in catalog order: each folder's
-    scenario.py (if it has one) is imported, and its @scenario functions register."""
-    from detectors.catalog import NAMES
+class Quiet(NamedTuple):
+    """A silence scenario: `channel` sends nothing in [start_ms, end_ms); its label names
+    the channel as the actor, as the monitor's page about a silent channel does."""
 
-    for name in NAMES:
-        try:
-            importlib.import_module(f"detectors.{name}.scenario")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"detectors.{name}.scenario":
-                raise
-    return SCENARIOS
+    channel: str
+    start_ms: int
+    end_ms: int
+    label: dict[str, Any]
+
+    def apply(self, events: Iterable[Event]) -> Iterator[Event]:
+        """The traffic without the channel's events in the silent span (order kept)."""
+        for event in events:
+            if event["channel"] != self.channel or not self.start_ms <= event["ts"] < self.end_ms:
+                yield event
+
+
+SilenceBuilder = Callable[[Population, Random, int], tuple[str, float]]
+Silence = Callable[[Population, Random, int], Quiet]
+SILENCES: dict[str, Silence] = {}
+SILENCE_DETECTORS: dict[str, str] = {}  # silence name -> the detector it is labelled for
+SILENT = "*"  # the tenant of a silence: the monitor's own input, no client's
+
+
+def silence(detector: str) -> Callable[[SilenceBuilder], Silence]:
+    """Register a builder `(population, rng, start_ms) -> (channel, minutes)` under its
+    function name as a silence scenario for `detector`."""
+
+    def register(build: SilenceBuilder) -> Silence:
+        def run(population: Population, rng: Random, start_ms: int) -> Quiet:
+            channel, minutes = build(population, rng, start_ms)
+            end_ms = start_ms + int(minutes * 60_000)
+            label = {
+                "scenario": build.__name__,
+                "detector": detector,
+                "tenant": SILENT,
+                "actor": f"channel:{channel}",
+                "start_ms": start_ms,
+                "end_ms": end_ms,
+                "events": 0,
+            }
+            return Quiet(channel, start_ms, end_ms, label)
+
+        functools.update_wrapper(run, build, assigned=("__module__", "__name__", "__doc__"))
+        SILENCES[build.__name__] = run
+        SILENCE_DETECTORS[build.__name__] = detector
+        return run
+
+    return register

@@ -1,1 +1,0 @@
-"""Simulated traffic's building blocks that detector folders use (no Kafka)."""
