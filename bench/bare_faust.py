@@ -1,6 +1,6 @@
 """Run (b): the framework's own ceiling. A Faust agent with the worker's Faust settings that
 takes batches like the worker (`take_events(BLINDAR_BATCH_SIZE, within=...)`), acks them
-and does nothing else; its garbage collector tuned as the worker's (monitor/gc_tuning.py).
+and does nothing else; its garbage collector tuned as the worker's (monitor/service/gc_tuning.py).
 
 `python -m bench.bare_faust` with BENCH_TOPICS, BENCH_GROUP, BENCH_PROGRESS and
 KAFKA_BOOTSTRAP (BLINDAR_BATCH_SIZE / BLINDAR_BATCH_WITHIN_MS as for the worker).
@@ -19,8 +19,8 @@ import uvloop
 from faust.sensors import Monitor
 
 from bench.progress import ProgressWriter
-from monitor.gc_tuning import tune_gc
-from monitor.settings import INPUT_MAX_MESSAGE_BYTES
+from monitor.service.gc_tuning import tune_gc
+from monitor.service.settings import INPUT_MAX_MESSAGE_BYTES
 
 SESSION_TIMEOUT_S = 60.0  # the worker's default BLINDAR_KAFKA_SESSION_TIMEOUT_MS
 
@@ -43,7 +43,7 @@ class QuietMonitor(Monitor):
 
 
 def make_app(batch_size: int, within_s: float, progress: ProgressWriter) -> faust.App:
-    """The worker's Faust options (monitor/app.py), minus its web server."""
+    """The worker's Faust options (monitor/service/app.py), minus its web server."""
     options = {
         "broker": f"kafka://{os.environ['KAFKA_BOOTSTRAP']}",
         "value_serializer": "raw",

@@ -10,7 +10,7 @@ it published on dlp.alerts.
 
 The live reference is the same stamped events read in event-time order, as a worker
 keeping pace would have read them: written to a JSON-lines file and run through the
-worker's own Pipeline in process (`blindar replay`, monitor/replay.py) on the benchmark's
+worker's own Pipeline in process (`blindar replay`, monitor/tools/replay.py) on the benchmark's
 private Redis, trusting exactly what the worker trusts (the assignments file, channels
 configured trusted; not the events' own values). The two sets of pages ((detector, tenant,
 actor) and how many pages each) are compared and any difference is printed.
@@ -41,12 +41,12 @@ from bench import procs, runs
 from bench.measure import INTERVAL_S, record
 from bench.redis_server import RedisServer, delete_keys, start_redis
 from bench.stats import Sample, middle_span
-from monitor.assignments import load_assignments
-from monitor.channels import Registry, load_channels
-from monitor.config import load_detectors
-from monitor.replay import ReplayOptions, ReplayReport, run_replay
-from monitor.settings import REPO_ROOT, Settings
-from monitor.topics import create_topics
+from monitor.service.assignments import load_assignments
+from monitor.service.channels import Registry, load_channels
+from monitor.service.config import load_detectors
+from monitor.service.settings import REPO_ROOT, Settings
+from monitor.tools.replay import ReplayOptions, ReplayReport, run_replay
+from monitor.tools.topics import create_topics
 from tests.harness import delete_topics
 
 OUT = REPO_ROOT / ".run"
@@ -362,7 +362,7 @@ def live_reference(
     tag: str,
 ) -> dict[str, Any]:
     """The same stamped events in event-time order through the worker's Pipeline
-    (monitor/replay.py) on the benchmark's Redis, trusting what the worker trusts."""
+    (monitor/tools/replay.py) on the benchmark's Redis, trusting what the worker trusts."""
     path = OUT / f"bench-catchup-{tag}.jsonl"
     with path.open("wb") as out:
         for raw in data.stamped(start_ms):

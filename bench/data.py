@@ -31,9 +31,9 @@ import orjson
 from confluent_kafka import Producer
 
 from detectors.scenarios import SCENARIOS
-from monitor.channels import Registry
-from monitor.kafka_io import producer_config
-from monitor.settings import Settings
+from monitor.service.channels import Registry
+from monitor.service.kafka_io import producer_config
+from monitor.service.settings import Settings
 from simulator.population import Population
 from simulator.traffic import Simulator
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import orjson
 
 from bench.data import REALISTIC, generate
-from monitor.events import decode_message
+from monitor.service.events import decode_message
 
 
 def rfc3339(doc: dict) -> dict:

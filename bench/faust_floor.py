@@ -30,9 +30,9 @@ from bench.measure import INTERVAL_S
 from bench.progress import read_progress
 from bench.runs import _delete_internal_topics
 from bench.stats import EDGE_SHARE
-from monitor.channels import load_channels
-from monitor.kafka_io import TopicSpec, ensure_topics
-from monitor.settings import Settings
+from monitor.service.channels import load_channels
+from monitor.service.kafka_io import TopicSpec, ensure_topics
+from monitor.service.settings import Settings
 from tests.harness import delete_topics
 
 OUT = Path(".run")

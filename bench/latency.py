@@ -1,6 +1,6 @@
 """The latency run: one blindar worker (every detector) on fresh topics, realistic traffic
 produced at a fixed rate for a fixed time, each event stamped with its produce time. The
-worker's opt-in latency log (BLINDAR_LATENCY_LOG, monitor/latency_log.py) holds every
+worker's opt-in latency log (BLINDAR_LATENCY_LOG, monitor/service/latency_log.py) holds every
 event's decision time minus that stamp; percentiles come from those raw samples, backlog
 included (the run waits until every produced event is decided)."""
 
@@ -17,8 +17,8 @@ from bench.measure import assigned_partitions, worker_counts
 from bench.redis_server import delete_keys
 from bench.runs import Bench
 from bench.stats import percentile
-from monitor.latency_log import ENV, read_latency_ms
-from monitor.topics import create_topics
+from monitor.service.latency_log import ENV, read_latency_ms
+from monitor.tools.topics import create_topics
 from tests.harness import delete_topics, free_port, wait_until
 
 

@@ -4,7 +4,7 @@
 `python -m bench.pipeline_profile [EVENTS] [PER_MESSAGE] [BATCH_EVENTS]
 [--regime dense|realistic] [--top N]` (defaults 100,000 events, one event per message,
 batches of 2,000 events as the worker's BLINDAR_BATCH_SIZE). The store, the detection
-stage and the pipeline are built as the worker builds them (monitor/app.py), with no
+stage and the pipeline are built as the worker builds them (monitor/service/app.py), with no
 output producer. It prints:
 
 1. a first pass on a fresh key prefix: events/s in-process, the worker's CPU µs per event,
@@ -41,17 +41,17 @@ from urllib.parse import unquote_to_bytes
 
 from bench import data as bench_data
 from bench.redis_server import RedisServer, redis_usage, start_redis
-from monitor.assignments import load_assignments
-from monitor.channels import load_channels
-from monitor.config import load_detectors
-from monitor.detection import Detection, Outcome, build_detection
-from monitor.gc_tuning import tune_gc
-from monitor.health import Health
-from monitor.ledger import LedgerSettings
-from monitor.pipeline import Message, Pipeline
-from monitor.security import RedisAuth
-from monitor.settings import REPO_ROOT, Settings
-from monitor.state import RedisStore
+from monitor.service.assignments import load_assignments
+from monitor.service.channels import load_channels
+from monitor.service.config import load_detectors
+from monitor.service.detection import Detection, Outcome, build_detection
+from monitor.service.gc_tuning import tune_gc
+from monitor.service.health import Health
+from monitor.service.ledger import LedgerSettings
+from monitor.service.pipeline import Message, Pipeline
+from monitor.service.security import RedisAuth
+from monitor.service.settings import REPO_ROOT, Settings
+from monitor.service.state import RedisStore
 
 DECODE = "decode + validate"
 DETECTION = "detection (Python)"
@@ -87,7 +87,7 @@ def fresh_settings(base: Settings) -> Settings:
 
 
 async def open_run(settings: Settings) -> Run:
-    """The worker's store, detection and pipeline (monitor/app.py), without a producer."""
+    """The worker's store, detection and pipeline (monitor/service/app.py), without a producer."""
     prefix = settings.redis_prefix
     store = await RedisStore.open(
         settings.redis_url,

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from monitor.settings import REPO_ROOT, Settings
+from monitor.service.settings import REPO_ROOT, Settings
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

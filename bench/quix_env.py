@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from monitor.settings import REPO_ROOT
+from monitor.service.settings import REPO_ROOT
 
 QUIXSTREAMS = "quixstreams==3.28.1"
 VENV = REPO_ROOT / ".cache" / "quix-venv"

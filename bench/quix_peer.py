@@ -8,7 +8,8 @@ over 15 min in 1-min steps, enumeration counts distinct `resource.id` over 60 mi
 
 Runs in its own virtualenv (.cache/quix-venv, see bench/quix_env.py: Quix Streams pins an
 older confluent-kafka than blindar), so it imports nothing of blindar but the garbage
-collector settings every run shares (monitor/gc_tuning.py, the standard library only). Environment:
+collector settings every run shares (monitor/service/gc_tuning.py, the standard library only).
+Environment:
 KAFKA_BOOTSTRAP, BENCH_TOPICS, BENCH_GROUP, BENCH_PROGRESS, BENCH_FINDINGS_TOPIC,
 BENCH_STATE_DIR.
 """
@@ -25,7 +26,7 @@ from quixstreams import Application
 from quixstreams.dataframe import StreamingDataFrame
 
 from bench.progress import ProgressWriter
-from monitor.gc_tuning import tune_gc
+from monitor.service.gc_tuning import tune_gc
 
 EXPORT_ACTIONS = frozenset({"record.export", "report.export", "file.download", "print"})
 RECORD_ACTIONS = frozenset(
@@ -112,7 +113,7 @@ def enumeration(events: StreamingDataFrame) -> StreamingDataFrame:
 
 
 def main() -> None:
-    tune_gc()  # the worker's garbage collector settings (monitor/gc_tuning.py imports only gc)
+    tune_gc()  # the worker's GC settings (monitor/service/gc_tuning.py imports only gc)
     app = Application(
         broker_address=os.environ["KAFKA_BOOTSTRAP"],
         consumer_group=os.environ["BENCH_GROUP"],

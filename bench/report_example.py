@@ -28,19 +28,19 @@ import orjson
 import redis
 
 from detectors.scenarios import SCENARIOS
-from monitor import controls
-from monitor.channels import load_channels
-from monitor.config import load_detectors
-from monitor.detection import build_detection
-from monitor.health import Health
-from monitor.ledger_reader import LedgerReader
-from monitor.pipeline import Message, Pipeline
-from monitor.pseudonym import Pseudonymizer
-from monitor.replay import StreamClock
-from monitor.report import LedgerView, Period, build_report, read_view
-from monitor.report_html import render_html
-from monitor.settings import DEFAULT_CONFIG_DIR, REPO_ROOT, Settings
-from monitor.state import RedisStore, connect
+from monitor.service import controls
+from monitor.service.channels import load_channels
+from monitor.service.config import load_detectors
+from monitor.service.detection import build_detection
+from monitor.service.health import Health
+from monitor.service.pipeline import Message, Pipeline
+from monitor.service.pseudonym import Pseudonymizer
+from monitor.service.settings import DEFAULT_CONFIG_DIR, REPO_ROOT, Settings
+from monitor.service.state import RedisStore, connect
+from monitor.tools.ledger_reader import LedgerReader
+from monitor.tools.replay import StreamClock
+from monitor.tools.report import LedgerView, Period, build_report, read_view
+from monitor.tools.report_html import render_html
 from simulator.model import TEAM_KINDS
 from simulator.periods import inject, period
 from simulator.population import Population

@@ -25,8 +25,8 @@ from bench import runs
 from bench.latency import latency_run
 from bench.redis_server import start_redis
 from bench.stats import median, median_of_runs, ratios_line
-from monitor.channels import load_channels
-from monitor.settings import REPO_ROOT, Settings
+from monitor.service.channels import load_channels
+from monitor.service.settings import REPO_ROOT, Settings
 
 OUT = REPO_ROOT / ".run"
 LATENCY_SECONDS = 60.0

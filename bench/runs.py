@@ -37,10 +37,10 @@ from bench.progress import read_progress
 from bench.quix_env import quix_python
 from bench.redis_server import RedisServer, delete_keys
 from bench.stats import middle_span
-from monitor.channels import Registry
-from monitor.kafka_io import TopicSpec, client_config, ensure_topics
-from monitor.settings import Settings
-from monitor.topics import create_topics
+from monitor.service.channels import Registry
+from monitor.service.kafka_io import TopicSpec, client_config, ensure_topics
+from monitor.service.settings import Settings
+from monitor.tools.topics import create_topics
 from tests.harness import delete_topics, free_port
 
 PEER_DETECTORS = ("bulk_export", "enumeration")

@@ -27,10 +27,10 @@ from bench import procs
 from bench.measure import assigned_partitions, worker_counts
 from bench.redis_server import start_redis
 from bench.run import OUT
-from monitor.kafka_io import producer_config
-from monitor.settings import Settings
-from monitor.simulate import produce
-from monitor.topics import create_topics
+from monitor.service.kafka_io import producer_config
+from monitor.service.settings import Settings
+from monitor.tools.simulate import produce
+from monitor.tools.topics import create_topics
 from simulator.periods import live
 from simulator.population import Population
 from tests.harness import delete_topics, free_port, wait_until

@@ -67,7 +67,7 @@ class Event:
     destination_domain: str | None = None
     destination_external: bool | None = None
     outcome: str = "success"
-    # Set by the monitor from a trusted source (monitor/assignments.py): the team that
+    # Set by the monitor from a trusted source (monitor/service/assignments.py): the team that
     # allowlists read, what decided `actor_tenants` (None: no trusted assignment), and the
     # actor type that exemptions by type read (None: no trusted type).
     trusted_team: str | None = None

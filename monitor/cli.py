@@ -11,10 +11,10 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from monitor.channels_cli import add_channel_commands
-from monitor.config import ConfigError
-from monitor.settings import Settings, SettingsError
-from monitor.text import escape_logs
+from monitor.service.config import ConfigError
+from monitor.service.settings import Settings, SettingsError
+from monitor.service.text import escape_logs
+from monitor.tools.channels_cli import add_channel_commands
 
 log = logging.getLogger("blindar")
 
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("topics", cmd_topics, "create the channel, alert and dead-letter topics (idempotent)")
     command("worker", cmd_worker, "run the detection worker (Faust)")
     p = command("canary", cmd_canary, "send signed canary leaks and check each is detected")
-    from monitor.canary.cli import add_arguments as canary_arguments
+    from monitor.service.canary.cli import add_arguments as canary_arguments
 
     canary_arguments(p)
     p = command("simulate", cmd_simulate, "produce realistic contact-center traffic")
@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_topics(settings: Settings, _args: argparse.Namespace) -> int:
-    from monitor.topics import create_topics
+    from monitor.tools.topics import create_topics
 
     created = create_topics(settings)
     for name in created:
@@ -124,13 +124,13 @@ def cmd_topics(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
-    from monitor.run import run_worker
+    from monitor.service.run import run_worker
 
     return run_worker(settings)
 
 
 def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
-    from monitor.simulate_cli import run_simulate
+    from monitor.tools.simulate_cli import run_simulate
 
     return run_simulate(settings, args)
 
@@ -163,49 +163,49 @@ def add_period_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_replay_arguments(p: argparse.ArgumentParser) -> None:
-    from monitor.replay_cli import add_arguments
+    from monitor.tools.replay_cli import add_arguments
 
     add_arguments(p)
 
 
 def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
-    from monitor.replay_cli import run
+    from monitor.tools.replay_cli import run
 
     return run(settings, args)
 
 
 def add_backtest_arguments(p: argparse.ArgumentParser) -> None:
-    from monitor.backtest_cli import add_arguments
+    from monitor.tools.backtest_cli import add_arguments
 
     add_arguments(p)
 
 
 def cmd_backtest(settings: Settings, args: argparse.Namespace) -> int:
-    from monitor.backtest_cli import run
+    from monitor.tools.backtest_cli import run
 
     return run(settings, args)
 
 
 def add_report_arguments(p: argparse.ArgumentParser) -> None:
-    from monitor.report_cli import add_arguments
+    from monitor.tools.report_cli import add_arguments
 
     add_arguments(p)
 
 
 def cmd_canary(settings: Settings, args: argparse.Namespace) -> int:
-    from monitor.canary.cli import run
+    from monitor.service.canary.cli import run
 
     return run(settings, args)
 
 
 def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
-    from monitor.report_cli import run
+    from monitor.tools.report_cli import run
 
     return run(settings, args)
 
 
 def cmd_alerts(settings: Settings, args: argparse.Namespace) -> int:
-    from monitor.tail import tail_alerts
+    from monitor.tools.tail import tail_alerts
 
     return tail_alerts(settings, args.tenant, args.detector, args.min_severity, args.from_beginning)
 
@@ -233,21 +233,21 @@ def cmd_config(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _check_channels(settings: Settings) -> str:
-    from monitor.channels import load_channels
+    from monitor.service.channels import load_channels
 
     registry = load_channels(settings.config_dir / "channels.yaml")
     return f"channels.yaml + channels.d: ok ({len(registry.channels)} channels)"
 
 
 def _check_detectors(settings: Settings) -> str:
-    from monitor.config import load_detectors
+    from monitor.service.config import load_detectors
 
     detectors = load_detectors(settings.config_dir / "detectors.yaml")
     return f"detectors.yaml: ok ({', '.join(detectors.configs)} enabled)"
 
 
 def _check_tenants(settings: Settings) -> str:
-    from monitor.tenants import load_tenants
+    from monitor.service.tenants import load_tenants
 
     if settings.tenants_file is None:
         return ""
@@ -256,7 +256,7 @@ def _check_tenants(settings: Settings) -> str:
 
 
 def _check_assignments(settings: Settings) -> str:
-    from monitor.assignments import load_assignments
+    from monitor.service.assignments import load_assignments
 
     if settings.assignments_file is None:
         return ""
@@ -265,7 +265,7 @@ def _check_assignments(settings: Settings) -> str:
 
 
 def cmd_schema(_settings: Settings, _args: argparse.Namespace) -> int:
-    from monitor.contract import json_schema
+    from monitor.service.contract import json_schema
 
     print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
     return 0
@@ -275,7 +275,7 @@ def cmd_wait(settings: Settings, args: argparse.Namespace) -> int:
     from confluent_kafka.admin import AdminClient
     from redis import Redis
 
-    from monitor.kafka_io import client_config
+    from monitor.service.kafka_io import client_config
 
     deadline = time.monotonic() + args.timeout
     admin = AdminClient(client_config(settings))

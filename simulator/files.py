@@ -37,7 +37,7 @@ def write_roster(population: Population, path: str | Path) -> Path:
 
 
 def write_assignments(population: Population, path: str | Path) -> Path:
-    """The agents' tenants and teams as an assignments file (monitor/assignments.py), the
+    """The agents' tenants and teams as an assignments file (monitor/service/assignments.py), the
     way a workforce-management export gives them: the worker trusts it, not the events."""
     actors = {
         agent.id: {

@@ -10,8 +10,8 @@ import pytest
 import redis
 from confluent_kafka.admin import AdminClient
 
-from monitor.kafka_io import client_config
-from monitor.settings import Settings
+from monitor.service.kafka_io import client_config
+from monitor.service.settings import Settings
 from tests.harness import (
     WorkerProcess,
     drop_namespace,

@@ -7,7 +7,7 @@ import json
 from types import ModuleType
 from typing import Any
 
-from monitor.settings import REPO_ROOT
+from monitor.service.settings import REPO_ROOT
 
 GRAFANA = REPO_ROOT / "deploy" / "grafana"
 # What Grafana substitutes into queries, for running them against Prometheus directly.

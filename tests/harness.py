@@ -22,11 +22,11 @@ import redis
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from monitor.health import Health
-from monitor.kafka_io import client_config, producer_config
-from monitor.settings import REPO_ROOT, Settings
-from monitor.state import RedisStore
-from monitor.topics import create_topics
+from monitor.service.health import Health
+from monitor.service.kafka_io import client_config, producer_config
+from monitor.service.settings import REPO_ROOT, Settings
+from monitor.service.state import RedisStore
+from monitor.tools.topics import create_topics
 
 
 def free_port() -> int:

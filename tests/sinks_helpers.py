@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from detectors.base import Finding
-from monitor.alerts import Alert, finding_uid, ocsf_finding
-from monitor.pseudonym import Pseudonymizer
+from monitor.service.alerts import Alert, finding_uid, ocsf_finding
+from monitor.service.pseudonym import Pseudonymizer
 
 T0 = 1_780_000_000_000
 SECRET = b"webhook-secret-for-tests-0123456789"

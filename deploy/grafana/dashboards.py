@@ -4,7 +4,7 @@
 Grafana provisions, and a test checks it matches this file. It is the classic dashboard
 JSON model (the SDK's v2 schema warnings are silenced by the make target), which file
 provisioning loads in every current Grafana. Queries use only
-blindar's own metrics (monitor/metrics.py) and bounded labels.
+blindar's own metrics (monitor/service/metrics.py) and bounded labels.
 """
 
 from __future__ import annotations

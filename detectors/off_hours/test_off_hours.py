@@ -11,7 +11,7 @@ import pytest
 from detectors.off_hours import OffHours, OffHoursConfig
 from detectors.state import MemoryState
 from detectors.tuning import Allowlist, Tuning
-from monitor.config import ConfigError, load_detectors
+from monitor.service.config import ConfigError, load_detectors
 from tests.detectors.helpers import HOUR, MIN, T0, Case, ev, run, views
 
 DAY = 24 * HOUR

@@ -2,7 +2,7 @@
 
 An actor's events all land on one partition, so one worker owns the actor and keeps
 this object in memory; the store makes it durable (a snapshot plus the batches applied
-since, see monitor/state). Every detector's slot changes only with the actor's own
+since, see monitor/service/state). Every detector's slot changes only with the actor's own
 events, so applying the same events from a snapshot gives the same state.
 
 Event time (docs/operations.md, "Event time"): each batch comes with a horizon, the
@@ -36,7 +36,7 @@ OLD_LATE_MS = 3 * 3_600_000  # how late an event could be before horizons (state
 MAX_IDS = 50_000  # remembered ids per actor by default (state.max_ids_per_actor)
 MAX_REUSES = 16  # contents remembered per reused id (the oldest go first)
 UNKNOWN = None  # digest of an id stored before digests: the id alone decides
-# What a producer said: not the values a trusted source replaces (monitor/assignments.py
+# What a producer said: not the values a trusted source replaces (monitor/service/assignments.py
 # Trust.resolve), which may change between two deliveries of the same bytes, nor the id.
 _TRUSTED = ("actor_type", "actor_team", "actor_tenants", "trusted_team", "trusted_type")
 _NOT_CONTENT = {"event_id", "assignment_source", *_TRUSTED}

@@ -34,7 +34,7 @@ class MemoryState:
     """Actor states by actor id, and the shared state twin. Each actor is judged on its
     own clock: its watermark is the newest event time of its batches before, and its
     events older than that by more than the runner's allowed lateness are counted in
-    `late` (the worker's watermark spans its partitions: monitor/watermarks.py)."""
+    `late` (the worker's watermark spans its partitions: monitor/service/watermarks.py)."""
 
     def __init__(self) -> None:
         self.actors: dict[str, ActorState] = {}

@@ -11,7 +11,7 @@ import tomllib
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
-from monitor.settings import REPO_ROOT
+from monitor.service.settings import REPO_ROOT
 
 RUNTIME = ("monitor", "detectors", "simulator")
 TOOLING = ("tests", "bench", "deploy", "examples")

@@ -10,8 +10,8 @@ import pytest
 
 from detectors.catalog import CATALOG
 from detectors.tuning import params
-from monitor.config import load_detectors
-from monitor.settings import REPO_ROOT
+from monitor.service.config import load_detectors
+from monitor.service.settings import REPO_ROOT
 
 spec = importlib.util.spec_from_file_location("generate", REPO_ROOT / "deploy" / "generate.py")
 assert spec and spec.loader

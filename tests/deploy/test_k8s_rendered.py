@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.settings import REPO_ROOT
-from monitor.web import OPEN_PATHS
+from monitor.service.settings import REPO_ROOT
+from monitor.service.web import OPEN_PATHS
 
 K8S = REPO_ROOT / "deploy" / "k8s"
 PROM_K8S = REPO_ROOT / "deploy" / "prometheus" / "prometheus-k8s.yml"

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from monitor.settings import REPO_ROOT
+from monitor.service.settings import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
 COMPOSE = DEPLOY / "compose"
@@ -104,7 +104,7 @@ def test_k8s_worker_deployment_probes_and_metrics_service() -> None:
         pod["metadata"]["labels"].items() >= deployment["spec"]["selector"]["matchLabels"].items()
     )
     [container] = pod["spec"]["containers"]
-    # Probes carry no token: the two pages that need none (monitor/app.py OPEN_PATHS).
+    # Probes carry no token: the two pages that need none (monitor/service/app.py OPEN_PATHS).
     assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
     assert container["startupProbe"]["httpGet"]["path"] == "/livez"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"

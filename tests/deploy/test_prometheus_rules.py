@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.settings import REPO_ROOT
+from monitor.service.settings import REPO_ROOT
 from tests.servers import binary
 
 PROM = REPO_ROOT / "deploy" / "prometheus"

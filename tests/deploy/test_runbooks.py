@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from detectors.catalog import CATALOG
-from monitor.settings import REPO_ROOT
-from monitor.sinks.alertmanager import runbook_url
-from monitor.sinks.settings import SinkSettings
+from monitor.service.settings import REPO_ROOT
+from monitor.service.sinks.alertmanager import runbook_url
+from monitor.service.sinks.settings import SinkSettings
 
 
 @pytest.mark.parametrize("detector", list(CATALOG))

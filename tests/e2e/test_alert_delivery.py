@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.settings import DEFAULT_CONFIG_DIR, Settings
-from monitor.sinks.webhook import SIGNATURE_HEADER, verify
+from monitor.service.settings import DEFAULT_CONFIG_DIR, Settings
+from monitor.service.sinks.webhook import SIGNATURE_HEADER, verify
 from tests.harness import TopicReader, WorkerProcess, free_port, produce, wait_until
 from tests.servers import Alertmanager, Receiver, running
 from tests.sinks_helpers import SECRET

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.settings import REPO_ROOT, Settings
+from monitor.service.settings import REPO_ROOT, Settings
 from tests.harness import (
     TopicReader,
     WorkerProcess,

@@ -13,8 +13,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from monitor.ledger import day_of, guard_key, tenant_key
-from monitor.settings import DEFAULT_CONFIG_DIR, Settings
+from monitor.service.ledger import day_of, guard_key, tenant_key
+from monitor.service.settings import DEFAULT_CONFIG_DIR, Settings
 from tests.faults.workload import (
     build,
     check_counters,

@@ -20,9 +20,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from monitor.canary import results
-from monitor.canary.signing import actor_id, sign
-from monitor.settings import DEFAULT_CONFIG_DIR, Settings
+from monitor.service.canary import results
+from monitor.service.canary.signing import actor_id, sign
+from monitor.service.settings import DEFAULT_CONFIG_DIR, Settings
 from tests.harness import (
     REPO_ROOT,
     TopicReader,

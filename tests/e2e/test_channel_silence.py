@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.settings import DEFAULT_CONFIG_DIR, Settings
+from monitor.service.settings import DEFAULT_CONFIG_DIR, Settings
 from tests.harness import TopicReader, WorkerProcess, produce, wait_until
 
 pytestmark = pytest.mark.services

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.settings import REPO_ROOT, Settings
+from monitor.service.settings import REPO_ROOT, Settings
 from tests.dashboards import committed, panel_queries
 from tests.harness import WorkerProcess, free_port, produce, wait_until, worker_env
 from tests.servers import Alertmanager, Prometheus, Receiver, running

@@ -16,7 +16,7 @@ import orjson
 import pytest
 import yaml
 
-from monitor.settings import DEFAULT_CONFIG_DIR, Settings
+from monitor.service.settings import DEFAULT_CONFIG_DIR, Settings
 from tests.harness import (
     TopicReader,
     WorkerProcess,

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from monitor.settings import Settings
+from monitor.service.settings import Settings
 from tests.harness import TopicReader, WorkerProcess, produce, redis_client, wait_until
 
 pytestmark = pytest.mark.services

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor import deadletter
-from monitor.settings import Settings
+from monitor.service import deadletter
+from monitor.service.settings import Settings
 from tests.faults.workload import wait_all_committed
 from tests.harness import TopicReader, WorkerProcess, produce, wait_until
 

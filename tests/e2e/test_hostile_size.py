@@ -16,9 +16,15 @@ import pytest
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from monitor import deadletter
-from monitor.kafka_io import TopicSpec, client_config, enforce_configs, ensure_topics, topic_config
-from monitor.settings import INPUT_MAX_MESSAGE_BYTES, Settings
+from monitor.service import deadletter
+from monitor.service.kafka_io import (
+    TopicSpec,
+    client_config,
+    enforce_configs,
+    ensure_topics,
+    topic_config,
+)
+from monitor.service.settings import INPUT_MAX_MESSAGE_BYTES, Settings
 from tests.faults.workload import committed_behind, wait_all_committed
 from tests.harness import (
     TopicReader,
@@ -86,7 +92,7 @@ def test_topics_raises_input_limits_and_never_lowers_one(services: Settings) -> 
         assert limit_of(settings, voice) == "5000000"
         assert limit_of(settings, sms) == "1048588"  # created by it
         assert f"{chat}: max.message.bytes 69632 raised to 1048588" in result.stderr
-        warning = f"WARNING monitor.kafka_io: {voice}: max.message.bytes is 5000000, above"
+        warning = f"WARNING monitor.service.kafka_io: {voice}: max.message.bytes is 5000000, above"
         assert warning in result.stderr and "left unchanged" in result.stderr
         assert sum(line.count("left unchanged") for line in result.stderr.splitlines()) == 1
         again = blindar(settings, "topics")  # nothing left to raise: quiet, same limits

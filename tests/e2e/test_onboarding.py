@@ -19,8 +19,8 @@ import orjson
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from monitor.kafka_io import client_config, producer_config
-from monitor.settings import REPO_ROOT, Settings
+from monitor.service.kafka_io import client_config, producer_config
+from monitor.service.settings import REPO_ROOT, Settings
 from tests.harness import (
     TopicReader,
     WorkerProcess,

@@ -19,9 +19,9 @@ import orjson
 import pytest
 import yaml
 
-from monitor.pseudonym import Pseudonymizer
-from monitor.report_html import CHARTS
-from monitor.settings import DEFAULT_CONFIG_DIR, Settings
+from monitor.service.pseudonym import Pseudonymizer
+from monitor.service.settings import DEFAULT_CONFIG_DIR, Settings
+from monitor.tools.report_html import CHARTS
 from tests.chromium import render_page
 from tests.harness import TopicReader, WorkerProcess, blindar, produce, wait_until
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from monitor.kafka_io import client_config
-from monitor.settings import Settings
-from monitor.sinks.webhook import SIGNATURE_HEADER, verify
+from monitor.service.kafka_io import client_config
+from monitor.service.settings import Settings
+from monitor.service.sinks.webhook import SIGNATURE_HEADER, verify
 from tests.e2e.test_alert_delivery import exports
 from tests.harness import TopicReader, WorkerProcess, free_port, produce, wait_until
 from tests.servers import Receiver

@@ -13,8 +13,8 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
-from monitor.kafka_io import client_config
-from monitor.settings import Settings
+from monitor.service.kafka_io import client_config
+from monitor.service.settings import Settings
 from tests.harness import Deliveries, TopicReader, WorkerProcess, send_keyed, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(300)]

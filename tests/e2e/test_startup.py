@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.settings import DEFAULT_CONFIG_DIR, REPO_ROOT
+from monitor.service.settings import DEFAULT_CONFIG_DIR, REPO_ROOT
 
 
 def run_worker(config_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -94,8 +94,8 @@ def test_sasl_without_password_refuses_to_start() -> None:
 
 
 def test_web_pages_bind_loopback_by_default() -> None:
-    from monitor.app import Worker
-    from monitor.settings import Settings
+    from monitor.service.app import Worker
+    from monitor.service.settings import Settings
 
     worker = Worker.from_settings(Settings())
     assert worker.app.conf.web_bind == "127.0.0.1"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.settings import REPO_ROOT, Settings
+from monitor.service.settings import REPO_ROOT, Settings
 from tests.harness import (
     TopicReader,
     blindar,

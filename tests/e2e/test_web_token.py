@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.settings import Settings
+from monitor.service.settings import Settings
 from tests.harness import WorkerProcess, running_worker
 
 # The pages and their token, not the store: not run again on the Redis Cluster.

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from detectors.scenarios import SCENARIOS
-from monitor.settings import Settings
+from monitor.service.settings import Settings
 from simulator.periods import inject, merge
 from simulator.population import Population
 from simulator.traffic import Simulator

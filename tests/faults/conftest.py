@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.settings import Settings
+from monitor.service.settings import Settings
 from tests.faults.servers import KafkaServer, RedisServer
 from tests.harness import drop_namespace, isolated_settings, provision
 

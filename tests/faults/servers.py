@@ -20,7 +20,7 @@ from pathlib import Path
 import redis
 from confluent_kafka.admin import AdminClient
 
-from monitor.settings import REPO_ROOT
+from monitor.service.settings import REPO_ROOT
 from tests.faults.tls import Keystore
 from tests.harness import free_port, wait_until
 

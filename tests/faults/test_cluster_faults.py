@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.settings import Settings
+from monitor.service.settings import Settings
 from tests.faults.servers import KafkaServer, RedisClusterServer
 from tests.faults.test_faults import (
     WORKER_ENV,

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from monitor.kafka_io import client_config
-from monitor.settings import Settings
+from monitor.service.kafka_io import client_config
+from monitor.service.settings import Settings
 from tests.faults.servers import KafkaServer, RedisServer
 from tests.faults.workload import (
     Outcome,

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.security import KafkaSecurity
-from monitor.settings import REPO_ROOT, Settings
+from monitor.service.security import KafkaSecurity
+from monitor.service.settings import REPO_ROOT, Settings
 from tests.faults.servers import KafkaServer, RedisServer, SaslUser
 from tests.faults.tls import Keystore, make_keystore
 from tests.faults.workload import build, produce_stream, wait_all_committed

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.settings import Settings
+from monitor.service.settings import Settings
 from tests.faults.servers import RedisServer
 from tests.faults.workload import committed_behind, wait_all_committed
 from tests.harness import (

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.settings import Settings
+from monitor.service.settings import Settings
 from tests.e2e.test_alert_delivery import exports
 from tests.harness import TopicReader, WorkerProcess, free_port, produce, wait_until
 from tests.servers import Alertmanager, Receiver, running

@@ -25,9 +25,9 @@ import pytest
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
 from detectors.event import Event
-from monitor.config import load_detectors
-from monitor.kafka_io import client_config
-from monitor.settings import DEFAULT_CONFIG_DIR, Settings
+from monitor.service.config import load_detectors
+from monitor.service.kafka_io import client_config
+from monitor.service.settings import DEFAULT_CONFIG_DIR, Settings
 from tests.faults.servers import RedisServer
 from tests.faults.test_faults import (
     STARTED,

@@ -28,10 +28,10 @@ from detectors.base import MINUTE_MS
 from detectors.scenarios import SCENARIOS
 from detectors.state.actor import ActorState
 from detectors.state.shared.plan import Plan
-from monitor.config import load_detectors
-from monitor.detection import BatchContext, build_detection
-from monitor.kafka_io import client_config, producer_config
-from monitor.settings import Settings
+from monitor.service.config import load_detectors
+from monitor.service.detection import BatchContext, build_detection
+from monitor.service.kafka_io import client_config, producer_config
+from monitor.service.settings import Settings
 from simulator.periods import inject, merge
 from simulator.population import Population
 from simulator.traffic import Simulator

@@ -1,5 +1,5 @@
 """The detection stage run side by side on a real Redis (the Lua scripts) and on the
-store's in-process twin (monitor/state/memory_store.py), over batches shaped like
+store's in-process twin (monitor/service/state/memory_store.py), over batches shaped like
 at-least-once delivery; and what each store holds afterwards, for comparison."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from detectors.base import Detector
 from detectors.event import Event
 from detectors.state.shared import ledger
 from detectors.state.shared.plan import Plan
-from monitor.detection import Detection, Outcome
-from monitor.settings import Settings
-from monitor.state import MemoryStore
-from monitor.state.requests import WriteRequest
+from monitor.service.detection import Detection, Outcome
+from monitor.service.settings import Settings
+from monitor.service.state import MemoryStore
+from monitor.service.state.requests import WriteRequest
 from tests.detectors.helpers import MIN, T0
 from tests.harness import open_store, redis_client
 from tests.integration.simulated import detection_on

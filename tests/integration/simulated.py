@@ -10,10 +10,10 @@ from typing import Any
 
 from detectors.base import Detector, Finding
 from detectors.event import Event
-from monitor.config import DetectorSettings
-from monitor.detection import Detection, build_detection
-from monitor.events import parse_event
-from monitor.settings import Settings
+from monitor.service.config import DetectorSettings
+from monitor.service.detection import Detection, build_detection
+from monitor.service.events import parse_event
+from monitor.service.settings import Settings
 from tests.harness import open_store
 
 KEY = b"simulated-traffic-test-key-32byte"

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from prometheus_client import Counter
 
-from monitor import metrics
-from monitor.sinks.alertmanager import AlertmanagerSink
-from monitor.sinks.delivery import AlertDelivery
-from monitor.sinks.settings import SinkSettings
-from monitor.sinks.webhook import SIGNATURE_HEADER, WebhookSink, verify
+from monitor.service import metrics
+from monitor.service.sinks.alertmanager import AlertmanagerSink
+from monitor.service.sinks.delivery import AlertDelivery
+from monitor.service.sinks.settings import SinkSettings
+from monitor.service.sinks.webhook import SIGNATURE_HEADER, WebhookSink, verify
 from tests.harness import free_port
 from tests.servers import Alertmanager, Receiver, running
 from tests.sinks_helpers import SECRET, alert, finding

@@ -12,11 +12,11 @@ from ocsf_json_schema import OcsfJsonSchemaEmbedded, get_ocsf_schema
 
 from detectors.base import Finding
 from detectors.state.shared.plan import Plan
-from monitor.alerts import OCSF_VERSION, Alerts, ocsf_finding
-from monitor.pseudonym import Pseudonymizer
-from monitor.settings import Settings
-from monitor.state import MemoryStore, RedisStore
-from monitor.state.requests import NO_STATE, OwnerWrite, WriteRequest
+from monitor.service.alerts import OCSF_VERSION, Alerts, ocsf_finding
+from monitor.service.pseudonym import Pseudonymizer
+from monitor.service.settings import Settings
+from monitor.service.state import MemoryStore, RedisStore
+from monitor.service.state.requests import NO_STATE, OwnerWrite, WriteRequest
 from tests.harness import open_store
 
 MIN = 60_000

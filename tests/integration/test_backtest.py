@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from monitor.cli import main
-from monitor.settings import Settings
+from monitor.service.settings import Settings
 
 
 def test_backtest_scores_the_collectors_and_names_the_noise(

@@ -15,8 +15,8 @@ from detectors.base import Detector, Finding
 from detectors.off_hours import OffHours, OffHoursConfig
 from detectors.scenarios import SCENARIOS
 from detectors.tuning import Tuning
-from monitor.config import load_detectors
-from monitor.settings import DEFAULT_CONFIG_DIR, Settings
+from monitor.service.config import load_detectors
+from monitor.service.settings import DEFAULT_CONFIG_DIR, Settings
 from simulator.files import write_roster
 from simulator.periods import inject, merge
 from simulator.population import Population

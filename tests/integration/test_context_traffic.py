@@ -16,8 +16,8 @@ import pytest
 from detectors.base import Finding
 from detectors.event import Event
 from detectors.scenarios import SCENARIOS
-from monitor.config import DetectorSettings, load_detectors
-from monitor.settings import Settings
+from monitor.service.config import DetectorSettings, load_detectors
+from monitor.service.settings import Settings
 from simulator.model import TEAM_KINDS
 from simulator.periods import inject, merge
 from simulator.population import Population

@@ -1,5 +1,5 @@
 """One alert decision: write.lua's decide() on a real Redis and the store's twin
-(monitor/state/memory_store.py) give the same statuses, pages and repeats, and leave the
+(monitor/service/state/memory_store.py) give the same statuses, pages and repeats, and leave the
 same alert records, field by field, for any sequence of findings and confirmations.
 
 Property-based: findings of two alert fields with windows early and late (older incidents
@@ -19,9 +19,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from detectors.state.shared.plan import Plan
-from monitor.settings import Settings
-from monitor.state import MemoryStore
-from monitor.state.requests import NO_STATE, Decision, OwnerWrite, WriteRequest
+from monitor.service.settings import Settings
+from monitor.service.state import MemoryStore
+from monitor.service.state.requests import NO_STATE, Decision, OwnerWrite, WriteRequest
 from tests.detectors.helpers import MIN, T0
 from tests.harness import open_store, redis_client
 from tests.integration.reference import memory_owners, owner_fields

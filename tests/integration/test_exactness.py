@@ -26,9 +26,9 @@ import pytest
 from detectors.catalog import CATALOG
 from detectors.event import Event
 from detectors.state.actor import NO_HORIZON
-from monitor.alerts import Alert
-from monitor.detection import Detection
-from monitor.settings import Settings
+from monitor.service.alerts import Alert
+from monitor.service.detection import Detection
+from monitor.service.settings import Settings
 from tests.detectors.helpers import Case
 from tests.harness import drop_namespace, isolated_settings, open_store, redis_client
 from tests.integration.simulated import detection_on

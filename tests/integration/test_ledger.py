@@ -17,17 +17,17 @@ from detectors.bulk_export import BulkExport, BulkExportConfig
 from detectors.event import Event
 from detectors.state.shared.plan import Plan
 from detectors.tuning import Tuning
-from monitor import metrics
-from monitor.alerts import Alert
-from monitor.config import DetectorSettings
-from monitor.detection import Detection, build_detection
-from monitor.ledger import LedgerSettings, day_of
-from monitor.ledger_reader import LedgerReader
-from monitor.pseudonym import Pseudonymizer
-from monitor.report import Period, build_report, read_view
-from monitor.settings import Settings
-from monitor.state import MemoryStore
-from monitor.state.requests import WriteRequest
+from monitor.service import metrics
+from monitor.service.alerts import Alert
+from monitor.service.config import DetectorSettings
+from monitor.service.detection import Detection, build_detection
+from monitor.service.ledger import LedgerSettings, day_of
+from monitor.service.pseudonym import Pseudonymizer
+from monitor.service.settings import Settings
+from monitor.service.state import MemoryStore
+from monitor.service.state.requests import WriteRequest
+from monitor.tools.ledger_reader import LedgerReader
+from monitor.tools.report import Period, build_report, read_view
 from tests.harness import is_cluster, open_store, redis_client
 
 pytestmark = pytest.mark.services

@@ -9,7 +9,7 @@ import sys
 import orjson
 import pytest
 
-from monitor.settings import REPO_ROOT, Settings
+from monitor.service.settings import REPO_ROOT, Settings
 from tests.harness import TopicReader
 
 # Kafka only (the producer example): not run again on the Redis Cluster.

@@ -21,13 +21,19 @@ import yaml
 
 from detectors.catalog import CATALOG
 from detectors.scenarios import SCENARIO_DETECTORS, SCENARIOS
-from monitor.assignments import load_assignments
-from monitor.channels import load_channels
 from monitor.cli import main
-from monitor.config import load_detectors
-from monitor.replay import ReplayOptions, ReplayReport, replay_file, scratch_namespace, scratch_url
-from monitor.scoring import DetectorScore, Label, read_labels, score
-from monitor.settings import DEFAULT_CONFIG_DIR, Settings
+from monitor.service.assignments import load_assignments
+from monitor.service.channels import load_channels
+from monitor.service.config import load_detectors
+from monitor.service.settings import DEFAULT_CONFIG_DIR, Settings
+from monitor.tools.replay import (
+    ReplayOptions,
+    ReplayReport,
+    replay_file,
+    scratch_namespace,
+    scratch_url,
+)
+from monitor.tools.scoring import DetectorScore, Label, read_labels, score
 from simulator.files import write_assignments, write_jsonl, write_labels
 from simulator.periods import period
 from simulator.population import Population

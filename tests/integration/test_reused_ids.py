@@ -11,13 +11,13 @@ import time
 import orjson
 import pytest
 
-from monitor import metrics
-from monitor.channels import load_channels
-from monitor.config import load_detectors
-from monitor.detection import build_detection
-from monitor.pipeline import BatchResult, Message, Pipeline
-from monitor.settings import DEFAULT_CONFIG_DIR, Settings
-from monitor.state import RedisStore
+from monitor.service import metrics
+from monitor.service.channels import load_channels
+from monitor.service.config import load_detectors
+from monitor.service.detection import build_detection
+from monitor.service.pipeline import BatchResult, Message, Pipeline
+from monitor.service.settings import DEFAULT_CONFIG_DIR, Settings
+from monitor.service.state import RedisStore
 from tests.harness import open_store
 
 pytestmark = pytest.mark.services

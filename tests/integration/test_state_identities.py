@@ -23,10 +23,10 @@ from detectors.event import Event
 from detectors.state.actor import ActorState
 from detectors.state.keys import actor_tag, address_tag, alert_field, channel_tag, team_tag
 from detectors.state.shared.plan import Plan
-from monitor.config import load_detectors
-from monitor.detection import BatchContext, Detection
-from monitor.settings import DEFAULT_CONFIG_DIR, Settings
-from monitor.state import MemoryStore
+from monitor.service.config import load_detectors
+from monitor.service.detection import BatchContext, Detection
+from monitor.service.settings import DEFAULT_CONFIG_DIR, Settings
+from monitor.service.state import MemoryStore
 from tests.detectors.helpers import MIN, T0
 from tests.harness import isolated_settings, open_store
 from tests.integration.simulated import detection_on

@@ -10,9 +10,9 @@ import pytest
 
 from detectors.state.shared import guarded_sum
 from detectors.state.shared.plan import Plan
-from monitor import metrics
-from monitor.settings import Settings
-from monitor.state.requests import WriteRequest
+from monitor.service import metrics
+from monitor.service.settings import Settings
+from monitor.service.state.requests import WriteRequest
 from tests.harness import open_store, redis_client
 
 pytestmark = pytest.mark.services

@@ -43,11 +43,11 @@ from detectors.state.shared.plan import Plan
 from detectors.state.timed_members import TimedMembers
 from detectors.state.window_history import WindowHistory
 from detectors.state.windowed_sum import WindowedSum
-from monitor.detection import Detection, Outcome
-from monitor.ledger import LedgerSettings
-from monitor.settings import Settings
-from monitor.state import MemoryStore
-from monitor.state.requests import OwnerWrite, WriteRequest
+from monitor.service.detection import Detection, Outcome
+from monitor.service.ledger import LedgerSettings
+from monitor.service.settings import Settings
+from monitor.service.state import MemoryStore
+from monitor.service.state.requests import OwnerWrite, WriteRequest
 from tests.detectors.helpers import MIN, T0
 from tests.harness import is_cluster, open_store, redis_client
 from tests.integration.reference import (
@@ -456,7 +456,7 @@ def all_detectors(roster: Path, clock: Callable[[], int]) -> Callable[[str], Seq
 
 
 class Named:
-    """A stand-in for monitor.channels.Channel: only the name."""
+    """A stand-in for monitor.service.channels.Channel: only the name."""
 
     def __init__(self, name: str) -> None:
         self.name = name

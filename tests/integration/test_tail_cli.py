@@ -13,8 +13,8 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
-from monitor.kafka_io import client_config
-from monitor.settings import REPO_ROOT, Settings
+from monitor.service.kafka_io import client_config
+from monitor.service.settings import REPO_ROOT, Settings
 from tests.harness import wait_until, worker_env
 from tests.sinks_helpers import alert, finding
 

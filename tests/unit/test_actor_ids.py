@@ -12,7 +12,7 @@ import orjson
 
 from detectors.event import Event
 from detectors.state.actor import ActorState, content_digest
-from monitor.settings import REPO_ROOT
+from monitor.service.settings import REPO_ROOT
 
 T0 = 1_780_000_000_000
 HOUR = 3_600_000

@@ -9,15 +9,15 @@ from pathlib import Path
 import orjson
 import pytest
 
-from monitor.assignments import (
+from monitor.service.assignments import (
     Assignment,
     Assignments,
     AssignmentWatcher,
     Trust,
     load_assignments,
 )
-from monitor.config import ConfigError
-from monitor.events import decode_message
+from monitor.service.config import ConfigError
+from monitor.service.events import decode_message
 
 NOW = 1_800_000_000_000
 FILE = Assignments({"agent-1": Assignment(("acme",), "t-ops")})

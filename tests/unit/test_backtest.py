@@ -13,7 +13,9 @@ import yaml
 
 from detectors.cumulative_access.scenario import CURVE_MULTIPLES, team_pace
 from detectors.scenarios import SCENARIOS
-from monitor.backtest import (
+from monitor.service.config import load_detectors
+from monitor.service.settings import DEFAULT_CONFIG_DIR
+from monitor.tools.backtest import (
     CURVE_PATTERNS,
     CURVE_PREFIX,
     LONG_SCENARIOS,
@@ -32,10 +34,8 @@ from monitor.backtest import (
     trait_noise,
     write_period,
 )
-from monitor.backtest_cli import PLAN_ARGUMENTS, add_arguments
-from monitor.config import load_detectors
-from monitor.scoring import DAY_MS, Label, Page, score
-from monitor.settings import DEFAULT_CONFIG_DIR
+from monitor.tools.backtest_cli import PLAN_ARGUMENTS, add_arguments
+from monitor.tools.scoring import DAY_MS, Label, Page, score
 from simulator.population import Population
 from simulator.workforce import REALISTIC, traits
 

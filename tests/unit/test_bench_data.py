@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from bench import data as bench_data
-from monitor.events import parse_event
+from monitor.service.events import parse_event
 from simulator.model import TEAM_KINDS
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import orjson
 
-from monitor.canary.check import CanaryCheck
-from monitor.canary.document import is_canary_record, mark
-from monitor.canary.signing import CANARY_TEAM, actor_id, produced_ms, sign
-from monitor.events import decode_message
+from monitor.service.canary.check import CanaryCheck
+from monitor.service.canary.document import is_canary_record, mark
+from monitor.service.canary.signing import CANARY_TEAM, actor_id, produced_ms, sign
+from monitor.service.events import decode_message
 
 KEY = b"canary-key-for-unit-tests-0123456789"
 NOW = 1_780_000_000_000
@@ -61,8 +61,8 @@ def test_marked_documents_are_recognised_as_canary_records() -> None:
 
 
 def test_a_canary_in_a_mapped_channel_maps_back_to_the_contract_event() -> None:
-    from monitor.canary.shape import shaped
-    from monitor.channels import make_mapper
+    from monitor.service.canary.shape import shaped
+    from monitor.service.channels import make_mapper
 
     mapping = {
         "event_id": "id",
@@ -88,8 +88,8 @@ def test_a_canary_in_a_mapped_channel_maps_back_to_the_contract_event() -> None:
 def test_canary_yaml_is_checked_against_channels_and_patterns(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import pytest
 
-    from monitor.canary.config import Check, load_canary
-    from monitor.config import ConfigError
+    from monitor.service.canary.config import Check, load_canary
+    from monitor.service.config import ConfigError
 
     path = tmp_path / "canary.yaml"
     path.write_text(
@@ -113,8 +113,8 @@ def test_canary_yaml_is_checked_against_channels_and_patterns(tmp_path) -> None:
 
 
 def test_the_report_section_states_every_miss_as_a_coverage_gap() -> None:
-    from monitor.canary.report import section
-    from monitor.report_html import TEMPLATES
+    from monitor.service.canary.report import section
+    from monitor.tools.report_html import TEMPLATES
 
     def html(canaries: dict | None) -> str:
         return TEMPLATES.get_template("canaries.html.j2").render(r={"canaries": canaries})

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor import metrics
-from monitor.channel_reload import ChannelWatcher
-from monitor.channels import load_channels
+from monitor.service import metrics
+from monitor.service.channel_reload import ChannelWatcher
+from monitor.service.channels import load_channels
 
 
 def reloads(result: str) -> float:

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.channels import Registry, load_channels, make_mapper
-from monitor.channels_cli import check_sample, parse_metrics
-from monitor.config import ConfigError
-from monitor.events import Invalid
-from monitor.settings import REPO_ROOT
+from monitor.service.channels import Registry, load_channels, make_mapper
+from monitor.service.config import ConfigError
+from monitor.service.events import Invalid
+from monitor.service.settings import REPO_ROOT
+from monitor.tools.channels_cli import check_sample, parse_metrics
 
 EXAMPLES = REPO_ROOT / "examples" / "channels"
 NOW = 1_800_000_000_000

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.channels import load_channels
 from monitor.cli import main
-from monitor.config import REPLACED, ConfigError, load_detectors
-from monitor.settings import DEFAULT_CONFIG_DIR, Settings, SettingsError
+from monitor.service.channels import load_channels
+from monitor.service.config import REPLACED, ConfigError, load_detectors
+from monitor.service.settings import DEFAULT_CONFIG_DIR, Settings, SettingsError
 
 
 def test_shipped_config_is_valid() -> None:

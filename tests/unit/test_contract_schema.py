@@ -10,9 +10,9 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from monitor.cli import main
-from monitor.contract import FIELDS, json_schema
-from monitor.events import Invalid, parse_event
-from monitor.settings import REPO_ROOT
+from monitor.service.contract import FIELDS, json_schema
+from monitor.service.events import Invalid, parse_event
+from monitor.service.settings import REPO_ROOT
 
 NOW = 1_790_000_000_000
 SCHEMA_FILE = REPO_ROOT / "docs" / "event-schema.json"

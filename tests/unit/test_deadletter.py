@@ -8,10 +8,10 @@ import hashlib
 
 import orjson
 
-from monitor import deadletter
-from monitor.contract import MAX_MESSAGE_BYTES
-from monitor.events import Rejection, decode_message
-from monitor.kafka_io import OUTPUT_MAX_BYTES
+from monitor.service import deadletter
+from monitor.service.contract import MAX_MESSAGE_BYTES
+from monitor.service.events import Rejection, decode_message
+from monitor.service.kafka_io import OUTPUT_MAX_BYTES
 
 NOW = 1_800_000_000_000
 

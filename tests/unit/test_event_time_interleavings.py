@@ -5,8 +5,8 @@ event falls behind the watermark by more than the allowed lateness, the pages eq
 of the same events read in event-time order. The events: every detector's leak case
 (its folder's `exactness_case`, the same ones the exactness test pages on), each
 detector's actors apart, their events spread over three channels. The worker's own
-detection stage on the in-process store (monitor/state/memory_store.py), with the
-worker's watermark (monitor/watermarks.py) computing each batch's horizon.
+detection stage on the in-process store (monitor/service/state/memory_store.py), with the
+worker's watermark (monitor/service/watermarks.py) computing each batch's horizon.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from hypothesis import strategies as st
 
 from detectors.catalog import CATALOG
 from detectors.event import Event
-from monitor.config import DetectorSettings
-from monitor.detection import Detection, build_detection
-from monitor.state.memory_store import MemoryStore
-from monitor.watermarks import Watermarks
+from monitor.service.config import DetectorSettings
+from monitor.service.detection import Detection, build_detection
+from monitor.service.state.memory_store import MemoryStore
+from monitor.service.watermarks import Watermarks
 
 CHANNELS = ("voice", "chat", "backoffice")
 # Outside the guarantee (docs/operations.md, "Event time"): channel_silence judges what did

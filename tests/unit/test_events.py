@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from monitor.channels import make_mapper
-from monitor.events import MAX_MESSAGE_BYTES, REASONS, decode_message
+from monitor.service.channels import make_mapper
+from monitor.service.events import MAX_MESSAGE_BYTES, REASONS, decode_message
 
 NOW = 1_780_000_000_000
 

@@ -1,4 +1,4 @@
-"""Parity of the decoder's two paths (monitor/events.py): the msgspec fast path
+"""Parity of the decoder's two paths (monitor/service/events.py): the msgspec fast path
 (`fast_decode`) and the hand-written validator (`validate_message`).
 
 The fast path may decline a message (None: the validator then decides), but whatever it
@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from bench.data import REALISTIC, generate
 from detectors.event import Event
-from monitor.assignments import Assignment, Assignments, Trust
-from monitor.events import decode_message, fast_decode, validate_message
+from monitor.service.assignments import Assignment, Assignments, Trust
+from monitor.service.events import decode_message, fast_decode, validate_message
 from tests.e2e.test_hostile_properties import hostile
 from tests.unit.test_events_properties import event_like, json_values
 

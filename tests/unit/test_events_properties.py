@@ -10,7 +10,7 @@ import orjson
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from monitor.events import REASONS, decode_message
+from monitor.service.events import REASONS, decode_message
 
 NOW = 1_780_000_000_000
 FIELDS = [

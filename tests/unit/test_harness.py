@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.settings import Settings
+from monitor.service.settings import Settings
 from tests.harness import WorkerProcess, WorkerUnreachable, free_port
 
 

@@ -16,7 +16,7 @@ from bench.insider_rules import (
     read_period,
     score_rule,
 )
-from monitor.backtest import BacktestPlan, write_period
+from monitor.tools.backtest import BacktestPlan, write_period
 
 START = 1_772_409_600_000  # 2026-03-02T00:00:00Z, a Monday
 PLAN = BacktestPlan(agents=90, days=9, leak_day=5, collectors=1, each=1)

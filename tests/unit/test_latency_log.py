@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.events import parse_event
-from monitor.latency_log import ENV, LatencyLog, read_latency_ms
+from monitor.service.events import parse_event
+from monitor.service.latency_log import ENV, LatencyLog, read_latency_ms
 
 
 def event(ts_ms: int, n: int):

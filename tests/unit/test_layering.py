@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.settings import REPO_ROOT
+from monitor.service.settings import REPO_ROOT
 
 PACKAGES = ("simulator", "detectors", "monitor", "bench", "deploy", "tests")
 # (importer, imported): no module under the first may import one under the second.

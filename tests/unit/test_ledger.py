@@ -17,13 +17,13 @@ from detectors.event import Event
 from detectors.state.shared import ledger as family
 from detectors.state.shared.memory import SharedMemory
 from detectors.state.shared.plan import Plan
-from monitor import safety
-from monitor.alerts import Alert, finding_uid
-from monitor.channels import Channel
-from monitor.config import DetectorSettings
-from monitor.detection import build_detection
-from monitor.health import Health
-from monitor.ledger import (
+from monitor.service import safety
+from monitor.service.alerts import Alert, finding_uid
+from monitor.service.channels import Channel
+from monitor.service.config import DetectorSettings
+from monitor.service.detection import build_detection
+from monitor.service.health import Health
+from monitor.service.ledger import (
     DAY_MS,
     DeadLetter,
     Ledger,
@@ -33,10 +33,10 @@ from monitor.ledger import (
     day_start_ms,
     tenant_key,
 )
-from monitor.pipeline import Message, Pipeline
-from monitor.pseudonym import Pseudonymizer
-from monitor.state import MemoryStore
-from monitor.state.requests import Repeat, WriteRequest
+from monitor.service.pipeline import Message, Pipeline
+from monitor.service.pseudonym import Pseudonymizer
+from monitor.service.state import MemoryStore
+from monitor.service.state.requests import Repeat, WriteRequest
 
 DAY = "2026-11-30"
 T0 = day_start_ms(DAY) + 10 * 3_600_000  # 10:00 UTC

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from monitor.text import escape_logs
+from monitor.service.text import escape_logs
 
 
 @pytest.fixture
@@ -18,7 +18,9 @@ def captured() -> Iterator[io.StringIO]:
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     escape_logs()
-    loggers = [logging.getLogger(n) for n in ("monitor.pipeline", "blindar.worker", "faust")]
+    loggers = [
+        logging.getLogger(n) for n in ("monitor.service.pipeline", "blindar.worker", "faust")
+    ]
     for logger in loggers:
         logger.addHandler(handler)
         logger.propagate = False
@@ -31,11 +33,11 @@ def captured() -> Iterator[io.StringIO]:
 
 def test_event_text_cannot_forge_a_log_line_or_drive_a_terminal(captured: io.StringIO) -> None:
     actor = "agent-1\nERROR forged line\x1b[31m\u202e"
-    logging.getLogger("monitor.pipeline").warning("alert actor=%s", actor)
+    logging.getLogger("monitor.service.pipeline").warning("alert actor=%s", actor)
     logging.getLogger("blindar.worker").warning("title %s", "a\rb\x00")
     lines = captured.getvalue().splitlines()
     assert lines == [
-        "monitor.pipeline: alert actor=agent-1\\nERROR forged line\\x1b[31m\\u202e",
+        "monitor.service.pipeline: alert actor=agent-1\\nERROR forged line\\x1b[31m\\u202e",
         "blindar.worker: title a\\rb\\x00",
     ]
 

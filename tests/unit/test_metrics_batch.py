@@ -1,4 +1,4 @@
-"""Metrics observed per batch (monitor/metrics.py `observe_many`) expose exactly what one
+"""Metrics observed per batch (monitor/service/metrics.py `observe_many`) expose exactly what one
 `observe` per value would: the same buckets, count and sum."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import random
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
-from monitor import metrics
+from monitor.service import metrics
 
 
 def histograms() -> tuple[CollectorRegistry, Histogram, CollectorRegistry, Histogram]:

@@ -7,12 +7,12 @@ import time
 from prometheus_client import generate_latest
 
 from detectors.event import Event
-from monitor import metrics
-from monitor.channels import Channel
-from monitor.config import DetectorSettings
-from monitor.detection import Outcome, build_detection
-from monitor.pipeline import Pipeline
-from monitor.state import MemoryStore
+from monitor.service import metrics
+from monitor.service.channels import Channel
+from monitor.service.config import DetectorSettings
+from monitor.service.detection import Outcome, build_detection
+from monitor.service.pipeline import Pipeline
+from monitor.service.state import MemoryStore
 
 
 def pipeline(*channels: Channel) -> Pipeline:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.security import redact_url
+from monitor.service.security import redact_url
 
 SECRET = "s3cr3t-Value"
 

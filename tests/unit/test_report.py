@@ -9,13 +9,15 @@ from pathlib import Path
 import orjson
 import pytest
 
-from monitor import controls, report_cli
 from monitor.cli import main
-from monitor.config import load_detectors
-from monitor.ledger import DAY_MS, day_start_ms
-from monitor.ledger_reader import TenantDay
-from monitor.pseudonym import Pseudonymizer
-from monitor.report import (
+from monitor.service import controls
+from monitor.service.config import load_detectors
+from monitor.service.ledger import DAY_MS, day_start_ms
+from monitor.service.pseudonym import Pseudonymizer
+from monitor.service.settings import DEFAULT_CONFIG_DIR
+from monitor.tools import report_cli
+from monitor.tools.ledger_reader import TenantDay
+from monitor.tools.report import (
     LedgerView,
     Period,
     bucket_quantile,
@@ -23,8 +25,7 @@ from monitor.report import (
     percentile,
     resumed_ms,
 )
-from monitor.report_html import CHARTS, render_html
-from monitor.settings import DEFAULT_CONFIG_DIR
+from monitor.tools.report_html import CHARTS, render_html
 
 MIN = 60_000
 PERIOD = Period(date(2026, 11, 29), date(2026, 11, 30))

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from monitor.retry import Backoff, retrying
+from monitor.service.retry import Backoff, retrying
 
 
 def test_delays_double_from_the_first_up_to_the_longest() -> None:

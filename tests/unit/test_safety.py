@@ -1,4 +1,5 @@
-"""The containment policy of monitor/safety.py: a state outage (as monitor/state/outages.py
+"""The containment policy of monitor/service/safety.py: a state outage (as
+monitor/service/state/outages.py
 classifies them) holds the batch (retried, never dead-lettered); a bug retries, splits,
 then dead-letters only the failing message."""
 
@@ -11,10 +12,10 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError, ResponseError
 
-from monitor import safety
-from monitor.health import Health
-from monitor.pipeline import Message
-from monitor.state.outages import StateUnavailable
+from monitor.service import safety
+from monitor.service.health import Health
+from monitor.service.pipeline import Message
+from monitor.service.state.outages import StateUnavailable
 
 
 class Recorder:

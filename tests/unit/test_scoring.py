@@ -8,8 +8,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from monitor.replay import batches, scratch_url
-from monitor.scoring import (
+from monitor.tools.replay import batches, scratch_url
+from monitor.tools.scoring import (
     DAY_MS,
     Label,
     Page,

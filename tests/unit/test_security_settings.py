@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.security import KafkaSecurity, RedisAuth
-from monitor.settings import Settings, SettingsError
-from monitor.sinks.settings import SinkSettings
+from monitor.service.security import KafkaSecurity, RedisAuth
+from monitor.service.settings import Settings, SettingsError
+from monitor.service.sinks.settings import SinkSettings
 
 SECRET = "s3cret-value-123"
 

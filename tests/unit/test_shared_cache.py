@@ -1,10 +1,10 @@
-"""The worker's cache of shared answers (monitor/detection.py SharedCache) is bounded: by
+"""The worker's cache of shared answers (monitor/service/detection.py SharedCache) is bounded: by
 count (the answers refreshed longest ago go first) and by age (unasked answers expire)."""
 
 from __future__ import annotations
 
 from detectors.state.shared.plan import Plan
-from monitor.detection import SharedCache
+from monitor.service.detection import SharedCache
 
 
 def ask_all(cache: SharedCache, keys: list[str], now_ms: int) -> None:

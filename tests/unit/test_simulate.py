@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from detectors.scenarios import SCENARIO_DETECTORS, SCENARIOS
-from monitor.simulate import produce
+from monitor.tools.simulate import produce
 from simulator.files import write_jsonl, write_labels
 from simulator.leaks import Injected
 from simulator.periods import inject, live, merge

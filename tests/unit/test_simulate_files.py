@@ -9,7 +9,7 @@ import orjson
 from detectors.off_hours.roster import load_roster
 from detectors.scenarios import SCENARIO_DETECTORS, SCENARIOS
 from monitor.cli import main
-from monitor.scoring import read_labels
+from monitor.tools.scoring import read_labels
 
 START = "2026-03-02"
 START_MS = 1_772_409_600_000  # 2026-03-02T00:00:00Z

@@ -15,7 +15,7 @@ from detectors.cumulative_access.scenario import (
     UNCOVERED_PER_SHIFT,
 )
 from detectors.scenarios import SCENARIO_DETECTORS, SCENARIOS
-from monitor.events import parse_event
+from monitor.service.events import parse_event
 from simulator.model import HOUR_MS
 from simulator.population import UNIFORM, Population
 from simulator.traffic import Simulator

@@ -7,10 +7,10 @@ import json
 import orjson
 import pytest
 
-from monitor.settings import SettingsError
-from monitor.sinks.alertmanager import AlertmanagerSink
-from monitor.sinks.settings import SinkSettings
-from monitor.sinks.webhook import SIGNATURE_HEADER, WebhookSink, dedupe_key, sign, verify
+from monitor.service.settings import SettingsError
+from monitor.service.sinks.alertmanager import AlertmanagerSink
+from monitor.service.sinks.settings import SinkSettings
+from monitor.service.sinks.webhook import SIGNATURE_HEADER, WebhookSink, dedupe_key, sign, verify
 from tests.sinks_helpers import SECRET, alert, finding
 
 WINDOW = 60_000
@@ -125,7 +125,7 @@ def test_alertmanager_adopts_an_open_alert_raised_by_another_worker() -> None:
     assert sink.bodies([], [finding(actor="agent-9")], NOW + 1_000) == []
 
 
-# ------------------------------------------- fed from dlp.alerts (monitor/sinks/feed.py)
+# ------------------------------------------- fed from dlp.alerts (monitor/service/sinks/feed.py)
 
 
 def test_alertmanager_page_from_the_record_posts_what_memory_would() -> None:

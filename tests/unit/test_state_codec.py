@@ -1,4 +1,4 @@
-"""The actor log's event rows (monitor/state/codec.py): fields by position, so a row written
+"""The actor log's event rows (monitor/service/state/codec.py): fields by position, so a row written
 before a field was added (at the end, with a default) still decodes."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import dataclasses
 import orjson
 
 from detectors.event import Event
-from monitor.state.codec import EVENT_FIELDS, decode_events, encode_events
+from monitor.service.state.codec import EVENT_FIELDS, decode_events, encode_events
 
 EVENT = Event(
     event_id="e-1",

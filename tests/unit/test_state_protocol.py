@@ -13,12 +13,12 @@ import pytest
 
 from detectors.state.shared import FAMILIES, protocol
 from detectors.state.shared.plan import Plan
-from monitor.settings import REPO_ROOT
-from monitor.state.requests import Decision, OwnerWrite
-from monitor.state.store import CONFIRM, WRITE, encode_owners
+from monitor.service.settings import REPO_ROOT
+from monitor.service.state.requests import Decision, OwnerWrite
+from monitor.service.state.store import CONFIRM, WRITE, encode_owners
 
 SHARED = REPO_ROOT / "detectors" / "state" / "shared"
-STATE = REPO_ROOT / "monitor" / "state"
+STATE = REPO_ROOT / "monitor" / "service" / "state"
 FAMILY_LUA = {path.name: path.read_text() for path in sorted(SHARED.glob("*.lua"))}
 WRITE_LUA = (STATE / "write.lua").read_text()
 CONFIRM_LUA = (STATE / "confirm.lua").read_text()

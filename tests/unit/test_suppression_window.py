@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import ConfigError, load_detectors
+from monitor.service.config import ConfigError, load_detectors
 
 
 @pytest.mark.parametrize("value", [0.1, 30])

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from monitor.tail import COLOURS, RESET, _wanted, format_alert
+from monitor.tools.tail import COLOURS, RESET, _wanted, format_alert
 from tests.sinks_helpers import alert, finding
 
 

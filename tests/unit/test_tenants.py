@@ -8,10 +8,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from monitor.config import ConfigError
-from monitor.events import REASONS, decode_message
-from monitor.settings import DEFAULT_CONFIG_DIR, Settings
-from monitor.tenants import load_tenants, registry_line
+from monitor.service.config import ConfigError
+from monitor.service.events import REASONS, decode_message
+from monitor.service.settings import DEFAULT_CONFIG_DIR, Settings
+from monitor.service.tenants import load_tenants, registry_line
 from simulator.model import TENANT_CATALOG
 
 NOW = 1_780_000_000_000

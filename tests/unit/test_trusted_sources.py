@@ -14,20 +14,20 @@ import orjson
 import pytest
 import yaml
 
-from monitor import controls
-from monitor.assignments import Assignments, Trust, load_assignments, trusted_kinds
-from monitor.channels import load_channels
-from monitor.config import load_detectors
-from monitor.events import decode_message
-from monitor.health import Health
-from monitor.ledger import Ledger
-from monitor.ledger_reader import TenantDay
-from monitor.pseudonym import Pseudonymizer
-from monitor.replay import ReplayOptions, trust_text
-from monitor.report import LedgerView, Period, build_report
-from monitor.report_html import render_html
-from monitor.settings import DEFAULT_CONFIG_DIR, REPO_ROOT
-from monitor.trust_status import TrustStatus
+from monitor.service import controls
+from monitor.service.assignments import Assignments, Trust, load_assignments, trusted_kinds
+from monitor.service.channels import load_channels
+from monitor.service.config import load_detectors
+from monitor.service.events import decode_message
+from monitor.service.health import Health
+from monitor.service.ledger import Ledger
+from monitor.service.pseudonym import Pseudonymizer
+from monitor.service.settings import DEFAULT_CONFIG_DIR, REPO_ROOT
+from monitor.service.trust_status import TrustStatus
+from monitor.tools.ledger_reader import TenantDay
+from monitor.tools.replay import ReplayOptions, trust_text
+from monitor.tools.report import LedgerView, Period, build_report
+from monitor.tools.report_html import render_html
 
 DETECTORS = load_detectors(DEFAULT_CONFIG_DIR / "detectors.yaml")
 SHIPPED = load_channels(DEFAULT_CONFIG_DIR / "channels.yaml")

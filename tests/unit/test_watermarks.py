@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from detectors.state.actor import NO_HORIZON
-from monitor.watermarks import SingleClock, Watermarks
+from monitor.service.watermarks import SingleClock, Watermarks
 
 MIN = 60_000
 VOICE, EMAIL = ("interactions.voice", 0), ("interactions.email", 0)

@@ -1,6 +1,6 @@
 """Ledger (shared): the assurance ledger's counters, minute bitmaps, dead-letter guard,
 alert rows and configuration snapshots, written in the same store call as the batch's
-actor states (what is counted: monitor/ledger.py). Lua side: ledger.lua.
+actor states (what is counted: monitor/service/ledger.py). Lua side: ledger.lua.
 
 - Events of an actor name their owner: they are counted only if that owner's
   state write in the same call went through (status "0"). A conflict ("c") or a call

@@ -5,7 +5,7 @@ back from them, field by field and by name, and the short keys of what Redis kee
   NamedTuple below each. The plan helpers give them in that order (`Plan.op(kind,
   ...)`, its arity checked), the in-process twin receives them typed, and each Lua
   function reads them with `local <fields> = unpack(op, 2)`.
-- The write call (monitor/state/store.py, write.lua): owner rows and their finding rows,
+- The write call (monitor/service/state/store.py, write.lua): owner rows and their finding rows,
   its reply rows; the confirm call's rows. Lua reads a row with `local <fields> =
   unpack(row)` and builds a reply row as `{<fields>}`.
 - Short keys (they save memory in Redis and bytes on the wire): the write envelope, an

@@ -1,6 +1,0 @@
-"""Optional alert sinks (Alertmanager, signed webhook) behind bounded, non-blocking queues."""
-
-from monitor.sinks.delivery import AlertDelivery, build_delivery
-from monitor.sinks.settings import SinkSettings
-
-__all__ = ["AlertDelivery", "SinkSettings", "build_delivery"]
