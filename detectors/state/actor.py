@@ -15,6 +15,12 @@ an event reusing a seen id with other content is a new event, judged and reporte
 reused id. Ids are remembered for `remember_ms` below the horizon, so a batch delivered
 again after a crash is recognised even when the horizon moved past it meanwhile, and at
 most `max_ids` of them (the ones remembered longest ago are forgotten first).
+
+A batch's events are admitted in event-time order (ties: in arrival order), the order
+the store's log applies them again (monitor/detection.py restore), and the count of
+events admitted since the last pass over the ids is part of the state: an actor read
+back from the store (snapshot, then the batches logged since) remembers the same ids, in
+the same order, and forgets them at the same moments as the one kept in memory.
 """
 
 from __future__ import annotations
@@ -70,7 +76,7 @@ class ActorState:
     def __init__(self, actor: str) -> None:
         self.actor = actor
         self.slots: dict[str, Any] = {}
-        # event id -> (event time, content digest) of each content seen, in arrival order
+        # event id -> (event time, content digest) of each content seen, in admission order
         self.ids: dict[str, Seen] = {}
         self.horizon = NO_HORIZON  # events older than this are late (epoch ms)
         self.clock = NO_HORIZON  # the newest event time applied (epoch ms)
@@ -94,14 +100,16 @@ class ActorState:
         """Raise the horizon to `horizon_ms`; the events to apply (not seen before, not
         older than the horizon, in event-time order), the number of duplicates, and the
         late events (older than the horizon, not seen before). An event reusing a seen id
-        with other content is no duplicate: applied, it is also added to `reused`."""
+        with other content is no duplicate: applied, it is also added to `reused`.
+        Events are taken in event-time order (a stable sort: ties keep arrival order), as
+        the log replays the applied ones, so that the ids are remembered in that order."""
         if horizon_ms > self.horizon:
             self.horizon = horizon_ms
         fresh: list[Event] = []
         late: list[Event] = []
         duplicates = 0
         ids, horizon = self.ids, self.horizon
-        for event in events:
+        for event in sorted(events, key=_event_time):
             seen = ids.get(event.event_id)
             digest = content_digest(event)
             if seen is not None and _repeats(seen, digest):
@@ -116,7 +124,6 @@ class ActorState:
                 fresh.append(event)
                 if reused is not None:
                     reused.append(event)
-        fresh.sort(key=_event_time)
         if fresh and fresh[-1].ts_ms > self.clock:
             self.clock = fresh[-1].ts_ms
         self.admitted += len(fresh)
@@ -140,8 +147,9 @@ class ActorState:
         return {
             "horizon": self.horizon,
             "clock": self.clock,
-            # (id, event time, digest) for each content seen, in arrival order
+            # (id, event time, digest) for each content seen, in admission order
             "seen": [x for i, seen in self.ids.items() for x in _triples(i, seen)],
+            "admitted": self.admitted,  # events admitted since the ids were last pruned
             "slots": {name: slot.dump() for name, slot in self.slots.items()},
         }
 
@@ -156,6 +164,7 @@ class ActorState:
         new.ids = _loaded_ids(data)
         # states stored before the clock: the newest event time remembered
         new.clock = data.get("clock", max((s[0] for s in new.ids.values()), default=NO_HORIZON))
+        new.admitted = data.get("admitted", 0)  # states stored before: as if just pruned
         for name, slot in data["slots"].items():
             loader = loaders.get(name)
             if loader is not None:

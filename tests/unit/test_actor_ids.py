@@ -116,3 +116,39 @@ def test_the_digest_is_the_same_in_another_process() -> None:
     )
     assert int(out.stdout) == content_digest(event("e-1"))
     assert content_digest(event("e-1", bytes=1)) != content_digest(event("e-1"))
+
+
+def replayed(snapshot: ActorState | None, batches: list[tuple[int, list[Event]]]) -> ActorState:
+    """An actor as the store rebuilds it (monitor/detection.py restore): its snapshot,
+    then each logged batch's applied events at the horizon they were applied at."""
+    state = reloaded(snapshot) if snapshot else ActorState("agent-1")
+    for horizon, fresh in batches:
+        state.admit(fresh, horizon, HOUR)
+    return state
+
+
+def test_ids_read_back_from_the_log_are_remembered_in_the_same_order() -> None:
+    """Events of one batch arriving out of event-time order (two sources of one actor
+    with the same times): the log holds them in event-time order, and the ids kept in
+    memory must be in that order too (the cap forgets the first ones)."""
+    kept, log = ActorState("agent-1"), []
+    for k in range(3):
+        batch = [event(f"{v}-{n}", T0 + n) for v in ("a", "b") for n in range(4 * k, 4 * k + 4)]
+        batch.append(event(f"a-{4 * k}", T0 + 4 * k + 9, records=7))  # a reused id, later
+        fresh, _, _, _ = admit(kept, batch)
+        log.append((T0 - HOUR, fresh))
+    assert list(kept.ids)[:4] == ["a-0", "b-0", "a-1", "b-1"]
+    assert orjson.dumps(replayed(None, log).dump()) == orjson.dumps(kept.dump())
+
+
+def test_a_state_read_back_from_a_snapshot_forgets_ids_at_the_same_moment() -> None:
+    """The count of events admitted since the ids were last pruned is in the snapshot:
+    without it, the one read back prunes later than the one in memory."""
+    kept = ActorState("agent-1")
+    admit(kept, [event(f"a-{n}", T0 + n) for n in range(40)])
+    snapshot = reloaded(kept)
+    later = [event(f"b-{n}", T0 + 3 * HOUR + n) for n in range(30)]
+    fresh, _, _ = kept.admit(later, T0 + 2 * HOUR, HOUR)
+    assert len(kept.ids) == 30  # 70 admitted since the last pass: the a-ids are forgotten
+    read_back = replayed(snapshot, [(T0 + 2 * HOUR, fresh)])
+    assert orjson.dumps(read_back.dump()) == orjson.dumps(kept.dump())
