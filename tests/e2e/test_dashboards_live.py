@@ -79,6 +79,11 @@ def test_every_panel_query_returns_data(
                 180,
                 what="injected leaks alerted",
             )
+            wait_until(  # the canary panels show what the worker decided of the canaries
+                lambda: worker.metric("blindar_canary_latency_seconds_count") >= 1,
+                180,
+                what="a canary decided by the worker",
+            )
 
             def empty() -> list[str]:
                 return [title for title, expr in queries if not has_data(prometheus.query(expr))]

@@ -122,8 +122,8 @@ class KafkaServer:
         cmd = self._java(
             "kafka.tools.StorageTool",
             "format",
-            "-t",
-            base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="),
+            # one argument: a random id may start with "-", which the tool reads as an option
+            f"--cluster-id={base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip('=')}",
             "-c",
             str(self.dir / "server.properties"),
         )
