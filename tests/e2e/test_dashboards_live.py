@@ -59,20 +59,28 @@ def test_every_panel_query_returns_data(
     }
     worker = WorkerProcess(settings, tmp_path / "worker.log", env).start()
     canary_port = free_port()  # `blindar canary --loop` (deploy/config/canary.yaml) beside it
-    canary = subprocess.Popen(
-        [sys.executable, "-m", "monitor.cli", "canary", "--loop", "--metrics-port",
-         str(canary_port)],
-        cwd=REPO_ROOT,
-        env=worker_env(settings),
-        stdout=(tmp_path / "canary.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
     targets = [f"127.0.0.1:{settings.web_port}", f"127.0.0.1:{canary_port}"]
+    canary: subprocess.Popen | None = None
     prometheus = Prometheus(tmp_path / "prom", targets, [RULES])
     queries = [q for board in committed().values() for q in panel_queries(board)]
     try:
         with running(am), running(prometheus):
             worker.wait_ready()
+            # Canaries start once Prometheus holds the worker's canary series at 0: a panel
+            # of increase() shows nothing for a counter whose first sample is already 1.
+            wait_until(
+                lambda: prometheus.query("blindar_canary_latency_seconds_count"),
+                60,
+                what="the worker's canary series scraped",
+            )
+            canary = subprocess.Popen(
+                [sys.executable, "-m", "monitor.cli", "canary", "--loop", "--metrics-port",
+                 str(canary_port)],
+                cwd=REPO_ROOT,
+                env=worker_env(settings),
+                stdout=(tmp_path / "canary.log").open("wb"),
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
             produce(settings, "chat", [b"{broken", b"42"], key=b"agent-1")
             wait_until(
                 lambda: worker.metric("blindar_alerts_total", kind="new") >= 2,
@@ -115,8 +123,9 @@ def test_every_panel_query_returns_data(
             assert {r["health"] for r in rules} == {"ok"}, [r for r in rules if r["health"] != "ok"]
             assert prometheus.query('sum(blindar_alerts_total{kind="new"})')[0]["value"][1] != "0"
     finally:
-        canary.terminate()
-        canary.wait(30)
+        if canary is not None:
+            canary.terminate()
+            canary.wait(30)
         worker.stop()
         notified.close()
         hook.close()
