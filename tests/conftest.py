@@ -77,3 +77,13 @@ def settings(services: Settings) -> Iterator[Settings]:
 def worker(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
     with running_worker(settings, tmp_path / "worker.log") as proc:
         yield proc
+
+
+@pytest.fixture
+def started() -> Iterator[list[WorkerProcess]]:
+    """Workers a test starts itself (several, or with an environment of its own): each is
+    stopped after the test."""
+    procs: list[WorkerProcess] = []
+    yield procs
+    for proc in procs:
+        proc.stop()

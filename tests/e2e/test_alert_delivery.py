@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -43,14 +42,6 @@ def exports(actor: str, start: int, count: int, records: int) -> list[dict]:
         }
         for i in range(count)
     ]
-
-
-@pytest.fixture
-def started() -> Iterator[list[WorkerProcess]]:
-    procs: list[WorkerProcess] = []
-    yield procs
-    for proc in procs:
-        proc.stop()
 
 
 def test_worker_alert_reaches_alertmanager_and_signed_webhook_then_resolves(

@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -79,14 +78,6 @@ def canary_config(channels: str, detectors: str) -> str:
 
 def lines(run: subprocess.CompletedProcess[str], word: str) -> list[str]:
     return [line for line in run.stdout.splitlines() if line.startswith("canary ") and word in line]
-
-
-@pytest.fixture
-def started() -> Iterator[list[WorkerProcess]]:
-    procs: list[WorkerProcess] = []
-    yield procs
-    for proc in procs:
-        proc.stop()
 
 
 def canary_results(settings: Settings, tenant: str) -> dict:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,14 +20,6 @@ from tests.servers import Receiver
 from tests.sinks_helpers import SECRET
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def started() -> Iterator[list[WorkerProcess]]:
-    procs: list[WorkerProcess] = []
-    yield procs
-    for proc in procs:
-        proc.stop()
 
 
 def undelivered(settings: Settings, group: str) -> int:
