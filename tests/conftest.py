@@ -74,16 +74,36 @@ def settings(services: Settings) -> Iterator[Settings]:
 
 
 @pytest.fixture
-def worker(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
+def worker(
+    settings: Settings, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[WorkerProcess]:
     with running_worker(settings, tmp_path / "worker.log") as proc:
         yield proc
+    print_logs_if_failed(request, [proc])
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    """Keep each phase's report on the item, so a fixture can tell the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
 
 
 @pytest.fixture
-def started() -> Iterator[list[WorkerProcess]]:
+def started(request: pytest.FixtureRequest) -> Iterator[list[WorkerProcess]]:
     """Workers a test starts itself (several, or with an environment of its own): each is
-    stopped after the test."""
+    stopped after the test, and its log's tail printed if the test failed."""
     procs: list[WorkerProcess] = []
     yield procs
     for proc in procs:
         proc.stop()
+    print_logs_if_failed(request, procs)
+
+
+def print_logs_if_failed(request: pytest.FixtureRequest, procs: list[WorkerProcess]) -> None:
+    """Print the tail of each worker's log when the test failed (shown in its report)."""
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        for proc in procs:
+            print(f"--- {proc.log_path} (last 80 lines)\n{proc.log_tail(80)}")

@@ -14,7 +14,7 @@ cp "$ROOT/deploy/local/kafka-log4j2.yaml" "$dir/log4j2.yaml"
 cp_arg="$KAFKA_LIBS/*"
 if [[ ! -f "$dir/data/meta.properties" ]]; then
   cluster_id="$(java -cp "$cp_arg" kafka.tools.StorageTool random-uuid)"
-  java -cp "$cp_arg" kafka.tools.StorageTool format -t "$cluster_id" \
+  java -cp "$cp_arg" kafka.tools.StorageTool format --cluster-id="$cluster_id" \
     -c "$dir/server.properties" >"$dir/format.log" 2>&1
 fi
 # Every partition keeps several files open: give the broker room (tests create many topics).

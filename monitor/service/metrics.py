@@ -232,6 +232,12 @@ DELIVERY_DROPPED = Counter(
     ["sink"],
     registry=REGISTRY,
 )
+FEED_RESTARTS = Counter(
+    "blindar_alert_feed_restarts_total",
+    "Times a sink's reader of dlp.alerts failed and started over with a new consumer",
+    ["sink"],
+    registry=REGISTRY,
+)
 ALERTMANAGER_ACTIVE = Gauge(
     "blindar_alertmanager_active_alerts",
     "Alerts this worker keeps firing in Alertmanager",

@@ -240,7 +240,7 @@ class AlertDelivery:
         for q in self.queues:
             group = f"{kafka['group.id']}.sink.{q.sink.name}"
             config = {**kafka, "group.id": group}
-            q.feed = AlertFeed(config, topic, q.fed, loop, self.settings.queue_size)
+            q.feed = AlertFeed(config, topic, q.fed, loop, self.settings.queue_size, q.sink.name)
             q.feed.start()
             self.feeds.append(q.feed)
 

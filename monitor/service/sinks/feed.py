@@ -16,6 +16,10 @@ keeps polling, so it stays in its group) until half of them are done.
 
 A group that has never committed starts at the alerts written since this worker started
 (never the whole history of `dlp.alerts`), and pins that start by committing it at once.
+
+Never dying silently: any error of the consumer (a broker too slow to answer the start
+offsets of a new assignment, say) is logged and the feed starts over with a new consumer
+after a backoff (1 s, doubled up to 30 s), from the group's committed offsets.
 """
 
 from __future__ import annotations
@@ -31,8 +35,12 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from monitor.service.metrics import FEED_RESTARTS
+from monitor.service.retry import Backoff
+
 log = logging.getLogger(__name__)
 POLL_S = 0.2
+RESTART = Backoff(first_s=1.0, max_s=30.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +63,9 @@ class AlertFeed:
         deliver: Callable[[Record], None],
         loop: asyncio.AbstractEventLoop,
         max_in_flight: int,
+        sink: str = "",
     ) -> None:
+        self.sink = sink
         self.config = {
             **config,
             "enable.auto.commit": False,
@@ -72,6 +82,7 @@ class AlertFeed:
         self.paused = False
         self.pins: list[TopicPartition] = []  # start offsets of a new group, to commit
         self.stopping = threading.Event()
+        self.restarts = 0  # consumers that failed and were replaced
         self.thread = threading.Thread(target=self._run, name=f"feed-{topic}", daemon=True)
 
     def start(self) -> None:
@@ -86,16 +97,30 @@ class AlertFeed:
         self.thread.join(timeout_s)
 
     def _run(self) -> None:
+        failures = 0
+        while not self.stopping.is_set():
+            try:
+                self._consume()
+                return
+            except Exception:  # the worker keeps deciding alerts; the feed starts over
+                wait_s = RESTART.delay(failures)
+                failures += 1
+                self.restarts += 1
+                FEED_RESTARTS.labels(self.sink).inc()
+                log.exception("alert feed of %s failed; again in %.0f s", self.topic, wait_s)
+                self.stopping.wait(wait_s)
+
+    def _consume(self) -> None:
+        """One consumer's life: read until stopped, then commit what is done."""
         consumer = Consumer(self.config)
         try:
             consumer.subscribe([self.topic], on_assign=self._on_assign)
             while not self.stopping.is_set():
                 self._step(consumer)
             self._commit(consumer)
-        except Exception:  # a dead feed must say so; the worker keeps deciding alerts
-            log.exception("alert feed of %s stopped", self.topic)
         finally:
             consumer.close()
+            self.paused = False
 
     def _step(self, consumer: Consumer) -> None:
         self._commit(consumer)
