@@ -27,7 +27,15 @@ from simulator.model import (
     Tenant,
 )
 from simulator.population import Population
-from simulator.resources import attachment, by_ts, new_event, record, report, usual_source
+from simulator.resources import (
+    attachment,
+    by_ts,
+    customer_id,
+    new_event,
+    record,
+    report,
+    usual_source,
+)
 
 __all__ = [
     "EXPORT_ACTIONS",
@@ -44,6 +52,8 @@ __all__ = [
     "Quiet",
     "Tenant",
     "attachment",
+    "customer_id",
+    "distinct_customers",
     "finish",
     "front_leak",
     "offsets",
@@ -88,6 +98,18 @@ class Leak:
         self.events.append(
             new_event(self.agent, ts, action, channel, self.tenant, self.source, **fields)
         )
+
+    def add_record(
+        self, offset_s: float, action: str, tenant: Tenant, customer: int, k: int
+    ) -> None:
+        """An event on record k of one of the tenant's customers (`resource`, `customer_id`)."""
+        resource, owner = record(tenant, customer, k), customer_id(tenant, customer)
+        self.add(offset_s, action, resource=resource, customer_id=owner)
+
+    def add_each(self, offsets_s: Iterable[float], action: str, **fields: Any) -> None:
+        """The same action, with the same fields, at each of the offsets (seconds)."""
+        for offset_s in offsets_s:
+            self.add(offset_s, action, **fields)
 
 
 Builder = Callable[[Population, Random, int], Leak]
@@ -157,6 +179,15 @@ def split(rng: Random, total: int, parts: int) -> list[int]:
     return [b - a for a, b in zip([0, *cuts], [*cuts, total], strict=True)]
 
 
+def distinct_customers(
+    rng: Random, tenant: Tenant, count: int, span_s: float
+) -> list[tuple[float, int]]:
+    """`count` distinct random customers of the tenant, each with its offset in [0, span_s)
+    (sorted, the first at 0): (offset, customer) pairs."""
+    customers = rng.sample(range(tenant.customers), count)
+    return list(zip(offsets(rng, count, span_s), customers, strict=True))
+
+
 def tenant_of(population: Population, name: str) -> Tenant:
     """The tenant object of that name."""
     return next(t for t in population.tenants if t.name == name)
@@ -166,11 +197,9 @@ def views(
     leak: Leak, tenant: Tenant, rng: Random, count: int, span_s: float, begin_s: float = 0.0
 ) -> None:
     """`count` record.view events of distinct random customers, no interaction."""
-    customers = rng.sample(range(tenant.customers), count)
-    for offset, customer in zip(offsets(rng, count, span_s), customers, strict=True):
-        resource = record(tenant, customer, rng.randrange(RECORDS_PER_CUSTOMER))
-        customer_id = f"cust-{tenant.name}-{customer}"
-        leak.add(begin_s + offset, "record.view", resource=resource, customer_id=customer_id)
+    for offset, customer in distinct_customers(rng, tenant, count, span_s):
+        k = rng.randrange(RECORDS_PER_CUSTOMER)
+        leak.add_record(begin_s + offset, "record.view", tenant, customer, k)
 
 
 class Quiet(NamedTuple):

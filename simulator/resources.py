@@ -64,6 +64,11 @@ def _workstation_source(agent: Agent, rng: Random, stable: bool) -> dict[str, An
     }
 
 
+def customer_id(tenant: Tenant, customer: int) -> str:
+    """The id of a tenant's customer (events' `customer_id`)."""
+    return f"cust-{tenant.name}-{customer}"
+
+
 def record(tenant: Tenant, customer: int, k: int) -> dict[str, Any]:
     """Record k of a customer: 0 and 1 hold pii, 2 holds card (pci) or health (phi) data."""
     sensitive = "phi" if tenant.name.startswith("health") else "pci"

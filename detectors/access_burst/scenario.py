@@ -8,9 +8,8 @@ from simulator.leaks import (
     RECORDS_PER_CUSTOMER,
     Leak,
     Population,
+    distinct_customers,
     front_leak,
-    offsets,
-    record,
     scenario,
     tenant_of,
 )
@@ -22,10 +21,7 @@ def access_burst(population: Population, rng: Random, start_ms: int) -> Leak:
     below any static floor, far above what the agent and the team do in 5 minutes."""
     leak = front_leak(population, rng, start_ms)
     tenant = tenant_of(population, leak.tenant)
-    count = rng.randint(90, 140)
-    customers = rng.sample(range(tenant.customers), count)
-    for offset, customer in zip(offsets(rng, count, 230), customers, strict=True):
+    for offset, customer in distinct_customers(rng, tenant, rng.randint(90, 140), 230):
         action = "record.search" if rng.random() < 0.3 else "record.view"
-        resource = record(tenant, customer, rng.randrange(RECORDS_PER_CUSTOMER))
-        leak.add(offset, action, resource=resource, customer_id=f"cust-{tenant.name}-{customer}")
+        leak.add_record(offset, action, tenant, customer, rng.randrange(RECORDS_PER_CUSTOMER))
     return leak

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from random import Random
 
-from simulator.leaks import (
-    Leak,
-    Population,
-    front_leak,
-    scenario,
-    views,
-)
+from simulator.leaks import Leak, Population, front_leak, scenario, views
 
 
 @scenario("cross_tenant")

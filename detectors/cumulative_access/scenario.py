@@ -14,6 +14,7 @@ from simulator.leaks import (
     Leak,
     Population,
     Tenant,
+    customer_id,
     finish,
     front_leak,
     offsets,
@@ -104,7 +105,7 @@ def _cover_interaction(leak: Leak, tenant: Tenant, rng: Random, at_s: float) -> 
     customer = rng.randrange(tenant.customers)
     ts = leak.start_ms + int(at_s * 1000)
     ctx = {
-        "customer_id": f"cust-{tenant.name}-{customer}",
+        "customer_id": customer_id(tenant, customer),
         "interaction_id": f"int-{leak.agent.id}-{ts}",
     }
     length = rng.uniform(*COVER_SECONDS)

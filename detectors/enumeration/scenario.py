@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from random import Random
 
-from simulator.leaks import (
-    Leak,
-    Population,
-    front_leak,
-    scenario,
-    tenant_of,
-    views,
-)
+from simulator.leaks import Leak, Population, front_leak, scenario, tenant_of, views
 
 
 @scenario("enumeration")

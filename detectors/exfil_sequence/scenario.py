@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from random import Random
 
-from simulator.leaks import (
-    Leak,
-    Population,
-    front_leak,
-    record,
-    scenario,
-    tenant_of,
-)
+from simulator.leaks import Leak, Population, customer_id, front_leak, record, scenario, tenant_of
 
 
 @scenario("exfil_sequence")
@@ -20,7 +13,7 @@ def exfil_sequence(population: Population, rng: Random, start_ms: int) -> Leak:
     leak = front_leak(population, rng, start_ms)
     tenant = tenant_of(population, leak.tenant)
     customer = rng.randrange(tenant.customers)
-    ctx = {"customer_id": f"cust-{tenant.name}-{customer}", "interaction_id": f"int-x-{start_ms}"}
+    ctx = {"customer_id": customer_id(tenant, customer), "interaction_id": f"int-x-{start_ms}"}
     leak.add(0, "interaction.start", channel="voice", **ctx)
     for n, k in enumerate((0, 2, 1, 2)):
         leak.add(20 + 25 * n, "record.view", resource=record(tenant, customer, k), **ctx)

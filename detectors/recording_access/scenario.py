@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from random import Random
 
-from simulator.leaks import Leak, Population, front_leak, offsets, scenario, tenant_of
+from simulator.leaks import (
+    Leak,
+    Population,
+    customer_id,
+    distinct_customers,
+    front_leak,
+    scenario,
+    tenant_of,
+)
 
 
 @scenario("recording_access")
@@ -15,9 +23,7 @@ def recording_access(population: Population, rng: Random, start_ms: int) -> Leak
     answers spoken aloud, harvested without a CRM export)."""
     leak = front_leak(population, rng, start_ms)
     tenant = tenant_of(population, leak.tenant)
-    count = rng.randint(15, 25)
-    customers = rng.sample(range(tenant.customers), count)
-    for offset, customer in zip(offsets(rng, count, 40 * 60), customers, strict=True):
+    for offset, customer in distinct_customers(rng, tenant, rng.randint(15, 25), 40 * 60):
         kind, prefix = rng.choice((("recording", "call"), ("transcript", "trn")))
         resource = {
             "type": kind,
@@ -29,7 +35,7 @@ def recording_access(population: Population, rng: Random, start_ms: int) -> Leak
             offset,
             "file.download",
             resource=resource,
-            customer_id=f"cust-{tenant.name}-{customer}",
+            customer_id=customer_id(tenant, customer),
             records=1,
             bytes=rng.randint(400_000, 6_000_000),
         )

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from random import Random
 
-from simulator.leaks import (
-    FAR_AWAY,
-    Leak,
-    Population,
-    front_leak,
-    scenario,
-)
+from simulator.leaks import FAR_AWAY, Leak, Population, front_leak, scenario
 
 
 @scenario("unusual_location")
@@ -25,6 +19,6 @@ def unusual_location(population: Population, rng: Random, start_ms: int) -> Leak
     leak.source = {**site, "ip": f"185.{rng.randint(1, 254)}.{rng.randint(1, 254)}.9"}
     leak.source.update(country=country, lat=lat, lon=lon)
     leak.add(rng.uniform(300, 900), "auth.login", outcome="success")
-    for n in range(rng.randint(3, 6)):
-        leak.add(960 + 60 * n, "record.search", resource=search)
+    searches = [960 + 60 * n for n in range(rng.randint(3, 6))]
+    leak.add_each(searches, "record.search", resource=search)
     return leak
