@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,9 +20,11 @@ def param(default: T, doc: str) -> T:
 
 
 def params(config: type) -> list[tuple[str, Any, str]]:
-    """(name, default, meaning) of every setting of a detector's config dataclass."""
+    """(name, default, meaning) of every setting of a detector's config dataclass: its own
+    first, then those of the groups of settings it inherits, each in declaration order."""
+    own = inspect.get_annotations(config)
     out = []
-    for f in dataclasses.fields(config):
+    for f in sorted(dataclasses.fields(config), key=lambda f: f.name not in own):
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         out.append((f.name, default, f.metadata.get("doc", "")))
     return out

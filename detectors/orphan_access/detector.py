@@ -25,22 +25,13 @@ work: allowlist them by team or pattern rather than raising the threshold for ev
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from detectors.base import (
-    MINUTE_MS,
-    ActorBatch,
-    Context,
-    Finding,
-    Tuned,
-    judge_by_tenant,
-    severity_for,
-)
+from detectors.base import ActorBatch, Context, Finding, Tuned, count_finding, judge_by_tenant
 from detectors.event import Event
 from detectors.orphan_access.config import NAME, OrphanAccessConfig
 from detectors.state.actor import ActorState, PerTenant
-from detectors.state.interactions import Interactions
-from detectors.state.timed_members import Member, TimedMembers
+from detectors.state.timed_members import Member
+from detectors.uncovered import BOUNDARIES, Uncovered, outside_shown
 
 # The rules a finding names in its evidence ("rule"), as docs/detectors.md lists them.
 RULES = {
@@ -51,39 +42,17 @@ RULES = {
 }
 
 
-class OrphanSlot:
-    """One actor's interactions, views waiting for their grace period, and orphan views."""
-
-    __slots__ = ("interactions", "orphans", "pending")
-
-    def __init__(self) -> None:
-        self.interactions = Interactions()
-        self.pending = TimedMembers()  # (event id, customer, record)
-        self.orphans = TimedMembers()  # (event id, record)
-
-    def dump(self) -> list[Any]:
-        return [self.interactions.dump(), self.pending.dump(), self.orphans.dump()]
-
-    @classmethod
-    def load(cls, data: list[Any]) -> OrphanSlot:
-        new = cls()
-        new.interactions = Interactions.load(data[0])
-        new.pending = TimedMembers.load(data[1])
-        new.orphans = TimedMembers.load(data[2])
-        return new
-
-
 class OrphanAccess(Tuned[OrphanAccessConfig]):
     """Judges each view after the grace period against the actor's interactions."""
 
     name = NAME
     actions = None  # any later event of the actor moves its clock past the grace period
 
-    def load_slot(self, data: dict) -> PerTenant[OrphanSlot]:
-        return PerTenant.loader(OrphanSlot.load)(data)
+    def load_slot(self, data: dict) -> PerTenant[Uncovered]:
+        return PerTenant.loader(Uncovered.load)(data)
 
     def observe(self, actor: ActorState, events: Sequence[Event], ctx: Context) -> list[Finding]:
-        slots: PerTenant[OrphanSlot] = actor.slot(NAME, PerTenant)
+        slots: PerTenant[Uncovered] = actor.slot(NAME, PerTenant)
 
         def take(event: Event) -> bool:
             if event.customer_id:
@@ -92,55 +61,30 @@ class OrphanAccess(Tuned[OrphanAccessConfig]):
 
         def judge(tenant: str, group: ActorBatch) -> Finding | None:
             slot = slots.get(tenant)
-            if slot is None or not (slot.pending or slot.orphans):
+            if slot is None or not (slot.pending or slot.outside):
                 return None
             return self.judge(actor, tenant, group, slot)
 
         return judge_by_tenant(events, take, judge)
 
-    def record(self, slots: PerTenant[OrphanSlot], event: Event) -> None:
+    def record(self, slots: PerTenant[Uncovered], event: Event) -> None:
         """Interaction boundaries and views (with a customer) go to the actor's slot."""
         cfg = self.tuning.for_tenant(event.tenant)
-        customer = event.customer_id or ""
-        if event.action == "interaction.start":
-            slots.get_or_new(event.tenant, OrphanSlot).interactions.start(
-                customer, event.ts_ms, cfg.max_customers
-            )
-        elif event.action == "interaction.end":
-            slots.get_or_new(event.tenant, OrphanSlot).interactions.end(
-                customer, event.ts_ms, cfg.max_customers
-            )
+        if event.action in BOUNDARIES:
+            slots.get_or_new(event.tenant, Uncovered).boundary(event, cfg.max_customers)
         elif event.action in cfg.actions and event.trusted_type not in cfg.exempt_actor_types:
-            member = (event.event_id, customer, event.resource_id or "")
-            slots.get_or_new(event.tenant, OrphanSlot).pending.add(
-                member, event.ts_ms, cfg.max_views
-            )
+            slots.get_or_new(event.tenant, Uncovered).wait(event, cfg.max_views)
 
     def judge(
-        self, state: ActorState, tenant: str, group: ActorBatch, slot: OrphanSlot
+        self, state: ActorState, tenant: str, group: ActorBatch, slot: Uncovered
     ) -> Finding | None:
         """Views past their grace period on the actor's clock are judged (also those read
         after its later events); the busiest window of orphans (kept from the horizon
         on) counts."""
         cfg = self.tuning.for_tenant(tenant)
-        cutoff = state.clock - cfg.grace_minutes * MINUTE_MS
-        recent, skew = cfg.recent_minutes * MINUTE_MS, cfg.start_skew_seconds * 1000
-        found: list[tuple[int, Member]] = []
-        for (event_id, customer, record), ts in slot.pending.pop_until(cutoff):
-            if not slot.interactions.covered(customer, ts, recent, skew):
-                slot.orphans.add((event_id, record), ts, cfg.max_views)
-                found.append((ts, (event_id, record)))
-        slot.orphans.trim(min(cutoff, state.horizon) - cfg.window_ms)
-        slot.interactions.forget_before(min(state.clock, state.horizon) - cfg.ttl_ms)
-        best, best_end = 0, 0
-        if found:  # the busiest window holding a new orphan
-            times = [ts for ts, _ in found]
-            best, best_end = slot.orphans.busiest(
-                min(times), max(times) + cfg.window_ms, cfg.window_ms
-            )
+        best, best_end, members = slot.judge(state, cfg, cfg.window_ms, cfg.max_views)
         if best < cfg.threshold_views:
             return None
-        members = [m for _, m in found[:5]]
         return describe(cfg, tenant, state.actor, group, best, best_end, members)
 
 
@@ -153,31 +97,21 @@ def describe(
     end: int,
     members: list[Member],
 ) -> Finding:
-    ids = [event_id for event_id, _ in members]
-    records = [record for _, record in members if record]
     minutes, threshold = cfg.window_minutes, cfg.threshold_views
-    return Finding(
-        detector=NAME,
-        tenant=tenant,
-        actor=actor,
-        severity=severity_for(count, threshold),
-        title=f"Orphan access: {count} views of customers without an interaction "
-        f"in {minutes} min (threshold {threshold})",
-        window_start_ms=end - cfg.window_ms,
-        window_end_ms=end,
-        observed=count,
-        threshold=threshold,
-        evidence={
-            "orphan_views": count,
-            "window_minutes": minutes,
-            "threshold_views": threshold,
-            "over_threshold_by": count - threshold,
-            "recent_minutes": cfg.recent_minutes,
-            "grace_minutes": cfg.grace_minutes,
-            "rule": "static_threshold",
-        },
-        sample_event_ids=tuple(ids),
-        channels=tuple(sorted(group.channels)),
-        team=group.team,
-        sample_records=tuple(records),
+    title = (
+        f"Orphan access: {count} views of customers without an interaction "
+        f"in {minutes} min (threshold {threshold})"
+    )
+    evidence = {
+        "orphan_views": count,
+        "window_minutes": minutes,
+        "threshold_views": threshold,
+        "over_threshold_by": count - threshold,
+        "recent_minutes": cfg.recent_minutes,
+        "grace_minutes": cfg.grace_minutes,
+        "rule": "static_threshold",
+    }
+    shown = outside_shown(group, members)
+    return count_finding(
+        NAME, tenant, actor, count, threshold, title, end, cfg.window_ms, evidence, **shown
     )

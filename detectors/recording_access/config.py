@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 from detectors.base import MINUTE_MS
 from detectors.tuning import param
+from detectors.uncovered import InteractionsConfig
 
 NAME = "recording_access"
 
 
 @dataclass(frozen=True)
-class RecordingAccessConfig:
+class RecordingAccessConfig(InteractionsConfig):
     """Thresholds for recording_access: accesses outside the actor's own interactions, and
     the actor's own hourly baseline of accesses."""
 
@@ -22,26 +23,12 @@ class RecordingAccessConfig:
     )  # fmt: skip
     window_minutes: int = param(60, "window length (sliding for outside accesses, tumbling "
                                     "for the baseline)")  # fmt: skip
-    recent_minutes: int = param(
-        30, "an interaction ended less than this before an access still covers it (wrap-up)"
-    )
-    grace_minutes: int = param(
-        5, "out-of-order bound: an access is judged once the actor's event time is this far "
-        "past it (its interaction.start may come later on another channel)",
-    )  # fmt: skip
-    start_skew_seconds: int = param(
-        60, "an access this shortly before the interaction.start still belongs to it"
-    )
-    interaction_ttl_hours: int = param(
-        12, "how long an interaction (open or ended) is remembered per actor and customer"
-    )
     min_observed: int = param(15, "smallest count in a window the baseline rule judges")
     k: float = param(6.0, "robust standard deviations above the actor's median window")
     min_ratio: float = param(4.0, "and at least this many times the median")
     min_spread: float = param(2.0, "floor of the spread (a flat history is not a hair trigger)")
     history_windows: int = param(200, "active windows (with an access) kept per actor")
     warmup_windows: int = param(8, "active windows before the baseline rule judges")
-    max_customers: int = param(5000, "interactions remembered per actor (least recent go)")
     max_accesses: int = param(
         20_000, "accesses waiting for their grace period, and those outside, per actor"
     )
@@ -61,7 +48,3 @@ class RecordingAccessConfig:
     @property
     def window_ms(self) -> int:
         return self.window_minutes * MINUTE_MS
-
-    @property
-    def ttl_ms(self) -> int:
-        return self.interaction_ttl_hours * 60 * MINUTE_MS

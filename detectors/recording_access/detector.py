@@ -33,14 +33,14 @@ and transcripts of customers the agent never served, within 40 minutes) must sta
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
 from detectors.base import (
-    MINUTE_MS,
     ActorBatch,
     Context,
     Finding,
     Tuned,
+    count_finding,
     group_by,
     judged,
     severity_for,
@@ -48,10 +48,9 @@ from detectors.base import (
 from detectors.event import Event
 from detectors.recording_access.config import NAME, RecordingAccessConfig
 from detectors.state.actor import ActorState, PerTenant
-from detectors.state.interactions import Interactions
-from detectors.state.timed_members import Member, TimedMembers
 from detectors.state.window_history import WindowHistory
 from detectors.stats import Stats
+from detectors.uncovered import BOUNDARIES, Uncovered, outside_shown
 
 # The rules a finding names in its evidence ("rule"), as docs/detectors.md lists them.
 RULES = {
@@ -66,32 +65,22 @@ RULES = {
 }
 
 
-class RecordingSlot:
+class RecordingSlot(Uncovered):
     """One actor's interactions, accesses waiting for their grace period, accesses found
-    outside their interactions, and its accesses per window."""
+    outside their interactions (detectors/uncovered.py), and its accesses per window."""
 
-    __slots__ = ("history", "interactions", "outside", "pending")
+    __slots__ = ("history",)
 
     def __init__(self) -> None:
-        self.interactions = Interactions()
-        self.pending = TimedMembers()  # (event id, customer, resource)
-        self.outside = TimedMembers()  # (event id, resource)
+        super().__init__()
         self.history = WindowHistory()
 
     def dump(self) -> list[Any]:
-        return [
-            self.interactions.dump(),
-            self.pending.dump(),
-            self.outside.dump(),
-            self.history.dump(),
-        ]
+        return [*super().dump(), self.history.dump()]
 
     @classmethod
-    def load(cls, data: list[Any]) -> RecordingSlot:
-        new = cls()
-        new.interactions = Interactions.load(data[0])
-        new.pending = TimedMembers.load(data[1])
-        new.outside = TimedMembers.load(data[2])
+    def load(cls, data: list[Any]) -> Self:
+        new = super().load(data)
         new.history = WindowHistory.load(data[3])
         return new
 
@@ -128,24 +117,15 @@ class RecordingAccess(Tuned[RecordingAccessConfig]):
     def record(self, slots: PerTenant[RecordingSlot], event: Event) -> bool:
         """Interactions and counted accesses go to the actor's slot; True for an access."""
         cfg = self.tuning.for_tenant(event.tenant)
-        customer = event.customer_id or ""
-        if event.action == "interaction.start" and customer:
-            slots.get_or_new(event.tenant, RecordingSlot).interactions.start(
-                customer, event.ts_ms, cfg.max_customers
-            )
-            return False
-        if event.action == "interaction.end" and customer:
-            slots.get_or_new(event.tenant, RecordingSlot).interactions.end(
-                customer, event.ts_ms, cfg.max_customers
-            )
+        if event.action in BOUNDARIES and event.customer_id:
+            slots.get_or_new(event.tenant, RecordingSlot).boundary(event, cfg.max_customers)
             return False
         if not counted(cfg, event):
             return False
         slot = slots.get_or_new(event.tenant, RecordingSlot)
         slot.history.add(event.ts_ms // cfg.window_ms, 1)
-        if customer:
-            member = (event.event_id, customer, event.resource_id or "")
-            slot.pending.add(member, event.ts_ms, cfg.max_accesses)
+        if event.customer_id:
+            slot.wait(event, cfg.max_accesses)
         return True
 
     def judge(
@@ -162,7 +142,6 @@ class RecordingAccess(Tuned[RecordingAccessConfig]):
         baseline = None
         if accessed is not None:
             baseline = self.judge_baseline(cfg, state, tenant, accessed, slot)
-        slot.interactions.forget_before(min(state.clock, state.horizon) - cfg.ttl_ms)
         return outside or baseline
 
     def judge_outside(
@@ -176,51 +155,25 @@ class RecordingAccess(Tuned[RecordingAccessConfig]):
         """Accesses past their grace period on the actor's clock are judged (also those
         read after its later events); the busiest window of those found outside the
         actor's interactions counts. Outside accesses are kept from the horizon on."""
-        actor = state.actor
-        cutoff = state.clock - cfg.grace_minutes * MINUTE_MS
-        recent, skew = cfg.recent_minutes * MINUTE_MS, cfg.start_skew_seconds * 1000
-        found: list[tuple[int, Member]] = []
-        for (event_id, customer, resource), ts in slot.pending.pop_until(cutoff):
-            if not slot.interactions.covered(customer, ts, recent, skew):
-                slot.outside.add((event_id, resource), ts, cfg.max_accesses)
-                found.append((ts, (event_id, resource)))
-        slot.outside.trim(min(cutoff, state.horizon) - cfg.window_ms)
-        best, best_end = 0, 0
-        if found:  # the busiest window holding a new outside access
-            times = [ts for ts, _ in found]
-            best, best_end = slot.outside.busiest(
-                min(times), max(times) + cfg.window_ms, cfg.window_ms
-            )
-        if best < cfg.threshold_outside:
+        best, end, members = slot.judge(state, cfg, cfg.window_ms, cfg.max_accesses)
+        threshold = cfg.threshold_outside
+        if best < threshold:
             return None
-        members = [m for _, m in found[:5]]
         evidence = {
             "outside_accesses": best,
             "window_minutes": cfg.window_minutes,
-            "threshold_outside": cfg.threshold_outside,
+            "threshold_outside": threshold,
             "recent_minutes": cfg.recent_minutes,
             "grace_minutes": cfg.grace_minutes,
             "rule": "outside_interactions",
         }
         title = (
             f"Recording access: {best} recordings/transcripts outside the actor's "
-            f"interactions in {cfg.window_minutes} min (threshold {cfg.threshold_outside})"
+            f"interactions in {cfg.window_minutes} min (threshold {threshold})"
         )
-        return Finding(
-            detector=NAME,
-            tenant=tenant,
-            actor=actor,
-            severity=severity_for(best, cfg.threshold_outside),
-            title=title,
-            window_start_ms=best_end - cfg.window_ms,
-            window_end_ms=best_end,
-            observed=best,
-            threshold=cfg.threshold_outside,
-            evidence=evidence,
-            sample_event_ids=tuple(event_id for event_id, _ in members),
-            channels=tuple(sorted(group.channels)),
-            team=group.team,
-            sample_records=tuple(resource for _, resource in members if resource),
+        shown = outside_shown(group, members)
+        return count_finding(
+            NAME, tenant, state.actor, best, threshold, title, end, cfg.window_ms, evidence, **shown
         )
 
     def judge_baseline(

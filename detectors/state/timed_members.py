@@ -2,11 +2,12 @@
 remember of it) kept with their event time for a window, counted or listed by time range.
 
 Used for sensitive views and exits (exfil_sequence), foreign-record accesses
-(cross_tenant), and views waiting for their grace period and orphan views
-(orphan_access). A member is stored once (the first time wins, as with an event id);
-`trim` forgets those older than a bound and `cap` bounds how many are kept. Members are
-tuples, never strings joined by a separator: no character of event data can break them.
-Kept sorted by time, so ranges cost a binary search, not a scan.
+(cross_tenant), and accesses waiting for their grace period and those outside the actor's
+interactions (orphan_access, recording_access: detectors/uncovered.py). A member is stored
+once (the first time wins, as with an event id); `trim` forgets those older than a bound
+and `cap` bounds how many are kept. Members are tuples, never strings joined by a
+separator: no character of event data can break them. Kept sorted by time, so ranges cost
+a binary search, not a scan.
 """
 
 from __future__ import annotations
