@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ACTIONS = frozenset(
+# The actions that reach a tenant's data: a record, a report or a file read, changed or
+# taken out (what cross_tenant counts).
+DATA_ACTIONS = frozenset(
     {
-        "interaction.start",
-        "interaction.end",
         "record.view",
         "record.search",
         "record.update",
@@ -16,13 +16,17 @@ ACTIONS = frozenset(
         "file.download",
         "print",
         "pii.unmask",
-        "clipboard.copy",
-        "screen.capture",
-        "message.send",
-        "auth.login",
-        "auth.logout",
     }
 )
+ACTIONS = DATA_ACTIONS | {
+    "interaction.start",
+    "interaction.end",
+    "clipboard.copy",
+    "screen.capture",
+    "message.send",
+    "auth.login",
+    "auth.logout",
+}
 ACTOR_TYPES = frozenset({"agent", "supervisor", "admin", "service"})
 CLASSIFICATIONS = frozenset({"public", "internal", "pii", "pci", "phi"})
 SENSITIVE = frozenset({"pii", "pci", "phi"})

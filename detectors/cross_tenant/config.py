@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from detectors.base import MINUTE_MS
+from detectors.event import DATA_ACTIONS
 from detectors.tuning import param
 
 NAME = "cross_tenant"
@@ -26,21 +27,7 @@ class CrossTenantConfig:
     shared_tenants: frozenset[str] = param(
         frozenset(), "tenants whose records every actor may touch (a shared knowledge base)"
     )
-    actions: frozenset[str] = param(
-        frozenset(
-            {
-                "record.view",
-                "record.search",
-                "record.update",
-                "record.export",
-                "report.export",
-                "file.download",
-                "print",
-                "pii.unmask",
-            }
-        ),
-        "actions that count as access",
-    )
+    actions: frozenset[str] = param(DATA_ACTIONS, "actions that count as access")
 
     @property
     def window_ms(self) -> int:
