@@ -57,6 +57,8 @@ class WindowBaselineConfig(Protocol):
     history_days: int
     actions: frozenset[str]
 
+    def robust_threshold(self, sample: Stats) -> float: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
@@ -74,11 +76,11 @@ def judge(cfg: WindowBaselineConfig, observed: int, actor: Stats, team: Stats) -
         return Verdict("static_threshold", cfg.static_threshold, actor, team)
     if observed < cfg.min_observed or actor.n < cfg.warmup_windows:
         return None
-    threshold = actor.threshold(cfg.k, cfg.min_ratio, cfg.min_spread)
+    threshold = cfg.robust_threshold(actor)
     if cfg.compare_team:
         if team.n < cfg.team_min_samples:
             return None
-        threshold = max(threshold, team.threshold(cfg.k, cfg.min_ratio, cfg.min_spread))
+        threshold = max(threshold, cfg.robust_threshold(team))
     threshold = max(threshold, cfg.min_observed)
     if observed < threshold:
         return None

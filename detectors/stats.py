@@ -1,9 +1,12 @@
-"""Robust statistics of a sample: size, median and median absolute deviation (MAD)."""
+"""Robust statistics of a sample: size, median and median absolute deviation (MAD), and
+the settings of a threshold over them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from detectors.tuning import param
 
 MAD_TO_SIGMA = 1.4826  # a normal distribution's sigma is 1.4826 x its MAD
 
@@ -40,3 +43,17 @@ class Stats:
 
 
 NO_STATS = Stats(0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class RobustThreshold:
+    """The settings of a robust threshold over a sample (`Stats.threshold`), for a
+    detector's config to inherit (one that differs redeclares its own default)."""
+
+    k: float = param(6.0, "robust standard deviations above the median")
+    min_ratio: float = param(4.0, "and at least this many times the median")
+    min_spread: float = param(2.0, "floor of the spread (a flat history is not a hair trigger)")
+
+    def robust_threshold(self, sample: Stats) -> float:
+        """The sample's threshold under these settings."""
+        return sample.threshold(self.k, self.min_ratio, self.min_spread)

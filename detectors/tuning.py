@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,10 +20,12 @@ def param(default: T, doc: str) -> T:
 
 def params(config: type) -> list[tuple[str, Any, str]]:
     """(name, default, meaning) of every setting of a detector's config dataclass: its own
-    first, then those of the groups of settings it inherits, each in declaration order."""
-    own = inspect.get_annotations(config)
+    first, then those of the groups of settings it inherits (a default it redeclares
+    included), each in declaration order."""
+    bases = [b for b in config.__mro__[1:] if dataclasses.is_dataclass(b)]
+    inherited = {f.name for base in bases for f in dataclasses.fields(base)}
     out = []
-    for f in sorted(dataclasses.fields(config), key=lambda f: f.name not in own):
+    for f in sorted(dataclasses.fields(config), key=lambda f: f.name in inherited):
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         out.append((f.name, default, f.metadata.get("doc", "")))
     return out

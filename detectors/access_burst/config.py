@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from detectors.stats import RobustThreshold
 from detectors.tuning import param
 
 NAME = "access_burst"
 
 
 @dataclass(frozen=True)
-class AccessBurstConfig:
+class AccessBurstConfig(RobustThreshold):
     """Parameters of access_burst: the static floor, then the actor's and the team's robust
     baselines (median + k * max(1.4826 * MAD, min_spread), and min_ratio * median)."""
 
     window_minutes: int = param(5, "tumbling window length")
     static_threshold: int = param(150, "views/searches in a window that always fire")
     min_observed: int = param(40, "smallest count the baseline rule judges")
-    k: float = param(6.0, "robust standard deviations above the median")
-    min_ratio: float = param(4.0, "and at least this many times the median")
-    min_spread: float = param(2.0, "floor of the spread (a flat history is not a hair trigger)")
     history_windows: int = param(200, "active windows (with a view or search) kept per actor")
     warmup_windows: int = param(24, "active windows before the actor's baseline judges")
     compare_team: bool = param(True, "also require the team's threshold to be crossed")

@@ -6,20 +6,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from detectors.base import DAY_MS
+from detectors.stats import RobustThreshold
 from detectors.tuning import param
 
 NAME = "cumulative_access"
 
 
 @dataclass(frozen=True)
-class CumulativeAccessConfig:
+class CumulativeAccessConfig(RobustThreshold):
     """Parameters of cumulative_access: the weekly sum against the team, and the shift rule
     (shift_*) against peers' shifts and the actor's own."""
 
     days: int = param(7, "days of distinct records per actor summed")
     static_threshold: int = param(7000, "sum that always fires, without peers")
     min_observed: int = param(1000, "smallest sum the team rule judges")
-    k: float = param(6.0, "robust standard deviations above the team's median sum")
     min_ratio: float = param(2.0, "and at least this many times the team's median")
     min_spread: float = param(50.0, "floor of the team's spread")
     team_min_peers: int = param(5, "other team members needed for the team rule")

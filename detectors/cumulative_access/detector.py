@@ -183,7 +183,7 @@ class CumulativeAccess(Tuned[CumulativeAccessConfig]):
         peers = Stats.of(reply.others(actor)) if reply is not None else Stats(0, 0.0, 0.0)
         if peers.n < cfg.team_min_peers:
             return None
-        threshold = max(peers.threshold(cfg.k, cfg.min_ratio, cfg.min_spread), cfg.min_observed)
+        threshold = max(cfg.robust_threshold(peers), cfg.min_observed)
         if observed < threshold:
             return None
         return self.finding(actor, tenant, group, cfg, observed, threshold, "team_baseline", peers)

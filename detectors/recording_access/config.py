@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from detectors.base import MINUTE_MS
+from detectors.stats import RobustThreshold
 from detectors.tuning import param
 from detectors.uncovered import InteractionsConfig
 
@@ -13,7 +14,7 @@ NAME = "recording_access"
 
 
 @dataclass(frozen=True)
-class RecordingAccessConfig(InteractionsConfig):
+class RecordingAccessConfig(InteractionsConfig, RobustThreshold):
     """Thresholds for recording_access: accesses outside the actor's own interactions, and
     the actor's own hourly baseline of accesses."""
 
@@ -24,9 +25,6 @@ class RecordingAccessConfig(InteractionsConfig):
     window_minutes: int = param(60, "window length (sliding for outside accesses, tumbling "
                                     "for the baseline)")  # fmt: skip
     min_observed: int = param(15, "smallest count in a window the baseline rule judges")
-    k: float = param(6.0, "robust standard deviations above the actor's median window")
-    min_ratio: float = param(4.0, "and at least this many times the median")
-    min_spread: float = param(2.0, "floor of the spread (a flat history is not a hair trigger)")
     history_windows: int = param(200, "active windows (with an access) kept per actor")
     warmup_windows: int = param(8, "active windows before the baseline rule judges")
     max_accesses: int = param(

@@ -193,7 +193,7 @@ class RecordingAccess(Tuned[RecordingAccessConfig]):
         history = Stats.of(slot.history.history)
         if current < cfg.min_observed or history.n < cfg.warmup_windows:
             return None
-        threshold = max(history.threshold(cfg.k, cfg.min_ratio, cfg.min_spread), cfg.min_observed)
+        threshold = max(cfg.robust_threshold(history), cfg.min_observed)
         if current < threshold:
             return None
         evidence = {

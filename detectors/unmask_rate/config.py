@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from detectors.stats import RobustThreshold
 from detectors.tuning import param
 
 NAME = "unmask_rate"
 
 
 @dataclass(frozen=True)
-class UnmaskRateConfig:
+class UnmaskRateConfig(RobustThreshold):
     """Parameters of unmask_rate: the same machinery as access_burst, per hour."""
 
     window_minutes: int = param(60, "tumbling window length")
     static_threshold: int = param(30, "unmasks in a window that always fire")
     min_observed: int = param(12, "smallest count the baseline rule judges")
-    k: float = param(6.0, "robust standard deviations above the median")
-    min_ratio: float = param(4.0, "and at least this many times the median")
     min_spread: float = param(1.0, "floor of the spread")
     history_windows: int = param(120, "active windows kept per actor")
     warmup_windows: int = param(16, "active windows before the baseline judges")
