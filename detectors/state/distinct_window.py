@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from detectors.state.flat import dump_flat, load_flat
+
 
 class DistinctWindow:
     """member -> latest bucket, and per bucket the number of members latest seen there."""
@@ -64,13 +66,12 @@ class DistinctWindow:
         self.counts = {b: n for b, n in self.counts.items() if b >= floor and n > 0}
 
     def dump(self) -> list[Any]:
-        return [self.floor, *(x for item in self.latest.items() for x in item)]
+        return dump_flat(self.latest, self.floor)
 
     @classmethod
     def load(cls, data: list[Any]) -> DistinctWindow:
         new = cls()
-        new.floor = data[0]
-        new.latest = dict(zip(data[1::2], data[2::2], strict=True))
+        new.floor, new.latest = data[0], load_flat(data)
         for bucket in new.latest.values():
             new.counts[bucket] = new.counts.get(bucket, 0) + 1
         return new

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from detectors.state.flat import dump_flat, load_flat
+
 
 class Sighting:
     """What a first-seen check answers for one value (plain ints: compared per event)."""
@@ -68,11 +70,10 @@ class FirstSeen:
         return True
 
     def dump(self) -> list[Any]:
-        return [self.first, *(x for item in self.seen.items() for x in item)]
+        return dump_flat(self.seen, self.first)
 
     @classmethod
     def load(cls, data: list[Any]) -> FirstSeen:
         new = cls()
-        new.first = data[0]
-        new.seen = dict(zip(data[1::2], data[2::2], strict=True))
+        new.first, new.seen = data[0], load_flat(data)
         return new

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from detectors.state.flat import dump_flat, load_flat
+
 # per customer: [earliest start, latest start, latest end]; None where not seen
 Boundaries = list[Any]
 
@@ -69,12 +71,12 @@ class Interactions:
             del self.customers[oldest]
 
     def dump(self) -> list[Any]:
-        return [x for item in self.customers.items() for x in item]
+        return dump_flat(self.customers)
 
     @classmethod
     def load(cls, data: list[Any]) -> Interactions:
         new = cls()
-        new.customers = {c: list(b) for c, b in zip(data[0::2], data[1::2], strict=True)}
+        new.customers = {c: list(b) for c, b in load_flat(data, heads=0).items()}
         new.oldest = min((_latest(b) for b in new.customers.values()), default=None)
         return new
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from detectors.state.flat import dump_flat, load_flat
 from detectors.stats import Stats
 
 
@@ -57,11 +58,11 @@ class WindowHistory:
         return closed
 
     def dump(self) -> list[Any]:
-        return [self.floor, self.history, *(x for item in self.windows.items() for x in item)]
+        return dump_flat(self.windows, self.floor, self.history)
 
     @classmethod
     def load(cls, data: list[Any]) -> WindowHistory:
         new = cls()
         new.floor, new.history = data[0], list(data[1])
-        new.windows = dict(zip(data[2::2], data[3::2], strict=True))
+        new.windows = load_flat(data, heads=2)
         return new

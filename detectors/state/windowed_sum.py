@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from detectors.state.flat import dump_flat, load_flat
+
 
 class WindowedSum:
     """Per-bucket amounts above a floor."""
@@ -42,11 +44,10 @@ class WindowedSum:
         return best
 
     def dump(self) -> list[Any]:
-        return [self.floor, *(x for item in self.buckets.items() for x in item)]
+        return dump_flat(self.buckets, self.floor)
 
     @classmethod
     def load(cls, data: list[Any]) -> WindowedSum:
         new = cls()
-        new.floor = data[0]
-        new.buckets = dict(zip(data[1::2], data[2::2], strict=True))
+        new.floor, new.buckets = data[0], load_flat(data)
         return new

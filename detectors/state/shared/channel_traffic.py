@@ -81,9 +81,9 @@ def silence(
     mode ("e"): the latest event. `since`: silence counts from there at most. `claim`: the
     field where the alert engine records the episode it paged (that episode is not silent).
     A channel never seen is watched from now on (kept `ttl_ms`)."""
-    reply = Silence()
-    plan.ask(reply, ChannelSilence, key, mode, now_ms, silence_ms, rule, since, claim, ttl_ms)
-    return reply
+    return plan.ask(
+        Silence(), ChannelSilence, key, mode, now_ms, silence_ms, rule, since, claim, ttl_ms
+    )
 
 
 @handles_op(ChannelSeen)

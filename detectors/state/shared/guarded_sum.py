@@ -40,9 +40,7 @@ def max_window(
 ) -> WindowTotal:
     """The largest total of `width` buckets over windows ending in [end_lo, end_hi]; buckets
     below `keep_from` are dropped (late events within the lateness stay judged)."""
-    reply = WindowTotal()
-    plan.ask(reply, GuardedSumMax, key, end_lo, end_hi, width, keep_from, bucket_ms)
-    return reply
+    return plan.ask(WindowTotal(), GuardedSumMax, key, end_lo, end_hi, width, keep_from, bucket_ms)
 
 
 @handles_op(GuardedSumAdd)

@@ -154,21 +154,15 @@ class Snapshot:
 
 
 def read_day(plan: Plan, counters: str, alert_rows: str) -> Day:
-    reply = Day()
-    plan.ask(reply, LedgerDay, counters, alert_rows)
-    return reply
+    return plan.ask(Day(), LedgerDay, counters, alert_rows)
 
 
 def read_minutes(plan: Plan, key: str) -> Minutes:
-    reply = Minutes()
-    plan.ask(reply, LedgerDayMinutes, key)
-    return reply
+    return plan.ask(Minutes(), LedgerDayMinutes, key)
 
 
 def read_snapshot(plan: Plan, key: str) -> Snapshot:
-    reply = Snapshot()
-    plan.ask(reply, LedgerConfig, key)
-    return reply
+    return plan.ask(Snapshot(), LedgerConfig, key)
 
 
 # ---------------------------------------------------------------- the in-process twin

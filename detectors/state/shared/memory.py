@@ -34,6 +34,31 @@ def handles_query(args: type) -> Callable[[QueryHandler], QueryHandler]:
     return register
 
 
+def slack(cap: int) -> int:
+    """write.lua's slack: how far past its cap a capped family may grow before trimming."""
+    return max(1, cap // 4)
+
+
+def keep_newest(fields: dict[str, Any], cap: int, over: int, order: Callable[[Any], Any]) -> None:
+    """write.lua's keep_newest: once the hash holds more than `cap + over` fields, only the
+    `cap` whose `order(value)` is largest stay (ties: the larger field name stays)."""
+    if len(fields) <= cap + over:
+        return
+    for stale in sorted(fields, key=lambda f: (order(fields[f]), f))[: len(fields) - cap]:
+        del fields[stale]
+
+
+def pair(text: str) -> tuple[int, int]:
+    """A hash value "<time>:<value>" (team_totals, team_rates) as two integers."""
+    first, second = text.split(":")
+    return int(first), int(second)
+
+
+def time_of(text: str) -> int:
+    """The time of a "<time>:<value>" hash value (what keep_newest orders them by)."""
+    return pair(text)[0]
+
+
 class SharedMemory:
     """Shared state in process: one value per key, shaped by its family."""
 

@@ -11,7 +11,7 @@ has been applied: detectors never read an answer by position.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from detectors.state.shared.protocol import NAME
 
@@ -25,6 +25,9 @@ class Reply(Protocol):
     """The typed answer of one query, filled from the raw store answer."""
 
     def fill(self, raw: Any) -> None: ...
+
+
+R = TypeVar("R", bound=Reply)
 
 
 class Plan:
@@ -45,13 +48,14 @@ class Plan:
             raise TypeError(f"{kind.__name__} takes {kind._fields}, got {args!r}")  # type: ignore[attr-defined]
         self.ops.append([NAME[kind], *args])
 
-    def ask(self, reply: Reply, kind: type, *args: Any) -> None:
-        """Queue a query (`kind`: as for op); `reply` is filled once the plan has been
-        applied."""
+    def ask(self, reply: R, kind: type, *args: Any) -> R:
+        """Queue a query (`kind`: as for op); `reply` (returned) is filled once the plan
+        has been applied."""
         if len(args) != len(kind._fields):  # type: ignore[attr-defined]
             raise TypeError(f"{kind.__name__} takes {kind._fields}, got {args!r}")  # type: ignore[attr-defined]
         self.queries.append([NAME[kind], *args])
         self.replies.append(reply)
+        return reply
 
     def fill(self, answers: list[Any]) -> None:
         for reply, raw in zip(self.replies, answers, strict=True):

@@ -8,7 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from detectors.state.shared.memory import SharedMemory, handles_op, handles_query
+from detectors.state.shared.memory import (
+    SharedMemory,
+    handles_op,
+    handles_query,
+    keep_newest,
+    slack,
+)
 from detectors.state.shared.plan import Plan
 from detectors.state.shared.protocol import TeamDevicesSince, TeamDevicesUsed
 
@@ -28,9 +34,7 @@ def used(plan: Plan, key: str, device: str, ts_ms: int, cap: int, ttl_ms: int) -
 
 
 def since(plan: Plan, key: str, since_ms: int) -> Devices:
-    reply = Devices()
-    plan.ask(reply, TeamDevicesSince, key, since_ms)
-    return reply
+    return plan.ask(Devices(), TeamDevicesSince, key, since_ms)
 
 
 @handles_op(TeamDevicesUsed)
@@ -38,10 +42,7 @@ def _used(memory: SharedMemory, a: TeamDevicesUsed) -> None:
     devices: dict[str, int] = memory.data.setdefault(a.key, {})
     if a.ts_ms > devices.get(a.device, -1):
         devices[a.device] = a.ts_ms
-    cap = a.cap
-    if len(devices) > cap + max(1, cap // 4):
-        for old in sorted(devices, key=lambda d: (devices[d], d))[: len(devices) - cap]:
-            del devices[old]
+    keep_newest(devices, a.cap, slack(a.cap), int)
 
 
 @handles_query(TeamDevicesSince)

@@ -9,10 +9,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from detectors.state.keys import part
-from detectors.state.shared.memory import SharedMemory, handles_op, handles_query
+from detectors.state.shared.memory import (
+    SharedMemory,
+    handles_op,
+    handles_query,
+    keep_newest,
+    pair,
+    slack,
+    time_of,
+)
 from detectors.state.shared.plan import Plan
 from detectors.state.shared.protocol import TeamRatesAdd, TeamRatesRecent
-from detectors.stats import NO_STATS, Stats, median
+from detectors.stats import NO_STATS, Stats
 
 SCALE = 1000  # rates travel as integers x1000
 
@@ -38,37 +46,26 @@ def add(
 
 
 def recent(plan: Plan, key: str, since_ms: int) -> RecentRates:
-    reply = RecentRates()
-    plan.ask(reply, TeamRatesRecent, key, since_ms)
-    return reply
-
-
-def _parse(text: str) -> tuple[int, int]:
-    end, value = text.split(":")
-    return int(end), int(value)
+    return plan.ask(RecentRates(), TeamRatesRecent, key, since_ms)
 
 
 @handles_op(TeamRatesAdd)
 def _add(memory: SharedMemory, a: TeamRatesAdd) -> None:
     rates: dict[str, str] = memory.data.setdefault(a.key, {})
     rates[a.field] = f"{a.end_ms}:{a.value}"
-    if len(rates) > a.cap + max(1, a.cap // 4):
-        oldest = sorted(rates, key=lambda f: (_parse(rates[f])[0], f))
-        for field_ in oldest[: len(rates) - a.cap]:
-            del rates[field_]
+    keep_newest(rates, a.cap, slack(a.cap), time_of)
 
 
 @handles_query(TeamRatesRecent)
 def _recent(memory: SharedMemory, q: TeamRatesRecent) -> list[int]:
     since = q.since_ms
-    rows = [(f, *_parse(v)) for f, v in memory.data.get(q.key, {}).items()]
+    rows = [(f, *pair(v)) for f, v in memory.data.get(q.key, {}).items()]
     values = [value for _, end, value in rows if end >= since]
     actors = {f.rsplit(":", 1)[0] for f, end, _ in rows if end >= since}
     if not values:
         return [0, 0, 0, 0]
-    mid = median(values)
-    mad = median([abs(v - mid) for v in values])
-    return [len(actors), len(values), int(mid), int(mad)]
+    sample = Stats.of(values)
+    return [len(actors), sample.n, int(sample.median), int(sample.mad)]
 
 
 def cached_recent(ctx: Any, key: str, since_ms: int) -> RecentRates | None:

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from detectors.state.keys import part
-from detectors.state.shared.memory import SharedMemory, handles_op, handles_query
+from detectors.state.shared.memory import SharedMemory, handles_op, handles_query, slack
 from detectors.state.shared.plan import Plan
 from detectors.state.shared.protocol import TeamSampleAdd, TeamSampleStats
-from detectors.stats import NO_STATS, Stats, median
+from detectors.stats import NO_STATS, Stats
 
 SCALE = 100  # medians and MADs travel as integers x100 (Lua truncates numbers in replies)
 
@@ -36,9 +36,7 @@ def add(plan: Plan, key: str, actor: str, window: int, count: int, cap: int, ttl
 
 def stats(plan: Plan, key: str, cap: int) -> TeamStats:
     """Statistics of the newest `cap` windows of the sample."""
-    reply = TeamStats()
-    plan.ask(reply, TeamSampleStats, key, cap)
-    return reply
+    return plan.ask(TeamStats(), TeamSampleStats, key, cap)
 
 
 def _newest_first(sample: dict[str, int]) -> list[str]:
@@ -49,7 +47,7 @@ def _newest_first(sample: dict[str, int]) -> list[str]:
 def _add(memory: SharedMemory, a: TeamSampleAdd) -> None:
     sample: dict[str, int] = memory.data.setdefault(a.key, {})
     sample[a.field] = a.count
-    if len(sample) > a.cap + max(1, a.cap // 4):
+    if len(sample) > a.cap + slack(a.cap):
         for old in _newest_first(sample)[a.cap :]:
             del sample[old]
 
@@ -60,9 +58,8 @@ def _stats(memory: SharedMemory, q: TeamSampleStats) -> list[int]:
     values = [sample[f] for f in _newest_first(sample)[: q.cap]]
     if not values:
         return [0, 0, 0]
-    mid = median(values)
-    mad = median([abs(v - mid) for v in values])
-    return [len(values), int(mid * SCALE), int(mad * SCALE)]
+    sample = Stats.of(values)
+    return [sample.n, int(sample.median * SCALE), int(sample.mad * SCALE)]
 
 
 def cached_stats(ctx: Any, key: str, cap: int) -> Stats:

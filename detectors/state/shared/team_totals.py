@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.state.keys import part
-from detectors.state.shared.memory import SharedMemory, handles_op, handles_query
+from detectors.state.shared.memory import (
+    SharedMemory,
+    handles_op,
+    handles_query,
+    keep_newest,
+    pair,
+    time_of,
+)
 from detectors.state.shared.plan import Plan
 from detectors.state.shared.protocol import TeamTotalsPeers, TeamTotalsSet
 
@@ -35,32 +42,23 @@ def set_total(
 
 
 def peers(plan: Plan, key: str, since_day: int) -> Peers:
-    reply = Peers()
-    plan.ask(reply, TeamTotalsPeers, key, since_day)
-    return reply
-
-
-def _parse(text: str) -> tuple[int, int]:
-    day, value = text.split(":")
-    return int(day), int(value)
+    return plan.ask(Peers(), TeamTotalsPeers, key, since_day)
 
 
 @handles_op(TeamTotalsSet)
 def _set(memory: SharedMemory, a: TeamTotalsSet) -> None:
     team: dict[str, str] = memory.data.setdefault(a.key, {})
     old = team.get(a.who)
-    if old is None or _parse(old)[0] <= a.day:
+    if old is None or time_of(old) <= a.day:
         team[a.who] = f"{a.day}:{a.value}"
-    if len(team) > a.cap:  # the least recent actors leave first
-        for stale in sorted(team, key=lambda w: (_parse(team[w])[0], w))[: len(team) - a.cap]:
-            del team[stale]
+    keep_newest(team, a.cap, 0, time_of)  # the least recent actors leave first
 
 
 @handles_query(TeamTotalsPeers)
 def _peers(memory: SharedMemory, q: TeamTotalsPeers) -> list[Any]:
     out: list[Any] = []
     for who, text in sorted(memory.data.get(q.key, {}).items()):
-        day, value = _parse(text)
+        day, value = pair(text)
         if day >= q.since_day:
             out += [who, value]
     return out
