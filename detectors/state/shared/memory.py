@@ -49,13 +49,14 @@ def keep_newest(fields: dict[str, Any], cap: int, over: int, order: Callable[[An
 
 
 def pair(text: str) -> tuple[int, int]:
-    """A hash value "<time>:<value>" (team_totals, team_rates) as two integers."""
+    """write.lua's pair: a field's value "<time>:<value>" (team_totals, team_rates) as two
+    integers."""
     first, second = text.split(":")
     return int(first), int(second)
 
 
 def time_of(text: str) -> int:
-    """The time of a "<time>:<value>" hash value (what keep_newest orders them by)."""
+    """write.lua's time_of: the time of a "<time>:<value>" field's value."""
     return pair(text)[0]
 
 

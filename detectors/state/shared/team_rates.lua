@@ -1,14 +1,9 @@
 -- Team rates (detectors/state/shared/team_rates.py): a hash of "actor:start" -> "end:rate".
 do
-  local function parse(text)
-    local e, v = string.match(text, '^(-?%d+):(%-?%d+)$')
-    return tonumber(e), tonumber(v)
-  end
-
   OPS['team_rates'] = function(op)
     local key, field, end_ms, value, cap, ttl_ms = unpack(op, 2)
     redis.call('HSET', key, field, num(end_ms) .. ':' .. num(value))
-    keep_newest(key, cap, slack(cap), function(text) return (parse(text)) end)
+    keep_newest(key, cap, slack(cap), time_of)
     expire_once(key, ttl_ms)
   end
 
@@ -17,7 +12,7 @@ do
     local all = redis.call('HGETALL', key)
     local values, actors, count = {}, {}, 0
     for i = 1, #all, 2 do
-      local stop, value = parse(all[i + 1])
+      local stop, value = pair(all[i + 1])
       if stop >= since_ms then
         values[#values + 1] = value
         local who = string.match(all[i], '^(.*):%-?%d+$')

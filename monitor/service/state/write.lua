@@ -51,6 +51,14 @@ end
 -- The slack a capped family allows past its cap before trimming (a quarter, at least one).
 local function slack(cap) return math.max(1, math.floor(cap / 4)) end
 
+-- A field's value "<time>:<value>" (team_totals, team_rates) as two numbers, and its time
+-- alone (what keep_newest orders such fields by).
+local function pair(text)
+  local t, v = string.match(text, '^(-?%d+):(%-?%d+)$')
+  return tonumber(t), tonumber(v)
+end
+local function time_of(text) return (pair(text)) end
+
 -- The median of a sorted array of numbers.
 local function median(sorted)
   local n = #sorted
