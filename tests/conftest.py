@@ -20,24 +20,14 @@ from tests.harness import (
     running_worker,
 )
 
-# Fixtures that reach the Redis named by REDIS_URL: a test that uses one runs again on the
-# Redis Cluster (`-m store`, deploy/local/test.sh).
-STORE_FIXTURES = {"services", "redis_url"}
 
-
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (its hook has no order)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        fixtures = getattr(item, "fixturenames", ())
-        if STORE_FIXTURES.intersection(fixtures) and not item.get_closest_marker("not_store"):
-            item.add_marker(pytest.mark.store)
-        if item.nodeid.startswith("tests/faults/"):
-            # The fault tests stop, kill and fill servers of their own (a Kafka broker per
-            # module) against timed outages: one xdist worker runs them all, one after
-            # another, as they were written to run.
-            item.add_marker(pytest.mark.xdist_group("tests/faults"))
-        elif shares_module_fixture(item):
+        if shares_module_fixture(item):
             # One xdist worker runs the module (`--dist loadgroup`): its module-scoped
-            # servers or replays are made once, not once per worker.
+            # servers (a fault module's private Kafka broker) or replays are made once,
+            # not once per worker.
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: lint, unit tests, then integration and end-to-end tests
 # against real local Kafka and Redis (started here if they are not running), then the
-# tests that reach the Redis store (marker `store`, set in tests/conftest.py) again against
-# a local 3-shard Redis Cluster.
+# tests whose subject is the Redis state store (marker `store`: its ops and their Lua,
+# twin parity, the ledger, keys of hostile ids, the worker end to end) again against a
+# local 3-shard Redis Cluster.
 # Both runs spread over BLINDAR_TEST_WORKERS pytest-xdist workers (default 3: the tests
 # wait much on worker subprocesses and servers, so more than the two cores pay, but the
 # replays of 500-750 agents are CPU-bound and must stay inside their timeouts). Each test
-# has a namespace of its own that names its xdist worker (tests/harness.py); a module's
-# module-scoped data stays on one worker, and so do the fault tests, one after another
+# has a namespace of its own that names its xdist worker (tests/harness.py); a module
+# with module-scoped data (a replay, a fault module's private Kafka) stays on one worker
 # (`--dist loadgroup`, tests/conftest.py). The hang guard of a test without a timeout of
 # its own is 600 s instead of pyproject's 300: a CPU-bound test shares the two cores with
 # the other workers.

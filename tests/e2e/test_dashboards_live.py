@@ -19,7 +19,7 @@ from tests.sinks_helpers import SECRET
 
 # The panels' queries over the metrics, not the store (the alert path on the Redis Cluster is
 # tests/e2e/test_worker.py's): not run again on the cluster.
-pytestmark = [pytest.mark.services, pytest.mark.not_store]
+pytestmark = pytest.mark.services
 RULES = REPO_ROOT / "deploy" / "prometheus" / "rules.yml"
 
 

@@ -26,7 +26,7 @@ from tests.harness import (
     wait_until,
 )
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.store]
 
 MIN = 60_000
 HOUR = 60 * MIN

@@ -12,7 +12,7 @@ import pytest
 from monitor.service.settings import Settings
 from tests.harness import TopicReader, WorkerProcess, produce, redis_client, wait_until
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.store]
 
 
 def stored(settings: Settings) -> bytes:

@@ -12,7 +12,7 @@ from monitor.service.settings import Settings
 from tests.harness import WorkerProcess, running_worker
 
 # The pages and their token, not the store: not run again on the Redis Cluster.
-pytestmark = [pytest.mark.services, pytest.mark.not_store]
+pytestmark = pytest.mark.services
 TOKEN = "web-token-for-tests-0123456789"
 PAGES = ["/", "/router/", "/table/", "/graph/", "/stats/", "/performance/", "/metrics"]
 PAGES += ["/health", "/health?probe=live", "/nothing-here"]

@@ -23,7 +23,7 @@ from tests.harness import (
     wait_until,
 )
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.store]
 
 
 def export(n: int, ts: int, records: int, actor: str = "agent-7", tenant: str = "acme") -> dict:

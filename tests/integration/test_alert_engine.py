@@ -70,6 +70,7 @@ STORES = pytest.mark.parametrize("store_kind", ["redis", "memory"])
 
 
 @pytest.mark.services
+@pytest.mark.store
 @STORES
 def test_one_page_then_updates_then_a_new_page_after_quiet(
     settings: Settings, store_kind: str
@@ -96,6 +97,7 @@ def test_one_page_then_updates_then_a_new_page_after_quiet(
 
 
 @pytest.mark.services
+@pytest.mark.store
 @STORES
 def test_incidents_a_window_apart_in_event_time_page_apart_when_read_together(
     settings: Settings, store_kind: str
@@ -114,6 +116,7 @@ def test_incidents_a_window_apart_in_event_time_page_apart_when_read_together(
 
 
 @pytest.mark.services
+@pytest.mark.store
 @STORES
 def test_a_continuous_incident_read_in_a_catch_up_pages_once(
     settings: Settings, store_kind: str
@@ -128,6 +131,7 @@ def test_a_continuous_incident_read_in_a_catch_up_pages_once(
 
 
 @pytest.mark.services
+@pytest.mark.store
 def test_undelivered_alert_is_handed_back_until_confirmed(settings: Settings) -> None:
     """Decided but not confirmed (the worker died before Kafka acknowledged it): the next
     call on that owner, with no finding at all, hands the same alert back; once confirmed,

@@ -26,7 +26,7 @@ from tests.detectors.helpers import MIN, T0
 from tests.harness import open_store, redis_client
 from tests.integration.reference import memory_owners, owner_fields
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.store]
 SUPPRESSION, ALERT_TTL = 10 * MIN, 45 * MIN
 FIELDS = ("!bulk_export:acme", "!channel_silence:acme")
 OWNERS = itertools.count()

@@ -33,7 +33,7 @@ from tests.detectors.helpers import Case
 from tests.harness import drop_namespace, isolated_settings, open_store, redis_client
 from tests.integration.simulated import detection_on
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.store]
 
 
 def case(name: str, tmp: Path) -> Case:

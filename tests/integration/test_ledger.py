@@ -30,7 +30,7 @@ from monitor.tools.ledger_reader import LedgerReader
 from monitor.tools.report import Period, build_report, read_view
 from tests.harness import is_cluster, open_store, redis_client
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.store]
 MIN = 60_000
 KEY = b"k" * 32
 NOW = int(time.time() * 1000) // MIN * MIN - 60 * MIN  # an hour ago, on a minute

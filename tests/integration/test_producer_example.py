@@ -13,7 +13,7 @@ from monitor.service.settings import REPO_ROOT, Settings
 from tests.harness import TopicReader
 
 # Kafka only (the producer example): not run again on the Redis Cluster.
-pytestmark = [pytest.mark.services, pytest.mark.not_store]
+pytestmark = pytest.mark.services
 SAMPLE = REPO_ROOT / "examples" / "channels" / "chat-webhook.sample.jsonl"
 
 

@@ -20,7 +20,7 @@ from monitor.service.settings import DEFAULT_CONFIG_DIR, Settings
 from monitor.service.state import RedisStore
 from tests.harness import open_store
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.store]
 KEY = b"reused-ids-test-pseudonym-key-32b"
 
 

@@ -97,6 +97,7 @@ SAME_ACTOR = [("a", "t", "team", "c", "aBa\n"), ("a", "t", "team", "c", "{Ba\n")
 
 
 @pytest.mark.services
+@pytest.mark.store
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(TEXT, TEXT, TEXT, TEXT, TEXT), min_size=1, max_size=4))
 @example(identities=SAME_ACTOR)

@@ -15,7 +15,7 @@ from monitor.service.settings import Settings
 from monitor.service.state.requests import WriteRequest
 from tests.harness import open_store, redis_client
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.store]
 
 
 def request(prefix: str, n: int) -> WriteRequest:

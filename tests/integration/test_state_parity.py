@@ -60,7 +60,7 @@ from tests.integration.reference import (
     run_both,
 )
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.store]
 HOUR = 60 * MIN
 DAY = 24 * HOUR
 

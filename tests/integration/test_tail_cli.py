@@ -19,7 +19,7 @@ from tests.harness import wait_until, worker_env
 from tests.sinks_helpers import alert, finding
 
 # Kafka only (the alerts topic): not run again on the Redis Cluster.
-pytestmark = [pytest.mark.services, pytest.mark.not_store]
+pytestmark = pytest.mark.services
 
 
 def test_tail_prints_only_matching_alerts_and_skips_garbage(
