@@ -57,8 +57,10 @@ class Enumeration(ByActions[EnumerationConfig]):
             # past its last (events read out of order join windows that end later), so a
             # batch that spans more than the window (a catch-up) still judges each part
             first, last = group.first_ts // cfg.bucket_ms, group.last_ts // cfg.bucket_ms
-            distinct = seen.max_window(first, last + width - 1, width)
             seen.forget_below(min(first, actor.horizon // cfg.bucket_ms) - width)
+            if seen.kept() < cfg.threshold_distinct:  # no window can hold more than all kept
+                return None
+            distinct = seen.max_window(first, last + width - 1, width)
             if distinct < cfg.threshold_distinct:
                 return None
             return self.describe(tenant, actor.actor, group, distinct)

@@ -38,6 +38,10 @@ class DistinctWindow:
         self.latest[member] = bucket
         self.counts[bucket] = self.counts.get(bucket, 0) + 1
 
+    def kept(self) -> int:
+        """Every member kept: at least the distinct members of any window."""
+        return len(self.latest)
+
     def count(self, lo: int, hi: int) -> int:
         """Distinct members whose latest sighting is in buckets lo..hi."""
         counts = self.counts
