@@ -21,28 +21,6 @@ from tests.harness import (
 )
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (its hook has no order)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if shares_module_fixture(item):
-            # One xdist worker runs the module (`--dist loadgroup`): its module-scoped
-            # servers (a fault module's private Kafka broker) or replays are made once,
-            # not once per worker.
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
-
-
-def shares_module_fixture(item: pytest.Item) -> bool:
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return False
-    return any(
-        definition.scope in ("module", "package")
-        for definitions in info.name2fixturedefs.values()
-        for definition in definitions
-        if definition.baseid  # the project's own fixtures, not pytest's or plugins'
-    )
-
-
 @pytest.fixture(scope="session")
 def services() -> Settings:
     base = Settings.from_env()

@@ -7,11 +7,13 @@
 # Both runs spread over BLINDAR_TEST_WORKERS pytest-xdist workers (default 3: the tests
 # wait much on worker subprocesses and servers, so more than the two cores pay, but the
 # replays of 500-750 agents are CPU-bound and must stay inside their timeouts). Each test
-# has a namespace of its own that names its xdist worker (tests/harness.py); a module
-# with module-scoped data (a replay, a fault module's private Kafka) stays on one worker
-# (`--dist loadgroup`, tests/conftest.py). The hang guard of a test without a timeout of
-# its own is 600 s instead of pyproject's 300: a CPU-bound test shares the two cores with
-# the other workers.
+# has a namespace of its own that names its xdist worker (tests/harness.py); each module
+# runs on one worker (`--dist loadscope`), so its module-scoped data (a replay of 750
+# agents, a fault module's private Kafka) is made once. (`--dist loadgroup` with
+# xdist_group markers would split modules finer, but pytest-xdist 3.8 renames the node
+# ids of grouped tests in a way pytest 9 no longer reads: no group is ever formed.)
+# The hang guard of a test without a timeout of its own is 600 s instead of pyproject's
+# 300: a CPU-bound test shares the two cores with the other workers.
 # Arguments go to the first pytest run only (e.g. `make test ARGS=tests/unit`); with
 # arguments, the Redis Cluster pass is skipped.
 set -euo pipefail
@@ -20,7 +22,7 @@ cd "$ROOT"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 deploy/local/up.sh
-parallel=(-n "${BLINDAR_TEST_WORKERS:-3}" --dist loadgroup --timeout=600 --durations=20)
+parallel=(-n "${BLINDAR_TEST_WORKERS:-3}" --dist loadscope --timeout=600 --durations=20)
 .venv/bin/python -m pytest -q -p no:cacheprovider "${parallel[@]}" "$@"
 if (($# == 0)); then
   deploy/local/redis-cluster.sh
