@@ -23,6 +23,7 @@ from simulator.population import Population
 from simulator.resources import (
     attachment,
     by_ts,
+    customer_id,
     media,
     new_event,
     pick_tenant,
@@ -49,7 +50,7 @@ def _interaction(agent: Agent, rng: Random, t: int, dur: int, source: dict) -> l
     mix, weights = TEAM_KINDS[agent.team.kind]
     channel = rng.choices(mix, weights)[0]
     customer = rng.randrange(tenant.customers)
-    ctx = {"interaction_id": f"int-{agent.id}-{t}", "customer_id": f"cust-{tenant.name}-{customer}"}
+    ctx = {"interaction_id": f"int-{agent.id}-{t}", "customer_id": customer_id(tenant, customer)}
     events = [new_event(agent, t, "interaction.start", channel, tenant.name, source, **ctx)]
     actions = _touch_actions(rng)
     offsets = sorted(int(rng.uniform(0.05, 0.95) * dur) for _ in actions)
@@ -168,7 +169,7 @@ def _qa_review(agent: Agent, rng: Random, t: int, dur: int, source: dict) -> lis
     tenant = pick_tenant(agent, rng)
     customer = rng.randrange(tenant.customers)
     reviewed = {
-        "customer_id": f"cust-{tenant.name}-{customer}",
+        "customer_id": customer_id(tenant, customer),
         "interaction_id": f"int-reviewed-{tenant.name}-{customer}",
     }
     kinds = [("recording", "call")]
@@ -189,7 +190,7 @@ def _lookup(agent: Agent, rng: Random, t: int, source: dict) -> list[Event]:
     """A supervisor opens a customer's record (a callback, a complaint): one or two views."""
     tenant = pick_tenant(agent, rng)
     customer = rng.randrange(tenant.customers)
-    ctx = {"customer_id": f"cust-{tenant.name}-{customer}"}
+    ctx = {"customer_id": customer_id(tenant, customer)}
     events = []
     for n in range(rng.randint(1, 2)):
         resource = record(tenant, customer, n)
@@ -236,7 +237,7 @@ def _case(agent: Agent, rng: Random, t: int, dur: int, source: dict) -> list[Eve
     """One case: its record actions on one customer, spread over `dur`, no interaction."""
     tenant = pick_tenant(agent, rng)
     customer = rng.randrange(tenant.customers)
-    ctx = {"customer_id": f"cust-{tenant.name}-{customer}"}
+    ctx = {"customer_id": customer_id(tenant, customer)}
     actions = _case_actions(rng)
     offsets = sorted(int(rng.uniform(0.0, 0.95) * dur) for _ in actions)
     events = []
