@@ -275,15 +275,7 @@ def judge_by_tenant(
     """The skeleton of a detector's `observe`: each of one actor's events goes to `take`
     (which applies it to the detector's slot and says whether it counts), the counted ones
     are summarized per tenant, and each tenant's summary is judged once."""
-    groups: dict[str, ActorBatch] = {}
-    for event in events:  # group_by, inlined: this runs for every actor and detector
-        if not take(event):
-            continue
-        group = groups.get(event.tenant)
-        if group is None:
-            group = groups[event.tenant] = ActorBatch(event)
-        group.add(event)
-    return judged(groups, judge)
+    return judged(group_by(events, lambda e: e.tenant if take(e) else None), judge)
 
 
 def count_finding(

@@ -97,14 +97,12 @@ class AlertFeed:
         self.thread.join(timeout_s)
 
     def _run(self) -> None:
-        failures = 0
         while not self.stopping.is_set():
             try:
                 self._consume()
                 return
             except Exception:  # the worker keeps deciding alerts; the feed starts over
-                wait_s = RESTART.delay(failures)
-                failures += 1
+                wait_s = RESTART.delay(self.restarts)
                 self.restarts += 1
                 FEED_RESTARTS.labels(self.sink).inc()
                 log.exception("alert feed of %s failed; again in %.0f s", self.topic, wait_s)
