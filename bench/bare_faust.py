@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
+from pathlib import Path
 
 import faust
 import orjson
@@ -49,6 +51,7 @@ def make_app(batch_size: int, within_s: float, progress: ProgressWriter) -> faus
         "value_serializer": "raw",
         "key_serializer": "raw",
         "web_enabled": False,
+        "datadir": str(Path(tempfile.gettempdir()) / f"blindar-faust-{os.environ['BENCH_GROUP']}"),
         "topic_disable_leader": True,
         "topic_allow_declare": False,
         "consumer_auto_offset_reset": "earliest",

@@ -99,6 +99,7 @@ class Worker:
         app = faust.App(
             s.group_id,
             broker=f"kafka://{s.kafka_bootstrap}",
+            datadir=s.faust_datadir,
             value_serializer="raw",
             key_serializer="raw",
             web_bind=s.web_host,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -242,6 +243,12 @@ class Settings:
     ledger_max_tenants: int = (
         1000  # tenants one worker's ledger counts (BLINDAR_LEDGER_MAX_TENANTS)
     )
+
+    @property
+    def faust_datadir(self) -> Path:
+        """Faust's data directory. blindar keeps no Faust table, so nothing lasting goes
+        there: it lives under the system's temporary directory, never the working one."""
+        return Path(tempfile.gettempdir()) / f"blindar-faust-{self.group_id}"
 
     @classmethod
     def from_env(cls) -> Settings:

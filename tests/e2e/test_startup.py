@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,14 @@ def test_production_worker_on_all_interfaces_without_token_refuses_to_start(
     result = run_worker(bad, **env)
     assert result.returncode == 2 and "window_minutes" in result.stderr, result.stderr
     assert "BLINDAR_WEB_TOKEN" not in result.stderr
+
+
+def test_faust_data_directory_stays_out_of_the_working_directory() -> None:
+    from monitor.service.app import Worker
+    from monitor.service.settings import Settings
+
+    worker = Worker.from_settings(Settings(group_id="t-datadir"))
+    datadir = Path(worker.app.conf.datadir)
+    assert datadir.is_absolute()
+    assert datadir.is_relative_to(tempfile.gettempdir())
+    assert not datadir.is_relative_to(Path.cwd())
