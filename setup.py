@@ -18,8 +18,10 @@ from setuptools.command.build_py import build_py
 
 # Compiled with BLINDAR_MYPYC=1: every module under detectors/ but the tests, the scenarios
 # (simulated traffic, never on the worker's path) and the detectors' settings (config.py:
-# dataclasses that pydantic models and dataclasses.fields read, and that inherit mixins).
+# dataclasses that pydantic models and dataclasses.fields read, and that inherit mixins),
+# and the detection stage's own per-event code in monitor/service.
 SKIPPED = ("test_", "scenario", "config.py")
+MONITOR = ["monitor/service/detection.py", "monitor/service/ledger.py"]
 
 
 class BuildWithoutTests(build_py):
@@ -36,7 +38,8 @@ def compiled() -> list[str]:
         return []
     root = Path(__file__).parent
     paths = sorted(root.glob("detectors/**/*.py"))
-    return [str(p.relative_to(root)) for p in paths if not p.name.startswith(SKIPPED)]
+    detectors = [str(p.relative_to(root)) for p in paths if not p.name.startswith(SKIPPED)]
+    return [*detectors, *MONITOR]
 
 
 def extensions() -> dict[str, Any]:
@@ -45,7 +48,8 @@ def extensions() -> dict[str, Any]:
         return {}
     from mypyc.build import mypycify
 
-    return {"ext_modules": mypycify(modules, opt_level="3")}
+    # the modules they import are type-checked only as far as the compiled ones use them
+    return {"ext_modules": mypycify(["--follow-imports=silent", *modules], opt_level="3")}
 
 
 setup(cmdclass={"build_py": BuildWithoutTests}, **extensions())
