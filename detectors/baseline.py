@@ -27,6 +27,7 @@ from detectors.base import (
     ByActions,
     Context,
     Finding,
+    Number,
     judge_by_tenant,
     severity_for,
 )
@@ -65,7 +66,7 @@ class Verdict:
     """Which rule a window crossed, at what threshold, with the statistics behind it."""
 
     rule: str
-    threshold: float
+    threshold: Number
     actor: Stats
     team: Stats
 

@@ -174,9 +174,9 @@ class AuthFailures(Tuned[AuthFailuresConfig]):
         for (tenant, address), group in groups.items():
             cfg = self.tuning.for_tenant(tenant)
             end_lo, end_hi, keep_from = cfg.window_ends(group.first_ts, group.last_ts, horizon_ms)
-            key = self.address_key(tenant, address) + ":failures"
+            failures = self.address_key(tenant, address) + ":failures"
             reply = guarded_sum.max_window(
-                plan, key, end_lo, end_hi, cfg.width, keep_from, cfg.bucket_ms
+                plan, failures, end_lo, end_hi, cfg.width, keep_from, cfg.bucket_ms
             )
             subject = IP_PREFIX + address
             check = Check("failure_burst", cfg.threshold_failures, tenant, subject, group)

@@ -34,6 +34,7 @@ from detectors.base import (
     ActorBatch,
     Context,
     Finding,
+    Number,
     Tuned,
     count_finding,
     judge_by_tenant,
@@ -195,7 +196,7 @@ class CumulativeAccess(Tuned[CumulativeAccessConfig]):
         group: ActorBatch,
         cfg: CumulativeAccessConfig,
         observed: int,
-        threshold: float,
+        threshold: Number,
         rule: str,
         peers: Stats,
     ) -> Finding:

@@ -4,13 +4,14 @@ defaults."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from detectors.base import LATE_KEEP_MS, MINUTE_MS
 from detectors.tuning import param
 
 NAME = "exfil_sequence"
 # Shipped besides the defaults: the allowlist's destination_domains, which this detector reads.
-SHIPPED = {"allowlist": {"destination_domains": []}}
+SHIPPED: dict[str, Any] = {"allowlist": {"destination_domains": []}}
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,8 @@ class ExfilSequence(Tuned[ExfilSequenceConfig]):
             kind = None if viewed else self.exit_kind(event, cfg)
             if not viewed and kind is None:
                 return False
-            slot = actor.slot(NAME, PerTenant).get_or_new(event.tenant, Sequences)
+            slots: PerTenant[Sequences] = actor.slot(NAME, PerTenant)
+            slot = slots.get_or_new(event.tenant, Sequences)
             if viewed:
                 slot.views.add((event.event_id, event.resource_id or ""), event.ts_ms, cfg.max_kept)
             else:
@@ -108,7 +109,8 @@ class ExfilSequence(Tuned[ExfilSequenceConfig]):
             return True
 
         def judge(tenant: str, group: ActorBatch) -> Finding | None:
-            slot = actor.slot(NAME, PerTenant)[tenant]
+            slots: PerTenant[Sequences] = actor.slot(NAME, PerTenant)
+            slot = slots[tenant]
             lo, hi = group.first_ts, group.last_ts
             finding = self.judge(actor.actor, tenant, slot, lo, hi, actor.horizon)
             return None if finding is None else replace(finding, team=group.team)

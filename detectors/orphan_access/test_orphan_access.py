@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from detectors.event import Event
@@ -22,7 +23,7 @@ def view(n: int, ts: int, customer: str, action: str = "record.view", **kw: obje
 
 def start(n: int, ts: int, customer: str, channel: str = "voice") -> Event:
     e = ev(n, "interaction.start", ts, customer_id=customer)
-    return Event(**{**{f: getattr(e, f) for f in e.__slots__}, "channel": channel})
+    return replace(e, channel=channel)
 
 
 def end(n: int, ts: int, customer: str) -> Event:

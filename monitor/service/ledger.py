@@ -248,11 +248,11 @@ class LedgerBatch:
             guard = family.Guard(dead.guard, guard_ms, settings.dead_letter_guard)
             family.dead_letters(plan, key, guard, at[key], now_ms, rows)
         for key, listed in self.alerts.items():
-            rows = [
+            alert_rows: list[list[Any]] = [
                 [uid, (r.summary or b"").decode(), r.count, r.last_ms, r.severity, r.pages]
                 for uid, r in listed.rows.items()
             ]
-            family.alerts(plan, key, listed.counters, at[key], settings.max_alert_rows, rows)
+            family.alerts(plan, key, listed.counters, at[key], settings.max_alert_rows, alert_rows)
         if self.snapshot is not None:
             key, value = self.snapshot
             family.snapshot(plan, key, value, at[key])
