@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from mypy_extensions import mypyc_attr
-
 from detectors.event import Event
 from detectors.state.actor import ActorState
 from detectors.state.shared.plan import Plan, Reply
@@ -34,17 +32,11 @@ LATE_KEEP_MS = 4 * HOUR_MS
 # empty or made up, never takes its actor out of the tenant's group, so it never turns a
 # team-relative rule off (issue 20).
 TENANT_WIDE = "-"
-# An int or a float, kept as it is: where one is annotated `float`, compiled code (setup.py,
-# BLINDAR_MYPYC=1) turns an int into a float, and an alert would show 12.0 for 12.
-Number = Any
 C = TypeVar("C")
 K = TypeVar("K")
 R = TypeVar("R", bound=Reply)
 
 
-# Compiled (setup.py, BLINDAR_MYPYC=1): not a native class, as orjson.dumps serializes it
-# by its slots (a native class's layout crashes it); it is made once per finding.
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class Finding:
     """A detector's verdict on one actor: what crossed which threshold, and by how much."""
@@ -56,8 +48,8 @@ class Finding:
     title: str
     window_start_ms: int
     window_end_ms: int
-    observed: Number
-    threshold: Number
+    observed: float
+    threshold: float
     evidence: dict[str, Any] = field(default_factory=dict)
     sample_event_ids: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
@@ -124,9 +116,6 @@ class SharedDetector(Protocol):
 Detector = ActorDetector | SharedDetector
 
 
-# Compiled (setup.py, BLINDAR_MYPYC=1): not a native class, as config.py (pure Python)
-# inherits it; `self: Any` as mypyc's methods of a non-native class take no subclass.
-@mypyc_attr(native_class=False)
 class SlidingWindow:
     """Mixin for a config with `window_minutes` and `bucket_minutes`."""
 
@@ -134,26 +123,24 @@ class SlidingWindow:
     bucket_minutes: int
 
     @property
-    def bucket_ms(self: Any) -> int:
+    def bucket_ms(self) -> int:
         return self.bucket_minutes * MINUTE_MS
 
     @property
-    def window_ms(self: Any) -> int:
+    def window_ms(self) -> int:
         return self.window_minutes * MINUTE_MS
 
     @property
-    def width(self: Any) -> int:
+    def width(self) -> int:
         """Buckets per window."""
         return max(1, self.window_minutes // self.bucket_minutes)
 
     @property
-    def ttl_ms(self: Any) -> int:
+    def ttl_ms(self) -> int:
         """How long a stored bucket must live: the window, one bucket, late events."""
         return (self.window_minutes + self.bucket_minutes) * MINUTE_MS + LATE_KEEP_MS
 
-    def window_ends(
-        self: Any, first_ts: int, last_ts: int, horizon_ms: int
-    ) -> tuple[int, int, int]:
+    def window_ends(self, first_ts: int, last_ts: int, horizon_ms: int) -> tuple[int, int, int]:
         """(first end bucket, last end bucket, floor) of the windows holding any of the
         events between first_ts and last_ts; buckets below the floor are closed: those
         only windows ending before the horizon (the watermark less the allowed lateness)
@@ -295,8 +282,8 @@ def count_finding(
     detector: str,
     tenant: str,
     actor: str,
-    observed: Number,
-    threshold: Number,
+    observed: float,
+    threshold: float,
     title: str,
     end_ms: int,
     window_ms: int,

@@ -27,7 +27,6 @@ from detectors.base import (
     ByActions,
     Context,
     Finding,
-    Number,
     judge_by_tenant,
     severity_for,
 )
@@ -66,7 +65,7 @@ class Verdict:
     """Which rule a window crossed, at what threshold, with the statistics behind it."""
 
     rule: str
-    threshold: Number
+    threshold: float
     actor: Stats
     team: Stats
 

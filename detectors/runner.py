@@ -11,7 +11,7 @@ they arrive in one batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,13 +66,9 @@ class Runner:
         self.lateness_ms = lateness_ms  # allowed lateness behind the watermark
         self.span_ms = span_ms  # event time judged at once at most (None: a whole batch)
         self.max_ids = max_ids  # event ids remembered per actor for dedup at most
-        actor_side = [d for d in detectors if hasattr(d, "observe")]
-        shared_side = [d for d in detectors if hasattr(d, "plan_shared")]
-        self.actor_side: list[ActorDetector] = actor_side  # type: ignore[assignment]
-        self.shared_side: list[SharedDetector] = shared_side  # type: ignore[assignment]
-        self.loaders: dict[str, Callable[[Any], Any]] = {
-            d.name: d.load_slot for d in self.actor_side
-        }
+        self.actor_side: list[ActorDetector] = [d for d in detectors if hasattr(d, "observe")]
+        self.shared_side: list[SharedDetector] = [d for d in detectors if hasattr(d, "plan_shared")]
+        self.loaders = {d.name: d.load_slot for d in self.actor_side}
         self._readers: dict[str, tuple[list[ActorDetector], list[tuple[ActorDetector, Any]]]] = {}
 
     def readers(self, event: Event) -> list[ActorDetector]:

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
-
-from mypy_extensions import mypyc_attr
 
 from detectors.tuning import param
 
@@ -48,9 +45,6 @@ class Stats:
 NO_STATS = Stats(0, 0.0, 0.0)
 
 
-# Compiled (setup.py, BLINDAR_MYPYC=1): not a native class, as config.py (pure Python)
-# inherits it; `self: Any` as mypyc's methods of a non-native class take no subclass.
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True)
 class RobustThreshold:
     """The settings of a robust threshold over a sample (`Stats.threshold`), for a
@@ -60,6 +54,6 @@ class RobustThreshold:
     min_ratio: float = param(4.0, "and at least this many times the median")
     min_spread: float = param(2.0, "floor of the spread (a flat history is not a hair trigger)")
 
-    def robust_threshold(self: Any, sample: Stats) -> float:
+    def robust_threshold(self, sample: Stats) -> float:
         """The sample's threshold under these settings."""
         return sample.threshold(self.k, self.min_ratio, self.min_spread)

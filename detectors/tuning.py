@@ -8,16 +8,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from mypy_extensions import mypyc_attr
-
 C = TypeVar("C")
+T = TypeVar("T")
 
 
-def param(default: Any, doc: str) -> Any:
+def param(default: T, doc: str) -> T:
     """A detector setting: its default and what it means, in one line. The defaults in
-    detectors.yaml and the parameter tables of docs/detectors.md are generated from it.
-    Typed Any, not T -> T: compiled (mypyc) code would check the Field it returns is a T."""
-    return field(default=default, metadata={"doc": doc})
+    detectors.yaml and the parameter tables of docs/detectors.md are generated from it."""
+    return field(default=default, metadata={"doc": doc})  # type: ignore[no-any-return]
 
 
 def params(config: type) -> list[tuple[str, Any, str]]:
@@ -28,7 +26,7 @@ def params(config: type) -> list[tuple[str, Any, str]]:
     inherited = {f.name for base in bases for f in dataclasses.fields(base)}
     out = []
     for f in sorted(dataclasses.fields(config), key=lambda f: f.name in inherited):
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc, operator]
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         out.append((f.name, default, f.metadata.get("doc", "")))
     return out
 
@@ -66,7 +64,6 @@ class Allowlist:
         )
 
 
-@mypyc_attr(native_class=False)  # it sets undeclared attributes (_merged, _any)
 @dataclass(frozen=True)
 class Tuning(Generic[C]):
     """The default config, per-tenant configs (defaults with overrides) and allowlists."""

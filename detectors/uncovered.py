@@ -13,8 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Self
 
-from mypy_extensions import mypyc_attr
-
 from detectors.base import HOUR_MS, MAX_SAMPLES, MINUTE_MS, ActorBatch
 from detectors.event import Event
 from detectors.state.actor import ActorState
@@ -25,9 +23,6 @@ from detectors.tuning import param
 BOUNDARIES = frozenset({"interaction.start", "interaction.end"})
 
 
-# Compiled (setup.py, BLINDAR_MYPYC=1): not a native class, as config.py (pure Python)
-# inherits it; `self: Any` as mypyc's methods of a non-native class take no subclass.
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True)
 class InteractionsConfig:
     """The settings of the judgement of accesses against the actor's interactions."""
@@ -49,7 +44,7 @@ class InteractionsConfig:
     max_customers: int = param(5000, "interactions remembered per actor (least recent go)")
 
     @property
-    def ttl_ms(self: Any) -> int:
+    def ttl_ms(self) -> int:
         return self.interaction_ttl_hours * HOUR_MS
 
 
@@ -78,13 +73,13 @@ class Uncovered:
         self.pending.add(member, event.ts_ms, cap)
 
     def judge(
-        self, state: ActorState, cfg: Any, window_ms: int, cap: int
+        self, state: ActorState, cfg: InteractionsConfig, window_ms: int, cap: int
     ) -> tuple[int, int, list[Member]]:
         """Accesses past their grace period on the actor's clock are judged (also those
         read after its later events) and those outside are kept (`cap` at most, from the
         horizon on); interactions older than their ttl are forgotten. The busiest window
         holding a new outside access: (its count, its end, the first new ones); (0, 0, [])
-        when none is new. `cfg`: an InteractionsConfig (typed Any: see that class)."""
+        when none is new."""
         cutoff = state.clock - cfg.grace_minutes * MINUTE_MS
         recent, skew = cfg.recent_minutes * MINUTE_MS, cfg.start_skew_seconds * 1000
         found: list[tuple[int, Member]] = []

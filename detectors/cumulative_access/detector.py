@@ -34,7 +34,6 @@ from detectors.base import (
     ActorBatch,
     Context,
     Finding,
-    Number,
     Tuned,
     count_finding,
     judge_by_tenant,
@@ -196,7 +195,7 @@ class CumulativeAccess(Tuned[CumulativeAccessConfig]):
         group: ActorBatch,
         cfg: CumulativeAccessConfig,
         observed: int,
-        threshold: Number,
+        threshold: float,
         rule: str,
         peers: Stats,
     ) -> Finding:

@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS

@@ -6,7 +6,7 @@ least recently seen go first), so a flood of unique values cannot grow it."""
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
 from detectors.state.flat import dump_flat, load_flat
 
@@ -14,9 +14,9 @@ from detectors.state.flat import dump_flat, load_flat
 class Sighting:
     """What a first-seen check answers for one value (plain ints: compared per event)."""
 
-    KNOWN: Final = 0
-    NEW_IN_WARMUP: Final = 1  # never seen, but the actor is still in its warm-up
-    NEW: Final = 2  # never seen, after the warm-up
+    KNOWN = 0
+    NEW_IN_WARMUP = 1  # never seen, but the actor is still in its warm-up
+    NEW = 2  # never seen, after the warm-up
 
 
 class FirstSeen:

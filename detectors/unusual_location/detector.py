@@ -190,8 +190,6 @@ def impossible_travel(
         "to_country": travel.after.country,
         "minutes_between": minutes,
     }
-    observed: Any  # int or float, as the alert shows them (compiled code would make floats)
-    threshold: Any
     if travel.km is not None:
         speed = travel.km / travel.hours
         evidence |= {

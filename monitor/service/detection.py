@@ -26,7 +26,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
 import orjson
-from mypy_extensions import mypyc_attr
 
 from detectors.base import Finding
 from detectors.event import Event
@@ -194,9 +193,6 @@ class BatchContext:
         return self.cache.get(key, ask, self.plan if self.live else None, self.now_ms)
 
 
-# Compiled (setup.py, BLINDAR_MYPYC=1): not a native class, so that a method can still be
-# replaced on an instance (bench/pipeline_profile.py times its stages that way).
-@mypyc_attr(native_class=False)
 class Detection:
     """Runs a batch: actors loaded, events applied, state and alert decisions stored."""
 

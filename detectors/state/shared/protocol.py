@@ -87,7 +87,7 @@ class GuardedSumMax(NamedTuple):
 class TeamSampleAdd(NamedTuple):
     key: str
     field: str
-    count: int  # type: ignore[assignment]
+    count: int
     cap: int
     ttl_ms: int
 
@@ -279,7 +279,7 @@ class Pending(NamedTuple):
     field: str
     kind: str
     uid: str
-    count: int  # type: ignore[assignment]
+    count: int
     first_seen_ms: int
     payload: bytes
     decided_ms: int
@@ -291,7 +291,7 @@ class RepeatRow(NamedTuple):
     owner: int
     finding: int  # the finding's index in its owner row, from 1
     uid: str
-    count: int  # type: ignore[assignment]
+    count: int
     first_seen_ms: int
     last_seen_ms: int
     severity: int
@@ -340,7 +340,7 @@ class Alert(NamedTuple):
     uid: str = "u"
     first: str = "f"  # the first window's end (ms)
     last: str = "l"  # the last window's end
-    count: str = "c"  # type: ignore[assignment]
+    count: str = "c"
     observed: str = "r"
     severity: str = "s"
     decided: str = "n"  # when last decided (wall clock, ms)
@@ -353,7 +353,7 @@ class Page(NamedTuple):
     kind: str = "k"  # new or update
     payload: str = "x"
     at: str = "t"  # decided at (ms)
-    count: str = "c"  # type: ignore[assignment]
+    count: str = "c"
     first: str = "f"
 
 
