@@ -4,6 +4,14 @@ watermark are paused, and resumed once it catches up (monitor/service/watermarks
 faust-streaming's consumer fetches only its active partitions; `pause_partitions` and
 `resume_partitions` move partitions out of and back into that set. faust itself clears
 pauses on a rebalance; the next batch or timer pauses again what is still ahead.
+
+A pause must never drop a record. faust delivers a fetch record by record, and hands on a
+record only while its partition is in the active set, the same set object it fetched
+with; the Kafka client has already moved its position past the whole fetch. Pausing in
+place while a fetch is being delivered (a batch or timer runs between two records) would
+drop the rest of that partition's fetch: never decided, never committed, and its offset
+holding the commit back. So the active set is replaced, never changed in place: a fetch
+being delivered keeps the set it was fetched with, and the next fetch reads the new one.
 """
 
 from __future__ import annotations
@@ -40,14 +48,28 @@ class Alignment:
         """Pause partitions ahead of the watermark, resume those back in step; export the
         watermark, each topic's event-time lag and the paused partitions."""
         pause, resume = self.watermarks.alignment(time.time())
-        consumer = self.app.consumer
         if pause:
-            consumer.pause_partitions([self.tp(p) for p in pause])
+            self.pause(pause)
             log.info("event-time alignment: paused %s (ahead of the watermark)", pause)
         if resume:
-            consumer.resume_partitions([self.tp(p) for p in resume])
+            self.resume(resume)
             log.info("event-time alignment: resumed %s", resume)
         self.export()
+
+    def pause(self, partitions: Iterable[Partition]) -> None:
+        """Stop fetching `partitions`; a fetch being delivered is delivered whole."""
+        consumer = self.own_active_set()
+        consumer.pause_partitions([self.tp(p) for p in partitions])
+
+    def resume(self, partitions: Iterable[Partition]) -> None:
+        consumer = self.own_active_set()
+        consumer.resume_partitions([self.tp(p) for p in partitions])
+
+    def own_active_set(self) -> Any:
+        """The consumer, its active partitions now a copy (see the module's docstring)."""
+        consumer = self.app.consumer
+        consumer._active_partitions = set(consumer._get_active_partitions())
+        return consumer
 
     def export(self) -> None:
         watermark = self.watermarks.watermark
