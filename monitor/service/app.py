@@ -223,6 +223,7 @@ class Worker:
             # an unfinished batch uncommitted so it is delivered again after a restart.
             for e in batch:
                 e.message.incref()
+            metrics.BATCH_IN_FLIGHT.set(len(batch))
             try:
                 await self._process(batch)
             except asyncio.CancelledError:
@@ -232,6 +233,8 @@ class Worker:
                 log.exception("batch of %d not processed; left uncommitted", len(batch))
                 self.health.set("processing", "agent error; input held")
                 continue
+            finally:
+                metrics.BATCH_IN_FLIGHT.set(0)
             for e in batch:
                 e.message.decref()
 

@@ -167,6 +167,12 @@ PAUSED_PARTITIONS = Gauge(
     "Input partitions paused because their event time ran ahead of the watermark",
     registry=REGISTRY,
 )
+BATCH_IN_FLIGHT = Gauge(
+    "blindar_batch_in_flight_messages",
+    "Messages the agent has taken from Kafka and not yet decided: 0 between batches, held "
+    "while a batch waits (on Redis, or behind the periodic silence check)",
+    registry=REGISTRY,
+)
 PRODUCE_ERRORS = Counter(
     "blindar_produce_errors_total",
     "Failed deliveries to output topics, by kind: retriable, too_large (a dead letter is "
