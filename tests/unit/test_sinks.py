@@ -9,6 +9,8 @@ import pytest
 
 from monitor.service.settings import SettingsError
 from monitor.service.sinks.alertmanager import AlertmanagerSink
+from monitor.service.sinks.delivery import SinkQueue
+from monitor.service.sinks.feed import Record
 from monitor.service.sinks.settings import SinkSettings
 from monitor.service.sinks.webhook import SIGNATURE_HEADER, WebhookSink, dedupe_key, sign, verify
 from tests.sinks_helpers import SECRET, alert, finding
@@ -153,3 +155,16 @@ def test_webhook_page_is_the_record_and_receivers_dedupe_on_uid_type_and_count()
     assert dedupe_key(first[0]) == (uid, 200401, 1)
     update = orjson.dumps(alert(finding(), kind="update", count=2).document)
     assert dedupe_key(update) == (uid, 200402, 2)
+
+
+def test_a_document_published_again_after_a_crash_is_posted_once() -> None:
+    """A batch re-delivered after a crash publishes its alerts again, byte-identical: the
+    sink's queue takes the second record without a post (it is still committed); an update
+    of the same alert (higher count) is posted."""
+    queue = SinkQueue(WebhookSink("http://hook", SECRET), SinkSettings())
+    record = orjson.dumps(alert(finding()).document)
+    update = orjson.dumps(alert(finding(), kind="update", count=2).document)
+    for offset, value in enumerate([record, record, update, update]):
+        queue.fed(Record(0, offset, value))
+    posted = [queue.queue.get_nowait()[0] for _ in range(queue.queue.qsize())]
+    assert posted == [record, update]
