@@ -194,17 +194,14 @@ def test_two_workers_one_killed_partitions_move(private: Settings, tmp_path: Pat
     )
     producer = in_background(private, work.stream)
     third = len(work.events) // 3
-    # The stream opens on one actor's burst, keyed to one worker's partitions: the other
-    # worker's first decision may come a moment after a third of the work is done.
-    wait_until(
-        lambda: (
-            min(first.metric("blindar_events_total"), second.metric("blindar_events_total")) > 0
-            and first.metric("blindar_events_total") + second.metric("blindar_events_total")
-            >= third
-        ),
-        60,
-        what="a third done, both workers deciding",
-    )
+
+    def both_deciding() -> bool:
+        # The stream opens on one actor's burst, keyed to one worker's partitions: the
+        # other worker's first decision may come a moment after a third of the work is done.
+        counts = [w.metric("blindar_events_total") for w in (first, second)]
+        return min(counts) > 0 and sum(counts) >= third
+
+    wait_until(both_deciding, 60, what="a third done, both workers deciding")
     first.stop(signal.SIGKILL)
     producer.join(60)
     wait_until(
